@@ -1,0 +1,135 @@
+"""The CRNN of the paper's Table 3.
+
+Three convolutional blocks (128 channels, 3x3 kernels) with frequency-only
+max pooling 8, 4 and 2 bring 64 mel bands down to 1 while keeping every time
+frame; one bidirectional GRU of 32 units per direction; one fully connected
+layer of 32 units; one output per class (logits; the sigmoid lives in the
+losses and in :meth:`CRNN.predict_proba`).
+
+What Table 3 leaves open follows the DCASE 2018 task 4 baseline that the
+paper names as its model (Serizel et al., 2018), in its common CRNN form:
+batch normalisation after each convolution, ReLU activations, dropout after
+each convolutional block and after the dense layer, and bidirectional GRU
+outputs concatenated (2 x 32 = 64 features per frame).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class ConvBlock(nn.Module):
+    """Conv 3x3 -> batch norm -> ReLU -> max pool over frequency only -> dropout."""
+
+    def __init__(self, in_channels: int, out_channels: int, freq_pool: int, dropout: float):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.norm = nn.BatchNorm2d(out_channels)
+        self.act = nn.ReLU()
+        self.pool = nn.MaxPool2d(kernel_size=(1, freq_pool))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.pool(self.act(self.norm(self.conv(x)))))
+
+
+class CRNN(nn.Module):
+    """Convolutional recurrent network for frame-wise multi-label detection.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of sound event classes (25 in the paper).
+    n_mels : int
+        Input mel bands (64). Must equal the product of ``freq_pools``.
+    channels : int
+        Channels of each convolutional layer (128).
+    freq_pools : sequence of int
+        Frequency max-pooling factor of each convolutional block (8, 4, 2).
+    gru_units : int
+        Units per direction of the bidirectional GRU (32).
+    fc_units : int
+        Units of the fully connected layer (32).
+    dropout : float
+        Dropout after each convolutional block and after the dense layer
+        (0.3, not given by the paper).
+
+    Notes
+    -----
+    ``forward`` maps log-mel features ``(batch, frames, n_mels)`` to logits
+    ``(batch, frames, n_classes)``; any number of frames works and is kept.
+    With 25 classes the model has 331,225 trainable parameters.
+
+    Examples
+    --------
+    >>> model = CRNN(n_classes=25)
+    >>> model(torch.zeros(2, 500, 64)).shape
+    torch.Size([2, 500, 25])
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        n_mels: int = 64,
+        channels: int = 128,
+        freq_pools: Sequence[int] = (8, 4, 2),
+        gru_units: int = 32,
+        fc_units: int = 32,
+        dropout: float = 0.3,
+    ):
+        super().__init__()
+        if n_classes < 1:
+            raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+        remaining = n_mels
+        for pool in freq_pools:
+            if remaining % pool:
+                raise ValueError(
+                    f"freq_pools={tuple(freq_pools)} do not divide n_mels={n_mels} evenly"
+                )
+            remaining //= pool
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.n_classes = n_classes
+        self.n_mels = n_mels
+        blocks, in_ch = [], 1
+        for pool in freq_pools:
+            blocks.append(ConvBlock(in_ch, channels, pool, dropout))
+            in_ch = channels
+        self.cnn = nn.Sequential(*blocks)
+        self.gru = nn.GRU(
+            input_size=channels * remaining,
+            hidden_size=gru_units,
+            batch_first=True,
+            bidirectional=True,
+        )
+        self.fc = nn.Sequential(nn.Linear(2 * gru_units, fc_units), nn.ReLU(), nn.Dropout(dropout))
+        self.out = nn.Linear(fc_units, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Frame-wise logits ``(batch, frames, n_classes)`` of ``(batch, frames, n_mels)`` input."""
+        if x.ndim != 3 or x.shape[-1] != self.n_mels:
+            raise ValueError(
+                f"CRNN expects input (batch, frames, {self.n_mels}), got {tuple(x.shape)}"
+            )
+        h = self.cnn(x.unsqueeze(1))  # (batch, channels, frames, mels_left)
+        h = h.permute(0, 2, 1, 3).flatten(2)  # (batch, frames, channels * mels_left)
+        h, _ = self.gru(h)
+        return self.out(self.fc(h))
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Frame-wise class probabilities in evaluation mode (the sigmoid of the logits)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return torch.sigmoid(self(x))
+        finally:
+            self.train(was_training)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,91 @@
+"""Provenance of a run: code version, package versions, machine and device."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sedlib.settings import REPO_ROOT
+
+#: Packages whose versions are recorded with every result.
+TRACKED_PACKAGES = (
+    "sedlib",
+    "torch",
+    "numpy",
+    "scipy",
+    "pandas",
+    "librosa",
+    "soundfile",
+    "sed_eval",
+)
+
+
+def git_commit(repo: Path = REPO_ROOT) -> str | None:
+    """Commit of the checkout, with ``-dirty`` appended when it has local changes; None outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit
+
+
+def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str | None]:
+    """Installed version of each package, None when it is missing."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def device_info() -> dict[str, Any]:
+    """The compute device torch would use: CUDA name and count, or the CPU with its thread count."""
+    import torch
+
+    info: dict[str, Any] = {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
+    if torch.cuda.is_available():
+        info.update(
+            device="cuda",
+            name=torch.cuda.get_device_name(0),
+            count=torch.cuda.device_count(),
+            cuda=torch.version.cuda,
+        )
+    else:
+        info.update(device="cpu", name=platform.processor() or platform.machine())
+    return info
+
+
+def collect(include_device: bool = True) -> dict[str, Any]:
+    """Everything needed to tell where a result came from."""
+    record: dict[str, Any] = {
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": package_versions(),
+    }
+    if include_device:
+        record["device"] = device_info()
+    return record

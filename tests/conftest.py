@@ -1,0 +1,76 @@
+"""Shared fixtures and helpers for the sedlib tests."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+LABELS = [f"class_{i:02d}" for i in range(8)]
+
+
+def random_event_lists(
+    seed: int, n_files: int = 6, labels: list[str] = LABELS
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Reference and estimated events with the awkward cases the metrics must get right.
+
+    Overlapping same-class events, events touching the file start and end,
+    zero-length events, a class never in the reference, a class never
+    estimated, a file with no reference events, non-integer durations.
+    """
+    rng = np.random.default_rng(seed)
+    durations = {
+        f"file_{i}.wav": float(np.round(rng.uniform(3.0, 40.0), 3)) for i in range(n_files)
+    }
+    never_ref, never_est = labels[-1], labels[-2]
+
+    def draw(kind: str) -> pd.DataFrame:
+        rows = []
+        for k, (name, dur) in enumerate(durations.items()):
+            if kind == "ref" and k == 0:
+                continue  # a file with no reference events at all
+            pool = [lbl for lbl in labels if lbl != (never_ref if kind == "ref" else never_est)]
+            for _ in range(rng.integers(1, 12)):
+                label = str(rng.choice(pool))
+                onset = float(rng.uniform(0, dur))
+                offset = min(dur, onset + float(rng.exponential(2.0)))
+                rows.append((name, onset, offset, label))
+            # touch the start and the end of the file
+            rows.append((name, 0.0, float(rng.uniform(0, dur)), str(rng.choice(pool))))
+            rows.append((name, float(rng.uniform(0, dur)), dur, str(rng.choice(pool))))
+            # same-class overlap and an instantaneous event
+            label = str(rng.choice(pool))
+            rows.append((name, 1.0, min(dur, 2.5), label))
+            rows.append((name, 2.0, min(dur, 3.2), label))
+            rows.append((name, dur / 2, dur / 2, str(rng.choice(pool))))
+        return pd.DataFrame(rows, columns=["filename", "onset", "offset", "event_label"])
+
+    return draw("ref"), draw("est"), durations
+
+
+def sed_eval_segment_metrics(
+    reference: pd.DataFrame,
+    estimated: pd.DataFrame,
+    labels: list[str],
+    time_resolution: float,
+    durations: dict[str, float] | None,
+):
+    """Evaluate with sed_eval, file by file, the reference implementation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import sed_eval
+
+    metrics = sed_eval.sound_event.SegmentBasedMetrics(
+        event_label_list=list(labels), time_resolution=time_resolution
+    )
+    files = (
+        sorted(durations)
+        if durations
+        else sorted(set(reference.filename) | set(estimated.filename))
+    )
+    for name in files:
+        ref = reference[reference.filename == name].to_dict("records")
+        est = estimated[estimated.filename == name].to_dict("records")
+        metrics.evaluate(ref, est, evaluated_length_seconds=durations[name] if durations else None)
+    return metrics

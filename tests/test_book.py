@@ -1,0 +1,148 @@
+"""The Jupyter Book: table of contents, clean notebooks, and a real build with warnings as errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def source_of(entry: str) -> Path:
+    matches = [p for p in (ROOT / f"{entry}.md", ROOT / f"{entry}.ipynb") if p.exists()]
+    assert len(matches) == 1, f"_toc.yml entry {entry!r} needs exactly one .md or .ipynb file"
+    return matches[0]
+
+
+def test_toc_lists_existing_chapters_under_book():
+    entries = toc_files()
+    assert entries[0] == "book/intro"
+    for entry in entries:
+        assert entry.startswith("book/")
+        source_of(entry)
+
+
+def test_every_chapter_file_is_in_the_toc():
+    listed = {str(source_of(e).relative_to(ROOT)) for e in toc_files()}
+    on_disk = {
+        str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*") if p.suffix in {".md", ".ipynb"}
+    }
+    assert on_disk == listed
+
+
+def test_notebooks_are_committed_without_outputs():
+    for nb_path in (ROOT / "book").glob("*.ipynb"):
+        nb = json.loads(nb_path.read_text())
+        for i, cell in enumerate(nb["cells"], start=1):
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs"), f"{nb_path.name} cell {i} has stored outputs"
+                assert cell.get("execution_count") is None, (
+                    f"{nb_path.name} cell {i} has an execution count"
+                )
+
+
+def build(root: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "build_book.py"),
+            "--root",
+            str(root),
+            "--path-output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    proc = build(ROOT, out)
+    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return out / "_build" / "html"
+
+
+@pytest.mark.book
+def test_book_builds_every_page(built_book):
+    for entry in toc_files():
+        page = built_book / f"{entry}.html"
+        assert page.exists(), f"{page} missing"
+        assert "Executing notebook failed" not in page.read_text()
+    assert (built_book / "index.html").exists()
+
+
+@pytest.mark.book
+def test_executed_chapter_has_its_figures(built_book):
+    html = (built_book / "book" / "02_loss_weights.html").read_text()
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
+    assert len(images) >= 3
+    for src in images:
+        assert (built_book / "book" / src).resolve().exists(), f"image {src} missing"
+    assert "weight, correct frame" in html  # the executed table
+
+
+@pytest.mark.book
+def test_launch_buttons_and_bibliography(built_book):
+    html = (built_book / "book" / "02_loss_weights.html").read_text()
+    assert "mybinder.org" in html and "colab.research.google.com" in html
+    refs = (built_book / "book" / "references.html").read_text()
+    assert "Duration Robust Loss Function" in refs
+
+
+@pytest.mark.book
+def test_failing_notebook_is_named_with_its_cell(tmp_path):
+    book = tmp_path / "mini"
+    (book / "book").mkdir(parents=True)
+    shutil.copy(ROOT / "_config.yml", book / "_config.yml")
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/broken\n"
+    )
+    (book / "book" / "intro.md").write_text("# Intro\n")
+    shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Broken"]},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": ["x = 1"],
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": ["raise ValueError('bad gamma: -1')"],
+        },
+    ]
+    nb = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (book / "book" / "broken.ipynb").write_text(json.dumps(nb))
+    proc = build(book, tmp_path)
+    assert proc.returncode != 0
+    assert "FAILED book/broken.ipynb: cell 3 raised ValueError: bad gamma: -1" in proc.stderr
