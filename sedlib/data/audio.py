@@ -1,0 +1,80 @@
+"""Reading audio with errors that name the file, and resampling that says so once."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class AudioError(RuntimeError):
+    """An audio file cannot be read; the message names the file."""
+
+
+_warned_rates: set[tuple[str, int, int]] = set()
+
+
+def audio_info(path: str | Path) -> tuple[int, int]:
+    """Sample rate and number of frames of an audio file, without reading its samples."""
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except Exception as err:  # soundfile raises several types for corrupt files
+        raise AudioError(f"cannot read audio file {path}: {err}") from err
+    return int(info.samplerate), int(info.frames)
+
+
+def load_audio(path: str | Path, sr: int | None = None, *, context: str = "") -> tuple[np.ndarray, int]:
+    """Read an audio file as mono float32, resampled to ``sr`` when it differs.
+
+    Parameters
+    ----------
+    path : path-like
+        WAV/FLAC/OGG file (anything libsndfile reads).
+    sr : int, optional
+        Wanted sample rate; ``None`` keeps the file's.
+    context : str
+        Data set name for the one-time resampling notice.
+
+    Returns
+    -------
+    (np.ndarray, int)
+        Samples ``(n,)`` in float32, channels averaged, and the sample rate.
+
+    Raises
+    ------
+    AudioError
+        When the file is missing, unreadable, empty, or holds non-finite samples.
+    """
+    import soundfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"audio file not found: {path}")
+    try:
+        data, file_sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except Exception as err:
+        raise AudioError(f"cannot read audio file {path}: {err}") from err
+    if data.shape[0] == 0:
+        raise AudioError(f"audio file {path} holds no samples")
+    y = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if not np.isfinite(y).all():
+        raise AudioError(f"audio file {path} holds non-finite samples")
+    if sr is not None and file_sr != sr:
+        key = (context, int(file_sr), int(sr))
+        if key not in _warned_rates:
+            _warned_rates.add(key)
+            warnings.warn(
+                f"{context or 'audio'}: resampling from {file_sr} Hz to {sr} Hz (first seen in {path.name})",
+                stacklevel=2,
+            )
+        import librosa
+
+        y = librosa.resample(y, orig_sr=file_sr, target_sr=sr, res_type="soxr_hq").astype(np.float32)
+        file_sr = sr
+    return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)

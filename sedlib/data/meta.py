@@ -1,0 +1,223 @@
+"""TUT-format event metadata: read, validate, write, and per-class statistics.
+
+One tab-separated file per split, with the header
+``path  scene_label  event_start_time  event_end_time  event_label`` and one
+row per event; ``path`` is relative to the folder that holds the audio.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TUT_HEADER = ("path", "scene_label", "event_start_time", "event_end_time", "event_label")
+META_COLUMNS = ("filename", "scene_label", "onset", "offset", "event_label")
+
+
+class MetadataError(ValueError):
+    """A metadata file is malformed; the message names the file and line."""
+
+
+def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read a TUT-format metadata file.
+
+    Parameters
+    ----------
+    path : path-like
+        Tab-separated file with the TUT header (the header row may be absent).
+    labels : iterable of str, optional
+        When given, every event label must be one of these.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``filename, scene_label, onset, offset, event_label`` (times in
+        seconds, float64), in file order. ``df.attrs["source"]`` holds the path.
+
+    Raises
+    ------
+    MetadataError
+        On a line with the wrong number of fields, a time that is not a finite
+        non-negative number, an onset after its offset, or an unknown label;
+        the message gives ``file:line``.
+    FileNotFoundError
+        When the file does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "meta.txt"
+    >>> _ = p.write_text("path\\tscene_label\\tevent_start_time\\tevent_end_time\\tevent_label\\n"
+    ...                  "audio/a.wav\\thome\\t1.5\\t2.25\\tdishes\\n")
+    >>> read_meta(p)
+          filename scene_label  onset  offset event_label
+    0  audio/a.wav        home    1.5    2.25      dishes
+    """
+    path = Path(path)
+    known = None if labels is None else set(labels)
+    rows: list[tuple] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            fields = line.split("\t")
+            if number == 1 and tuple(f.strip() for f in fields) == TUT_HEADER:
+                continue
+            where = f"{path}:{number}"
+            if len(fields) != 5:
+                raise MetadataError(
+                    f"{where}: expected 5 tab-separated fields {TUT_HEADER}, found {len(fields)}: {line!r}"
+                )
+            filename, scene, start, end, label = (f.strip() for f in fields)
+            try:
+                onset, offset = float(start), float(end)
+            except ValueError:
+                raise MetadataError(f"{where}: event times must be numbers, got {start!r} and {end!r}") from None
+            if not (math.isfinite(onset) and math.isfinite(offset)) or onset < 0 or offset < 0:
+                raise MetadataError(f"{where}: event times must be finite and >= 0, got {onset!r}, {offset!r}")
+            if onset > offset:
+                raise MetadataError(f"{where}: onset {onset} is after offset {offset}")
+            if not filename or not label:
+                raise MetadataError(f"{where}: empty path or event label: {line!r}")
+            if known is not None and label not in known:
+                raise MetadataError(f"{where}: unknown event label {label!r}; known labels: {sorted(known)}")
+            rows.append((filename, scene, onset, offset, label))
+    meta = pd.DataFrame(rows, columns=list(META_COLUMNS))
+    meta["onset"] = meta["onset"].astype(np.float64)
+    meta["offset"] = meta["offset"].astype(np.float64)
+    meta.attrs["source"] = str(path)
+    return meta
+
+
+def write_meta(meta: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write events in the TUT format, atomically (a reader never sees half a file).
+
+    Parameters
+    ----------
+    meta : pandas.DataFrame
+        Columns ``filename, scene_label, onset, offset, event_label``.
+    path : path-like
+        Destination; parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    missing = [c for c in META_COLUMNS if c not in meta.columns]
+    if missing:
+        raise ValueError(f"meta lacks column(s) {missing}")
+    path = Path(path)
+    lines = ["\t".join(TUT_HEADER)]
+    for row in meta[list(META_COLUMNS)].itertuples(index=False):
+        lines.append(f"{row.filename}\t{row.scene_label}\t{row.onset:.6f}\t{row.offset:.6f}\t{row.event_label}")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def active_frames(onset: np.ndarray, offset: np.ndarray, hop: float) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last frame index of each event.
+
+    Frame ``n`` covers ``[n * hop, (n + 1) * hop)`` and is active when its
+    centre ``(n + 0.5) * hop`` lies in ``[onset, offset)``; an event shorter
+    than a frame can therefore cover no frame, exactly as a frame-wise
+    model sees it.
+    """
+    first = np.ceil(np.asarray(onset, dtype=np.float64) / hop - 0.5).astype(np.int64)
+    stop = np.ceil(np.asarray(offset, dtype=np.float64) / hop - 0.5).astype(np.int64)
+    return np.maximum(first, 0), np.maximum(stop, 0)
+
+
+def label_roll(events: pd.DataFrame, labels: list[str], n_frames: int, hop: float = 0.02) -> np.ndarray:
+    """Frame-level label roll of one file.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The file's events (``onset, offset, event_label``).
+    labels : list of str
+        Class order of the roll's columns; every event label must be among them.
+    n_frames : int
+        Frames of the file (``features.n_frames``); events are cut at the end.
+    hop : float
+        Frame hop in seconds.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 ``(n_frames, len(labels))``, 1 where the class is active
+        (overlapping events of one class merge).
+    """
+    roll = np.zeros((n_frames + 1, len(labels)), dtype=np.int32)
+    if len(events):
+        index = pd.Index(labels).get_indexer(events["event_label"])
+        if (index < 0).any():
+            unknown = sorted(set(events["event_label"][index < 0]))
+            raise ValueError(f"unknown event label(s) {unknown}; known labels: {labels}")
+        first, stop = active_frames(events["onset"].to_numpy(), events["offset"].to_numpy(), hop)
+        first, stop = np.minimum(first, n_frames), np.minimum(stop, n_frames)
+        keep = first < stop
+        np.add.at(roll, (first[keep], index[keep]), 1)
+        np.add.at(roll, (stop[keep], index[keep]), -1)
+    return (np.cumsum(roll[:-1], axis=0) > 0).astype(np.uint8)
+
+
+def class_stats(meta: pd.DataFrame, frame_hop: float = 0.02) -> pd.DataFrame:
+    """Per-class event statistics, as in the paper's Table 1 and Fig. 2.
+
+    Parameters
+    ----------
+    meta : pandas.DataFrame
+        Events as returned by :func:`read_meta`.
+    frame_hop : float
+        Frame hop in seconds for ``n_frames``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``event_label``, sorted by label: ``n_events``,
+        ``mean_duration`` and ``total_duration`` (seconds, summed over events),
+        and ``n_frames``, the frames in which the class is active in the
+        frame-level label rolls (overlapping events of one class counted
+        once): the ``N_m`` of the inverse frequency loss.
+    """
+    durations = meta["offset"] - meta["onset"]
+    grouped = meta.assign(duration=durations).groupby("event_label", sort=True)
+    stats = grouped.agg(
+        n_events=("duration", "size"), mean_duration=("duration", "mean"), total_duration=("duration", "sum")
+    )
+    labels = list(stats.index)
+    frames = np.zeros(len(labels), dtype=np.int64)
+    for _, events in meta.groupby("filename", sort=False):
+        n = int(np.ceil(events["offset"].max() / frame_hop)) + 1
+        frames += label_roll(events, labels, n, frame_hop).sum(axis=0, dtype=np.int64)
+    stats["n_frames"] = frames
+    return stats

@@ -1,0 +1,290 @@
+"""Generate the procedural, duration-imbalanced default data set, offline.
+
+Three presets write the common on-disk layout (see :mod:`sedlib.data.layout`):
+
+``small``
+    About 16 min of audio (12 development, 4 evaluation) in 30 s files, for
+    the book build and CI; every class gets a few events per split.
+``paper``
+    The real sizes: 192 min development, 74 min evaluation, office scenes in
+    30 s files and the other scenes in 4.5 min recordings as in TUT.
+``tut-timeline``
+    Audio rendered on the real TUT annotation timelines read from the
+    metadata (``meta_dir``), so that the label imbalance is exactly the
+    paper's; the metadata files are copied verbatim.
+
+In ``small`` and ``paper`` every class occurs in its real scenes at its
+real rate (events per minute of that scene) with its real log-normal
+duration distribution (see :mod:`sedlib.data.synthetic.classes`). Events of
+different classes overlap freely, as in real scenes; each is mixed into a
+scene background at a random event-to-background ratio. The same seed
+gives bit-identical files, whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sedlib import __version__
+from sedlib.data.layout import TUT_LABELS, Dataset, available_split_names, split_file
+from sedlib.data.meta import atomic_write_text, read_meta, write_meta
+from sedlib.data.synthetic.classes import CLASS_FACTS, DEV_SCENE_MINUTES, EVAL_SCENE_MINUTES, SCENES
+from sedlib.data.synthetic.sounds import MODELS, TEXTURES, TEXTURE_EBR_DB, TRANSIENT_EBR_DB, background
+
+#: Bumped whenever the generated audio changes for a given seed.
+GENERATOR_VERSION = 1
+SAMPLE_RATE = 44100
+OFFICE_FILE_S = 30.0
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Size of a generated data set."""
+
+    dev_minutes: float
+    eval_minutes: float
+    recording_s: float  # length of the non-office recordings
+    min_events: tuple[int, int]  # at least this many events per class (development, evaluation)
+
+
+PRESETS = {
+    "small": Preset(dev_minutes=12.0, eval_minutes=4.0, recording_s=30.0, min_events=(8, 3)),
+    "paper": Preset(dev_minutes=192.0, eval_minutes=74.0, recording_s=270.0, min_events=(0, 0)),
+}
+TIMELINE = "tut-timeline"
+
+
+def default_root(preset: str, seed: int) -> Path:
+    """``<data root>/synthetic/<preset>-seed<seed>``."""
+    from sedlib.settings import data_root
+
+    return data_root() / "synthetic" / f"{preset}-seed{seed}"
+
+
+# ----------------------------------------------------------------------------- timelines
+def _file_plan(split: str, preset: Preset) -> list[tuple[str, str, float]]:
+    """(filename, scene, seconds) of every file of a split."""
+    total = preset.dev_minutes if split == "development" else preset.eval_minutes
+    scene_minutes = DEV_SCENE_MINUTES if split == "development" else EVAL_SCENE_MINUTES
+    scale = total / sum(scene_minutes.values())
+    files = []
+    for scene in SCENES:
+        seconds = scene_minutes[scene] * scale * 60
+        file_s = OFFICE_FILE_S if scene == "office" else preset.recording_s
+        n_files = max(1, round(seconds / file_s))
+        length = round(seconds / n_files, 2)
+        for i in range(n_files):
+            files.append((f"audio/{scene}/{split[:3]}_{scene}_{i:03d}.wav", scene, length))
+    return files
+
+
+def _draw_events(split: str, preset: Preset, rng: np.random.Generator) -> pd.DataFrame:
+    """Event timeline of one split: real per-scene rates and duration distributions."""
+    plan = _file_plan(split, preset)
+    rows = []
+
+    def add(facts, filename, scene, length):
+        duration = float(np.exp(rng.normal(facts.log_mu, facts.log_sigma)))
+        duration = min(max(duration, 0.04), facts.max_s, length)
+        onset = float(rng.uniform(0.0, length - duration))
+        rows.append((filename, scene, round(onset, 3), round(onset + duration, 3), facts.label))
+
+    for filename, scene, length in plan:
+        for facts in CLASS_FACTS:
+            if scene in facts.dev_events:
+                for _ in range(rng.poisson(facts.rate_per_minute(scene) * length / 60)):
+                    add(facts, filename, scene, length)
+    floor = preset.min_events[0 if split == "development" else 1]
+    counts = pd.Series([r[4] for r in rows]).value_counts()
+    for facts in CLASS_FACTS:
+        candidates = [p for p in plan if p[1] in facts.dev_events]
+        for _ in range(max(0, floor - int(counts.get(facts.label, 0)))):
+            add(facts, *candidates[rng.integers(len(candidates))])
+    meta = pd.DataFrame(rows, columns=["filename", "scene_label", "onset", "offset", "event_label"])
+    order = {name: i for i, (name, _, _) in enumerate(plan)}
+    meta = meta.sort_values(["filename", "onset", "event_label"], key=lambda c: c.map(order) if c.name == "filename" else c)
+    return meta.reset_index(drop=True), {name: length for name, _, length in plan}
+
+
+def _timeline_lengths(meta: pd.DataFrame) -> dict[str, float]:
+    """File lengths for the real timelines: 30 s / 10 s clips of the scene data sets, else the last event + 1 s."""
+    lengths = {}
+    for filename, events in meta.groupby("filename", sort=False):
+        if "acoustic-scenes-2016" in filename:
+            lengths[filename] = 30.0
+        elif "acoustic-scenes-2017" in filename:
+            lengths[filename] = 10.0
+        else:
+            lengths[filename] = float(math.ceil(events["offset"].max()) + 1)
+        lengths[filename] = max(lengths[filename], float(math.ceil(events["offset"].max() * 100) / 100))
+    return lengths
+
+
+# ----------------------------------------------------------------------------- rendering
+def render_file(
+    events: pd.DataFrame, scene: str, length_s: float, sr: int, seed: tuple[int, ...]
+) -> np.ndarray:
+    """Mix one file: scene background plus every event at a random event-to-background ratio.
+
+    Returns float32 samples peaking at most at 0.9 (random gain 0 to -6 dB below that).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    n = round(length_s * sr)
+    mix = background(scene, n, sr, rng) * 0.05
+    for event in events.itertuples(index=False):
+        start, stop = round(event.onset * sr), min(round(event.offset * sr), n)
+        if stop - start < 8:
+            continue
+        lo, hi = TEXTURE_EBR_DB if event.event_label in TEXTURES else TRANSIENT_EBR_DB
+        gain = 0.05 * 10 ** (rng.uniform(lo, hi) / 20)
+        mix[start:stop] += gain * MODELS[event.event_label](stop - start, sr, rng)
+    peak = np.max(np.abs(mix)) + 1e-12
+    return (mix / peak * 0.9 * 10 ** (-rng.uniform(0, 6) / 20)).astype(np.float32)
+
+
+def _render_and_write(job: tuple) -> str:
+    path, events, scene, length_s, sr, seed = job
+    import soundfile
+
+    audio = render_file(events, scene, length_s, sr, seed)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    soundfile.write(str(tmp), audio, sr, subtype="PCM_16", format="WAV")
+    tmp.replace(path)
+    return str(path)
+
+
+# ----------------------------------------------------------------------------- entry point
+def generate(
+    root: str | Path | None = None,
+    preset: str = "small",
+    seed: int = 0,
+    *,
+    sr: int = SAMPLE_RATE,
+    jobs: int | None = None,
+    meta_dir: str | Path | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> Dataset:
+    """Write a synthetic data set in the common layout and return it.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Output folder (default ``<data root>/synthetic/<preset>-seed<seed>``).
+    preset : {"small", "paper", "tut-timeline"}
+        Size and kind of data set (see the module docstring).
+    seed : int
+        Seed of everything random; the same seed gives bit-identical files.
+    sr : int
+        Sample rate of the written audio (44.1 kHz as TUT).
+    jobs : int, optional
+        Worker processes for rendering (default: all cores).
+    meta_dir : path-like, optional
+        For ``tut-timeline``: the TUT metadata folder (default: the
+        ``SEDLIB_TUT_META`` setting).
+    progress : bool
+        Show a progress bar.
+    force : bool
+        Regenerate even when a complete data set with the same settings exists.
+
+    Returns
+    -------
+    Dataset
+        The generated data set (``Dataset.from_folder(root)``).
+    """
+    if preset not in PRESETS and preset != TIMELINE:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {[*PRESETS, TIMELINE]}")
+    root = Path(root) if root is not None else default_root(preset, seed)
+    settings = {"preset": preset, "seed": int(seed), "sr": int(sr), "generator_version": GENERATOR_VERSION}
+    marker = root / "dataset.json"
+    if marker.is_file() and not force:
+        info = json.loads(marker.read_text())
+        if info.get("settings") == settings:
+            return Dataset.from_folder(root)
+    start = time.perf_counter()
+    splits, lengths, scenes = _timelines(preset, seed, meta_dir)
+    jobs_list, seen = [], set()
+    for split_index, (split, meta) in enumerate(splits.items()):
+        by_file = dict(tuple(meta.groupby("filename", sort=False)))
+        for file_index, filename in enumerate(meta.attrs["files"]):
+            if filename in seen:  # cross-validation folds reuse development files
+                continue
+            seen.add(filename)
+            events = by_file.get(filename, meta.iloc[:0])
+            seed_key = (int(seed), GENERATOR_VERSION, split_index, file_index)
+            jobs_list.append((root / filename, events, scenes[filename], lengths[filename], sr, seed_key))
+    _run_jobs(jobs_list, jobs, progress)
+    for split, meta in splits.items():
+        if preset == TIMELINE:
+            (root / split_file(split)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(meta.attrs["source"], root / split_file(split))
+        else:
+            write_meta(meta, root / split_file(split))
+    info = {
+        "name": f"synthetic-{preset}-seed{seed}",
+        "kind": "synthetic",
+        "settings": settings,
+        "preset": asdict(PRESETS[preset]) if preset in PRESETS else {"meta_dir": str(meta_dir)},
+        "labels": list(TUT_LABELS),
+        "file_durations": {k: lengths[k] for k in sorted(lengths)},
+        "sedlib_version": __version__,
+        "generation_seconds": round(time.perf_counter() - start, 1),
+    }
+    atomic_write_text(marker, json.dumps(info, indent=1) + "\n")
+    return Dataset.from_folder(root)
+
+
+def _timelines(preset: str, seed: int, meta_dir):
+    """Events per split (with ``attrs["files"]``, every file of the split), file lengths and scenes."""
+    if preset == TIMELINE:
+        from sedlib.settings import tut_meta_dir
+
+        meta_dir = Path(meta_dir) if meta_dir is not None else tut_meta_dir()
+        splits = {}
+        for split in available_split_names():
+            path = meta_dir / split_file(split)
+            if path.is_file():
+                splits[split] = read_meta(path, labels=TUT_LABELS)
+                splits[split].attrs["files"] = list(dict.fromkeys(splits[split]["filename"]))
+        if "development" not in splits or "evaluation" not in splits:
+            raise FileNotFoundError(f"no TUT metadata in {meta_dir} (expected {split_file('development')})")
+        everything = pd.concat(splits.values())
+        lengths = _timeline_lengths(everything)
+        scenes = everything.groupby("filename")["scene_label"].first().to_dict()
+        return splits, lengths, scenes
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), GENERATOR_VERSION, 7919]))
+    splits, lengths, scenes = {}, {}, {}
+    for split in ("development", "evaluation"):
+        meta, split_lengths = _draw_events(split, PRESETS[preset], rng)
+        meta.attrs["files"] = list(split_lengths)
+        splits[split] = meta
+        lengths.update(split_lengths)
+        for filename, scene, _ in _file_plan(split, PRESETS[preset]):
+            scenes[filename] = scene
+    return splits, lengths, scenes
+
+
+def _run_jobs(jobs_list: list[tuple], jobs: int | None, progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(jobs_list), desc="rendering audio", unit="file", disable=not progress)
+    if jobs == 1 or len(jobs_list) <= 1:
+        for job in jobs_list:
+            _render_and_write(job)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for _ in pool.map(_render_and_write, jobs_list, chunksize=1):
+                bar.update()
+    bar.close()
