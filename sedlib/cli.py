@@ -34,6 +34,130 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return run_checks(browser=args.browser)
 
 
+def _cmd_data_tut(args: argparse.Namespace) -> int:
+    from sedlib.data.tut import fetch_tut
+    from sedlib.settings import data_root
+
+    root = args.root if args.root is not None else data_root() / "tut"
+    fetch_tut(root, args.meta_dir, keep_archives=args.keep_archives, dry_run=args.dry_run)
+    return 0
+
+
+def _cmd_data_synthetic(args: argparse.Namespace) -> int:
+    import time
+
+    from sedlib.data.synthetic import generate
+
+    start = time.perf_counter()
+    ds = generate(
+        args.root, args.preset, args.seed, jobs=args.jobs, meta_dir=args.meta_dir, force=args.force
+    )
+    print(f"{ds.name}: {ds.audio_dir} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _cmd_data_stats(args: argparse.Namespace) -> int:
+    from sedlib.data import class_stats
+    from sedlib.data.registry import get_dataset
+
+    ds = get_dataset(args.dataset, create=False)
+    for split in args.split or ["development", "evaluation"]:
+        meta = ds.meta(split)
+        stats = class_stats(meta).sort_values("mean_duration")
+        print(f"# {ds.name} / {split}: {len(meta)} events in {meta['filename'].nunique()} files")
+        print(
+            stats.to_csv(sep="\t", float_format="%.3f") if args.tsv else stats.round(3).to_string()
+        )
+    return 0
+
+
+def _cmd_data_features(args: argparse.Namespace) -> int:
+    import time
+
+    from sedlib.data.cache import build_features
+    from sedlib.data.registry import get_dataset
+
+    ds = get_dataset(args.dataset)
+    for split in args.split or ["development", "evaluation"]:
+        start = time.perf_counter()
+        feats = build_features(ds, split, jobs=args.jobs)
+        print(
+            f"{ds.name}/{split}: {len(feats.files)} files, {feats.features.shape[0]} frames "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
+    return 0
+
+
+def _add_data_commands(sub) -> None:
+    from pathlib import Path
+
+    data = sub.add_parser("data", help="get, generate and describe data sets")
+    data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
+
+    tut = data_sub.add_parser(
+        "tut", help="download the paper's TUT data (metadata + Zenodo audio), verified"
+    )
+    tut.add_argument(
+        "--root", type=Path, default=None, help="where the audio goes (default: <data root>/tut)"
+    )
+    tut.add_argument(
+        "--meta-dir", type=Path, default=None, help="an existing copy of the TUT metadata"
+    )
+    tut.add_argument(
+        "--keep-archives", action="store_true", help="keep the zip archives after extraction"
+    )
+    tut.add_argument(
+        "--dry-run", action="store_true", help="print what would be downloaded and stop"
+    )
+    tut.set_defaults(func=_cmd_data_tut)
+
+    syn = data_sub.add_parser(
+        "synthetic", help="generate the procedural default data set (offline)"
+    )
+    syn.add_argument("--preset", choices=["small", "paper", "tut-timeline"], default="small")
+    syn.add_argument("--seed", type=int, default=0)
+    syn.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="output folder (default: <data root>/synthetic/<preset>-seed<seed>)",
+    )
+    syn.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    syn.add_argument(
+        "--meta-dir", type=Path, default=None, help="TUT metadata for --preset tut-timeline"
+    )
+    syn.add_argument("--force", action="store_true", help="regenerate even if it exists")
+    syn.set_defaults(func=_cmd_data_synthetic)
+
+    stats = data_sub.add_parser(
+        "stats", help="per-class statistics (the paper's Table 1 and Fig. 2)"
+    )
+    stats.add_argument(
+        "--dataset", default="synthetic-small", help="synthetic-small, tut, ... or a folder"
+    )
+    stats.add_argument(
+        "--split",
+        action="append",
+        help="split name (repeatable; default development and evaluation)",
+    )
+    stats.add_argument("--tsv", action="store_true", help="tab-separated output")
+    stats.set_defaults(func=_cmd_data_stats)
+
+    feats = data_sub.add_parser(
+        "features", help="compute (or check) the cached log-mel features and label rolls"
+    )
+    feats.add_argument("--dataset", default="synthetic-small")
+    feats.add_argument(
+        "--split",
+        action="append",
+        help="split name (repeatable; default development and evaluation)",
+    )
+    feats.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: all cores)"
+    )
+    feats.set_defaults(func=_cmd_data_features)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -51,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check that the system has what the study needs")
     check.add_argument("--browser", action="store_true", help="also require a headless Chromium")
     check.set_defaults(func=_cmd_check)
+
+    _add_data_commands(sub)
     return parser
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 LABELS = [f"class_{i:02d}" for i in range(8)]
+
+
+@pytest.fixture(scope="session")
+def tut_meta() -> Path:
+    """The real TUT event metadata, from the SEDLIB_TUT_META setting (skipped when absent)."""
+    path = os.environ.get("SEDLIB_TUT_META")
+    if not path or not (Path(path) / "meta" / "meta_development.txt").is_file():
+        pytest.skip("the real TUT metadata is not available (set SEDLIB_TUT_META)")
+    return Path(path)
 
 
 def random_event_lists(

@@ -29,7 +29,9 @@ def audio_info(path: str | Path) -> tuple[int, int]:
     return int(info.samplerate), int(info.frames)
 
 
-def load_audio(path: str | Path, sr: int | None = None, *, context: str = "") -> tuple[np.ndarray, int]:
+def load_audio(
+    path: str | Path, sr: int | None = None, *, context: str = "", quiet: bool = False
+) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32, resampled to ``sr`` when it differs.
 
     Parameters
@@ -40,6 +42,8 @@ def load_audio(path: str | Path, sr: int | None = None, *, context: str = "") ->
         Wanted sample rate; ``None`` keeps the file's.
     context : str
         Data set name for the one-time resampling notice.
+    quiet : bool
+        No resampling notice (the caller has already said so).
 
     Returns
     -------
@@ -67,7 +71,7 @@ def load_audio(path: str | Path, sr: int | None = None, *, context: str = "") ->
         raise AudioError(f"audio file {path} holds non-finite samples")
     if sr is not None and file_sr != sr:
         key = (context, int(file_sr), int(sr))
-        if key not in _warned_rates:
+        if key not in _warned_rates and not quiet:
             _warned_rates.add(key)
             warnings.warn(
                 f"{context or 'audio'}: resampling from {file_sr} Hz to {sr} Hz (first seen in {path.name})",

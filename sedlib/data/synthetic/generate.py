@@ -87,8 +87,8 @@ def _file_plan(split: str, preset: Preset) -> list[tuple[str, str, float]]:
     return files
 
 
-def _draw_events(split: str, preset: Preset, rng: np.random.Generator) -> pd.DataFrame:
-    """Event timeline of one split: real per-scene rates and duration distributions."""
+def _draw_events(split: str, preset: Preset, rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Event timeline of one split (real per-scene rates and duration distributions) and file lengths."""
     plan = _file_plan(split, preset)
     rows = []
 
@@ -110,8 +110,8 @@ def _draw_events(split: str, preset: Preset, rng: np.random.Generator) -> pd.Dat
         for _ in range(max(0, floor - int(counts.get(facts.label, 0)))):
             add(facts, *candidates[rng.integers(len(candidates))])
     meta = pd.DataFrame(rows, columns=["filename", "scene_label", "onset", "offset", "event_label"])
-    order = {name: i for i, (name, _, _) in enumerate(plan)}
-    meta = meta.sort_values(["filename", "onset", "event_label"], key=lambda c: c.map(order) if c.name == "filename" else c)
+    file_order = meta["filename"].map({name: i for i, (name, _, _) in enumerate(plan)})
+    meta = meta.assign(_order=file_order).sort_values(["_order", "onset", "event_label"]).drop(columns="_order")
     return meta.reset_index(drop=True), {name: length for name, _, length in plan}
 
 
@@ -167,7 +167,7 @@ def _render_and_write(job: tuple) -> str:
 # ----------------------------------------------------------------------------- entry point
 def generate(
     root: str | Path | None = None,
-    preset: str = "small",
+    preset: str | Preset = "small",
     seed: int = 0,
     *,
     sr: int = SAMPLE_RATE,
@@ -182,8 +182,9 @@ def generate(
     ----------
     root : path-like, optional
         Output folder (default ``<data root>/synthetic/<preset>-seed<seed>``).
-    preset : {"small", "paper", "tut-timeline"}
-        Size and kind of data set (see the module docstring).
+    preset : {"small", "paper", "tut-timeline"} or Preset
+        Size and kind of data set (see the module docstring); a
+        :class:`Preset` gives a custom size (named "custom").
     seed : int
         Seed of everything random; the same seed gives bit-identical files.
     sr : int
@@ -203,17 +204,29 @@ def generate(
     Dataset
         The generated data set (``Dataset.from_folder(root)``).
     """
-    if preset not in PRESETS and preset != TIMELINE:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {[*PRESETS, TIMELINE]}")
+    if isinstance(preset, Preset):
+        sizes, preset = preset, "custom"
+    elif preset in PRESETS:
+        sizes = PRESETS[preset]
+    elif preset == TIMELINE:
+        sizes = None
+    else:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {[*PRESETS, TIMELINE]} or a Preset")
     root = Path(root) if root is not None else default_root(preset, seed)
-    settings = {"preset": preset, "seed": int(seed), "sr": int(sr), "generator_version": GENERATOR_VERSION}
+    settings = {
+        "preset": preset,
+        "sizes": asdict(sizes) if sizes else None,
+        "seed": int(seed),
+        "sr": int(sr),
+        "generator_version": GENERATOR_VERSION,
+    }
     marker = root / "dataset.json"
     if marker.is_file() and not force:
         info = json.loads(marker.read_text())
-        if info.get("settings") == settings:
+        if info.get("settings") == json.loads(json.dumps(settings)):  # as stored: tuples become lists
             return Dataset.from_folder(root)
     start = time.perf_counter()
-    splits, lengths, scenes = _timelines(preset, seed, meta_dir)
+    splits, lengths, scenes = _timelines(sizes, seed, meta_dir)
     jobs_list, seen = [], set()
     for split_index, (split, meta) in enumerate(splits.items()):
         by_file = dict(tuple(meta.groupby("filename", sort=False)))
@@ -226,7 +239,7 @@ def generate(
             jobs_list.append((root / filename, events, scenes[filename], lengths[filename], sr, seed_key))
     _run_jobs(jobs_list, jobs, progress)
     for split, meta in splits.items():
-        if preset == TIMELINE:
+        if sizes is None:
             (root / split_file(split)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(meta.attrs["source"], root / split_file(split))
         else:
@@ -235,7 +248,7 @@ def generate(
         "name": f"synthetic-{preset}-seed{seed}",
         "kind": "synthetic",
         "settings": settings,
-        "preset": asdict(PRESETS[preset]) if preset in PRESETS else {"meta_dir": str(meta_dir)},
+        "timeline_meta_dir": str(meta_dir) if sizes is None else None,
         "labels": list(TUT_LABELS),
         "file_durations": {k: lengths[k] for k in sorted(lengths)},
         "sedlib_version": __version__,
@@ -245,9 +258,12 @@ def generate(
     return Dataset.from_folder(root)
 
 
-def _timelines(preset: str, seed: int, meta_dir):
-    """Events per split (with ``attrs["files"]``, every file of the split), file lengths and scenes."""
-    if preset == TIMELINE:
+def _timelines(sizes: Preset | None, seed: int, meta_dir):
+    """Events per split (with ``attrs["files"]``, every file of the split), file lengths and scenes.
+
+    ``sizes`` None means the real TUT timelines read from ``meta_dir``.
+    """
+    if sizes is None:
         from sedlib.settings import tut_meta_dir
 
         meta_dir = Path(meta_dir) if meta_dir is not None else tut_meta_dir()
@@ -266,11 +282,11 @@ def _timelines(preset: str, seed: int, meta_dir):
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), GENERATOR_VERSION, 7919]))
     splits, lengths, scenes = {}, {}, {}
     for split in ("development", "evaluation"):
-        meta, split_lengths = _draw_events(split, PRESETS[preset], rng)
+        meta, split_lengths = _draw_events(split, sizes, rng)
         meta.attrs["files"] = list(split_lengths)
         splits[split] = meta
         lengths.update(split_lengths)
-        for filename, scene, _ in _file_plan(split, PRESETS[preset]):
+        for filename, scene, _ in _file_plan(split, sizes):
             scenes[filename] = scene
     return splits, lengths, scenes
 

@@ -360,14 +360,14 @@ def object_squeaking(n, sr, rng):
 
 
 def object_rustling(n, sr, rng):
-    density = rng.uniform(30, 200)
+    density = rng.uniform(10, 60)
     lo = rng.uniform(800, 3000)
 
     def crumple():
         return burst(int(0.02 * sr), sr, rng, lo, lo * 4, rng.uniform(0.002, 0.008)) * rng.uniform(0.2, 1)
 
     out = _scatter(n, sr, rng, density, crumple, 0.9)
-    return unit_rms(fade(out * (0.5 + 0.5 * smooth_random(n, sr, rng, 3.0) ** 2), sr, 0.02, 0.02))
+    return unit_rms(fade(out * (0.1 + smooth_random(n, sr, rng, 3.0) ** 2), sr, 0.02, 0.02))
 
 
 def breathing(n, sr, rng):

@@ -1,0 +1,307 @@
+"""Feature cache: log-mel features and frame label rolls, computed once per file.
+
+``build_features(dataset, split)`` computes the log-mel energies of every
+audio file of a split in parallel (with a progress bar), aligns a
+frame-level label roll with them, and stores both in one ``.npz`` under
+``<data root>/cache/<data set>/<metadata fingerprint>-<feature key>/``, so a
+change of the metadata or of any feature parameter makes a new entry and an
+old one is never used by mistake. Files are written atomically: an
+interrupted build leaves no half-written cache.
+
+:meth:`SplitFeatures.clips` cuts the 10 s training clips (500 frames) and
+returns them as in-memory tensors, ready to move to the GPU once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sedlib.data.audio import audio_info, load_audio
+from sedlib.data.layout import Dataset
+from sedlib.data.meta import atomic_write_bytes, atomic_write_text, label_roll
+
+#: Bumped whenever the stored arrays change meaning.
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Parameters of the acoustic features (the paper's Table 3 by default).
+
+    ``sr`` is the rate all audio is brought to before analysis (TUT is 44.1 kHz).
+    """
+
+    sr: int = 44100
+    n_mels: int = 64
+    win_length_s: float = 0.04
+    hop_length_s: float = 0.02
+
+    def key(self) -> str:
+        """Short stable hash of the parameters (and the cache version)."""
+        text = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Clips:
+    """Fixed-length training clips as tensors.
+
+    Attributes
+    ----------
+    features : torch.Tensor
+        float32 ``(clips, frames, n_mels)``.
+    labels : torch.Tensor
+        float32 ``(clips, frames, classes)``, 0 or 1.
+    mask : torch.Tensor
+        bool ``(clips, frames)``, False on padding (files shorter than a clip).
+    file_index, start_frame : torch.Tensor
+        int64 ``(clips,)``: where each clip comes from.
+    """
+
+    features: object
+    labels: object
+    mask: object
+    file_index: object
+    start_frame: object
+
+    def __len__(self) -> int:
+        return int(self.features.shape[0])
+
+    def to(self, device) -> Clips:
+        """The same clips on ``device``."""
+        return Clips(*(t.to(device) for t in (self.features, self.labels, self.mask, self.file_index, self.start_frame)))
+
+
+@dataclass
+class SplitFeatures:
+    """Features and label rolls of every file of one split, concatenated along time.
+
+    Attributes
+    ----------
+    features : np.ndarray
+        float32 ``(total frames, n_mels)``.
+    labels : np.ndarray
+        uint8 ``(total frames, classes)``.
+    offsets : np.ndarray
+        int64 ``(files + 1,)``: file ``i`` spans frames ``offsets[i]:offsets[i+1]``.
+    files : list of str
+        Audio files in metadata order.
+    durations : np.ndarray
+        float64 ``(files,)``: length of each file in seconds.
+    label_names : tuple of str
+        Column order of ``labels``.
+    config : FeatureConfig
+        How the features were computed.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    offsets: np.ndarray
+    files: list[str]
+    durations: np.ndarray
+    label_names: tuple[str, ...]
+    config: FeatureConfig
+
+    def file(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Features and label roll of file ``i``."""
+        sl = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+        return self.features[sl], self.labels[sl]
+
+    @property
+    def file_durations(self) -> dict[str, float]:
+        """``{filename: seconds}``, for the metrics."""
+        return dict(zip(self.files, map(float, self.durations), strict=True))
+
+    def clip_starts(self, clip_frames: int = 500, min_frames: int = 50) -> list[tuple[int, int]]:
+        """``(file, start frame)`` of each clip.
+
+        Each file is cut into consecutive clips of ``clip_frames``; a remainder
+        of at least ``min_frames`` becomes one more clip aligned with the end of
+        the file (overlapping the previous one), so no audio is dropped and no
+        padding is needed; a file shorter than a clip gives one padded clip.
+        """
+        starts = []
+        for i in range(len(self.files)):
+            n = int(self.offsets[i + 1] - self.offsets[i])
+            if n <= clip_frames:
+                starts.append((i, 0))
+                continue
+            full = n // clip_frames
+            starts += [(i, k * clip_frames) for k in range(full)]
+            if n - full * clip_frames >= min_frames:
+                starts.append((i, n - clip_frames))
+        return starts
+
+    def clips(self, clip_frames: int = 500, min_frames: int = 50) -> Clips:
+        """Training clips as tensors (see :meth:`clip_starts`)."""
+        import torch
+
+        starts = self.clip_starts(clip_frames, min_frames)
+        n_clips, n_mels, n_classes = len(starts), self.features.shape[1], self.labels.shape[1]
+        feats = np.zeros((n_clips, clip_frames, n_mels), dtype=np.float32)
+        labels = np.zeros((n_clips, clip_frames, n_classes), dtype=np.float32)
+        mask = np.zeros((n_clips, clip_frames), dtype=bool)
+        for c, (i, start) in enumerate(starts):
+            f, lab = self.file(i)
+            take = min(clip_frames, len(f) - start)
+            feats[c, :take] = f[start : start + take]
+            labels[c, :take] = lab[start : start + take]
+            mask[c, :take] = True
+            if take < clip_frames:  # pad with the file's quietest frame, labelled inactive
+                feats[c, take:] = f.min(axis=0)
+        index = np.array(starts, dtype=np.int64).reshape(-1, 2)
+        return Clips(
+            torch.from_numpy(feats),
+            torch.from_numpy(labels),
+            torch.from_numpy(mask),
+            torch.from_numpy(index[:, 0].copy()),
+            torch.from_numpy(index[:, 1].copy()),
+        )
+
+
+def cache_dir(dataset: Dataset, config: FeatureConfig, root: Path | None = None) -> Path:
+    """Folder of the cache entries of ``dataset`` under ``config``."""
+    from sedlib.settings import data_root
+
+    base = Path(root) if root is not None else data_root() / "cache"
+    return base / dataset.name / f"{dataset.fingerprint}-{config.key()}"
+
+
+def _featurize(job: tuple[str, FeatureConfig]) -> tuple[np.ndarray, float]:
+    path, config = job
+    from sedlib.features import log_mel
+
+    y, sr = load_audio(path, config.sr, quiet=True)
+    feats = log_mel(
+        y, sr, n_mels=config.n_mels, win_length_s=config.win_length_s, hop_length_s=config.hop_length_s
+    )
+    return feats, len(y) / sr
+
+
+def build_features(
+    dataset: Dataset,
+    split: str,
+    config: FeatureConfig | None = None,
+    *,
+    cache_root: Path | None = None,
+    jobs: int | None = None,
+    progress: bool = True,
+) -> SplitFeatures:
+    """Features and label rolls of one split, from the cache or computed now.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The data set.
+    split : str
+        A split name (see :func:`sedlib.data.layout.split_file`).
+    config : FeatureConfig, optional
+        Feature parameters; the paper's by default.
+    cache_root : path, optional
+        Cache folder (default ``<data root>/cache``).
+    jobs : int, optional
+        Worker processes (default: all cores).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    SplitFeatures
+
+    Raises
+    ------
+    FileNotFoundError
+        When audio files of the split are missing (the first few are listed).
+    sedlib.data.audio.AudioError
+        When an audio file is corrupt (named in the message).
+    """
+    config = config or FeatureConfig()
+    folder = cache_dir(dataset, config, cache_root)
+    path = folder / f"{split}.npz"
+    if path.is_file():
+        return _load(path, config)
+    meta = dataset.meta(split)
+    dataset.check_audio(split)
+    files = list(dict.fromkeys(meta["filename"]))
+    rates = {audio_info(dataset.audio_path(f))[0] for f in files}
+    if rates - {config.sr}:
+        print(f"{dataset.name}/{split}: resampling audio from {sorted(rates - {config.sr})} Hz to {config.sr} Hz")
+    start = time.perf_counter()
+    jobs_list = [(str(dataset.audio_path(f)), config) for f in files]
+    from tqdm.auto import tqdm
+
+    results = []
+    bar = tqdm(total=len(files), desc=f"log-mel {dataset.name}/{split}", unit="file", disable=not progress)
+    if jobs == 1 or len(files) <= 1:
+        for job in jobs_list:
+            results.append(_featurize(job))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for result in pool.map(_featurize, jobs_list, chunksize=1):
+                results.append(result)
+                bar.update()
+    bar.close()
+    by_file = dict(tuple(meta.groupby("filename", sort=False)))
+    labels = [
+        label_roll(by_file[f], list(dataset.labels), len(feats), config.hop_length_s)
+        for f, (feats, _) in zip(files, results, strict=True)
+    ]
+    lengths = np.array([len(feats) for feats, _ in results], dtype=np.int64)
+    out = SplitFeatures(
+        features=np.concatenate([feats for feats, _ in results]).astype(np.float32),
+        labels=np.concatenate(labels).astype(np.uint8),
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        files=files,
+        durations=np.array([d for _, d in results], dtype=np.float64),
+        label_names=tuple(dataset.labels),
+        config=config,
+    )
+    _store(path, out, dataset, split, time.perf_counter() - start)
+    return out
+
+
+def _store(path: Path, data: SplitFeatures, dataset: Dataset, split: str, seconds: float) -> None:
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        features=data.features,
+        labels=data.labels,
+        offsets=data.offsets,
+        files=np.array(data.files, dtype=str),
+        durations=data.durations,
+        label_names=np.array(data.label_names, dtype=str),
+    )
+    atomic_write_bytes(path, buffer.getvalue())
+    info = {
+        "dataset": dataset.name,
+        "split": split,
+        "fingerprint": dataset.fingerprint,
+        "config": asdict(data.config),
+        "cache_version": CACHE_VERSION,
+        "files": len(data.files),
+        "frames": int(data.offsets[-1]),
+        "build_seconds": round(seconds, 2),
+    }
+    atomic_write_text(path.with_suffix(".json"), json.dumps(info, indent=1) + "\n")
+
+
+def _load(path: Path, config: FeatureConfig) -> SplitFeatures:
+    with np.load(path) as z:
+        return SplitFeatures(
+            features=z["features"],
+            labels=z["labels"],
+            offsets=z["offsets"],
+            files=[str(f) for f in z["files"]],
+            durations=z["durations"],
+            label_names=tuple(str(s) for s in z["label_names"]),
+            config=config,
+        )

@@ -1,0 +1,56 @@
+"""Data sets by name: ``synthetic-small``, ``synthetic-paper``, ``synthetic-tut-timeline``, ``tut``, or a folder."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sedlib.data.layout import Dataset
+
+_SYNTHETIC = re.compile(r"^synthetic-(small|paper|tut-timeline)(?:-seed(\d+))?$")
+
+
+def dataset_names() -> list[str]:
+    """The names :func:`get_dataset` understands (besides folders)."""
+    return ["synthetic-small", "synthetic-paper", "synthetic-tut-timeline", "tut"]
+
+
+def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True) -> Dataset:
+    """The data set called ``name``.
+
+    Parameters
+    ----------
+    name : str or path
+        ``"synthetic-<preset>[-seed<N>]"`` (generated on first use when
+        ``create``), ``"tut"`` (the real data, fetched by ``sedlib data tut``),
+        or a folder in the common layout.
+    create : bool
+        Generate a missing synthetic data set.
+    progress : bool
+        Show progress bars while generating.
+
+    Returns
+    -------
+    Dataset
+    """
+    from sedlib.settings import data_root, tut_meta_dir
+
+    text = str(name)
+    match = _SYNTHETIC.match(text)
+    if match:
+        from sedlib.data.synthetic import default_root, generate
+
+        preset, seed = match.group(1), int(match.group(2) or 0)
+        root = default_root(preset, seed)
+        if not (root / "dataset.json").is_file() and not create:
+            raise FileNotFoundError(f"{text} is not generated yet: run `sedlib data synthetic --preset {preset} --seed {seed}`")
+        return generate(root, preset, seed, progress=progress)
+    if text == "tut":
+        meta = tut_meta_dir()
+        if not (meta / "meta" / "meta_development.txt").is_file():
+            raise FileNotFoundError(f"no TUT metadata in {meta}: run `sedlib data tut` first")
+        return Dataset("tut", meta, data_root() / "tut")
+    path = Path(text)
+    if (path / "meta").is_dir():
+        return Dataset.from_folder(path)
+    raise ValueError(f"unknown data set {text!r}; use one of {dataset_names()} or a folder with meta/")
