@@ -88,6 +88,94 @@ def _cmd_data_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from sedlib.settings import data_root
+    from sedlib.train import TrainConfig, train
+
+    config = TrainConfig(
+        dataset=args.dataset,
+        loss=args.loss,
+        gamma=args.gamma,
+        seed=args.seed,
+        epochs=args.epochs,
+        device=args.device,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        lr=args.lr,
+    )
+    run_dir = args.output_dir or data_root() / "runs" / "cli" / config.describe()
+    result = train(config, run_dir)
+    ev = result["evaluation"]
+    print(
+        f"{result['run']}: macro F {ev['macro_f']:.4f}, micro F {ev['micro_f']:.4f}, "
+        f"micro ER {ev['micro_er']:.4f} -> {run_dir}/metrics.json"
+    )
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from sedlib.sweep import aggregate, parse_shard, run_grid
+
+    if args.aggregate_only:
+        aggregate(args.grid)
+        return 0
+    run_grid(
+        args.grid,
+        dataset=args.dataset,
+        device=args.device,
+        epochs=args.epochs,
+        seeds=args.seeds,
+        jobs=args.jobs,
+        shard=parse_shard(args.shard),
+    )
+    return 0
+
+
+def _add_run_commands(sub) -> None:
+    from pathlib import Path
+
+    tr = sub.add_parser("train", help="train and evaluate one run (no notebook)")
+    tr.add_argument("--dataset", default="synthetic-small")
+    tr.add_argument(
+        "--loss", default="bce", choices=["bce", "inverse_frequency", "duration_robust"]
+    )
+    tr.add_argument("--gamma", type=float, default=1.0)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--epochs", type=int, default=60)
+    tr.add_argument("--batch-size", type=int, default=16)
+    tr.add_argument("--patience", type=int, default=20)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--device", default="auto")
+    tr.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="run folder (default: <data root>/runs/cli/<run>)",
+    )
+    tr.set_defaults(func=_cmd_train)
+
+    sw = sub.add_parser("sweep", help="run a grid of training runs through the papermill notebook")
+    sw.add_argument("--grid", required=True, choices=["paper", "gamma", "smoke"])
+    sw.add_argument("--dataset", default="synthetic-small")
+    sw.add_argument("--device", default="auto")
+    sw.add_argument(
+        "--epochs", type=int, default=None, help="epochs per run (default: the notebook's)"
+    )
+    sw.add_argument(
+        "--seeds", type=int, default=None, help="seeds per configuration (default 10; smoke 1)"
+    )
+    sw.add_argument(
+        "--jobs", type=int, default=1, help="runs at the same time (several fit on one GPU)"
+    )
+    sw.add_argument(
+        "--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)"
+    )
+    sw.add_argument(
+        "--aggregate-only", action="store_true", help="only collect finished runs into data/results"
+    )
+    sw.set_defaults(func=_cmd_sweep)
+
+
 def _add_data_commands(sub) -> None:
     from pathlib import Path
 
@@ -177,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_cmd_check)
 
     _add_data_commands(sub)
+    _add_run_commands(sub)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,35 @@ def test_readme_commands_are_make_targets(target):
     assert f"make {target}" in readme
     makefile = (ROOT / "Makefile").read_text()
     assert f"\n{target}: $(STAMP)" in makefile
+
+
+def test_data_commands_generate_describe_and_featurize(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path))
+    out = run(sys.executable, "-m", "sedlib", "data", "--help")
+    assert out.returncode == 0 and all(
+        cmd in out.stdout for cmd in ("tut", "synthetic", "stats", "features")
+    )
+    root = tmp_path / "mini"
+    shutil.copytree(_tiny_dataset(tmp_path), root)
+    assert main(["data", "stats", "--dataset", str(root), "--tsv"]) == 0
+    text = capsys.readouterr().out
+    assert "n_events\tmean_duration\ttotal_duration\tn_frames" in text
+    assert main(["data", "features", "--dataset", str(root), "--jobs", "1"]) == 0
+    assert "frames" in capsys.readouterr().out
+    assert list((tmp_path / "cache").rglob("development.npz"))
+
+
+def _tiny_dataset(tmp_path):
+    from sedlib.data.synthetic.generate import Preset, generate
+
+    return generate(
+        tmp_path / "gen", Preset(1.0, 0.5, 30.0, (1, 1)), seed=0, jobs=1, progress=False
+    ).audio_dir
+
+
+def test_data_tut_dry_run_uses_the_metadata_setting(tut_meta, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SEDLIB_TUT_META", str(tut_meta))
+    assert main(["data", "tut", "--root", str(tmp_path / "tut"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "(verified)" in out and "248 of 248 audio files to fetch from 7 TUT data set(s)" in out
+    assert not (tmp_path / "tut").exists() or not any((tmp_path / "tut").iterdir())
