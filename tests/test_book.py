@@ -100,6 +100,17 @@ def test_executed_chapter_has_its_figures(built_book):
 
 
 @pytest.mark.book
+def test_training_chapter_ran_a_real_run(built_book):
+    html = (built_book / "book" / "03_training.html").read_text()
+    assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', html)) >= 2  # learning curves, example clip
+    assert "F-score" in html and "error rate" in html and "mean_duration_s" in html
+    runs = list((ROOT / "data" / "runs" / "book").glob("*/metrics.json"))
+    assert runs, "the training chapter wrote no metrics.json"
+    metrics = json.loads(runs[0].read_text())
+    assert metrics["provenance"]["git_commit"] and metrics["epochs_run"] >= 1
+
+
+@pytest.mark.book
 def test_launch_buttons_and_bibliography(built_book):
     html = (built_book / "book" / "02_loss_weights.html").read_text()
     assert "mybinder.org" in html and "colab.research.google.com" in html

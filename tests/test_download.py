@@ -172,20 +172,24 @@ def tut_mirror(tmp_path):
     return www, meta_files, archives
 
 
+def fetch_from(server: FileServer, tmp_path, meta_files, archives, echo):
+    return fetch_tut(
+        tmp_path / "tut",
+        tmp_path / "tut-meta",
+        archives=archives,
+        zenodo_base=server.url + "zenodo/",
+        meta_base=server.url + "meta/",
+        meta_files=meta_files,
+        progress=False,
+        echo=echo,
+    )
+
+
 def test_fetch_tut_end_to_end(tut_mirror, tmp_path):
     www, meta_files, archives = tut_mirror
     lines = []
     with FileServer(www) as server:
-        ds = fetch_tut(
-            tmp_path / "tut",
-            tmp_path / "tut-meta",
-            archives=archives,
-            zenodo_base=server.url + "zenodo/",
-            meta_base=server.url + "meta/",
-            meta_files=meta_files,
-            progress=False,
-            echo=lines.append,
-        )
+        ds = fetch_from(server, tmp_path, meta_files, archives, lines.append)
         assert isinstance(ds, Dataset) and ds.splits() == ["development", "evaluation"]
         for split in ds.splits():
             ds.check_audio(split)
@@ -198,16 +202,7 @@ def test_fetch_tut_end_to_end(tut_mirror, tmp_path):
         assert any("GB to download" in line and "disk needed" in line for line in lines)
         # a second run finds everything in place and downloads nothing
         n = len(server.requests)
-        fetch_tut(
-            tmp_path / "tut",
-            tmp_path / "tut-meta",
-            archives=archives,
-            zenodo_base=server.url + "zenodo/",
-            meta_base=server.url + "meta/",
-            meta_files=meta_files,
-            progress=False,
-            echo=lines.append,
-        )
+        fetch_from(server, tmp_path, meta_files, archives, lines.append)
         assert len(server.requests) == n and "all 3 audio files are present" in lines[-1]
 
 
@@ -217,16 +212,7 @@ def test_fetch_tut_corrupt_archive_is_a_clear_error(tut_mirror, tmp_path):
     bad = archives[top][0]
     archives = {**archives, top: (Archive(bad.record, bad.filename, bad.bytes, "f" * 32),)}
     with FileServer(www) as server, pytest.raises(ChecksumError, match=f"{bad.filename}.*md5"):
-        fetch_tut(
-            tmp_path / "tut",
-            tmp_path / "tut-meta",
-            archives=archives,
-            zenodo_base=server.url + "zenodo/",
-            meta_base=server.url + "meta/",
-            meta_files=meta_files,
-            progress=False,
-            echo=lambda s: None,
-        )
+        fetch_from(server, tmp_path, meta_files, archives, echo=lambda s: None)
     assert not list((tmp_path / "tut" / "archives").glob(f"{bad.filename}*"))
 
 

@@ -160,10 +160,12 @@ class Dataset:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Short hash of the metadata files, part of every cache key."""
+        """Short hash of the metadata files (and generator settings), part of every cache key."""
         import hashlib
 
         digest = hashlib.sha256()
+        if self.info.get("settings"):  # a generated data set: its audio depends on the generator too
+            digest.update(json.dumps(self.info["settings"], sort_keys=True).encode())
         for split in self.splits():
             digest.update(split.encode())
             digest.update((self.meta_dir / split_file(split)).read_bytes())
