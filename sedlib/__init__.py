@@ -20,7 +20,18 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("features", "model", "losses", "metrics", "settings", "provenance")
+_SUBMODULES = (
+    "features",
+    "model",
+    "losses",
+    "metrics",
+    "data",
+    "train",
+    "sweep",
+    "paper",
+    "settings",
+    "provenance",
+)
 
 __all__ = ["__version__", *_SUBMODULES]
 

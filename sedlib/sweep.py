@@ -153,6 +153,10 @@ def run_grid(
         return params
 
     todo = [s for s in mine if not _finished(runs_root / grid / s.name, parameters(s))]
+    reused = [s for s in todo if _reuse_from_other_grid(runs_root, grid, s.name, parameters(s))]
+    todo = [s for s in todo if s not in reused]
+    if reused:
+        echo(f"grid {grid}: reused {len(reused)} identical finished run(s) of other grids")
     echo(
         f"grid {grid}: {len(specs)} runs, {len(mine)} in shard {shard[0]}/{shard[1]}, {len(todo)} to run"
     )
@@ -184,6 +188,27 @@ def run_grid(
     return aggregate(grid, runs_root=runs_root, results_root=results_root, echo=echo)
 
 
+def _reuse_from_other_grid(runs_root: Path, grid: str, name: str, params: dict) -> bool:
+    """Copy a finished run with the same parameters from another grid (e.g. γ=1 of ``paper`` into ``gamma``)."""
+    import shutil
+
+    for other in sorted(runs_root.glob(f"*/{name}")):
+        if other.parent.name == grid or not _finished(other, params):
+            continue
+        target = runs_root / grid / name
+        target.mkdir(parents=True, exist_ok=True)
+        for item in (
+            "03_training.ipynb",
+            "predictions.npz",
+            "best.pt",
+            "metrics.json",
+        ):  # metrics.json last
+            if (other / item).is_file():
+                shutil.copy2(other / item, target / item)
+        return True
+    return False
+
+
 def _finished(run_dir: Path, params: dict) -> bool:
     path = run_dir / "metrics.json"
     if not path.is_file():
@@ -191,6 +216,26 @@ def _finished(run_dir: Path, params: dict) -> bool:
     config = json.loads(path.read_text())["config"]
     keys = ("dataset", "loss", "gamma", "seed", "epochs", "device")
     return all(config.get(k) == params[k] for k in keys if k in params)
+
+
+def _histograms(run_dir: Path, config: dict) -> dict | None:
+    """Probability histograms of an older run, from its stored predictions (None if the data is gone)."""
+    import numpy as np
+
+    from sedlib.data.cache import build_features
+    from sedlib.data.registry import get_dataset
+    from sedlib.weights import probability_histograms
+
+    try:
+        evaluation = build_features(
+            get_dataset(config["dataset"], create=False), config["eval_split"], progress=False
+        )
+        with np.load(run_dir / "predictions.npz") as stored:
+            probs = [stored[f"p{i}"].astype(np.float32) for i in range(len(evaluation.files))]
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+    labels = [evaluation.file(i)[1] for i in range(len(evaluation.files))]
+    return {k: v.tolist() for k, v in probability_histograms(probs, labels).items()}
 
 
 def aggregate(
@@ -234,6 +279,8 @@ def aggregate(
             "config": cfg,
             "evaluation": ev,
             "provenance": metrics["provenance"],
+            "probability_histograms": metrics.get("probability_histograms")
+            or _histograms(path.parent, cfg),
         }
     table = pd.DataFrame(rows)
     if table.empty:

@@ -43,6 +43,7 @@ from sedlib.data.meta import atomic_write_bytes, atomic_write_text
 from sedlib.losses import count_class_frames, get_loss
 from sedlib.metrics import SegmentMetrics, frames_to_events, segment_based_metrics
 from sedlib.model import CRNN, count_parameters
+from sedlib.weights import probability_histograms
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
@@ -444,6 +445,8 @@ def train(
         run_dir / "predictions.npz",
         **{f"p{i}": p.astype(np.float16) for i, p in enumerate(eval_probs)},
     )
+    eval_labels = [evaluation.file(i)[1] for i in range(len(evaluation.files))]
+    histograms = probability_histograms(eval_probs, eval_labels)
     result = {
         "run": config.describe(),
         "config": asdict(config),
@@ -463,6 +466,7 @@ def train(
         "history": state.history,
         "model_parameters": count_parameters(model),
         "class_frames": dict(zip(dev.label_names, map(int, class_frames), strict=True)),
+        "probability_histograms": {k: v.tolist() for k, v in histograms.items()},
         "train_clips": len(clips),
         "timing": {
             "train_seconds": round(state.train_seconds, 2),

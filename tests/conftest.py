@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -11,6 +13,33 @@ import pandas as pd
 import pytest
 
 LABELS = [f"class_{i:02d}" for i in range(8)]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build(root: Path, out: Path) -> subprocess.CompletedProcess:
+    """Build a Jupyter Book with the project's build script (warnings are errors)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "build_book.py"),
+            "--root",
+            str(root),
+            "--path-output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """The whole book, built once per test session; its HTML folder."""
+    out = tmp_path_factory.mktemp("book")
+    proc = build(ROOT, out)
+    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return out / "_build" / "html"
 
 
 @pytest.fixture(scope="session")

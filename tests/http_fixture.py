@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,7 +28,7 @@ class FileServer:
                 pass
 
             def do_GET(self):
-                path = self.path.split("?", 1)[0]
+                path = self.path.split("?", 1)[0].split("#", 1)[0]
                 server.requests.append((path, self.headers.get("Range")))
                 file = server.root / path.lstrip("/")
                 if not file.is_file():
@@ -44,6 +45,9 @@ class FileServer:
                     self.send_response(200)
                 body = data[start:]
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header(
+                    "Content-Type", mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+                )
                 self.end_headers()
                 cut = server.cut_after.pop(path, None)
                 if cut is not None:

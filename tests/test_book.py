@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,30 +55,6 @@ def test_notebooks_are_committed_without_outputs():
                 )
 
 
-def build(root: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "build_book.py"),
-            "--root",
-            str(root),
-            "--path-output",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    proc = build(ROOT, out)
-    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    return out / "_build" / "html"
-
-
 @pytest.mark.book
 def test_book_builds_every_page(built_book):
     for entry in toc_files():
@@ -104,7 +79,9 @@ def test_training_chapter_ran_a_real_run(built_book):
     html = (built_book / "book" / "03_training.html").read_text()
     assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', html)) >= 2  # learning curves, example clip
     assert "F-score" in html and "error rate" in html and "mean_duration_s" in html
-    runs = list((ROOT / "data" / "runs" / "book").glob("*/metrics.json"))
+    from sedlib.settings import data_root
+
+    runs = list((data_root() / "runs" / "book").glob("*/metrics.json"))
     assert runs, "the training chapter wrote no metrics.json"
     metrics = json.loads(runs[0].read_text())
     assert metrics["provenance"]["git_commit"] and metrics["epochs_run"] >= 1

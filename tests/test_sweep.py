@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import nbformat
 import pandas as pd
@@ -64,3 +65,12 @@ def test_smoke_grid_runs_the_notebook_through_papermill(tmp_path, monkeypatch):
     messages = []
     run_grid("smoke", dataset=str(data.audio_dir), device="cpu", echo=messages.append)
     assert "0 to run" in messages[0]
+    # an identical finished run of another grid is reused, not trained again
+    (runs.parent / "copy" / "bce-s0").mkdir(parents=True)
+    for item in (runs / "bce-s0").iterdir():
+        (runs.parent / "copy" / "bce-s0" / item.name).write_bytes(item.read_bytes())
+    shutil.rmtree(runs / "bce-s0")
+    messages = []
+    run_grid("smoke", dataset=str(data.audio_dir), device="cpu", echo=messages.append)
+    assert any("reused 1 identical finished run" in m for m in messages)
+    assert (runs / "bce-s0" / "metrics.json").is_file()

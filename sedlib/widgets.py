@@ -1,0 +1,106 @@
+"""Interactive γ sliders: one for the static book page (SVG + JavaScript, no kernel), one for JupyterLab."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from importlib import resources
+
+import numpy as np
+
+from sedlib.weights import class_shares
+
+#: γ values offered by the sliders: 0 (BCE) to 4 in steps of 1/4, covering the paper's 2^-2 .. 2^2.
+SLIDER_GAMMAS = tuple(float(g) for g in np.arange(0, 4.01, 0.25))
+
+
+def slider_data(
+    positive: np.ndarray, negative: np.ndarray, classes: Sequence[str], gammas=SLIDER_GAMMAS
+) -> dict:
+    """Precomputed per-class gradient shares under E1 and E3(γ) for every slider position."""
+    e1 = class_shares(positive, negative, 0.0)["gradient_share"].to_numpy()
+    shares = {}
+    for gamma in gammas:
+        e3 = class_shares(positive, negative, gamma)["gradient_share"].to_numpy()
+        shares[_key(gamma)] = {"e1": np.round(e1, 6).tolist(), "e3": np.round(e3, 6).tolist()}
+    return {"gammas": [_key(g) for g in gammas], "classes": list(classes), "shares": shares}
+
+
+def _key(gamma: float) -> str:
+    return f"{gamma:g}"
+
+
+def gamma_slider_html(data: dict | None = None, start_gamma: float = 1.0) -> str:
+    """HTML of the static γ slider: a range input, SVG plots, the data and the script, all inline.
+
+    Parameters
+    ----------
+    data : dict, optional
+        :func:`slider_data`; without it only the per-frame curves are drawn
+        (they are computed in the browser from the loss formulas).
+    start_gamma : float
+        Initial slider position.
+    """
+    data = data or {"gammas": [_key(g) for g in SLIDER_GAMMAS], "classes": [], "shares": {}}
+    start = data["gammas"].index(_key(start_gamma)) if _key(start_gamma) in data["gammas"] else 0
+    script = (
+        resources.files("sedlib").joinpath("resources/gamma_slider.js").read_text(encoding="utf-8")
+    )
+    payload = html.escape(json.dumps(data), quote=False)
+    bars = '<svg class="shares" width="470" height="380"></svg>' if data["classes"] else ""
+    return f"""<div class="sedlib-gamma-slider" style="font-family: sans-serif; max-width: 960px">
+<label>γ = <b class="gamma-value"></b>
+<input type="range" min="0" max="{len(data["gammas"]) - 1}" step="1" value="{start}" style="width: 320px"
+       aria-label="focusing parameter gamma"></label>
+<div style="display: flex; flex-wrap: wrap; gap: 12px">
+<svg class="curves" width="470" height="270" role="img" aria-label="loss of one frame against p"></svg>
+{bars}
+</div>
+<script type="application/json">{payload}</script>
+<script>{script}</script>
+</div>"""
+
+
+def jupyter_gamma_slider(
+    positive: np.ndarray | None = None, negative: np.ndarray | None = None, classes=None
+):
+    """The same view as an ipywidgets slider redrawing matplotlib figures (needs a kernel)."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from sedlib.weights import frame_loss
+
+    p = np.linspace(0.005, 0.995, 199)
+
+    def draw(gamma: float) -> None:
+        n_panels = 2 if positive is not None else 1
+        fig, axes = plt.subplots(1, n_panels, figsize=(6 * n_panels, 3.6))
+        axes = np.atleast_1d(axes)
+        for z, color in ((1, "tab:blue"), (0, "tab:red")):
+            axes[0].plot(p, frame_loss(p, z, 0.0), color="gray", ls="--" if z else ":")
+            axes[0].plot(
+                p,
+                frame_loss(p, z, gamma),
+                color=color,
+                label=f"E3, {'active' if z else 'inactive'} frame",
+            )
+        axes[0].set(
+            ylim=(0, 4), xlabel="predicted probability p", title=f"loss of one frame, γ = {gamma:g}"
+        )
+        axes[0].legend(fontsize=8)
+        if positive is not None:
+            e1 = class_shares(positive, negative, 0.0, classes)["gradient_share"]
+            e3 = class_shares(positive, negative, gamma, classes)["gradient_share"]
+            y = np.arange(len(e1))
+            axes[1].barh(y - 0.2, e1, height=0.4, color="0.6", label="E1")
+            axes[1].barh(y + 0.2, e3, height=0.4, color="tab:blue", label=f"E3, γ = {gamma:g}")
+            axes[1].set_yticks(y, e1.index, fontsize=7)
+            axes[1].set(title="share of the gradient per class")
+            axes[1].legend(fontsize=8)
+        fig.tight_layout()
+        plt.show()
+
+    return widgets.interact(
+        draw, gamma=widgets.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.25, description="γ")
+    )
