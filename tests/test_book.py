@@ -105,6 +105,8 @@ def test_failing_notebook_is_named_with_its_cell(tmp_path):
     )
     (book / "book" / "intro.md").write_text("# Intro\n")
     shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
+    for folder in ("_ext", "images"):  # the configuration's local extension and favicon
+        shutil.copytree(ROOT / "book" / folder, book / "book" / folder)
     cells = [
         {"cell_type": "markdown", "metadata": {}, "source": ["# Broken"]},
         {
