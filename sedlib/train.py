@@ -163,7 +163,8 @@ def validation_files(dataset: Dataset, split: str, fraction: float, seed: int = 
 
 def subset(features: SplitFeatures, files: list[str]) -> SplitFeatures:
     """The files ``files`` of a split, in their original order."""
-    keep = [i for i, f in enumerate(features.files) if f in set(files)]
+    wanted = set(files)
+    keep = [i for i, f in enumerate(features.files) if f in wanted]
     parts = [features.file(i) for i in keep]
     lengths = [len(x) for x, _ in parts]
     return SplitFeatures(
@@ -209,14 +210,25 @@ def predict(
     model: CRNN, features: SplitFeatures, norm: Normalizer, device: torch.device
 ) -> list[np.ndarray]:
     """Frame probabilities ``(frames, classes)`` of every file, each file in one pass."""
+    return _forward_files(model, features, norm, device)[0]
+
+
+def _forward_files(model, features: SplitFeatures, norm: Normalizer, device, loss_fn=None):
+    """Probabilities of every file and, with ``loss_fn``, the mean loss over all frames and classes."""
     model.eval()
-    out = []
+    probs, total, count = [], 0.0, 0
     with torch.no_grad():
         for i in range(len(features.files)):
-            x, _ = features.file(i)
-            logits = model(norm(torch.from_numpy(np.ascontiguousarray(x)).to(device)).unsqueeze(0))
-            out.append(torch.sigmoid(logits.float())[0].cpu().numpy())
-    return out
+            x, y = features.file(i)
+            logits = model(
+                norm(torch.from_numpy(np.ascontiguousarray(x)).to(device)).unsqueeze(0)
+            ).float()
+            probs.append(torch.sigmoid(logits)[0].cpu().numpy())
+            if loss_fn is not None:
+                target = torch.from_numpy(y.astype(np.float32)).to(device).unsqueeze(0)
+                total += float(loss_fn(logits, target, reduction="sum"))
+                count += y.size
+    return probs, (total / max(count, 1) if loss_fn is not None else None)
 
 
 def evaluate(
@@ -329,7 +341,7 @@ def train(
     ds = dataset if dataset is not None else get_dataset(config.dataset, progress=progress)
     dev = build_features(ds, config.train_split, progress=progress)
     held_out = validation_files(ds, config.train_split, config.val_fraction)
-    train_feats = subset(dev, [f for f in dev.files if f not in set(held_out)])
+    train_feats = subset(dev, [f for f in dev.files if f not in held_out])
     val_feats = subset(dev, held_out)
     dev_meta = ds.meta(config.train_split)
     clips = train_feats.clips()
@@ -391,11 +403,10 @@ def train(
             optimizer.step()
             total += loss.item()
             batches += 1
-        val_probs = predict(model, val_feats, norm, device)
+        val_probs, val_loss = _forward_files(model, val_feats, norm, device, loss_fn)
         val_metrics = evaluate(
             val_probs, val_feats, dev_meta, config.threshold, config.time_resolution
         )
-        val_loss = _validation_loss(model, val_feats, norm, loss_fn, device)
         state.epoch += 1
         state.train_seconds += time.perf_counter() - epoch_start
         record = {
@@ -480,19 +491,6 @@ def train(
     result = _finite(result)
     atomic_write_text(run_dir / METRICS, json.dumps(result, indent=1, allow_nan=False) + "\n")
     return result
-
-
-def _validation_loss(model, feats: SplitFeatures, norm: Normalizer, loss_fn, device) -> float:
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for i in range(len(feats.files)):
-            x, y = feats.file(i)
-            logits = model(norm(torch.from_numpy(np.ascontiguousarray(x)).to(device)).unsqueeze(0))
-            target = torch.from_numpy(y.astype(np.float32)).to(device).unsqueeze(0)
-            total += float(loss_fn(logits.float(), target, reduction="sum"))
-            count += y.size
-    return total / max(count, 1)
 
 
 def _save(path: Path, obj: dict) -> None:
