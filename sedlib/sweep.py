@@ -238,6 +238,14 @@ def _histograms(run_dir: Path, config: dict) -> dict | None:
     return {k: v.tolist() for k, v in probability_histograms(probs, labels).items()}
 
 
+def _summary_json(header: dict, runs: dict) -> str:
+    """The summary as JSON with one line per run (readable diffs, no line per histogram bin)."""
+    dump = lambda value: json.dumps(value, allow_nan=False, default=str)  # noqa: E731
+    lines = [f"  {dump(key)}: {dump(value)}," for key, value in header.items()]
+    entries = [f"    {dump(name)}: {dump(run)}" for name, run in runs.items()]
+    return "{\n" + "\n".join(lines) + '\n  "per_run": {\n' + ",\n".join(entries) + "\n  }\n}\n"
+
+
 def aggregate(
     grid: str,
     *,
@@ -288,17 +296,13 @@ def aggregate(
         return table
     results_root.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results_root / f"{grid}.csv", table.to_csv(index=False))
-    summary = {
+    header = {
         "grid": grid,
         "runs": len(rows),
         "created_by": f"sedlib sweep --grid {grid}",
         "aggregated": provenance.collect(include_device=False),
         "table_columns": list(table.columns),
-        "per_run": runs,
     }
-    atomic_write_text(
-        results_root / f"{grid}.json",
-        json.dumps(summary, indent=1, allow_nan=False, default=str) + "\n",
-    )
+    atomic_write_text(results_root / f"{grid}.json", _summary_json(header, runs))
     echo(f"grid {grid}: {len(rows)} finished runs -> {results_root / (grid + '.csv')}")
     return table

@@ -118,14 +118,14 @@ def _draw_events(split: str, preset: Preset, rng: np.random.Generator) -> tuple[
 def _timeline_lengths(meta: pd.DataFrame) -> dict[str, float]:
     """File lengths for the real timelines: 30 s / 10 s clips of the scene data sets, else the last event + 1 s."""
     lengths = {}
-    for filename, events in meta.groupby("filename", sort=False):
+    for filename, last in meta.groupby("filename", sort=False)["offset"].max().items():
         if "acoustic-scenes-2016" in filename:
-            lengths[filename] = 30.0
+            length = 30.0
         elif "acoustic-scenes-2017" in filename:
-            lengths[filename] = 10.0
+            length = 10.0
         else:
-            lengths[filename] = float(math.ceil(events["offset"].max()) + 1)
-        lengths[filename] = max(lengths[filename], float(math.ceil(events["offset"].max() * 100) / 100))
+            length = float(math.ceil(last) + 1)
+        lengths[filename] = max(length, math.ceil(last * 100) / 100)  # never cut an annotated event
     return lengths
 
 
