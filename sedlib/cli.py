@@ -102,6 +102,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         patience=args.patience,
         lr=args.lr,
+        loss_options=_parse_options(args.loss_option),
     )
     run_dir = args.output_dir or data_root() / "runs" / "cli" / config.describe()
     result = train(config, run_dir)
@@ -111,6 +112,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"micro ER {ev['micro_er']:.4f} -> {run_dir}/metrics.json"
     )
     return 0
+
+
+def _parse_options(items: list[str]) -> dict[str, float]:
+    options = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name:
+                raise ValueError
+            options[name.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(f"--loss-option must look like NAME=NUMBER, got {item!r}") from None
+    return options
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -136,10 +150,17 @@ def _add_run_commands(sub) -> None:
 
     tr = sub.add_parser("train", help="train and evaluate one run (no notebook)")
     tr.add_argument("--dataset", default="synthetic-small")
+    from sedlib.losses import LOSSES
+
+    tr.add_argument("--loss", default="bce", choices=sorted(LOSSES))
+    tr.add_argument("--gamma", type=float, default=1.0, help="γ of duration_robust and focal")
     tr.add_argument(
-        "--loss", default="bce", choices=["bce", "inverse_frequency", "duration_robust"]
+        "--loss-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="more loss parameters, e.g. alpha=0.25, beta=0.999, gamma_neg=4, clip=0.05",
     )
-    tr.add_argument("--gamma", type=float, default=1.0)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--epochs", type=int, default=60)
     tr.add_argument("--batch-size", type=int, default=16)
@@ -155,7 +176,9 @@ def _add_run_commands(sub) -> None:
     tr.set_defaults(func=_cmd_train)
 
     sw = sub.add_parser("sweep", help="run a grid of training runs through the papermill notebook")
-    sw.add_argument("--grid", required=True, choices=["paper", "gamma", "smoke"])
+    from sedlib.sweep import GRIDS
+
+    sw.add_argument("--grid", required=True, choices=GRIDS)
     sw.add_argument("--dataset", default="synthetic-small")
     sw.add_argument("--device", default="auto")
     sw.add_argument(

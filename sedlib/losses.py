@@ -1,4 +1,4 @@
-"""The three loss functions of the paper, on logits, and a registry by name.
+"""The paper's three loss functions and three later imbalance losses, on logits, by name.
 
 All losses take raw network outputs (logits) ``y`` and targets ``z`` in
 [0, 1] of the same shape, ``(..., classes)`` with classes on the last axis,
@@ -10,6 +10,22 @@ gradients stay finite for logits as large as +-100 in float32.
   Eq. (3), where ``N_m`` counts the frames of class ``m``.
 - E3, :func:`duration_robust_loss`: BCE with the modulating factors
   ``(1 - p)^gamma`` on positive and ``p^gamma`` on negative frames, Eq. (4).
+
+Baselines from later work (issue "beyond the paper"), same conventions:
+
+- :func:`focal_loss`: the alpha-balanced focal loss of Lin et al. (2017),
+  ``-alpha (1-p)^gamma log p`` on positives and
+  ``-(1-alpha) p^gamma log(1-p)`` on negatives, published with
+  ``alpha=0.25, gamma=2``. With ``alpha=0.5`` it is E3 halved.
+- :func:`class_balanced_loss`: BCE with the class-balanced weights of Cui et
+  al. (2019), ``(1 - beta) / (1 - beta^n_m)`` normalised to sum to the
+  number of classes; ``n_m`` counts the active *frames* of class ``m`` in the
+  training set, the same ``N_m`` as E2 (frames of one event overlap heavily,
+  which is what the "effective number" discounts).
+- :func:`asymmetric_loss`: the asymmetric loss of Ridnik et al. (2021),
+  ``-(1-p)^gamma_pos log p`` on positives and ``-p_m^gamma_neg log(1-p_m)``
+  with the shifted probability ``p_m = max(p - clip, 0)`` on negatives,
+  published with ``gamma_pos=0, gamma_neg=4, clip=0.05``.
 
 The paper writes each loss as a sum over frames and classes; ``reduction="mean"``
 (the default) divides that sum by the number of elements, which changes only
@@ -230,9 +246,7 @@ def duration_robust_loss(
     tensor([1.0928e-04, 2.7663e+00])
     """
     _check_inputs(logits, targets, reduction)
-    gamma = float(gamma)
-    if not gamma >= 0.0:
-        raise ValueError(f"gamma must be non-negative, got {gamma!r}")
+    gamma = _check_gamma(gamma, "gamma")
     targets = targets.to(logits.dtype)
     log_p = F.logsigmoid(logits)  # log s(y)
     log_q = F.logsigmoid(-logits)  # log (1 - s(y))
@@ -243,6 +257,190 @@ def duration_robust_loss(
         neg_factor = torch.exp(gamma * log_p)  # p^gamma
     loss = -(pos_factor * targets * log_p + neg_factor * (1.0 - targets) * log_q)
     return _reduce(loss, reduction)
+
+
+def focal_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    gamma: float = 2.0,
+    alpha: float = 0.25,
+    reduction: Reduction = "mean",
+) -> torch.Tensor:
+    """The alpha-balanced focal loss of Lin et al. (2017), per frame and class.
+
+    ``-(alpha (1-p)^gamma z log p + (1-alpha) p^gamma (1-z) log(1-p))``:
+    E3 with the class-balancing weight ``alpha`` on positives and
+    ``1 - alpha`` on negatives.
+
+    Parameters
+    ----------
+    logits, targets : torch.Tensor
+        As in :func:`bce_loss`.
+    gamma : float
+        Focusing exponent, non-negative (published: 2).
+    alpha : float
+        Weight of the positive term, in [0, 1] (published: 0.25).
+    reduction : {"mean", "sum", "none"}
+        As in :func:`bce_loss`.
+
+    Returns
+    -------
+    torch.Tensor
+        The loss, reduced.
+
+    Examples
+    --------
+    >>> focal_loss(torch.zeros(2), torch.tensor([1.0, 0.0]), reduction="none")
+    tensor([0.0433, 0.1300])
+    """
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
+    _check_inputs(logits, targets, reduction)
+    gamma = _check_gamma(gamma, "gamma")
+    targets = targets.to(logits.dtype)
+    log_p, log_q = F.logsigmoid(logits), F.logsigmoid(-logits)
+    pos = alpha * torch.exp(gamma * log_q) * targets * log_p
+    neg = (1.0 - alpha) * torch.exp(gamma * log_p) * (1.0 - targets) * log_q
+    return _reduce(-(pos + neg), reduction)
+
+
+def class_balanced_weights(class_frames: Any, beta: float = 0.9999) -> torch.Tensor:
+    """Class-balanced weights of Cui et al. (2019) from per-class sample counts.
+
+    ``w_m = (1 - beta) / (1 - beta^n_m)``, the inverse of the effective number
+    of samples, normalised so that the weights sum to the number of classes.
+    A class with no sample gets the largest weight (its limit ``n_m -> 1``).
+
+    Parameters
+    ----------
+    class_frames : array-like
+        Sample counts ``n_m`` per class (here: active training frames).
+    beta : float
+        In [0, 1); 0 gives equal weights, values near 1 approach inverse frequency.
+
+    Returns
+    -------
+    torch.Tensor
+        float32 weights ``(classes,)``.
+    """
+    counts = np.asarray(
+        class_frames.detach().cpu() if isinstance(class_frames, torch.Tensor) else class_frames,
+        dtype=np.float64,
+    )
+    if not 0.0 <= float(beta) < 1.0:
+        raise ValueError(f"beta must lie in [0, 1), got {beta!r}")
+    if counts.ndim != 1 or not counts.size:
+        raise ValueError(f"class_frames must be one count per class, got shape {counts.shape}")
+    if (counts < 0).any():
+        raise ValueError(f"class_frames must be non-negative, got min {counts.min()}")
+    n = np.maximum(counts, 1.0)
+    # 1 - beta^n computed as -expm1(n log beta): exact for beta close to 1
+    effective = -np.expm1(n * np.log(beta)) / (1.0 - beta) if beta > 0 else np.ones_like(n)
+    weights = 1.0 / effective
+    return torch.as_tensor(weights * len(weights) / weights.sum(), dtype=torch.float32)
+
+
+def class_balanced_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    class_frames: Any,
+    beta: float = 0.9999,
+    reduction: Reduction = "mean",
+) -> torch.Tensor:
+    """BCE weighted per class by the effective number of samples (Cui et al., 2019).
+
+    Each class's binary term, positive and negative frames alike, is weighted
+    by :func:`class_balanced_weights` of its active training frames: the
+    sigmoid form of the class-balanced loss, with classes as the labels of a
+    multi-label problem (as E2 does with ``C / (N_m + C)``).
+
+    Parameters
+    ----------
+    logits, targets : torch.Tensor
+        As in :func:`bce_loss`.
+    class_frames : array-like of shape (classes,)
+        Active frames ``n_m`` per class in the training set.
+    beta : float
+        Hyper-parameter of the effective number (published: 0.9, 0.99,
+        0.999, 0.9999; 0.9999 is the default here).
+    reduction : {"mean", "sum", "none"}
+        As in :func:`bce_loss`.
+
+    Returns
+    -------
+    torch.Tensor
+        The loss, reduced.
+    """
+    _check_inputs(logits, targets, reduction)
+    weights = class_balanced_weights(class_frames, beta)
+    if weights.shape[0] != logits.shape[-1]:
+        raise ValueError(
+            f"class_frames has {weights.shape[0]} counts, expected {logits.shape[-1]} (one per class)"
+        )
+    weights = weights.to(device=logits.device, dtype=logits.dtype)
+    targets = targets.to(logits.dtype)
+    loss = weights * F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return _reduce(loss, reduction)
+
+
+def asymmetric_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    gamma_pos: float = 0.0,
+    gamma_neg: float = 4.0,
+    clip: float = 0.05,
+    reduction: Reduction = "mean",
+) -> torch.Tensor:
+    """The asymmetric loss (ASL) of Ridnik et al. (2021), per frame and class.
+
+    ``-(z (1-p)^gamma_pos log p + (1-z) p_m^gamma_neg log(1 - p_m))`` with
+    ``p_m = max(p - clip, 0)``: negatives are focused harder than positives,
+    and negatives with ``p <= clip`` are discarded altogether.
+
+    Parameters
+    ----------
+    logits, targets : torch.Tensor
+        As in :func:`bce_loss`.
+    gamma_pos, gamma_neg : float
+        Focusing exponents of positive and negative frames (published: 0 and 4).
+    clip : float
+        Probability margin of the negatives, in [0, 1) (published: 0.05).
+    reduction : {"mean", "sum", "none"}
+        As in :func:`bce_loss`.
+
+    Returns
+    -------
+    torch.Tensor
+        The loss, reduced.
+
+    Examples
+    --------
+    >>> asymmetric_loss(torch.zeros(2), torch.tensor([1.0, 0.0]), reduction="none")
+    tensor([0.6931, 0.0245])
+    """
+    _check_inputs(logits, targets, reduction)
+    gamma_pos = _check_gamma(gamma_pos, "gamma_pos")
+    gamma_neg = _check_gamma(gamma_neg, "gamma_neg")
+    if not 0.0 <= float(clip) < 1.0:
+        raise ValueError(f"clip must lie in [0, 1), got {clip!r}")
+    targets = targets.to(logits.dtype)
+    log_p = F.logsigmoid(logits)
+    pos = torch.exp(gamma_pos * F.logsigmoid(-logits)) * log_p
+    if clip > 0:
+        q_m = (torch.sigmoid(-logits) + clip).clamp(max=1.0)  # 1 - p_m, at least clip
+        p_m = 1.0 - q_m
+        log_q_m = torch.log(q_m)
+    else:
+        p_m, log_q_m = torch.sigmoid(logits), F.logsigmoid(-logits)
+    neg = (p_m**gamma_neg if gamma_neg else 1.0) * log_q_m
+    return _reduce(-(targets * pos + (1.0 - targets) * neg), reduction)
+
+
+def _check_gamma(gamma: float, name: str) -> float:
+    gamma = float(gamma)
+    if not gamma >= 0.0:
+        raise ValueError(f"{name} must be non-negative, got {gamma!r}")
+    return gamma
 
 
 @dataclass(frozen=True)
@@ -277,9 +475,14 @@ LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "bce": bce_loss,
     "inverse_frequency": inverse_frequency_loss,
     "duration_robust": duration_robust_loss,
+    "focal": focal_loss,
+    "class_balanced": class_balanced_loss,
+    "asymmetric": asymmetric_loss,
 }
 _ALIASES = {"e1": "bce", "e2": "inverse_frequency", "e3": "duration_robust"}
-_REQUIRED = {"inverse_frequency": ("class_frames",)}
+_REQUIRED = {"inverse_frequency": ("class_frames",), "class_balanced": ("class_frames",)}
+#: Losses whose ``gamma`` parameter is part of a run's name.
+GAMMA_LOSSES = ("duration_robust", "focal")
 
 
 def get_loss(name: str, **params: Any) -> Loss:
@@ -288,11 +491,12 @@ def get_loss(name: str, **params: Any) -> Loss:
     Parameters
     ----------
     name : str
-        ``"bce"``, ``"inverse_frequency"`` or ``"duration_robust"`` (or ``"E1"``,
-        ``"E2"``, ``"E3"``).
+        ``"bce"``, ``"inverse_frequency"``, ``"duration_robust"`` (or ``"E1"``,
+        ``"E2"``, ``"E3"``), ``"focal"``, ``"class_balanced"`` or ``"asymmetric"``.
     **params
         Keyword parameters of that loss (``gamma`` for E3; ``class_frames`` and
-        ``C`` for E2).
+        ``C`` for E2; ``gamma``, ``alpha`` for focal; ``class_frames``, ``beta``
+        for class balanced; ``gamma_pos``, ``gamma_neg``, ``clip`` for asymmetric).
 
     Returns
     -------
@@ -319,8 +523,7 @@ def get_loss(name: str, **params: Any) -> Loss:
     missing = [p for p in _REQUIRED.get(key, ()) if p not in params]
     if missing:
         raise TypeError(f"loss {key!r} needs parameter(s) {missing}")
-    if key == "duration_robust" and "gamma" in params:
-        params["gamma"] = float(params["gamma"])
-        if not params["gamma"] >= 0:
-            raise ValueError(f"gamma must be non-negative, got {params['gamma']!r}")
+    for name_ in ("gamma", "gamma_pos", "gamma_neg"):
+        if name_ in params:
+            params[name_] = _check_gamma(params[name_], name_)
     return Loss(key, params)

@@ -26,9 +26,11 @@ def load_grid(grid: str, results_root: Path | None = None) -> pd.DataFrame | Non
 
 
 def method_key(loss: str, gamma: float | None) -> str:
-    """``bce``, ``inverse_frequency`` or ``duration_robust-g<γ>`` (the keys of :mod:`sedlib.paper`)."""
-    if loss == "duration_robust":
-        return f"duration_robust-g{float(gamma):g}"
+    """``bce``, ``inverse_frequency``, ``duration_robust-g<γ>`` (the keys of :mod:`sedlib.paper`), ``focal-g<γ>``..."""
+    from sedlib.losses import GAMMA_LOSSES
+
+    if loss in GAMMA_LOSSES:
+        return f"{loss}-g{float(gamma):g}"
     return loss
 
 

@@ -22,10 +22,12 @@ from typing import Any
 import pandas as pd
 
 from sedlib.data.meta import atomic_write_text
+from sedlib.losses import GAMMA_LOSSES
 from sedlib.settings import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "book" / "03_training.ipynb"
 PAPER_GAMMAS = (0.25, 0.5, 1.0, 2.0, 4.0)
+GRIDS = ("paper", "gamma", "baselines", "smoke")
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,9 @@ class RunSpec:
 
     @property
     def name(self) -> str:
-        tag = f"{self.loss}-g{self.gamma:g}" if self.loss == "duration_robust" else self.loss
-        return f"{tag}-s{self.seed}"
+        from sedlib.train import run_name
+
+        return run_name(self.loss, self.gamma, self.seed)
 
 
 def grid_runs(grid: str, seeds: int | None = None) -> list[RunSpec]:
@@ -50,6 +53,9 @@ def grid_runs(grid: str, seeds: int | None = None) -> list[RunSpec]:
     each (the paper's Table 4). ``gamma``: duration robust with γ in
     {2^-2, ..., 2^2}, 10 seeds (Figs. 4 and 5). ``smoke``: BCE and duration
     robust, one seed, a seconds-long run of a slim model (for CI).
+    ``baselines``: the imbalance losses of later work with their published
+    parameters, 10 seeds: α-balanced focal (γ=2, α=0.25), class-balanced BCE
+    (β=0.9999) and asymmetric (γ+=0, γ-=4, clip 0.05).
     """
     if grid == "paper":
         n = 10 if seeds is None else seeds
@@ -63,13 +69,17 @@ def grid_runs(grid: str, seeds: int | None = None) -> list[RunSpec]:
     if grid == "gamma":
         n = 10 if seeds is None else seeds
         return [RunSpec("duration_robust", s, g) for g in PAPER_GAMMAS for s in range(n)]
+    if grid == "baselines":
+        n = 10 if seeds is None else seeds
+        losses = [("focal", 2.0), ("class_balanced", 1.0), ("asymmetric", 1.0)]
+        return [RunSpec(loss, s, g) for loss, g in losses for s in range(n)]
     if grid == "smoke":
         slim = {"epochs": 1, "model": {"channels": 8}, "batch_size": 16}
         n = 1 if seeds is None else seeds
         return [
             RunSpec(loss, s, 1.0, slim) for loss in ("bce", "duration_robust") for s in range(n)
         ]
-    raise ValueError(f"unknown grid {grid!r}; choose paper, gamma or smoke")
+    raise ValueError(f"unknown grid {grid!r}; choose {', '.join(GRIDS)}")
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:
@@ -215,7 +225,9 @@ def _finished(run_dir: Path, params: dict) -> bool:
         return False
     config = json.loads(path.read_text())["config"]
     keys = ("dataset", "loss", "gamma", "seed", "epochs", "device")
-    return all(config.get(k) == params[k] for k in keys if k in params)
+    return all(config.get(k) == params[k] for k in keys if k in params) and config.get(
+        "loss_options", {}
+    ) == params.get("loss_options", {})
 
 
 def _histograms(run_dir: Path, config: dict) -> dict | None:
@@ -267,7 +279,7 @@ def aggregate(
             "run": metrics["run"],
             "dataset": metrics["dataset"]["name"],
             "loss": cfg["loss"],
-            "gamma": cfg["gamma"] if cfg["loss"] == "duration_robust" else None,
+            "gamma": cfg["gamma"] if cfg["loss"] in GAMMA_LOSSES else None,
             "seed": cfg["seed"],
             "epochs_run": metrics["epochs_run"],
             "best_epoch": metrics["best_epoch"],

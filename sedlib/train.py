@@ -40,7 +40,7 @@ import torch
 from sedlib.data.cache import Clips, SplitFeatures, build_features
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import atomic_write_bytes, atomic_write_text
-from sedlib.losses import count_class_frames, get_loss
+from sedlib.losses import GAMMA_LOSSES, count_class_frames, get_loss
 from sedlib.metrics import SegmentMetrics, frames_to_events, segment_based_metrics
 from sedlib.model import CRNN, count_parameters
 from sedlib.weights import probability_histograms
@@ -58,9 +58,10 @@ class TrainConfig:
     dataset : str
         Data set name or folder (see :func:`sedlib.data.registry.get_dataset`).
     loss : str
-        ``bce``, ``inverse_frequency`` or ``duration_robust`` (see :func:`sedlib.losses.get_loss`).
+        ``bce``, ``inverse_frequency``, ``duration_robust``, ``focal``,
+        ``class_balanced`` or ``asymmetric`` (see :func:`sedlib.losses.get_loss`).
     gamma : float
-        γ of the duration robust loss (ignored by the others).
+        γ of the duration robust and the focal loss (ignored by the others).
     C : float
         Constant of the inverse frequency weights.
     class_frames : {"dataset", "clip"}
@@ -85,6 +86,12 @@ class TrainConfig:
         bfloat16 autocast on CUDA (ignored on CPU).
     train_split, eval_split : str
         Splits of the data set to train on (minus validation) and to evaluate on.
+    model : dict
+        Keyword arguments of :class:`sedlib.model.CRNN`.
+    loss_options : dict
+        More keyword parameters of the loss (``alpha`` of focal, ``beta`` of
+        class balanced, ``gamma_neg`` / ``gamma_pos`` / ``clip`` of asymmetric);
+        empty: the published defaults.
     """
 
     dataset: str = "synthetic-small"
@@ -106,22 +113,43 @@ class TrainConfig:
     train_split: str = "development"
     eval_split: str = "evaluation"
     model: dict = field(default_factory=dict)
+    loss_options: dict = field(default_factory=dict)
 
     def loss_params(self, class_frames: np.ndarray) -> dict:
         """Keyword parameters of the configured loss."""
-        if self.loss in ("duration_robust", "e3", "E3"):
-            return {"gamma": self.gamma}
+        params: dict[str, Any] = {}
+        if self.loss in (*GAMMA_LOSSES, "e3", "E3"):
+            params["gamma"] = self.gamma
         if self.loss in ("inverse_frequency", "e2", "E2"):
-            return {
-                "C": self.C,
-                "class_frames": "clip" if self.class_frames == "clip" else class_frames,
-            }
-        return {}
+            params["C"] = self.C
+            params["class_frames"] = "clip" if self.class_frames == "clip" else class_frames
+        if self.loss == "class_balanced":
+            params["class_frames"] = class_frames
+        return {**params, **self.loss_options}
 
     def describe(self) -> str:
         """Short run name, e.g. ``duration_robust-g4-s3``."""
-        name = self.loss + (f"-g{self.gamma:g}" if self.loss == "duration_robust" else "")
-        return f"{name}-s{self.seed}"
+        return run_name(self.loss, self.gamma, self.seed)
+
+    def matches(self, stored: dict) -> bool:
+        """Whether a stored configuration (``asdict`` of an earlier run) is this one.
+
+        Fields added to :class:`TrainConfig` after a run was stored count as
+        equal when this configuration leaves them at their default.
+        """
+        asked = asdict(self)
+        defaults = asdict(TrainConfig())
+        for key in set(asked) - set(stored):
+            if asked[key] != defaults[key]:
+                return False
+            del asked[key]
+        return asked == stored
+
+
+def run_name(loss: str, gamma: float, seed: int) -> str:
+    """``<loss>[-g<γ>]-s<seed>``; γ is part of the name for the losses that take it."""
+    tag = f"{loss}-g{float(gamma):g}" if loss in GAMMA_LOSSES else loss
+    return f"{tag}-s{seed}"
 
 
 def resolve_device(device: str) -> torch.device:
@@ -329,7 +357,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     if (run_dir / METRICS).is_file():
         finished = json.loads((run_dir / METRICS).read_text())
-        if finished.get("config") == asdict(config):
+        if config.matches(finished.get("config", {})):
             return finished
         raise RuntimeError(
             f"{run_dir} holds a finished run with another configuration; use a new folder "
@@ -356,7 +384,7 @@ def train(
     checkpoint = run_dir / CHECKPOINT
     if checkpoint.is_file():
         saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        if saved["config"] != asdict(config):
+        if not config.matches(saved["config"]):
             raise RuntimeError(
                 f"{checkpoint} belongs to another configuration; use a new run folder"
             )

@@ -178,7 +178,7 @@ def test_get_loss_binds_parameters_and_aliases(batch):
         (lambda: bce_loss(torch.zeros(3), torch.tensor([0.0, float("nan"), 1.0])), r"\[0, 1\]"),
         (lambda: bce_loss(torch.zeros(3), torch.zeros(3), reduction="avg"), "'avg'"),
         (lambda: duration_robust_loss(torch.zeros(3), torch.zeros(3), gamma=-1), "-1"),
-        (lambda: get_loss("focal"), "'focal'"),
+        (lambda: get_loss("focal_tversky"), "'focal_tversky'"),
         (lambda: get_loss("inverse_frequency"), "class_frames"),
         (lambda: get_loss("bce", gamma=1.0), "gamma"),
         (
