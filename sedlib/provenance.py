@@ -22,6 +22,7 @@ TRACKED_PACKAGES = (
     "librosa",
     "soundfile",
     "sed_eval",
+    "sed_scores_eval",
 )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from sedlib.analysis import EXTENDED_KEYS, complete_run
 from sedlib.data.meta import atomic_write_text
 from sedlib.losses import GAMMA_LOSSES
 from sedlib.settings import REPO_ROOT
@@ -258,6 +259,19 @@ def _summary_json(header: dict, runs: dict) -> str:
     return "{\n" + "\n".join(lines) + '\n  "per_run": {\n' + ",\n".join(entries) + "\n  }\n}\n"
 
 
+def _extended_columns(metrics: dict) -> dict[str, Any]:
+    """Summary columns of the tuned-threshold and threshold-free results (NaN when absent)."""
+    tuned = metrics.get("tuned", {}).get("evaluation", {})
+    free = metrics.get("threshold_free", {})
+    columns = {
+        f"tuned_{k}": tuned.get(k, float("nan"))
+        for k in ("macro_f", "micro_f", "macro_er", "micro_er")
+    }
+    for key in ("segment_ap", "segment_auroc", "psds1", "psds2", "psds1_mean", "psds2_mean"):
+        columns[key] = free.get(key, float("nan"))
+    return columns
+
+
 def aggregate(
     grid: str,
     *,
@@ -274,6 +288,13 @@ def aggregate(
     rows, runs = [], {}
     for path in sorted((runs_root / grid).glob("*/metrics.json")):
         metrics = json.loads(path.read_text())
+        if not all(key in metrics for key in EXTENDED_KEYS):
+            try:
+                complete_run(path.parent)
+                echo(f"{path.parent.name}: added tuned-threshold and threshold-free results")
+                metrics = json.loads(path.read_text())
+            except (FileNotFoundError, RuntimeError, ValueError) as error:
+                echo(f"{path.parent.name}: left without tuned/threshold-free results: {error}")
         ev, cfg = metrics["evaluation"], metrics["config"]
         row = {
             "run": metrics["run"],
@@ -291,13 +312,21 @@ def aggregate(
             "device": metrics["provenance"]["device"]["used"],
             "git_commit": metrics["provenance"]["git_commit"],
         }
+        row.update(_extended_columns(metrics))
         for label, values in ev["per_class"].items():
             row[f"f:{label}"] = values["f"]
             row[f"er:{label}"] = values["er"]
+        for label, values in (
+            metrics.get("tuned", {}).get("evaluation", {}).get("per_class", {}).items()
+        ):
+            row[f"tuned_f:{label}"] = values["f"]
+        for label, values in metrics.get("threshold_free", {}).get("per_class", {}).items():
+            row[f"ap:{label}"] = values["ap"]
         rows.append(row)
         runs[metrics["run"]] = {
             "config": cfg,
             "evaluation": ev,
+            **{key: metrics[key] for key in EXTENDED_KEYS if key in metrics},
             "provenance": metrics["provenance"],
             "probability_histograms": metrics.get("probability_histograms")
             or _histograms(path.parent, cfg),

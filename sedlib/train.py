@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sedlib.analysis import extended_evaluation
 from sedlib.data.cache import Clips, SplitFeatures, build_features
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import atomic_write_bytes, atomic_write_text
@@ -234,6 +235,36 @@ class RunState:
     train_seconds: float = 0.0
 
 
+@dataclass
+class PreparedData:
+    """The splits of a run: development features, its training and validation parts, clips."""
+
+    dev: SplitFeatures
+    train: SplitFeatures
+    validation: SplitFeatures
+    dev_meta: pd.DataFrame
+    clips: Clips
+    norm: Normalizer
+    class_frames: np.ndarray
+
+
+def prepare_data(config: TrainConfig, ds: Dataset, progress: bool = True) -> PreparedData:
+    """Features, validation hold-out, training clips and normaliser of a run (deterministic)."""
+    dev = build_features(ds, config.train_split, progress=progress)
+    held_out = validation_files(ds, config.train_split, config.val_fraction)
+    train_feats = subset(dev, [f for f in dev.files if f not in held_out])
+    clips = train_feats.clips()
+    return PreparedData(
+        dev=dev,
+        train=train_feats,
+        validation=subset(dev, held_out),
+        dev_meta=ds.meta(config.train_split),
+        clips=clips,
+        norm=Normalizer.fit(clips),
+        class_frames=count_class_frames(train_feats.labels),
+    )
+
+
 def predict(
     model: CRNN, features: SplitFeatures, norm: Normalizer, device: torch.device
 ) -> list[np.ndarray]:
@@ -367,14 +398,9 @@ def train(
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     ds = dataset if dataset is not None else get_dataset(config.dataset, progress=progress)
-    dev = build_features(ds, config.train_split, progress=progress)
-    held_out = validation_files(ds, config.train_split, config.val_fraction)
-    train_feats = subset(dev, [f for f in dev.files if f not in held_out])
-    val_feats = subset(dev, held_out)
-    dev_meta = ds.meta(config.train_split)
-    clips = train_feats.clips()
-    norm = Normalizer.fit(clips)
-    class_frames = count_class_frames(train_feats.labels)
+    data = prepare_data(config, ds, progress=progress)
+    dev, train_feats, val_feats, dev_meta = data.dev, data.train, data.validation, data.dev_meta
+    clips, norm, class_frames = data.clips, data.norm, data.class_frames
     loss_fn = get_loss(config.loss, **config.loss_params(class_frames))
     model = CRNN(n_classes=len(dev.label_names), **config.model)
     init_output_bias(model, class_frames, int(train_feats.offsets[-1]))
@@ -480,9 +506,13 @@ def train(
     )
     val_probs = predict(model, val_feats, norm, device)
     val_best = evaluate(val_probs, val_feats, dev_meta, config.threshold, config.time_resolution)
+    beyond = extended_evaluation(
+        config, val_probs, val_feats, dev_meta, eval_probs, evaluation, ds.meta(config.eval_split)
+    )
     np.savez_compressed(
         run_dir / "predictions.npz",
         **{f"p{i}": p.astype(np.float16) for i, p in enumerate(eval_probs)},
+        **{f"v{i}": p.astype(np.float16) for i, p in enumerate(val_probs)},
     )
     eval_labels = [evaluation.file(i)[1] for i in range(len(evaluation.files))]
     histograms = probability_histograms(eval_probs, eval_labels)
@@ -500,6 +530,7 @@ def train(
         "evaluation": metrics.to_dict(),
         "validation": val_best.to_dict(),
         "thresholds": {label: config.threshold for label in dev.label_names},
+        **beyond,
         "epochs_run": state.epoch,
         "best_epoch": state.best_epoch,
         "history": state.history,

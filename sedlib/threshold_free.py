@@ -1,0 +1,258 @@
+"""Threshold-free evaluation of frame probabilities with ``sed_scores_eval``.
+
+The paper scores every loss at one threshold (0.5). A loss that changes how
+calibrated the outputs are can win or lose there for reasons that have
+nothing to do with detection. The metrics here integrate over all
+thresholds instead, using `sed_scores_eval <https://github.com/fgnt/sed_scores_eval>`_
+(Ebbers et al., ICASSP 2022), the maintained reference implementation:
+
+- segment-based average precision (AP) and area under the ROC curve per
+  class, on the same 1 s segments as the paper's F-score (a segment's score
+  is the largest frame probability in it);
+- the polyphonic sound detection score (PSDS, Bilen et al., 2020), an
+  intersection-based, event-level measure, in the two DCASE scenarios:
+  PSDS1 (DTC = GTC = 0.7, no cross-trigger penalty: exact localisation) and
+  PSDS2 (DTC = GTC = 0.1, CTTC = 0.3, alpha_ct = 0.5: recognition, tolerant
+  localisation), both with alpha_st = 1 and a maximum eFPR of 100 per hour;
+  with alpha_st = 1 a system whose classes differ widely scores 0, so both
+  are also given with alpha_st = 0 (``psds1_mean``, ``psds2_mean``: the
+  area under the mean of the per-class curves).
+
+Frame ``n`` of a file covers ``[n * hop, (n + 1) * hop)`` seconds, as in
+:func:`sedlib.metrics.frames_to_events`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: DCASE PSDS scenarios (task 4 since 2021).
+PSDS_SCENARIOS = {
+    "psds1": {"dtc_threshold": 0.7, "gtc_threshold": 0.7, "alpha_ct": 0.0, "alpha_st": 1.0},
+    "psds2": {
+        "dtc_threshold": 0.1,
+        "gtc_threshold": 0.1,
+        "cttc_threshold": 0.3,
+        "alpha_ct": 0.5,
+        "alpha_st": 1.0,
+    },
+}
+PSDS_SCENARIOS |= {
+    f"{name}_mean": {**params, "alpha_st": 0.0} for name, params in list(PSDS_SCENARIOS.items())
+}
+
+
+@dataclass
+class ThresholdFreeMetrics:
+    """Threshold-free scores of one system on one split.
+
+    Attributes
+    ----------
+    segment_ap, segment_auroc : float
+        Mean over classes with reference segments of the per-class segment-based
+        average precision and ROC AUC.
+    psds, per_class
+        See below; PSDS is computed over the classes with reference events.
+    psds : dict
+        ``{"psds1": value, "psds2": value, "psds1_mean": value, "psds2_mean": value}``
+        (empty when not computed).
+    per_class : pandas.DataFrame
+        Indexed by label: ``ap``, ``auroc`` (NaN for a class without reference segments).
+    """
+
+    segment_ap: float
+    segment_auroc: float
+    psds: dict
+    per_class: pd.DataFrame
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (undefined values as None)."""
+        per_class = {
+            label: {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+            for label, row in self.per_class.iterrows()
+        }
+        return {
+            "segment_ap": self.segment_ap,
+            "segment_auroc": self.segment_auroc,
+            **self.psds,
+            "per_class": per_class,
+        }
+
+
+def score_dataframes(
+    probs: Sequence[np.ndarray],
+    files: Sequence[str],
+    labels: Sequence[str],
+    hop: float,
+    durations: Sequence[float] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Frame probabilities as ``sed_scores_eval`` score data frames, keyed by file.
+
+    Parameters
+    ----------
+    probs : sequence of np.ndarray
+        ``(frames, classes)`` per file.
+    files : sequence of str
+        File names, one per array.
+    labels : sequence of str
+        Class names, one per column.
+    hop : float
+        Frame hop in seconds.
+    durations : sequence of float, optional
+        File durations; the last frame's end is clipped to them.
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        Columns ``onset, offset, <label>...``, one row per frame.
+    """
+    from sed_scores_eval.base_modules.scores import create_score_dataframe
+
+    if len(probs) != len(files):
+        raise ValueError(f"{len(probs)} probability arrays for {len(files)} files")
+    out = {}
+    for k, (p, name) in enumerate(zip(probs, files, strict=True)):
+        p = np.asarray(p, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != len(labels):
+            raise ValueError(
+                f"probabilities of {name!r} have shape {p.shape}, expected (frames, {len(labels)})"
+            )
+        edges = np.arange(p.shape[0] + 1) * hop
+        if durations is not None:
+            end = float(durations[k])
+            if end <= edges[-2]:
+                raise ValueError(
+                    f"{name!r}: {p.shape[0]} frames of {hop} s do not fit in its duration {end} s"
+                )
+            edges[-1] = end
+        out[_audio_id(name)] = _WritableScores(create_score_dataframe(p, edges, list(labels)))
+    return out
+
+
+class _WritableScores(pd.DataFrame):
+    """Score frame whose ``to_numpy`` returns a writable copy.
+
+    sed_scores_eval 0.0.4 hands ``scores[classes].to_numpy()`` to Cython
+    functions typed with writable memoryviews; under pandas 3's copy-on-write
+    that array is a read-only view and the call fails with "buffer source
+    array is read-only". A copy per file costs microseconds.
+    """
+
+    @property
+    def _constructor(self):
+        return _WritableScores
+
+    def to_numpy(self, *args, **kwargs) -> np.ndarray:
+        return np.array(super().to_numpy(*args, **kwargs), copy=True)
+
+
+def ground_truth_events(reference: pd.DataFrame, files: Sequence[str]) -> dict[str, list]:
+    """``{file: [(onset, offset, label), ...]}`` for every file (empty lists included)."""
+    events: dict[str, list] = {_audio_id(f): [] for f in files}
+    wanted = reference[reference["filename"].isin(set(files))]
+    for row in wanted.itertuples(index=False):
+        if row.offset > row.onset:
+            events[_audio_id(row.filename)].append(
+                (float(row.onset), float(row.offset), str(row.event_label))
+            )
+    return {k: _merge_overlaps(v) for k, v in events.items()}
+
+
+def threshold_free_metrics(
+    probs: Sequence[np.ndarray],
+    files: Sequence[str],
+    labels: Sequence[str],
+    reference: pd.DataFrame,
+    durations: Sequence[float],
+    hop: float = 0.02,
+    segment_length: float = 1.0,
+    psds: bool = True,
+) -> ThresholdFreeMetrics:
+    """Segment-based AP and ROC AUC per class, and PSDS1/PSDS2, over all thresholds.
+
+    Parameters
+    ----------
+    probs : sequence of np.ndarray
+        ``(frames, classes)`` probabilities per file.
+    files : sequence of str
+        File names, in the order of ``probs``.
+    labels : sequence of str
+        Class names.
+    reference : pandas.DataFrame
+        Annotations (``filename, onset, offset, event_label``).
+    durations : sequence of float
+        Duration of every file in seconds.
+    hop : float
+        Frame hop in seconds.
+    segment_length : float
+        Segment length of AP and AUC (the paper's F-score uses 1 s).
+    psds : bool
+        Also compute the PSDS of :data:`PSDS_SCENARIOS` (the slower part).
+
+    Returns
+    -------
+    ThresholdFreeMetrics
+    """
+    from sed_scores_eval import intersection_based, segment_based
+
+    labels = [str(lbl) for lbl in labels]
+    unknown = sorted(set(reference["event_label"]) - set(labels))
+    if unknown:
+        raise ValueError(f"reference has labels the system does not know: {unknown}")
+    truth = ground_truth_events(reference, files)
+    audio_durations = {_audio_id(f): float(d) for f, d in zip(files, durations, strict=True)}
+    present = {label for events in truth.values() for *_, label in events}
+    if not present:
+        raise ValueError("the reference has no event in these files: nothing to evaluate")
+    # classes without reference events have no AP, AUC or PSDS curve: leave them out
+    kept = [k for k, c in enumerate(labels) if c in present]
+    scores = score_dataframes(
+        [np.asarray(p)[:, kept] for p in probs], files, [labels[k] for k in kept], hop, durations
+    )
+    kwargs = {"segment_length": segment_length}
+    ap, _ = segment_based.average_precision(scores, truth, audio_durations, **kwargs)
+    auroc, _ = segment_based.auroc(scores, truth, audio_durations, **kwargs)
+    per_class = pd.DataFrame(
+        {
+            "ap": [float(ap[c]) if c in present else np.nan for c in labels],
+            "auroc": [float(auroc[c]) if c in present else np.nan for c in labels],
+        },
+        index=pd.Index(labels, name="event_label"),
+    )
+    results = {}
+    if psds:
+        for name, params in PSDS_SCENARIOS.items():
+            value, *_ = intersection_based.psds(
+                scores, truth, audio_durations, max_efpr=100.0, **params
+            )
+            results[name] = float(value)
+    return ThresholdFreeMetrics(
+        segment_ap=float(per_class["ap"].mean()),
+        segment_auroc=float(per_class["auroc"].mean()),
+        psds=results,
+        per_class=per_class,
+    )
+
+
+def _audio_id(filename: str) -> str:
+    return str(filename)
+
+
+def _merge_overlaps(events: list) -> list:
+    """Merge overlapping or touching events of the same class (sed_scores_eval requires it)."""
+    merged: list = []
+    for label in sorted({e[2] for e in events}):
+        spans = sorted((on, off) for on, off, lbl in events if lbl == label)
+        current = list(spans[0])
+        for on, off in spans[1:]:
+            if on <= current[1]:
+                current[1] = max(current[1], off)
+            else:
+                merged.append((current[0], current[1], label))
+                current = [on, off]
+        merged.append((current[0], current[1], label))
+    return sorted(merged)
