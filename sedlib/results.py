@@ -34,6 +34,26 @@ def method_key(loss: str, gamma: float | None) -> str:
     return loss
 
 
+_BASELINE_NAMES = {
+    "class_balanced": "class-balanced BCE (β=0.9999)",
+    "asymmetric": "asymmetric loss (γ+=0, γ−=4, clip 0.05)",
+}
+
+
+def method_name(method: str) -> str:
+    """Readable name of a method key: the paper's names, then the later baselines."""
+    from sedlib import paper
+
+    names = paper.methods()
+    if method in names:
+        return names[method]
+    if method.startswith("focal-g"):
+        return f"α-balanced focal (γ={method[len('focal-g') :]}, α=0.25)"
+    if method.startswith("duration_robust-g"):
+        return f"duration robust (γ={method[len('duration_robust-g') :]})"
+    return _BASELINE_NAMES.get(method, method)
+
+
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, int]:
     """Mean, half-width of its t confidence interval, and the number of finite values.
 
@@ -72,7 +92,11 @@ def summarize(table: pd.DataFrame, metrics=METRICS, confidence: float = 0.95) ->
 
 
 def per_class(table: pd.DataFrame, metric: str = "f", confidence: float = 0.95) -> pd.DataFrame:
-    """Per-class mean (and CI half-width) of ``f`` or ``er`` over seeds; rows labels, columns (method, stat).
+    """Per-class mean (and CI half-width) of a per-class metric over seeds; rows labels, columns (method, stat).
+
+    ``metric`` is the prefix of the per-class columns of the grid table: ``f``
+    and ``er`` (threshold 0.5), ``tuned_f`` (tuned thresholds), ``ap``
+    (segment-based average precision).
 
     An undefined class-wise F (no reference or no detection) counts as 0, as in
     the macro average; an undefined error rate stays undefined.
@@ -82,7 +106,7 @@ def per_class(table: pd.DataFrame, metric: str = "f", confidence: float = 0.95) 
     out = {}
     for method, group in with_method(table).groupby("method", sort=False):
         values = group[columns].astype(float)
-        if metric == "f":
+        if metric in ("f", "tuned_f"):
             values = values.fillna(0.0)
         for column in columns:
             mean, half, _ = mean_ci(values[column], confidence)

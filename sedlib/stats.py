@@ -170,3 +170,39 @@ def duration_gain_correlation(
         n_classes=len(frame),
         gains=frame.sort_values("duration"),
     )
+
+
+def compare_to_baseline(
+    table: pd.DataFrame,
+    baseline: str,
+    methods: list[str],
+    metrics: list[str],
+    **kwargs,
+) -> pd.DataFrame:
+    """:func:`paired_difference` of every method against ``baseline`` for every metric.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-run table with ``method``, ``seed`` and the metric columns.
+    baseline : str
+        Method subtracted (e.g. ``"bce"``).
+    methods, metrics : list of str
+        Methods compared, metrics compared (columns of ``table``).
+    **kwargs
+        Passed to :func:`paired_difference`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``(method, metric)``, columns of :class:`PairedDifference`.
+    """
+    rows = {}
+    for method in methods:
+        for metric in metrics:
+            rows[(method, metric)] = paired_difference(
+                by_seed(table, baseline, metric), by_seed(table, method, metric), **kwargs
+            ).to_dict()
+    frame = pd.DataFrame(rows).T
+    frame.index.names = ["method", "metric"]
+    return frame

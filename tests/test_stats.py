@@ -51,3 +51,18 @@ def test_duration_correlation_matches_spearman_and_detects_a_trend():
     noise = pd.Series(rng.normal(0, 1, 25), index=labels)
     assert duration_gain_correlation(noise, durations, n_perm=5000).p_permutation > 0.01
     assert got.gains["duration"].is_monotonic_increasing and got.n_classes == 25
+
+
+def test_compare_to_baseline_table():
+    from sedlib.stats import compare_to_baseline
+
+    table = pd.DataFrame(
+        {
+            "method": ["bce"] * 3 + ["focal-g2"] * 3,
+            "seed": [0, 1, 2] * 2,
+            "macro_f": [0.1, 0.2, 0.3, 0.2, 0.3, 0.5],
+        }
+    )
+    got = compare_to_baseline(table, "bce", ["focal-g2"], ["macro_f"])
+    assert got.loc[("focal-g2", "macro_f"), "mean"] == pytest.approx(0.4 / 3)
+    assert got.loc[("focal-g2", "macro_f"), "wins"] == 3

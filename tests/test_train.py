@@ -37,7 +37,7 @@ def config(**kw) -> TrainConfig:
 
 def comparable(result: dict) -> dict:
     """Everything but timings and provenance."""
-    hist = [{k: v for k, v in h.items() if k != "seconds"} for h in result["history"]]
+    hist = [{k: v for k, v in h.items() if not k.startswith("seconds")} for h in result["history"]]
     return {"history": hist, "evaluation": result["evaluation"], "best_epoch": result["best_epoch"]}
 
 
