@@ -73,7 +73,7 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, int]:
 def with_method(table: pd.DataFrame) -> pd.DataFrame:
     """The table with a ``method`` column."""
     gammas = table["gamma"] if "gamma" in table else pd.Series(np.nan, index=table.index)
-    return table.assign(
+    return table.copy().assign(  # copy: one block, no fragmentation warning
         method=[method_key(loss, g) for loss, g in zip(table["loss"], gammas, strict=True)]
     )
 
