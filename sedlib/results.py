@@ -54,6 +54,23 @@ def method_name(method: str) -> str:
     return _BASELINE_NAMES.get(method, method)
 
 
+_SHORT = {
+    "bce": "BCE",
+    "inverse_frequency": "IF",
+    "class_balanced": "CB",
+    "asymmetric": "ASL",
+}
+
+
+def short_name(method: str) -> str:
+    """Short label for tables: ``BCE``, ``IF``, ``DR γ=1``, ``focal γ=2``, ``CB``, ``ASL``."""
+    if method.startswith("duration_robust-g"):
+        return f"DR γ={method[len('duration_robust-g') :]}"
+    if method.startswith("focal-g"):
+        return f"focal γ={method[len('focal-g') :]}"
+    return _SHORT.get(method, method)
+
+
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, int]:
     """Mean, half-width of its t confidence interval, and the number of finite values.
 

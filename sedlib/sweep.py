@@ -259,6 +259,18 @@ def _summary_json(header: dict, runs: dict) -> str:
     return "{\n" + "\n".join(lines) + '\n  "per_run": {\n' + ",\n".join(entries) + "\n  }\n}\n"
 
 
+def _command(grid: str, configs: list[dict]) -> str:
+    """The ``sedlib sweep`` command that reproduces these runs (options shared by all of them)."""
+    parts = [f"sedlib sweep --grid {grid}"]
+    seeds = len({c["seed"] for c in configs})
+    parts.append(f"--seeds {seeds}")
+    for option, key in (("--epochs", "epochs"), ("--dataset", "dataset"), ("--device", "device")):
+        values = {str(c[key]) for c in configs}
+        if len(values) == 1:
+            parts.append(f"{option} {values.pop()}")
+    return " ".join(parts)
+
+
 def _extended_columns(metrics: dict) -> dict[str, Any]:
     """Summary columns of the tuned-threshold and threshold-free results (NaN when absent)."""
     tuned = metrics.get("tuned", {}).get("evaluation", {})
@@ -340,7 +352,7 @@ def aggregate(
     header = {
         "grid": grid,
         "runs": len(rows),
-        "created_by": f"sedlib sweep --grid {grid}",
+        "created_by": _command(grid, [r["config"] for r in runs.values()]),
         "aggregated": provenance.collect(include_device=False),
         "table_columns": list(table.columns),
     }

@@ -110,8 +110,7 @@ def score_dataframes(
     dict of pandas.DataFrame
         Columns ``onset, offset, <label>...``, one row per frame.
     """
-    from sed_scores_eval.base_modules.scores import create_score_dataframe
-
+    create_score_dataframe = _sed_scores_eval().base_modules.scores.create_score_dataframe
     if len(probs) != len(files):
         raise ValueError(f"{len(probs)} probability arrays for {len(files)} files")
     out = {}
@@ -197,8 +196,8 @@ def threshold_free_metrics(
     -------
     ThresholdFreeMetrics
     """
-    from sed_scores_eval import intersection_based, segment_based
-
+    sse = _sed_scores_eval()
+    intersection_based, segment_based = sse.intersection_based, sse.segment_based
     labels = [str(lbl) for lbl in labels]
     unknown = sorted(set(reference["event_label"]) - set(labels))
     if unknown:
@@ -236,6 +235,21 @@ def threshold_free_metrics(
         psds=results,
         per_class=per_class,
     )
+
+
+def _sed_scores_eval():
+    """The package, imported without the pkg_resources deprecation notice of its sed_eval dependency."""
+    import importlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="pkg_resources is deprecated", category=UserWarning
+        )
+        package = importlib.import_module("sed_scores_eval")
+        for name in ("base_modules.scores", "segment_based", "intersection_based"):
+            importlib.import_module(f"sed_scores_eval.{name}")
+    return package
 
 
 def _audio_id(filename: str) -> str:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sedlib.analysis import extended_evaluation
+from sedlib.analysis import complete_run, extended_evaluation
 from sedlib.data.cache import Clips, SplitFeatures, build_features
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import atomic_write_bytes, atomic_write_text
@@ -389,6 +389,8 @@ def train(
     if (run_dir / METRICS).is_file():
         finished = json.loads((run_dir / METRICS).read_text())
         if config.matches(finished.get("config", {})):
+            if complete_run(run_dir, dataset=dataset):  # a run from before tuned thresholds
+                finished = json.loads((run_dir / METRICS).read_text())
             return finished
         raise RuntimeError(
             f"{run_dir} holds a finished run with another configuration; use a new folder "

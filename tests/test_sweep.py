@@ -60,7 +60,10 @@ def test_smoke_grid_runs_the_notebook_through_papermill(tmp_path, monkeypatch):
         csv.columns
     )
     summary = json.loads((tmp_path / "root" / "results" / "smoke.json").read_text())
-    assert summary["runs"] == 2 and summary["created_by"] == "sedlib sweep --grid smoke"
+    assert summary["runs"] == 2 and summary["created_by"] == (
+        f"sedlib sweep --grid smoke --seeds 1 --epochs 1 --dataset {data.audio_dir} --device cpu"
+    )
+    assert {"tuned_macro_f", "segment_ap", "psds1", "tuned_f:fan", "ap:fan"} <= set(csv.columns)
     # finished runs are skipped
     messages = []
     run_grid("smoke", dataset=str(data.audio_dir), device="cpu", echo=messages.append)
