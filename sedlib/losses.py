@@ -160,6 +160,16 @@ def count_class_frames(targets: Any) -> np.ndarray:
     return (arr > 0.5).reshape(-1, arr.shape[-1]).sum(axis=0).astype(np.int64)
 
 
+def _class_weighted_bce(
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, reduction: str
+) -> torch.Tensor:
+    """BCE with per-class weights (broadcast over the leading axes), reduced."""
+    weights = weights.to(device=logits.device, dtype=logits.dtype)
+    targets = targets.to(logits.dtype)
+    loss = weights * F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return _reduce(loss, reduction)
+
+
 def inverse_frequency_loss(
     logits: torch.Tensor,
     targets: torch.Tensor,
@@ -205,10 +215,7 @@ def inverse_frequency_loss(
                 f"class_frames has shape {tuple(weights.shape)}, expected ({logits.shape[-1]},) "
                 "= one count per class"
             )
-    weights = weights.to(device=logits.device, dtype=logits.dtype)
-    targets = targets.to(logits.dtype)
-    loss = weights * F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    return _reduce(loss, reduction)
+    return _class_weighted_bce(logits, targets, weights, reduction)
 
 
 def duration_robust_loss(
@@ -377,10 +384,7 @@ def class_balanced_loss(
         raise ValueError(
             f"class_frames has {weights.shape[0]} counts, expected {logits.shape[-1]} (one per class)"
         )
-    weights = weights.to(device=logits.device, dtype=logits.dtype)
-    targets = targets.to(logits.dtype)
-    loss = weights * F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    return _reduce(loss, reduction)
+    return _class_weighted_bce(logits, targets, weights, reduction)
 
 
 def asymmetric_loss(
