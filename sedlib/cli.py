@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sedlib import __version__
 
@@ -39,7 +42,14 @@ def _cmd_data_tut(args: argparse.Namespace) -> int:
     from sedlib.settings import data_root
 
     root = args.root if args.root is not None else data_root() / "tut"
-    fetch_tut(root, args.meta_dir, keep_archives=args.keep_archives, dry_run=args.dry_run)
+    ds = fetch_tut(
+        root,
+        args.meta_dir,
+        keep_archives=args.keep_archives,
+        dry_run=args.dry_run,
+        meta_only=args.meta_only,
+    )
+    print(f"TUT metadata: {ds.meta_dir}" + ("" if args.meta_only else f"; audio: {ds.audio_dir}"))
     return 0
 
 
@@ -89,29 +99,33 @@ def _cmd_data_features(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from sedlib.settings import data_root
-    from sedlib.train import TrainConfig, train
+    from sedlib.training import TrainConfig, train
+    from sedlib.training.run import default_run_dir
 
-    config = TrainConfig(
-        dataset=args.dataset,
-        loss=args.loss,
-        gamma=args.gamma,
-        seed=args.seed,
-        epochs=args.epochs,
-        device=args.device,
-        batch_size=args.batch_size,
-        patience=args.patience,
-        lr=args.lr,
-        loss_options=_parse_options(args.loss_option),
-    )
-    run_dir = args.output_dir or data_root() / "runs" / "cli" / config.describe()
-    result = train(config, run_dir)
-    ev = result["evaluation"]
+    values = {name: getattr(args, name) for name in _TRAIN_OPTIONS}
+    values["loss_options"] = _parse_options(args.loss_option) or None
+    values["model"] = _parse_settings(args.model, "--model") or None
+    config = TrainConfig.from_parameters(profile=args.profile, **values)
+    run_dir = args.output_dir or default_run_dir(config, "cli")
+    record = train(config, run_dir)
+    ev = record.evaluation
     print(
-        f"{result['run']}: macro F {ev['macro_f']:.4f}, micro F {ev['micro_f']:.4f}, "
-        f"micro ER {ev['micro_er']:.4f} -> {run_dir}/metrics.json"
+        f"{record.run} ({record.protocol}): macro F {_fmt(ev['macro_f'])}, micro F {_fmt(ev['micro_f'])}, "
+        f"micro ER {_fmt(ev['micro_er'])} -> {Path(run_dir) / 'metrics.json'}"
     )
     return 0
+
+
+def _fmt(value) -> str:
+    """A metric for the terminal: undefined values (None) are normal early in training."""
+    return "undefined" if value is None else f"{value:.4f}"
+
+
+#: ``sedlib train`` options that are TrainConfig fields of the same name.
+_TRAIN_OPTIONS = (
+    "dataset", "protocol", "loss", "gamma", "seed", "epochs", "batch_size",
+    "patience", "lr", "device",
+)  # fmt: skip
 
 
 def _parse_options(items: list[str]) -> dict[str, float]:
@@ -127,33 +141,77 @@ def _parse_options(items: list[str]) -> dict[str, float]:
     return options
 
 
-def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sedlib.sweep import aggregate, parse_shard, run_grid
+def _parse_settings(items: list[str], option: str) -> dict:
+    """``KEY=VALUE`` pairs, VALUE read as JSON (a bare word is a string); ``a.b=v`` nests."""
+    out: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"{option} must look like KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        *parents, leaf = key.strip().split(".")
+        node = out
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return out
 
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from sedlib.data.registry import get_dataset
+    from sedlib.study.sweep import aggregate_grid, parse_shard, plan_grid, run_grid
+
+    overrides = _parse_settings(args.set, "--set")
+    for key in ("epochs", "protocol", "device"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
     if args.aggregate_only:
-        aggregate(args.grid)
-        return 0
-    run_grid(
-        args.grid,
-        dataset=args.dataset,
-        device=args.device,
-        epochs=args.epochs,
-        seeds=args.seeds,
-        jobs=args.jobs,
-        shard=parse_shard(args.shard),
-    )
+        dataset = get_dataset(args.dataset, create=False)
+        planned = plan_grid(args.grid, dataset=dataset, seeds=args.seeds, overrides={**overrides, "dataset": args.dataset})
+        result = aggregate_grid(args.grid, planned, dataset, command=command)
+    else:
+        result = run_grid(
+            args.grid,
+            dataset=args.dataset,
+            seeds=args.seeds,
+            overrides=overrides,
+            jobs=args.jobs,
+            shard=parse_shard(args.shard),
+            command=command,
+        )
+    if result is not None:
+        print(f"grid {args.grid}: {len(result.table)} finished runs -> results/{args.grid}/{result.slug}.csv")
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from sedlib.study.migrate import migrate_paths
+
+    changed = migrate_paths(args.paths)
+    print(f"migrated {changed} file(s)")
     return 0
 
 
 def _add_run_commands(sub) -> None:
-    from pathlib import Path
-
-    tr = sub.add_parser("train", help="train and evaluate one run (no notebook)")
-    tr.add_argument("--dataset", default="synthetic-small")
     from sedlib.losses import LOSSES
+    from sedlib.training.config import PROFILES, PROTOCOLS
 
-    tr.add_argument("--loss", default="bce", choices=sorted(LOSSES))
-    tr.add_argument("--gamma", type=float, default=1.0, help="γ of duration_robust and focal")
+    tr = sub.add_parser(
+        "train",
+        help="train and evaluate one run (no notebook)",
+        description="Train and evaluate one run. Unset options take the defaults of "
+        "sedlib.training.TrainConfig, the study's one source of defaults (shown in brackets).",
+    )
+    defaults = _train_defaults()
+    tr.add_argument("--profile", default=None, choices=sorted(PROFILES), help="named overrides")
+    tr.add_argument("--dataset", help=f"data set name or folder [{defaults['dataset']}]")
+    tr.add_argument("--protocol", choices=PROTOCOLS, help=f"[{defaults['protocol']}]")
+    tr.add_argument("--loss", choices=sorted(LOSSES), help=f"[{defaults['loss']}]")
+    tr.add_argument("--gamma", type=float, help=f"γ of duration_robust and focal [{defaults['gamma']}]")
     tr.add_argument(
         "--loss-option",
         action="append",
@@ -161,42 +219,68 @@ def _add_run_commands(sub) -> None:
         metavar="NAME=VALUE",
         help="more loss parameters, e.g. alpha=0.25, beta=0.999, gamma_neg=4, clip=0.05",
     )
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--epochs", type=int, default=60)
-    tr.add_argument("--batch-size", type=int, default=16)
-    tr.add_argument("--patience", type=int, default=20)
-    tr.add_argument("--lr", type=float, default=1e-3)
-    tr.add_argument("--device", default="auto")
+    tr.add_argument("--model", action="append", default=[], metavar="NAME=VALUE", help="CRNN arguments, e.g. channels=32")
+    tr.add_argument("--seed", type=int, help=f"[{defaults['seed']}]")
+    tr.add_argument("--epochs", type=int, help=f"[{defaults['epochs']}]")
+    tr.add_argument("--batch-size", type=int, help=f"[{defaults['batch_size']}]")
+    tr.add_argument("--patience", type=int, help=f"[{defaults['patience']}]")
+    tr.add_argument("--lr", type=float, help=f"[{defaults['lr']}]")
+    tr.add_argument("--device", help=f"auto, cpu, cuda[:N] [{defaults['device']}]")
     tr.add_argument(
         "--output-dir",
         type=Path,
         default=None,
-        help="run folder (default: <data root>/runs/cli/<run>)",
+        help="run folder (default: <data root>/runs/cli/<run>-<identity>)",
     )
     tr.set_defaults(func=_cmd_train)
 
-    sw = sub.add_parser("sweep", help="run a grid of training runs through the papermill notebook")
-    from sedlib.sweep import GRIDS
+    from sedlib.study.grids import GRIDS
 
-    sw.add_argument("--grid", required=True, choices=GRIDS)
-    sw.add_argument("--dataset", default="synthetic-small")
-    sw.add_argument("--device", default="auto")
-    sw.add_argument(
-        "--epochs", type=int, default=None, help="epochs per run (default: the notebook's)"
+    sw = sub.add_parser(
+        "sweep",
+        help="run a grid of training runs through the papermill notebook",
+        description="Run a grid (" + "; ".join(f"{g.name}: {g.description}" for g in GRIDS.values()) + ").",
     )
+    sw.add_argument("--grid", required=True, choices=list(GRIDS))
+    sw.add_argument("--dataset", default=defaults["dataset"], help=f"[{defaults['dataset']}]")
+    sw.add_argument("--protocol", choices=PROTOCOLS, default=None, help="default: the grid's")
+    sw.add_argument("--device", default=None, help="auto, cpu, cuda[:N] (default: TrainConfig's)")
+    sw.add_argument("--epochs", type=int, default=None, help="epochs per training (default: TrainConfig's)")
+    sw.add_argument("--seeds", type=int, default=None, help="seeds per method (default: the grid's)")
     sw.add_argument(
-        "--seeds", type=int, default=None, help="seeds per configuration (default 10; smoke 1)"
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="any other shared TrainConfig setting, VALUE as JSON, e.g. patience=0, model.channels=32",
     )
+    sw.add_argument("--jobs", type=int, default=1, help="runs at the same time (several fit on one GPU)")
+    sw.add_argument("--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)")
+    sw.add_argument("--aggregate-only", action="store_true", help="only collect the finished runs into results")
     sw.add_argument(
-        "--jobs", type=int, default=1, help="runs at the same time (several fit on one GPU)"
-    )
-    sw.add_argument(
-        "--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)"
-    )
-    sw.add_argument(
-        "--aggregate-only", action="store_true", help="only collect finished runs into data/results"
+        "--no-record-command",
+        dest="record_command",
+        action="store_false",
+        help="write the canonical command into the results instead of this one",
     )
     sw.set_defaults(func=_cmd_sweep)
+
+    mig = sub.add_parser(
+        "migrate", help="upgrade run records and result files written by older versions, in place"
+    )
+    mig.add_argument("paths", nargs="+", type=Path, help="metrics.json files, run folders or results folders")
+    mig.set_defaults(func=_cmd_migrate)
+
+
+def _train_defaults() -> dict:
+    from dataclasses import MISSING, fields
+
+    from sedlib.training.config import TrainConfig
+
+    return {
+        f.name: (f.default if f.default is not MISSING else f.default_factory())
+        for f in fields(TrainConfig)
+    }
 
 
 def _add_data_commands(sub) -> None:
@@ -219,6 +303,11 @@ def _add_data_commands(sub) -> None:
     )
     tut.add_argument(
         "--dry-run", action="store_true", help="print what would be downloaded and stop"
+    )
+    tut.add_argument(
+        "--meta-only",
+        action="store_true",
+        help="only the event metadata (kilobytes): statistics and synthetic-tut-timeline need no more",
     )
     tut.set_defaults(func=_cmd_data_tut)
 
@@ -295,7 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sedlib`` console script."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("sedlib").setLevel(logging.INFO)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

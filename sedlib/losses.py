@@ -489,6 +489,14 @@ _REQUIRED = {"inverse_frequency": ("class_frames",), "class_balanced": ("class_f
 GAMMA_LOSSES = ("duration_robust", "focal")
 
 
+def canonical_loss_name(name: str) -> str:
+    """The registry name of a loss (``"E3"`` -> ``"duration_robust"``); ValueError if unknown."""
+    key = _ALIASES.get(str(name).lower(), str(name))
+    if key not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; known losses: {sorted(LOSSES)}")
+    return key
+
+
 def get_loss(name: str, **params: Any) -> Loss:
     """A configured loss by name, so that runs are described by plain data.
 
@@ -513,9 +521,7 @@ def get_loss(name: str, **params: Any) -> Loss:
     >>> loss.describe()
     'duration_robust(gamma=4.0)'
     """
-    key = _ALIASES.get(str(name).lower(), str(name))
-    if key not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; known losses: {sorted(LOSSES)}")
+    key = canonical_loss_name(name)
     import inspect
 
     accepted = set(inspect.signature(LOSSES[key]).parameters) - {"logits", "targets", "reduction"}

@@ -2,8 +2,12 @@
 
 Identical to ``sed_eval.sound_event.SegmentBasedMetrics`` evaluated file by
 file (same segment rounding, same per-segment substitution / deletion /
-insertion counting, same formulas), but computed on event rolls with numpy
-in one pass over all files instead of a Python loop over segments.
+insertion counting, same truncation of events at the end of their file,
+same formulas), but computed with numpy in one pass over all files instead
+of a Python loop over segments. Runs of identical segments (between two
+event boundaries) are counted once and weighted by their length, so time
+and memory grow with the number of events, never with the length of the
+audio.
 
 Two deliberate differences in what is *reported*, both documented here and
 in the book:
@@ -19,6 +23,7 @@ in the book:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +33,8 @@ import pandas as pd
 
 EVENT_COLUMNS = ("filename", "onset", "offset", "event_label")
 _EPS = np.spacing(1)  # sed_eval's eps in the rates
-_DURATION_TOLERANCE_S = 1e-6
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,25 +99,57 @@ def _f_measure(tp: np.ndarray, n_sys: np.ndarray, n_ref: np.ndarray) -> tuple[np
 
 
 @dataclass(frozen=True)
-class _Events:
-    """An event list as numpy arrays, validated."""
+class EventList:
+    """An event list checked once and held as numpy arrays, ready to be scored many times.
 
-    filename: np.ndarray  # object
-    onset: np.ndarray  # float64
-    offset: np.ndarray  # float64
-    label: np.ndarray  # int64 code into the label list
-    name: str
+    Build it with :meth:`from_frame`; :func:`segment_based_metrics` accepts it
+    wherever it accepts a DataFrame, so a reference scored against many
+    systems (or thresholds) is converted only once.
 
-    def describe(self, i: int, labels: Sequence[str]) -> str:
+    Attributes
+    ----------
+    filename : np.ndarray
+        Object array of file names.
+    onset, offset : np.ndarray
+        float64 times in seconds.
+    label : np.ndarray
+        int64 index of each event's label in ``labels``.
+    labels : tuple of str
+        The label list the codes refer to.
+    name : str
+        How to call this list in messages ("reference", "estimated"...).
+    """
+
+    filename: np.ndarray
+    onset: np.ndarray
+    offset: np.ndarray
+    label: np.ndarray
+    labels: tuple[str, ...]
+    name: str = "events"
+
+    @classmethod
+    def from_frame(cls, events: pd.DataFrame, labels: Sequence[str], name: str = "events") -> EventList:
+        """Check an event DataFrame (see :func:`validate_events`) and convert it."""
+        return _to_events(events, labels, name)
+
+    def __len__(self) -> int:
+        return len(self.onset)
+
+    def describe(self, i: int) -> str:
+        """Event ``i`` as text, for error messages."""
         return (
             f"(filename={self.filename[i]!r}, onset={float(self.onset[i])!r}, "
-            f"offset={float(self.offset[i])!r}, event_label={labels[self.label[i]]!r})"
+            f"offset={float(self.offset[i])!r}, event_label={self.labels[self.label[i]]!r})"
         )
 
 
-def _to_events(events: pd.DataFrame, labels: Sequence[str], name: str) -> _Events:
+def _to_events(events: pd.DataFrame, labels: Sequence[str], name: str) -> EventList:
+    if isinstance(events, EventList):
+        if list(events.labels) != [str(lbl) for lbl in labels]:
+            raise ValueError(f"{name} was prepared for other labels: {list(events.labels)}")
+        return events
     if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(events).__name__}")
+        raise TypeError(f"{name} must be a pandas DataFrame or an EventList, got {type(events).__name__}")
     missing = [c for c in EVENT_COLUMNS if c not in events.columns]
     if missing:
         raise ValueError(f"{name} lacks column(s) {missing}; expected {list(EVENT_COLUMNS)}")
@@ -123,24 +161,21 @@ def _to_events(events: pd.DataFrame, labels: Sequence[str], name: str) -> _Event
             raise ValueError(f"{name}: column {col!r} is not numeric ({err})") from err
     onset, offset = times
     label_text = events["event_label"].astype(str)
-    codes = pd.Index([str(lbl) for lbl in labels]).get_indexer(label_text)
+    labels = tuple(str(lbl) for lbl in labels)
+    codes = pd.Index(labels).get_indexer(label_text)
     if (codes < 0).any():
         unknown = sorted(set(label_text[codes < 0]))
-        raise ValueError(
-            f"{name}: unknown event label(s) {unknown}; known labels: {sorted(labels)}"
-        )
-    out = _Events(events["filename"].to_numpy(dtype=object), onset, offset, codes, name)
+        raise ValueError(f"{name}: unknown event label(s) {unknown}; known labels: {sorted(labels)}")
+    out = EventList(events["filename"].to_numpy(dtype=object), onset, offset, codes, labels, name)
     bad = ~(np.isfinite(onset) & np.isfinite(offset)) | (onset < 0) | (offset < 0)
     if bad.any():
         raise ValueError(
-            f"{name}: invalid time in event {out.describe(int(np.flatnonzero(bad)[0]), labels)} "
+            f"{name}: invalid time in event {out.describe(int(np.flatnonzero(bad)[0]))} "
             "(times must be finite and >= 0)"
         )
     reversed_ = onset > offset
     if reversed_.any():
-        raise ValueError(
-            f"{name}: onset after offset in event {out.describe(int(np.flatnonzero(reversed_)[0]), labels)}"
-        )
+        raise ValueError(f"{name}: onset after offset in event {out.describe(int(np.flatnonzero(reversed_)[0]))}")
     return out
 
 
@@ -174,12 +209,16 @@ def validate_events(
 
 
 def _file_lengths(
-    reference: _Events,
-    estimated: _Events,
-    labels: Sequence[str],
+    reference: EventList,
+    estimated: EventList,
     file_durations: Mapping[str, float] | None,
+    tolerance: float,
 ) -> pd.Series:
-    """Evaluated length in seconds per file, in a fixed (sorted) file order."""
+    """Evaluated length in seconds per file, in a fixed (sorted) file order.
+
+    Events that end after their file's duration are cut there later, as
+    sed_eval does; an overshoot beyond ``tolerance`` seconds is reported.
+    """
     if file_durations is None:
         both = pd.Series(
             np.concatenate([reference.offset, estimated.offset]),
@@ -187,64 +226,82 @@ def _file_lengths(
         )
         return both.groupby(level=0, sort=True).max().astype(np.float64)
     durations = pd.Series(dict(file_durations), dtype=np.float64).sort_index()
-    if durations.isna().any() or (durations < 0).any():
-        bad = durations[durations.isna() | (durations < 0)].index[0]
-        raise ValueError(f"file_durations[{bad!r}] = {durations[bad]!r} is not a valid duration")
+    invalid = durations.isna() | ~np.isfinite(durations) | (durations < 0)
+    if invalid.any():
+        bad = durations[invalid].index[0]
+        raise ValueError(f"file_durations[{bad!r}] = {durations[bad]!r} is not a valid duration (finite, >= 0)")
     for events in (reference, estimated):
         code = durations.index.get_indexer(events.filename)
         if (code < 0).any():
             unknown = sorted(set(events.filename[code < 0]))
-            raise ValueError(
-                f"{events.name} has events in file(s) missing from file_durations: {unknown[:5]}"
-            )
-        too_long = events.offset > durations.to_numpy()[code] + _DURATION_TOLERANCE_S
-        if too_long.any():
-            i = int(np.flatnonzero(too_long)[0])
-            raise ValueError(
-                f"{events.name}: event {events.describe(i, labels)} ends after its file's duration "
-                f"{float(durations.iloc[code[i]])!r} s"
+            raise ValueError(f"{events.name} has events in file(s) missing from file_durations: {unknown[:5]}")
+        over = events.offset - durations.to_numpy()[code]
+        if (over > tolerance).any():
+            i = int(np.argmax(over))
+            log.warning(
+                "%s: %d event(s) end after their file and are cut at its end, the largest "
+                "overshoot %.3f s in %s (file duration %s s)",
+                events.name,
+                int((over > tolerance).sum()),
+                float(over[i]),
+                events.describe(i),
+                float(durations.iloc[code[i]]),
             )
     return durations
 
 
-def _segment_roll(
-    events: _Events,
-    n_classes: int,
-    files: pd.Index,
-    file_start: np.ndarray,
-    file_segments: np.ndarray,
-    time_resolution: float,
-) -> np.ndarray:
-    """Boolean roll ``(total segments, classes)``; each file occupies its own row block."""
-    total = int(file_segments.sum())
-    diff = np.zeros((total + 1, n_classes), dtype=np.int32)
-    if len(events.onset):
-        file_code = files.get_indexer(events.filename)
-        # sed_eval: floor(onset / r) .. ceil(offset / r), truncated to the file's segments.
-        first = np.floor(events.onset * 1 / float(time_resolution)).astype(np.int64)
-        stop = np.ceil(events.offset * 1 / float(time_resolution)).astype(np.int64)
-        stop = np.minimum(stop, file_segments[file_code])
-        keep = first < stop
-        base = file_start[file_code][keep]
-        cls = events.label[keep]
-        np.add.at(diff, (base + first[keep], cls), 1)
-        np.add.at(diff, (base + stop[keep], cls), -1)
-    return np.cumsum(diff[:-1], axis=0, dtype=np.int32) > 0
+def _segment_spans(events: EventList, files: pd.Index, file_start: np.ndarray, file_segments: np.ndarray, r: float):
+    """Global segment span ``[start, stop)`` and class of every event, cut at its file's end.
+
+    sed_eval's rule: an event covers segments ``floor(onset / r)`` to
+    ``ceil(offset / r)``, and the roll stops at the file's last segment.
+    Spans are float64 with integral values, so no time can overflow.
+    """
+    file_code = files.get_indexer(events.filename)
+    first = np.floor(events.onset * 1 / float(r))
+    stop = np.minimum(np.ceil(events.offset * 1 / float(r)), file_segments[file_code])
+    keep = first < stop
+    base = file_start[file_code][keep]
+    return base + first[keep], base + stop[keep], events.label[keep]
+
+
+def _coverage(spans, boundaries: np.ndarray, n_classes: int) -> np.ndarray:
+    """Whether each class is active in each interval between consecutive boundaries."""
+    start, stop, cls = spans
+    diff = np.zeros((len(boundaries), n_classes), dtype=np.int64)
+    np.add.at(diff, (np.searchsorted(boundaries, start), cls), 1)
+    np.add.at(diff, (np.searchsorted(boundaries, stop), cls), -1)
+    return np.cumsum(diff[:-1], axis=0) > 0
+
+
+def _interval_counts(ref_spans, sys_spans, total: float, n_classes: int):
+    """Reference, system and hit activity per interval, and the interval lengths in segments.
+
+    Segments between two consecutive span boundaries are all alike, so they
+    are counted once and weighted by how many there are: memory and time grow
+    with the number of events, not with the length of the audio.
+    """
+    boundaries = np.unique(np.concatenate([[0.0, float(total)], *ref_spans[:2], *sys_spans[:2]]))
+    lengths = np.diff(boundaries)
+    ref = _coverage(ref_spans, boundaries, n_classes)
+    sys = _coverage(sys_spans, boundaries, n_classes)
+    return ref, sys, lengths
 
 
 def segment_based_metrics(
-    reference: pd.DataFrame,
-    estimated: pd.DataFrame,
+    reference: pd.DataFrame | EventList,
+    estimated: pd.DataFrame | EventList,
     labels: Sequence[str],
     *,
     time_resolution: float = 1.0,
     file_durations: Mapping[str, float] | pd.Series | None = None,
+    tolerance: float = 0.02,
 ) -> SegmentMetrics:
     """Segment-based micro and macro F-score and error rate over many files.
 
     Parameters
     ----------
-    reference, estimated : pandas.DataFrame
+    reference, estimated : pandas.DataFrame or EventList
         Event lists with columns ``filename, onset, offset, event_label``
         (onset and offset in seconds). Overlapping events of one class are
         allowed. Every file with a known duration is evaluated, also those
@@ -258,6 +315,10 @@ def segment_based_metrics(
         evaluated length of a file stops at its last reference or estimated
         event (sed_eval's default), which hides false negatives and false
         positives after that point, and files without events are skipped.
+    tolerance : float
+        Events that end after their file's duration are cut at its end, as
+        sed_eval does; an overshoot larger than this (seconds, default one
+        20 ms hop) is reported with a warning.
 
     Returns
     -------
@@ -268,7 +329,7 @@ def segment_based_metrics(
     ------
     ValueError
         On malformed events (see :func:`validate_events`), a file missing
-        from ``file_durations``, or an event ending after its file.
+        from ``file_durations``, or an invalid duration.
 
     Examples
     --------
@@ -280,37 +341,60 @@ def segment_based_metrics(
     >>> round(m.micro_f, 3), m.macro_f
     (0.8, 0.4)
     """
-    if not time_resolution > 0:
-        raise ValueError(f"time_resolution must be positive, got {time_resolution!r}")
+    if not (np.isfinite(time_resolution) and time_resolution > 0):
+        raise ValueError(f"time_resolution must be positive and finite, got {time_resolution!r}")
     labels = [str(lbl) for lbl in labels]
     if len(set(labels)) != len(labels) or not labels:
         raise ValueError(f"labels must be a non-empty list of unique names, got {labels}")
     ref_events = _to_events(reference, labels, "reference")
     est_events = _to_events(estimated, labels, "estimated")
-    lengths = _file_lengths(ref_events, est_events, labels, file_durations)
-    file_segments = np.ceil(lengths.to_numpy() * 1 / float(time_resolution)).astype(np.int64)
+    lengths = _file_lengths(ref_events, est_events, file_durations, tolerance)
+    file_segments = np.ceil(lengths.to_numpy() * 1 / float(time_resolution))
     file_start = np.cumsum(file_segments) - file_segments
-    total = int(file_segments.sum())
-    roll_args = (len(labels), lengths.index, file_start, file_segments, time_resolution)
-    ref = _segment_roll(ref_events, *roll_args)
-    sys = _segment_roll(est_events, *roll_args)
-    hit = ref & sys
+    total = float(file_segments.sum())
+    span_args = (lengths.index, file_start, file_segments, time_resolution)
+    ref, sys, weight = _interval_counts(
+        _segment_spans(ref_events, *span_args),
+        _segment_spans(est_events, *span_args),
+        total,
+        len(labels),
+    )
+    counts = _counts(ref, sys, weight)
+    return _report(counts, labels, n_files=len(lengths), n_segments=int(total), time_resolution=time_resolution)
 
-    # Overall: substitutions, deletions and insertions counted segment by segment.
-    n_ref_seg, n_sys_seg, n_tp_seg = ref.sum(1), sys.sum(1), hit.sum(1)
-    subs = int((np.minimum(n_ref_seg, n_sys_seg) - n_tp_seg).sum())
-    dels = int(np.maximum(0, n_ref_seg - n_sys_seg).sum())
-    ins = int(np.maximum(0, n_sys_seg - n_ref_seg).sum())
-    n_ref, n_sys, n_tp = int(n_ref_seg.sum()), int(n_sys_seg.sum()), int(n_tp_seg.sum())
+
+def _counts(ref: np.ndarray, sys: np.ndarray, weight: np.ndarray) -> dict[str, Any]:
+    """Segment counts: overall substitutions, deletions, insertions; per class tp, ref, sys."""
+    w = weight.astype(np.float64)
+    n_ref_seg, n_sys_seg = ref.sum(1), sys.sum(1)
+    n_tp_seg = (ref & sys).sum(1)
+
+    def total(per_interval):  # counts are integers; float64 sums stay exact below 2**53
+        return int(round(float(w @ per_interval)))
+
+    return {
+        "subs": total(np.minimum(n_ref_seg, n_sys_seg) - n_tp_seg),
+        "dels": total(np.maximum(0, n_ref_seg - n_sys_seg)),
+        "ins": total(np.maximum(0, n_sys_seg - n_ref_seg)),
+        "n_ref": total(n_ref_seg),
+        "n_sys": total(n_sys_seg),
+        "n_tp": total(n_tp_seg),
+        "tp": np.rint(w @ (ref & sys)).astype(np.int64),
+        "c_ref": np.rint(w @ ref).astype(np.int64),
+        "c_sys": np.rint(w @ sys).astype(np.int64),
+    }
+
+
+def _report(counts: dict, labels: list[str], *, n_files: int, n_segments: int, time_resolution: float) -> SegmentMetrics:
+    """The metrics of sed_eval's formulas from segment counts."""
+    n_ref, n_sys, n_tp = counts["n_ref"], counts["n_sys"], counts["n_tp"]
     micro_p, micro_r, micro_f = (float(v) for v in _f_measure(n_tp, n_sys, n_ref))
     if n_ref > 0:
-        rates = [float(c / (n_ref + _EPS)) for c in (subs, dels, ins)]
+        rates = [float(counts[k] / (n_ref + _EPS)) for k in ("subs", "dels", "ins")]
         micro_er = rates[0] + rates[1] + rates[2]
     else:
         rates, micro_er = [np.nan] * 3, np.nan
-
-    # Class-wise.
-    tp, c_ref, c_sys = hit.sum(0), ref.sum(0), sys.sum(0)
+    tp, c_ref, c_sys = counts["tp"], counts["c_ref"], counts["c_sys"]
     fn, fp = c_ref - tp, c_sys - tp
     precision, recall, f = _f_measure(tp, c_sys, c_ref)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -325,11 +409,11 @@ def segment_based_metrics(
             "er": er,
             "deletion_rate": del_rate,
             "insertion_rate": ins_rate,
-            "n_ref": c_ref.astype(np.int64),
-            "n_sys": c_sys.astype(np.int64),
-            "n_tp": tp.astype(np.int64),
-            "n_fp": fp.astype(np.int64),
-            "n_fn": fn.astype(np.int64),
+            "n_ref": c_ref,
+            "n_sys": c_sys,
+            "n_tp": tp,
+            "n_fp": fp,
+            "n_fn": fn,
         },
         index=pd.Index(labels, name="event_label"),
     )
@@ -345,8 +429,8 @@ def segment_based_metrics(
         macro_f=float(np.nan_to_num(f, nan=0.0).mean()),
         macro_er=float(defined_er.mean()) if defined_er.size else float("nan"),
         per_class=per_class,
-        n_files=len(lengths),
-        n_segments=total,
+        n_files=n_files,
+        n_segments=n_segments,
         time_resolution=float(time_resolution),
     )
 

@@ -10,7 +10,8 @@ What Table 3 leaves open follows the DCASE 2018 task 4 baseline that the
 paper names as its model (Serizel et al., 2018), in its common CRNN form:
 batch normalisation after each convolution, ReLU activations, dropout after
 each convolutional block and after the dense layer, and bidirectional GRU
-outputs concatenated (2 x 32 = 64 features per frame).
+outputs concatenated (2 x 32 = 64 features per frame). :class:`ConvBlock`
+computes its block in a faster order with the same result.
 """
 
 from __future__ import annotations
@@ -18,11 +19,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 class ConvBlock(nn.Module):
-    """Conv 3x3 -> batch norm -> ReLU -> max pool over frequency only -> dropout."""
+    """Conv 3x3 -> batch norm -> max pool over frequency only -> ReLU -> dropout.
+
+    ReLU and max pooling commute exactly (both are monotone), values and
+    gradients alike, so the ReLU runs on the pooled map, 2 to 8 times smaller.
+    Two further shortcuts compute the same function as the plain sequence
+    (up to float rounding, tested):
+
+    - with one input channel (the first block), the batch statistics of the
+      convolution's output follow from the 3x3 covariance of the input
+      patches, so in training the normalisation is folded into the
+      convolution's weights and the full-resolution map is never normalised
+      separately (the largest tensor of the model, 128 x 500 x 64 per clip);
+    - in evaluation the running statistics are folded into the weights.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, freq_pool: int, dropout: float):
         super().__init__()
@@ -33,7 +48,48 @@ class ConvBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.pool(self.act(self.norm(self.conv(x)))))
+        norm = self.norm
+        if not norm.training and norm.track_running_stats:
+            h = _conv_with_folded_norm(x, self.conv, norm, norm.running_mean, norm.running_var)
+        elif self.conv.in_channels == 1 and norm.track_running_stats and norm.momentum is not None:
+            h = _single_channel_conv_norm(x, self.conv, norm)
+        else:
+            h = norm(self.conv(x))
+        return self.dropout(self.act(self.pool(h)))
+
+
+def _conv_with_folded_norm(x, conv: nn.Conv2d, norm: nn.BatchNorm2d, mean, var) -> torch.Tensor:
+    """``norm(conv(x))`` for a normalisation by ``mean`` and ``var``, as one convolution."""
+    scale = norm.weight / torch.sqrt(var + norm.eps)
+    weight = conv.weight * scale.view(-1, 1, 1, 1)
+    bias = norm.bias + (conv.bias - mean) * scale
+    return F.conv2d(x, weight, bias, padding=conv.padding)
+
+
+def _single_channel_conv_norm(x, conv: nn.Conv2d, norm: nn.BatchNorm2d) -> torch.Tensor:
+    """Training-mode ``norm(conv(x))`` for a one-channel input, without normalising the output.
+
+    Output channel ``c`` is ``w_c . p + b_c`` for the input patches ``p``, so
+    its batch mean is ``w_c . mean(p) + b_c`` and its (biased) variance
+    ``w_c^T cov(p) w_c``; the running statistics are updated as
+    :class:`torch.nn.BatchNorm2d` updates them (unbiased variance).
+    """
+    kernel = conv.weight.shape[-2] * conv.weight.shape[-1]
+    patches = F.unfold(x, conv.kernel_size, padding=conv.padding)  # (batch, kernel, positions)
+    patches = patches.transpose(0, 1).reshape(kernel, -1)
+    n = patches.shape[1]
+    patch_mean = patches.mean(1)
+    centred = patches - patch_mean[:, None]
+    cov = centred @ centred.T / n
+    w = conv.weight.reshape(conv.out_channels, kernel)
+    mean = w @ patch_mean + conv.bias
+    var = ((w @ cov) * w).sum(1)
+    with torch.no_grad():
+        m = norm.momentum
+        norm.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
+        norm.running_var.mul_(1 - m).add_(var.detach() * (n / max(n - 1, 1)), alpha=m)
+        norm.num_batches_tracked.add_(1)
+    return _conv_with_folded_norm(x, conv, norm, mean, var)
 
 
 class CRNN(nn.Module):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +72,12 @@ def load_audio(
         key = (context, int(file_sr), int(sr))
         if key not in _warned_rates and not quiet:
             _warned_rates.add(key)
-            warnings.warn(
-                f"{context or 'audio'}: resampling from {file_sr} Hz to {sr} Hz (first seen in {path.name})",
-                stacklevel=2,
+            log.warning(
+                "%s: resampling from %d Hz to %d Hz (first seen in %s)",
+                context or "audio",
+                file_sr,
+                sr,
+                path.name,
             )
         import librosa
 

@@ -3,13 +3,16 @@
 ``build_features(dataset, split)`` computes the log-mel energies of every
 audio file of a split in parallel (with a progress bar), aligns a
 frame-level label roll with them, and stores both in one ``.npz`` under
-``<data root>/cache/<data set>/<metadata fingerprint>-<feature key>/``, so a
-change of the metadata or of any feature parameter makes a new entry and an
-old one is never used by mistake. Files are written atomically: an
-interrupted build leaves no half-written cache.
+``<data root>/cache/<data set>/<metadata fingerprint>-<feature key>/<split>-<audio signature>.npz``.
+A change of the metadata, of any feature parameter, or of any audio file
+(its size or modification time) makes a new entry, so an old one is never
+used by mistake. Entries are written atomically; an entry that cannot be
+read is rebuilt, with a warning that names it.
 
-:meth:`SplitFeatures.clips` cuts the 10 s training clips (500 frames) and
-returns them as in-memory tensors, ready to move to the GPU once.
+While building, every file's annotations are checked against its audio: an
+event that ends more than one hop after the end of the audio means a
+truncated or wrong file, and is refused with a message naming the metadata
+line and the audio file.
 """
 
 from __future__ import annotations
@@ -17,19 +20,29 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import time
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from sedlib.data.audio import audio_info, load_audio
-from sedlib.data.layout import Dataset
-from sedlib.data.meta import atomic_write_bytes, atomic_write_text, label_roll
+from sedlib.data.layout import Dataset, split_file
+from sedlib.data.meta import label_roll
+from sedlib.util.io import atomic_write_bytes, write_json
+
+log = logging.getLogger(__name__)
 
 #: Bumped whenever the stored arrays change meaning.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+
+
+class DataError(ValueError):
+    """Annotations and audio disagree; the message names the metadata line and the audio file."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +88,6 @@ class Clips:
     def __len__(self) -> int:
         return int(self.features.shape[0])
 
-    def to(self, device) -> Clips:
-        """The same clips on ``device``."""
-        return Clips(*(t.to(device) for t in (self.features, self.labels, self.mask, self.file_index, self.start_frame)))
-
 
 @dataclass
 class SplitFeatures:
@@ -119,6 +128,22 @@ class SplitFeatures:
     def file_durations(self) -> dict[str, float]:
         """``{filename: seconds}``, for the metrics."""
         return dict(zip(self.files, map(float, self.durations), strict=True))
+
+    def subset(self, files: list[str]) -> SplitFeatures:
+        """The files ``files`` of this split, in their original order."""
+        wanted = set(files)
+        keep = [i for i, f in enumerate(self.files) if f in wanted]
+        parts = [self.file(i) for i in keep]
+        lengths = [len(x) for x, _ in parts]
+        return SplitFeatures(
+            features=np.concatenate([x for x, _ in parts]) if parts else self.features[:0],
+            labels=np.concatenate([y for _, y in parts]) if parts else self.labels[:0],
+            offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            files=[self.files[i] for i in keep],
+            durations=self.durations[keep],
+            label_names=self.label_names,
+            config=self.config,
+        )
 
     def clip_starts(self, clip_frames: int = 500, min_frames: int = 50) -> list[tuple[int, int]]:
         """``(file, start frame)`` of each clip.
@@ -175,13 +200,25 @@ def cache_dir(dataset: Dataset, config: FeatureConfig, root: Path | None = None)
     return base / dataset.name / f"{dataset.fingerprint}-{config.key()}"
 
 
+def cache_path(
+    dataset: Dataset, split: str, config: FeatureConfig, root: Path | None = None
+) -> Path:
+    """The cache entry of one split: its key covers metadata, features and audio."""
+    signature = dataset.audio_signature(dataset.files(split))
+    return cache_dir(dataset, config, root) / f"{split}-{signature}.npz"
+
+
 def _featurize(job: tuple[str, FeatureConfig]) -> tuple[np.ndarray, float]:
     path, config = job
     from sedlib.features import log_mel
 
     y, sr = load_audio(path, config.sr, quiet=True)
     feats = log_mel(
-        y, sr, n_mels=config.n_mels, win_length_s=config.win_length_s, hop_length_s=config.hop_length_s
+        y,
+        sr,
+        n_mels=config.n_mels,
+        win_length_s=config.win_length_s,
+        hop_length_s=config.hop_length_s,
     )
     return feats, len(y) / sr
 
@@ -222,34 +259,38 @@ def build_features(
         When audio files of the split are missing (the first few are listed).
     sedlib.data.audio.AudioError
         When an audio file is corrupt (named in the message).
+    DataError
+        When an event ends more than one hop after the end of its audio file.
+    ValueError
+        When the split lists no event.
     """
     config = config or FeatureConfig()
-    folder = cache_dir(dataset, config, cache_root)
-    path = folder / f"{split}.npz"
-    if path.is_file():
-        return _load(path, config)
-    meta = dataset.meta(split)
+    meta = dataset.check_split(split)
     dataset.check_audio(split)
+    path = cache_path(dataset, split, config, cache_root)
+    if path.is_file():
+        cached = _load(path, config)
+        if cached is not None:
+            return cached
     files = list(dict.fromkeys(meta["filename"]))
     rates = {audio_info(dataset.audio_path(f))[0] for f in files}
     if rates - {config.sr}:
-        print(f"{dataset.name}/{split}: resampling audio from {sorted(rates - {config.sr})} Hz to {config.sr} Hz")
+        log.warning(
+            "%s/%s: resampling audio from %s Hz to %d Hz",
+            dataset.name,
+            split,
+            sorted(rates - {config.sr}),
+            config.sr,
+        )
     start = time.perf_counter()
-    jobs_list = [(str(dataset.audio_path(f)), config) for f in files]
-    from tqdm.auto import tqdm
-
-    results = []
-    bar = tqdm(total=len(files), desc=f"log-mel {dataset.name}/{split}", unit="file", disable=not progress)
-    if jobs == 1 or len(files) <= 1:
-        for job in jobs_list:
-            results.append(_featurize(job))
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(_featurize, jobs_list, chunksize=1):
-                results.append(result)
-                bar.update()
-    bar.close()
+    results = _featurize_all(
+        [(str(dataset.audio_path(f)), config) for f in files],
+        jobs,
+        progress,
+        f"log-mel {dataset.name}/{split}",
+    )
+    durations = np.array([d for _, d in results], dtype=np.float64)
+    check_annotations_fit_audio(meta, dict(zip(files, durations, strict=True)), dataset, config)
     by_file = dict(tuple(meta.groupby("filename", sort=False)))
     labels = [
         label_roll(by_file[f], list(dataset.labels), len(feats), config.hop_length_s)
@@ -261,12 +302,59 @@ def build_features(
         labels=np.concatenate(labels).astype(np.uint8),
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         files=files,
-        durations=np.array([d for _, d in results], dtype=np.float64),
+        durations=durations,
         label_names=tuple(dataset.labels),
         config=config,
     )
     _store(path, out, dataset, split, time.perf_counter() - start)
     return out
+
+
+def _featurize_all(jobs_list: list, jobs: int | None, progress: bool, desc: str) -> list:
+    from tqdm.auto import tqdm
+
+    results = []
+    with tqdm(total=len(jobs_list), desc=desc, unit="file", disable=not progress) as bar:
+        if jobs == 1 or len(jobs_list) <= 1:
+            for job in jobs_list:
+                results.append(_featurize(job))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for result in pool.map(_featurize, jobs_list, chunksize=1):
+                    results.append(result)
+                    bar.update()
+    return results
+
+
+def check_annotations_fit_audio(
+    meta: pd.DataFrame, durations: dict[str, float], dataset: Dataset, config: FeatureConfig
+) -> None:
+    """Refuse an event that ends more than one hop after the end of its audio file.
+
+    Shorter overshoots (the TUT evaluation metadata has events ending at
+    10.000023 s in 10 s files) are cut at the end of the file, as sed_eval does.
+
+    Raises
+    ------
+    DataError
+        Naming the metadata file and line, the event and the audio file with its length.
+    """
+    length = meta["filename"].map(durations).to_numpy(dtype=np.float64)
+    over = meta["offset"].to_numpy(dtype=np.float64) - length
+    bad = np.flatnonzero(over > config.hop_length_s)
+    if not len(bad):
+        return
+    i = int(bad[np.argmax(over[bad])])
+    row = meta.iloc[i]
+    lines = meta.attrs.get("lines")
+    where = f"{meta.attrs.get('source', 'metadata')}:{lines[i] if lines else '?'}"
+    raise DataError(
+        f"{where}: event {row['event_label']!r} {row['onset']:g}-{row['offset']:g} s ends "
+        f"{over[i]:.3f} s after the end of its audio {dataset.audio_path(row['filename'])} "
+        f"({length[i]:.3f} s); the file is truncated or not the annotated one "
+        f"({len(bad)} event(s) of this split are affected)"
+    )
 
 
 def _store(path: Path, data: SplitFeatures, dataset: Dataset, split: str, seconds: float) -> None:
@@ -283,7 +371,9 @@ def _store(path: Path, data: SplitFeatures, dataset: Dataset, split: str, second
     atomic_write_bytes(path, buffer.getvalue())
     info = {
         "dataset": dataset.name,
+        "audio_dir": str(dataset.audio_dir),
         "split": split,
+        "metadata": str(dataset.meta_dir / split_file(split)),
         "fingerprint": dataset.fingerprint,
         "config": asdict(data.config),
         "cache_version": CACHE_VERSION,
@@ -291,17 +381,26 @@ def _store(path: Path, data: SplitFeatures, dataset: Dataset, split: str, second
         "frames": int(data.offsets[-1]),
         "build_seconds": round(seconds, 2),
     }
-    atomic_write_text(path.with_suffix(".json"), json.dumps(info, indent=1) + "\n")
+    write_json(path.with_suffix(".json"), info)
+    for stale in path.parent.glob(f"{split}-*.npz"):  # entries of audio that has changed since
+        if stale != path:
+            stale.unlink(missing_ok=True)
+            stale.with_suffix(".json").unlink(missing_ok=True)
 
 
-def _load(path: Path, config: FeatureConfig) -> SplitFeatures:
-    with np.load(path) as z:
-        return SplitFeatures(
-            features=z["features"],
-            labels=z["labels"],
-            offsets=z["offsets"],
-            files=[str(f) for f in z["files"]],
-            durations=z["durations"],
-            label_names=tuple(str(s) for s in z["label_names"]),
-            config=config,
-        )
+def _load(path: Path, config: FeatureConfig) -> SplitFeatures | None:
+    """A cache entry, or None (with a warning naming it) when it cannot be read."""
+    try:
+        with np.load(path) as z:
+            return SplitFeatures(
+                features=z["features"],
+                labels=z["labels"],
+                offsets=z["offsets"],
+                files=[str(f) for f in z["files"]],
+                durations=z["durations"],
+                label_names=tuple(str(s) for s in z["label_names"]),
+                config=config,
+            )
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        log.warning("feature cache %s is corrupt (%s); rebuilding it", path, err)
+        return None

@@ -4,17 +4,23 @@ A download goes to ``<name>.part`` and becomes ``<name>`` only after its
 size and checksum match; an interrupted download resumes from the
 ``.part`` file with an HTTP Range request; a checksum mismatch removes the
 partial file and raises :class:`ChecksumError`. No corrupt file is ever left
-under the final name.
+under the final name. A server that accepts the connection but sends
+nothing for ``stall_timeout`` seconds counts as a stall: it is reported
+at once and retried, never waited on in silence.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
+import socket
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 
@@ -56,7 +62,7 @@ def download(
     sha256: str | None = None,
     size: int | None = None,
     retries: int = 3,
-    timeout: float = 60.0,
+    stall_timeout: float = 30.0,
     progress: bool = True,
 ) -> Path:
     """Download ``url`` to ``dest``, resuming a partial download, and verify it.
@@ -72,9 +78,11 @@ def download(
     size : int, optional
         Expected size in bytes.
     retries : int
-        Further attempts after a broken connection, each resuming where the last stopped.
-    timeout : float
-        Socket timeout in seconds.
+        Further attempts after a broken or stalled connection, each resuming
+        where the last stopped.
+    stall_timeout : float
+        Seconds without a byte from the server (connecting included) after
+        which the attempt is abandoned as stalled.
     progress : bool
         Show a progress bar.
 
@@ -100,17 +108,25 @@ def download(
     last_error: Exception | None = None
     for attempt in range(retries + 1):
         try:
-            _fetch(url, part, size, timeout, progress)
+            _fetch(url, part, size, stall_timeout, progress)
             break
         except (urllib.error.URLError, OSError, ConnectionError) as err:
-            last_error = err
+            last_error = _describe_failure(err, stall_timeout)
+            log.warning(
+                "%s: %s (attempt %d of %d)%s",
+                url,
+                last_error,
+                attempt + 1,
+                retries + 1,
+                "; retrying" if attempt < retries else "",
+            )
             if attempt < retries:
                 time.sleep(min(2**attempt, 10) * 0.1)
     else:
         raise DownloadError(
-            f"downloading {url} failed after {retries + 1} attempts ({last_error}); "
+            f"downloading {url} failed after {retries + 1} attempts (last: {last_error}); "
             f"{part.stat().st_size if part.exists() else 0} bytes are kept in {part} and the next run resumes"
-        ) from last_error
+        ) from None
     try:
         verify(part, md5=md5, sha256=sha256, size=size)
     except ChecksumError as err:
@@ -118,6 +134,13 @@ def download(
         raise ChecksumError(f"{url}: {err}; the partial file was removed, run again to download it anew") from None
     part.replace(dest)
     return dest
+
+
+def _describe_failure(err: Exception, stall_timeout: float) -> str:
+    reason = getattr(err, "reason", err)
+    if isinstance(reason, socket.timeout | TimeoutError):
+        return f"stalled: no data from the server for {stall_timeout:g} s"
+    return f"{type(err).__name__}: {err}"
 
 
 def _fetch(url: str, part: Path, size: int | None, timeout: float, progress: bool) -> None:

@@ -158,6 +158,14 @@ class Dataset:
                 f"e.g.:\n  {shown}"
             )
 
+    def check_split(self, split: str) -> pd.DataFrame:
+        """The events of a split, refusing a missing or empty one with a message naming its file."""
+        meta = self.meta(split)
+        if meta.empty:
+            path = self.meta_dir / split_file(split)
+            raise ValueError(f"split {split!r} of data set {self.name!r} is empty: {path} lists no event")
+        return meta
+
     @cached_property
     def fingerprint(self) -> str:
         """Short hash of the metadata files (and generator settings), part of every cache key."""
@@ -170,4 +178,33 @@ class Dataset:
             digest.update(split.encode())
             digest.update((self.meta_dir / split_file(split)).read_bytes())
         digest.update("\n".join(self.labels).encode())
+        return digest.hexdigest()[:16]
+
+    def audio_signature(self, files: list[str]) -> str:
+        """Short hash of the size and modification time of every audio file in ``files``.
+
+        Replacing, truncating or touching an audio file changes it; it is part
+        of the feature cache key and of a run's identity.
+
+        Raises
+        ------
+        FileNotFoundError
+            Naming the first few missing files.
+        """
+        import hashlib
+
+        digest = hashlib.sha256()
+        missing = []
+        for name in sorted(set(files)):
+            try:
+                stat = self.audio_path(name).stat()
+            except FileNotFoundError:
+                missing.append(name)
+                continue
+            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        if missing:
+            shown = "\n  ".join(str(self.audio_path(f)) for f in missing[:5])
+            raise FileNotFoundError(
+                f"{len(missing)} audio file(s) of data set {self.name!r} are missing, e.g.:\n  {shown}"
+            )
         return digest.hexdigest()[:16]

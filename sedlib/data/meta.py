@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from sedlib.util.io import atomic_write_text
 
 TUT_HEADER = ("path", "scene_label", "event_start_time", "event_end_time", "event_label")
 META_COLUMNS = ("filename", "scene_label", "onset", "offset", "event_label")
@@ -30,7 +31,8 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
     Parameters
     ----------
     path : path-like
-        Tab-separated file with the TUT header (the header row may be absent).
+        Tab-separated UTF-8 file with the TUT header (the header row may be
+        absent; a byte-order mark is ignored).
     labels : iterable of str, optional
         When given, every event label must be one of these.
 
@@ -38,14 +40,15 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
     -------
     pandas.DataFrame
         Columns ``filename, scene_label, onset, offset, event_label`` (times in
-        seconds, float64), in file order. ``df.attrs["source"]`` holds the path.
+        seconds, float64), in file order. ``df.attrs["source"]`` holds the path
+        and ``df.attrs["lines"]`` the line number of each row, for messages.
 
     Raises
     ------
     MetadataError
-        On a line with the wrong number of fields, a time that is not a finite
-        non-negative number, an onset after its offset, or an unknown label;
-        the message gives ``file:line``.
+        On a line that is not UTF-8, has the wrong number of fields, a time
+        that is not a finite non-negative number, an onset after its offset,
+        or an unknown label; the message gives ``file:line``.
     FileNotFoundError
         When the file does not exist.
 
@@ -62,38 +65,58 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
     path = Path(path)
     known = None if labels is None else set(labels)
     rows: list[tuple] = []
-    with path.open(encoding="utf-8") as handle:
+    lines: list[int] = []
+    with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
+            line = _decode_line(raw, path, number)
             if not line.strip():
                 continue
             fields = line.split("\t")
             if number == 1 and tuple(f.strip() for f in fields) == TUT_HEADER:
                 continue
-            where = f"{path}:{number}"
-            if len(fields) != 5:
-                raise MetadataError(
-                    f"{where}: expected 5 tab-separated fields {TUT_HEADER}, found {len(fields)}: {line!r}"
-                )
-            filename, scene, start, end, label = (f.strip() for f in fields)
-            try:
-                onset, offset = float(start), float(end)
-            except ValueError:
-                raise MetadataError(f"{where}: event times must be numbers, got {start!r} and {end!r}") from None
-            if not (math.isfinite(onset) and math.isfinite(offset)) or onset < 0 or offset < 0:
-                raise MetadataError(f"{where}: event times must be finite and >= 0, got {onset!r}, {offset!r}")
-            if onset > offset:
-                raise MetadataError(f"{where}: onset {onset} is after offset {offset}")
-            if not filename or not label:
-                raise MetadataError(f"{where}: empty path or event label: {line!r}")
-            if known is not None and label not in known:
-                raise MetadataError(f"{where}: unknown event label {label!r}; known labels: {sorted(known)}")
-            rows.append((filename, scene, onset, offset, label))
+            rows.append(_parse_row(fields, line, f"{path}:{number}", known))
+            lines.append(number)
     meta = pd.DataFrame(rows, columns=list(META_COLUMNS))
     meta["onset"] = meta["onset"].astype(np.float64)
     meta["offset"] = meta["offset"].astype(np.float64)
     meta.attrs["source"] = str(path)
+    meta.attrs["lines"] = lines
     return meta
+
+
+def _decode_line(raw: bytes, path: Path, number: int) -> str:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise MetadataError(
+            f"{path}:{number}: not UTF-8 text (byte {raw[err.start]:#04x} at column {err.start + 1}); "
+            "save the file as UTF-8"
+        ) from None
+    if number == 1:
+        line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the header
+    return line.rstrip("\r\n")
+
+
+def _parse_row(fields: list[str], line: str, where: str, known: set[str] | None) -> tuple:
+    """One event row, validated; errors name ``where`` (``file:line``)."""
+    if len(fields) != 5:
+        raise MetadataError(
+            f"{where}: expected 5 tab-separated fields {TUT_HEADER}, found {len(fields)}: {line!r}"
+        )
+    filename, scene, start, end, label = (f.strip() for f in fields)
+    try:
+        onset, offset = float(start), float(end)
+    except ValueError:
+        raise MetadataError(f"{where}: event times must be numbers, got {start!r} and {end!r}") from None
+    if not (math.isfinite(onset) and math.isfinite(offset)) or onset < 0 or offset < 0:
+        raise MetadataError(f"{where}: event times must be finite and >= 0, got {onset!r}, {offset!r}")
+    if onset > offset:
+        raise MetadataError(f"{where}: onset {onset} is after offset {offset}")
+    if not filename or not label:
+        raise MetadataError(f"{where}: empty path or event label: {line!r}")
+    if known is not None and label not in known:
+        raise MetadataError(f"{where}: unknown event label {label!r}; known labels: {sorted(known)}")
+    return filename, scene, onset, offset, label
 
 
 def write_meta(meta: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -122,28 +145,6 @@ def write_meta(meta: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def active_frames(onset: np.ndarray, offset: np.ndarray, hop: float) -> tuple[np.ndarray, np.ndarray]:
     """First and one-past-last frame index of each event.
 
@@ -152,9 +153,20 @@ def active_frames(onset: np.ndarray, offset: np.ndarray, hop: float) -> tuple[np
     than a frame can therefore cover no frame, exactly as a frame-wise
     model sees it.
     """
-    first = np.ceil(np.asarray(onset, dtype=np.float64) / hop - 0.5).astype(np.int64)
-    stop = np.ceil(np.asarray(offset, dtype=np.float64) / hop - 0.5).astype(np.int64)
-    return np.maximum(first, 0), np.maximum(stop, 0)
+    first, stop = active_frame_bounds(onset, offset, hop)
+    return first.astype(np.int64), stop.astype(np.int64)
+
+
+#: Frame indices are kept below this (about 58,000 years of 20 ms frames), so
+#: that an absurd event time cannot overflow an int64.
+_MAX_FRAME = float(2**61)
+
+
+def active_frame_bounds(onset, offset, hop: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`active_frames` as float64 frame indices (integral values), clipped to [0, 2^61]."""
+    first = np.ceil(np.asarray(onset, dtype=np.float64) / hop - 0.5)
+    stop = np.ceil(np.asarray(offset, dtype=np.float64) / hop - 0.5)
+    return np.clip(first, 0.0, _MAX_FRAME), np.clip(stop, 0.0, _MAX_FRAME)
 
 
 def label_roll(events: pd.DataFrame, labels: list[str], n_frames: int, hop: float = 0.02) -> np.ndarray:
@@ -215,10 +227,38 @@ def class_stats(meta: pd.DataFrame, frame_hop: float = 0.02) -> pd.DataFrame:
     stats = grouped.agg(
         n_events=("duration", "size"), mean_duration=("duration", "mean"), total_duration=("duration", "sum")
     )
-    labels = list(stats.index)
-    frames = np.zeros(len(labels), dtype=np.int64)
-    for _, events in meta.groupby("filename", sort=False):
-        n = int(np.ceil(events["offset"].max() / frame_hop)) + 1
-        frames += label_roll(events, labels, n, frame_hop).sum(axis=0, dtype=np.int64)
-    stats["n_frames"] = frames
+    first, stop = active_frame_bounds(meta["onset"], meta["offset"], frame_hop)
+    spans = pd.DataFrame(
+        {"file": meta["filename"].to_numpy(), "label": meta["event_label"].to_numpy(), "first": first, "stop": stop}
+    )
+    stats["n_frames"] = union_lengths(spans, ["label", "file"]).groupby(level=0).sum().reindex(stats.index)
+    stats["n_frames"] = stats["n_frames"].fillna(0).astype(np.int64)
     return stats
+
+
+def union_lengths(spans: pd.DataFrame, by: list[str]) -> pd.Series:
+    """Total length of the union of the intervals ``[first, stop)`` in each group of ``by``.
+
+    Overlapping intervals of one group count once. Memory and time grow with
+    the number of intervals, not with their lengths, so an event that ends
+    after a billion seconds costs no more than any other.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Columns ``by`` plus ``first`` and ``stop`` (numbers, ``first <= stop``).
+    by : list of str
+        Grouping columns.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by the groups (a MultiIndex for several columns), float64 lengths.
+    """
+    ordered = spans.sort_values([*by, "first"], kind="stable")
+    # the furthest end reached by the earlier intervals of the same group
+    reach = ordered.groupby(by, sort=False)["stop"].cummax()
+    before = reach.groupby([ordered[c] for c in by], sort=False).shift(1)
+    start = np.maximum(ordered["first"], before.fillna(-np.inf))
+    covered = (ordered["stop"] - start).clip(lower=0.0)
+    return covered.groupby([ordered[c] for c in by], sort=True).sum().astype(np.float64)

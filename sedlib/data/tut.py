@@ -14,15 +14,18 @@ TUT Sound Events 2017 development that file stores the MD5s under the key
 
 from __future__ import annotations
 
+import logging
 import shutil
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sedlib.data.download import ChecksumError, download, free_bytes, verify
 from sedlib.data.layout import Dataset, available_split_names, split_file
 from sedlib.data.meta import read_meta
+
+log = logging.getLogger(__name__)
 
 META_REPOSITORY = "KeisukeImoto/metadata_SEDandASC01"
 META_COMMIT = "6eb571bbbe6c88e9caaae04274aa6a615e4207ed"
@@ -151,6 +154,76 @@ def plan(files: list[str], archives: Mapping[str, tuple[Archive, ...]] = ARCHIVE
     return groups
 
 
+def ensure_metadata(
+    root: Path,
+    meta_dir: str | Path | None,
+    *,
+    meta_base: str = META_BASE_URL,
+    meta_files: Mapping[str, tuple[int, str]] = META_FILES,
+    progress: bool = True,
+) -> Path:
+    """The verified metadata folder: an existing copy, or downloaded (a few hundred kilobytes).
+
+    Default: the ``SEDLIB_TUT_META`` setting if it holds the metadata, else
+    ``<root>/../tut-meta``.
+    """
+    from sedlib.settings import tut_meta_dir
+
+    if meta_dir is None:
+        candidate = tut_meta_dir()
+        has_meta = (candidate / "meta" / "meta_development.txt").is_file()
+        meta_dir = candidate if has_meta else Path(root).parent / "tut-meta"
+    meta_dir = Path(meta_dir)
+    if (meta_dir / "meta" / "meta_development.txt").is_file():
+        verify_metadata(meta_dir, meta_files)
+        log.info("metadata: %s (verified)", meta_dir)
+    else:
+        log.info("metadata: downloading %s@%s into %s", META_REPOSITORY, META_COMMIT[:7], meta_dir)
+        fetch_metadata(meta_dir, base_url=meta_base, meta_files=meta_files, progress=progress)
+    return meta_dir
+
+
+@dataclass
+class DownloadPlan:
+    """What :func:`fetch_tut` still has to fetch, and the disk space it needs."""
+
+    todo: dict[str, list[str]]
+    n_files: int
+    download_bytes: int
+    extracted_bytes: int
+    need_bytes: int
+
+    def describe(self, archives: Mapping[str, tuple[Archive, ...]], root: Path, keep: bool) -> str:
+        n_todo = sum(map(len, self.todo.values()))
+        n_archives = sum(len(archives[t]) for t in self.todo)
+        return (
+            f"{n_todo} of {self.n_files} audio files to fetch from {len(self.todo)} TUT data set(s): "
+            f"{n_archives} archive(s), {self.download_bytes / 1e9:.1f} GB to download, about "
+            f"{self.extracted_bytes / 1e9:.1f} GB of extracted audio; disk needed "
+            f"{self.need_bytes / 1e9:.1f} GB ({'keeping' if keep else 'deleting'} archives after "
+            f"extraction), free {free_bytes(root) / 1e9:.1f} GB"
+        )
+
+
+def plan_download(
+    root: Path, meta_dir: Path, archives: Mapping[str, tuple[Archive, ...]], keep_archives: bool
+) -> DownloadPlan:
+    """The audio files still missing under ``root``, grouped by data set, and the space they need."""
+    groups = plan(needed_files(meta_dir), archives)
+    todo = {top: [f for f in fs if not (root / f).is_file()] for top, fs in groups.items()}
+    todo = {top: fs for top, fs in todo.items() if fs}
+    n_files = sum(len(fs) for fs in groups.values())
+    if not todo:
+        return DownloadPlan({}, n_files, 0, 0, 0)
+    download_bytes = sum(
+        a.bytes for top in todo for a in archives[top] if not (root / "archives" / a.filename).is_file()
+    )
+    largest = max(a.bytes for top in todo for a in archives[top])
+    extracted = _estimate_extracted(meta_dir, todo)
+    need = (download_bytes if keep_archives else largest) + extracted
+    return DownloadPlan(todo, n_files, download_bytes, extracted, need)
+
+
 def fetch_tut(
     root: str | Path,
     meta_dir: str | Path | None = None,
@@ -161,8 +234,8 @@ def fetch_tut(
     meta_files: Mapping[str, tuple[int, str]] = META_FILES,
     keep_archives: bool = False,
     dry_run: bool = False,
+    meta_only: bool = False,
     progress: bool = True,
-    echo: Callable[[str], None] = print,
 ) -> Dataset:
     """Download the paper's data set and return it.
 
@@ -172,82 +245,71 @@ def fetch_tut(
         Where the audio goes (``root/<metadata path>``); archives are kept in
         ``root/archives`` while in use.
     meta_dir : path-like, optional
-        An existing copy of the metadata (verified, not downloaded). Default:
-        the ``SEDLIB_TUT_META`` setting if it holds the metadata, else
-        ``<root>/../tut-meta`` downloaded from GitHub.
+        An existing copy of the metadata (verified, not downloaded); see
+        :func:`ensure_metadata` for the default.
     archives, zenodo_base, meta_base, meta_files
         What is fetched from where, with sizes and checksums (tests serve their own).
     keep_archives : bool
         Keep the downloaded zip files after extraction.
     dry_run : bool
-        Print the plan (downloads, disk space) and stop.
+        Log the plan (downloads, disk space) and stop.
+    meta_only : bool
+        Fetch only the metadata (kilobytes: enough for the statistics and the
+        ``synthetic-tut-timeline`` data set).
     progress : bool
         Show progress bars.
-    echo : callable
-        Where messages go.
 
     Returns
     -------
     Dataset
         The TUT data set (name ``"tut"``).
     """
-    from sedlib.settings import tut_meta_dir
-
     root = Path(root)
-    if meta_dir is None:
-        candidate = tut_meta_dir()
-        meta_dir = candidate if (candidate / "meta" / "meta_development.txt").is_file() else root.parent / "tut-meta"
-    meta_dir = Path(meta_dir)
-    if (meta_dir / "meta" / "meta_development.txt").is_file():
-        verify_metadata(meta_dir, meta_files)
-        echo(f"metadata: {meta_dir} (verified)")
-    else:
-        echo(f"metadata: downloading {META_REPOSITORY}@{META_COMMIT[:7]} into {meta_dir}")
-        fetch_metadata(meta_dir, base_url=meta_base, meta_files=meta_files, progress=progress)
+    meta_dir = ensure_metadata(root, meta_dir, meta_base=meta_base, meta_files=meta_files, progress=progress)
     dataset = Dataset("tut", meta_dir, root)
-    groups = plan(needed_files(meta_dir), archives)
-    todo = {top: [f for f in fs if not (root / f).is_file()] for top, fs in groups.items()}
-    todo = {top: fs for top, fs in todo.items() if fs}
-    n_files = sum(len(fs) for fs in groups.values())
-    if not todo:
-        echo(f"all {n_files} audio files are present in {root}")
+    if meta_only:
         return dataset
-    download_bytes = sum(a.bytes for top in todo for a in archives[top]
-                         if not (root / "archives" / a.filename).is_file())
-    largest = max(a.bytes for top in todo for a in archives[top])
-    extracted = _estimate_extracted(meta_dir, todo)
-    need = (download_bytes if keep_archives else largest) + extracted
-    echo(
-        f"{sum(map(len, todo.values()))} of {n_files} audio files to fetch from {len(todo)} TUT data set(s): "
-        f"{sum(len(archives[t]) for t in todo)} archive(s), {download_bytes / 1e9:.1f} GB to download, "
-        f"about {extracted / 1e9:.1f} GB of extracted audio; disk needed {need / 1e9:.1f} GB "
-        f"({'keeping' if keep_archives else 'deleting'} archives after extraction), free {free_bytes(root) / 1e9:.1f} GB"
-    )
+    todo = plan_download(root, meta_dir, archives, keep_archives)
+    if not todo.todo:
+        log.info("all %d audio files are present in %s", todo.n_files, root)
+        return dataset
+    log.info("%s", todo.describe(archives, root, keep_archives))
     if dry_run:
         return dataset
-    if free_bytes(root) < need:
-        raise OSError(f"not enough disk space in {root}: need {need / 1e9:.1f} GB, free {free_bytes(root) / 1e9:.1f} GB")
-    for top, files in todo.items():
-        wanted = set(files)
-        for archive in archives[top]:
-            if not wanted:
-                break
-            path = download(
-                archive.url(zenodo_base), root / "archives" / archive.filename,
-                md5=archive.md5, size=archive.bytes, progress=progress,
-            )
-            wanted -= _extract(path, wanted, root)
-            if not keep_archives:
-                path.unlink()
-        if wanted:
-            missing = sorted(wanted)
-            raise FileNotFoundError(
-                f"{len(missing)} file(s) listed in the metadata are in no archive of {top}, e.g. {missing[:5]}"
-            )
+    if free_bytes(root) < todo.need_bytes:
+        raise OSError(
+            f"not enough disk space in {root}: need {todo.need_bytes / 1e9:.1f} GB, "
+            f"free {free_bytes(root) / 1e9:.1f} GB"
+        )
+    for top, files in todo.todo.items():
+        _fetch_data_set(top, files, archives[top], root, zenodo_base, keep_archives, progress)
     if not keep_archives and (root / "archives").is_dir() and not any((root / "archives").iterdir()):
         (root / "archives").rmdir()
-    echo(f"done: {n_files} audio files in {root}")
+    log.info("done: %d audio files in %s", todo.n_files, root)
     return dataset
+
+
+def _fetch_data_set(top, files, archives, root, zenodo_base, keep_archives, progress) -> None:
+    """Download the archives of one TUT data set until every wanted file is extracted."""
+    wanted = set(files)
+    for archive in archives:
+        if not wanted:
+            break
+        path = download(
+            archive.url(zenodo_base),
+            root / "archives" / archive.filename,
+            md5=archive.md5,
+            size=archive.bytes,
+            progress=progress,
+        )
+        wanted -= _extract(path, wanted, root)
+        if not keep_archives:
+            path.unlink()
+    if wanted:
+        missing = sorted(wanted)
+        raise FileNotFoundError(
+            f"{len(missing)} file(s) listed in the metadata are in no archive of {top}, e.g. {missing[:5]}"
+        )
 
 
 def _estimate_extracted(meta_dir: Path, todo: dict[str, list[str]]) -> int:

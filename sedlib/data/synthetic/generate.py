@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 from sedlib import __version__
-from sedlib.data.layout import TUT_LABELS, Dataset, available_split_names, split_file
-from sedlib.data.meta import atomic_write_text, read_meta, write_meta
+from sedlib.data.layout import N_FOLDS, TUT_LABELS, Dataset, available_split_names, split_file
+from sedlib.data.meta import read_meta, write_meta
+from sedlib.util.io import read_json, write_json
 from sedlib.data.synthetic.classes import CLASS_FACTS, DEV_SCENE_MINUTES, EVAL_SCENE_MINUTES, SCENES
 from sedlib.data.synthetic.sounds import MODELS, TEXTURES, TEXTURE_EBR_DB, TRANSIENT_EBR_DB, background
 
@@ -204,14 +205,7 @@ def generate(
     Dataset
         The generated data set (``Dataset.from_folder(root)``).
     """
-    if isinstance(preset, Preset):
-        sizes, preset = preset, "custom"
-    elif preset in PRESETS:
-        sizes = PRESETS[preset]
-    elif preset == TIMELINE:
-        sizes = None
-    else:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {[*PRESETS, TIMELINE]} or a Preset")
+    sizes, preset = _resolve_preset(preset)
     root = Path(root) if root is not None else default_root(preset, seed)
     settings = {
         "preset": preset,
@@ -220,30 +214,17 @@ def generate(
         "sr": int(sr),
         "generator_version": GENERATOR_VERSION,
     }
+    if sizes is not None:
+        settings["folds"] = N_FOLDS  # cross-validation folds drawn over the development files
     marker = root / "dataset.json"
     if marker.is_file() and not force:
-        info = json.loads(marker.read_text())
+        info = read_json(marker, "data set description")
         if info.get("settings") == json.loads(json.dumps(settings)):  # as stored: tuples become lists
             return Dataset.from_folder(root)
     start = time.perf_counter()
     splits, lengths, scenes = _timelines(sizes, seed, meta_dir)
-    jobs_list, seen = [], set()
-    for split_index, (split, meta) in enumerate(splits.items()):
-        by_file = dict(tuple(meta.groupby("filename", sort=False)))
-        for file_index, filename in enumerate(meta.attrs["files"]):
-            if filename in seen:  # cross-validation folds reuse development files
-                continue
-            seen.add(filename)
-            events = by_file.get(filename, meta.iloc[:0])
-            seed_key = (int(seed), GENERATOR_VERSION, split_index, file_index)
-            jobs_list.append((root / filename, events, scenes[filename], lengths[filename], sr, seed_key))
-    _run_jobs(jobs_list, jobs, progress)
-    for split, meta in splits.items():
-        if sizes is None:
-            (root / split_file(split)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(meta.attrs["source"], root / split_file(split))
-        else:
-            write_meta(meta, root / split_file(split))
+    _run_jobs(_render_jobs(root, splits, lengths, scenes, sr, seed), jobs, progress)
+    _write_metadata(root, splits, copy_verbatim=sizes is None)
     info = {
         "name": f"synthetic-{preset}-seed{seed}",
         "kind": "synthetic",
@@ -254,8 +235,85 @@ def generate(
         "sedlib_version": __version__,
         "generation_seconds": round(time.perf_counter() - start, 1),
     }
-    atomic_write_text(marker, json.dumps(info, indent=1) + "\n")
+    write_json(marker, info)
     return Dataset.from_folder(root)
+
+
+def _resolve_preset(preset: str | Preset) -> tuple[Preset | None, str]:
+    """Sizes (None for the real timelines) and the preset's name."""
+    if isinstance(preset, Preset):
+        return preset, "custom"
+    if preset in PRESETS:
+        return PRESETS[preset], preset
+    if preset == TIMELINE:
+        return None, preset
+    raise ValueError(f"unknown preset {preset!r}; choose one of {[*PRESETS, TIMELINE]} or a Preset")
+
+
+def _render_jobs(root: Path, splits: dict, lengths: dict, scenes: dict, sr: int, seed: int) -> list:
+    """One rendering job per audio file; folds reuse the development files, rendered once."""
+    jobs_list, seen = [], set()
+    for split_index, (split, meta) in enumerate(splits.items()):
+        by_file = dict(tuple(meta.groupby("filename", sort=False)))
+        for file_index, filename in enumerate(meta.attrs["files"]):
+            if filename in seen:
+                continue
+            seen.add(filename)
+            events = by_file.get(filename, meta.iloc[:0])
+            seed_key = (int(seed), GENERATOR_VERSION, split_index, file_index)
+            jobs_list.append((root / filename, events, scenes[filename], lengths[filename], sr, seed_key))
+    return jobs_list
+
+
+def _write_metadata(root: Path, splits: dict, copy_verbatim: bool) -> None:
+    for split, meta in splits.items():
+        if copy_verbatim:
+            (root / split_file(split)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(meta.attrs["source"], root / split_file(split))
+        else:
+            write_meta(meta, root / split_file(split))
+
+
+def draw_folds(meta: pd.DataFrame, scenes: dict[str, str], seed: int, n_folds: int = N_FOLDS) -> dict:
+    """Cross-validation splits of a development set: files dealt to folds scene by scene.
+
+    The files of each scene are shuffled (seeded) and dealt round-robin, the
+    deal continuing from scene to scene, so every fold holds about a quarter
+    of every scene and of the files, as in the TUT folds.
+
+    Parameters
+    ----------
+    meta : pandas.DataFrame
+        Development events with ``attrs["files"]`` (every development file).
+    scenes : dict
+        Scene of every file.
+    seed : int
+        Seed of the shuffle.
+    n_folds : int
+        Number of folds.
+
+    Returns
+    -------
+    dict
+        ``{"fold<k>-development": events, "fold<k>-evaluation": events}`` for
+        k = 1..n_folds, each with ``attrs["files"]``.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), GENERATOR_VERSION, 4099]))
+    files = list(meta.attrs["files"])
+    fold_of, dealt = {}, 0
+    for scene in sorted({scenes[f] for f in files}):
+        members = sorted(f for f in files if scenes[f] == scene)
+        for name in rng.permutation(members):  # the deal goes on across scenes: folds stay even
+            fold_of[str(name)] = dealt % n_folds + 1
+            dealt += 1
+    out = {}
+    for k in range(1, n_folds + 1):
+        test = [f for f in files if fold_of.get(f) == k]
+        for part, chosen in (("development", [f for f in files if f not in set(test)]), ("evaluation", test)):
+            events = meta[meta["filename"].isin(set(chosen))].reset_index(drop=True)
+            events.attrs["files"] = chosen
+            out[f"fold{k}-{part}"] = events
+    return out
 
 
 def _timelines(sizes: Preset | None, seed: int, meta_dir):
@@ -288,6 +346,8 @@ def _timelines(sizes: Preset | None, seed: int, meta_dir):
         lengths.update(split_lengths)
         for filename, scene, _ in _file_plan(split, sizes):
             scenes[filename] = scene
+    # after development and evaluation: their rendering seeds depend on the split order
+    splits.update(draw_folds(splits["development"], scenes, seed))
     return splits, lengths, scenes
 
 

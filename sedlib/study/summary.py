@@ -1,37 +1,52 @@
-"""Summaries of sweep results: means with confidence intervals over seeds, beside the paper.
+"""Summaries of a grid's results: method keys and names, means with confidence intervals over seeds.
 
-A grid's table (``<data root>/results/<grid>.csv``, one row per run, written
-by :func:`sedlib.sweep.aggregate`) is reduced here to one row per method
-(loss and γ): the mean over seeds and the half-width of its 95% confidence
-interval from Student's t distribution.
+A result table (one row per run, see :mod:`sedlib.study.results`) is
+reduced here to one row per method (loss and γ): the mean over seeds and
+the half-width of its 95% confidence interval from Student's t distribution.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sedlib.training.config import GAMMA_LOSSES
+
 METRICS = ("macro_f", "micro_f", "macro_er", "micro_er")
 
 
-def load_grid(grid: str, results_root: Path | None = None) -> pd.DataFrame | None:
-    """The per-run table of a grid, or None when it has not been produced yet."""
-    from sedlib.settings import results_dir
-
-    path = (Path(results_root) if results_root else results_dir()) / f"{grid}.csv"
-    return pd.read_csv(path) if path.is_file() else None
+#: The methods of the paper's Table 4, in its order.
+PAPER_METHODS = ("bce", "inverse_frequency", "duration_robust-g1", "duration_robust-g4")
+#: The later imbalance losses of the ``baselines`` grid.
+BASELINE_METHODS = ("focal-g2", "class_balanced", "asymmetric")
 
 
 def method_key(loss: str, gamma: float | None) -> str:
-    """``bce``, ``inverse_frequency``, ``duration_robust-g<γ>`` (the keys of :mod:`sedlib.paper`), ``focal-g<γ>``..."""
-    from sedlib.losses import GAMMA_LOSSES
+    """``bce``, ``inverse_frequency``, ``duration_robust-g<γ>`` (the keys of :mod:`sedlib.study.paper`), ``focal-g<γ>``...
 
+    Examples
+    --------
+    >>> method_key("duration_robust", 4.0), method_key("bce", None)
+    ('duration_robust-g4', 'bce')
+    """
     if loss in GAMMA_LOSSES:
         return f"{loss}-g{float(gamma):g}"
     return loss
+
+
+def parse_method_key(key: str) -> tuple[str, float | None]:
+    """The loss and γ of a method key (γ None for the losses without one).
+
+    Examples
+    --------
+    >>> parse_method_key("duration_robust-g0.25"), parse_method_key("inverse_frequency")
+    (('duration_robust', 0.25), ('inverse_frequency', None))
+    """
+    loss, sep, gamma = key.rpartition("-g")
+    if sep and loss in GAMMA_LOSSES:
+        return loss, float(gamma)
+    return key, None
 
 
 _BASELINE_NAMES = {
@@ -42,15 +57,16 @@ _BASELINE_NAMES = {
 
 def method_name(method: str) -> str:
     """Readable name of a method key: the paper's names, then the later baselines."""
-    from sedlib import paper
+    from sedlib.study import paper
 
     names = paper.methods()
     if method in names:
         return names[method]
-    if method.startswith("focal-g"):
-        return f"α-balanced focal (γ={method[len('focal-g') :]}, α=0.25)"
-    if method.startswith("duration_robust-g"):
-        return f"duration robust (γ={method[len('duration_robust-g') :]})"
+    loss, gamma = parse_method_key(method)
+    if loss == "focal":
+        return f"α-balanced focal (γ={gamma:g}, α=0.25)"
+    if loss == "duration_robust":
+        return f"duration robust (γ={gamma:g})"
     return _BASELINE_NAMES.get(method, method)
 
 
@@ -64,10 +80,11 @@ _SHORT = {
 
 def short_name(method: str) -> str:
     """Short label for tables: ``BCE``, ``IF``, ``DR γ=1``, ``focal γ=2``, ``CB``, ``ASL``."""
-    if method.startswith("duration_robust-g"):
-        return f"DR γ={method[len('duration_robust-g') :]}"
-    if method.startswith("focal-g"):
-        return f"focal γ={method[len('focal-g') :]}"
+    loss, gamma = parse_method_key(method)
+    if loss == "duration_robust":
+        return f"DR γ={gamma:g}"
+    if loss == "focal":
+        return f"focal γ={gamma:g}"
     return _SHORT.get(method, method)
 
 
@@ -87,8 +104,26 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, int]:
     return float(x.mean()), float(half), n
 
 
+def format_mean_ci(values, scale: float = 100.0, digits: int = 1) -> str:
+    """``"mean ± half-width"`` of a metric over seeds (scaled, e.g. to percent); ``–`` when empty.
+
+    Examples
+    --------
+    >>> format_mean_ci([0.10, 0.12, 0.14])
+    '12.0 ± 5.0'
+    """
+    mean, half, n = mean_ci(values)
+    if n == 0:
+        return "–"
+    if not np.isfinite(half):
+        return f"{mean * scale:.{digits}f}"
+    return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
+
+
 def with_method(table: pd.DataFrame) -> pd.DataFrame:
     """The table with a ``method`` column."""
+    if "method" in table:
+        return table
     gammas = table["gamma"] if "gamma" in table else pd.Series(np.nan, index=table.index)
     return table.copy().assign(  # copy: one block, no fragmentation warning
         method=[method_key(loss, g) for loss, g in zip(table["loss"], gammas, strict=True)]

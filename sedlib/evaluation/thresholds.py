@@ -3,12 +3,13 @@
 The paper applies one threshold, 0.5, to every class and every loss. A loss
 that shifts the output probabilities (a focal factor pushes them towards
 0.5) can then win or lose for calibration alone. Tuning one threshold per
-class on held-out development files, and only then scoring the evaluation
-split, separates the two effects.
+class on held-out development files, and only then scoring the test files,
+separates the two effects.
 
-A class's segment-based F-score depends only on its own threshold, so the
-search is one pass over a grid of candidate thresholds applied to all
-classes at once, and an independent choice per class.
+A class's segment-based F-score depends only on its own threshold. Every
+segment's detection score is computed once (:mod:`sedlib.evaluation.segments`),
+so the F-score of every class at every candidate threshold follows by
+counting, identical to scoring each candidate with the paper's metrics.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sedlib.metrics import frames_to_events, segment_based_metrics
+from sedlib.evaluation.predictions import Predictions
+from sedlib.evaluation.segments import class_f_at, segment_scores
 
 #: Candidate thresholds: 0.02, 0.04, ..., 0.98.
-DEFAULT_CANDIDATES = tuple(np.round(np.arange(0.02, 0.99, 0.02), 2))
+DEFAULT_CANDIDATES = tuple(float(t) for t in np.round(np.arange(0.02, 0.99, 0.02), 2))
 
 
 @dataclass
@@ -47,12 +49,7 @@ class TunedThresholds:
 
 
 def class_f_curves(
-    probs: Sequence[np.ndarray],
-    files: Sequence[str],
-    labels: Sequence[str],
-    reference: pd.DataFrame,
-    durations: Sequence[float],
-    hop: float = 0.02,
+    predictions: Predictions,
     candidates: Sequence[float] = DEFAULT_CANDIDATES,
     time_resolution: float = 1.0,
 ) -> pd.DataFrame:
@@ -60,16 +57,8 @@ def class_f_curves(
 
     Parameters
     ----------
-    probs : sequence of np.ndarray
-        ``(frames, classes)`` probabilities per file.
-    files, labels : sequence of str
-        File names (order of ``probs``) and class names (columns).
-    reference : pandas.DataFrame
-        Annotations of those files.
-    durations : sequence of float
-        File durations in seconds.
-    hop : float
-        Frame hop in seconds.
+    predictions : Predictions
+        Probabilities, durations and reference events of the files.
     candidates : sequence of float
         Thresholds to try, each in (0, 1].
     time_resolution : float
@@ -83,35 +72,17 @@ def class_f_curves(
     candidates = [float(t) for t in candidates]
     if not candidates or min(candidates) <= 0 or max(candidates) > 1:
         raise ValueError(f"candidates must be non-empty and lie in (0, 1], got {candidates}")
-    labels = [str(lbl) for lbl in labels]
-    wanted = reference[reference["filename"].isin(set(files))]
-    file_durations = dict(zip(files, map(float, durations), strict=True))
-    rows = {}
-    for t in candidates:
-        estimated = pd.concat(
-            [frames_to_events(p, labels, t, hop, f) for p, f in zip(probs, files, strict=True)],
-            ignore_index=True,
-        )
-        result = segment_based_metrics(
-            wanted,
-            estimated,
-            labels,
-            time_resolution=time_resolution,
-            file_durations=file_durations,
-        )
-        rows[t] = result.per_class["f"].astype(float).fillna(0.0)
-    curves = pd.DataFrame(rows).T
-    curves.index.name = "threshold"
-    return curves[labels]
+    scores, reference = segment_scores(predictions, time_resolution)
+    curves = pd.DataFrame(
+        class_f_at(scores, reference, candidates),
+        index=pd.Index(candidates, name="threshold"),
+        columns=list(predictions.labels),
+    )
+    return curves
 
 
 def tune_thresholds(
-    probs: Sequence[np.ndarray],
-    files: Sequence[str],
-    labels: Sequence[str],
-    reference: pd.DataFrame,
-    durations: Sequence[float],
-    hop: float = 0.02,
+    predictions: Predictions,
     candidates: Sequence[float] = DEFAULT_CANDIDATES,
     time_resolution: float = 1.0,
     default: float = 0.5,
@@ -123,7 +94,9 @@ def tune_thresholds(
 
     Parameters
     ----------
-    probs, files, labels, reference, durations, hop, candidates, time_resolution
+    predictions : Predictions
+        The validation files.
+    candidates, time_resolution
         As in :func:`class_f_curves`.
     default : float
         The threshold kept when tuning has nothing to go on (the paper's 0.5).
@@ -132,9 +105,7 @@ def tune_thresholds(
     -------
     TunedThresholds
     """
-    curves = class_f_curves(
-        probs, files, labels, reference, durations, hop, candidates, time_resolution
-    )
+    curves = class_f_curves(predictions, candidates, time_resolution)
     grid = curves.index.to_numpy(dtype=np.float64)
     chosen = {}
     for label in curves.columns:

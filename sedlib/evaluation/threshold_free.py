@@ -20,6 +20,16 @@ thresholds instead, using `sed_scores_eval <https://github.com/fgnt/sed_scores_e
 
 Frame ``n`` of a file covers ``[n * hop, (n + 1) * hop)`` seconds, as in
 :func:`sedlib.metrics.frames_to_events`.
+
+PSDS is computed on a fixed grid of thresholds, as the DCASE evaluation
+(``psds_eval``, 50 thresholds) does: scores are floored to multiples of
+``1 / psds_levels`` before the event-level statistics, which leaves the
+detections at every grid threshold exactly as they were and cuts the
+number of operating points from one per distinct score (hundreds of
+thousands at the study's scale, tens of minutes per run) to at most
+``psds_levels``. ``psds_levels=None`` gives the exact, slow computation;
+the tests bound the difference. Scenarios with the same detection criteria
+share their intermediate statistics.
 """
 
 from __future__ import annotations
@@ -29,6 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from sedlib.evaluation.predictions import Predictions
 
 #: DCASE PSDS scenarios (task 4 since 2021).
 PSDS_SCENARIOS = {
@@ -128,7 +140,7 @@ def score_dataframes(
                     f"{name!r}: {p.shape[0]} frames of {hop} s do not fit in its duration {end} s"
                 )
             edges[-1] = end
-        out[_audio_id(name)] = _WritableScores(create_score_dataframe(p, edges, list(labels)))
+        out[str(name)] = _WritableScores(create_score_dataframe(p, edges, list(labels)))
     return out
 
 
@@ -149,72 +161,76 @@ class _WritableScores(pd.DataFrame):
         return np.array(super().to_numpy(*args, **kwargs), copy=True)
 
 
-def ground_truth_events(reference: pd.DataFrame, files: Sequence[str]) -> dict[str, list]:
-    """``{file: [(onset, offset, label), ...]}`` for every file (empty lists included)."""
-    events: dict[str, list] = {_audio_id(f): [] for f in files}
-    wanted = reference[reference["filename"].isin(set(files))]
-    for row in wanted.itertuples(index=False):
-        if row.offset > row.onset:
-            events[_audio_id(row.filename)].append(
-                (float(row.onset), float(row.offset), str(row.event_label))
-            )
+def ground_truth_events(reference: pd.DataFrame, durations: dict[str, float]) -> dict[str, list]:
+    """``{file: [(onset, offset, label), ...]}`` for every file, events cut at the file's end.
+
+    Overlapping events of one class are merged (sed_scores_eval requires it);
+    events that start at or after the end of their file are dropped, as the
+    segment-based metrics drop them.
+    """
+    events: dict[str, list] = {str(f): [] for f in durations}
+    for row in reference.itertuples(index=False):
+        name = str(row.filename)
+        if name not in events:
+            continue
+        offset = min(float(row.offset), float(durations[name]))
+        if offset > row.onset:
+            events[name].append((float(row.onset), offset, str(row.event_label)))
     return {k: _merge_overlaps(v) for k, v in events.items()}
 
 
+def quantise(probs: np.ndarray, levels: int) -> np.ndarray:
+    """Scores floored to multiples of ``1 / levels``: thresholds on that grid detect exactly as before.
+
+    Examples
+    --------
+    >>> quantise(np.array([0.0, 0.019, 0.02, 0.999, 1.0]), 50)
+    array([0.  , 0.  , 0.02, 0.98, 1.  ])
+    """
+    # the small offset keeps a value that lies on the grid (0.02 * 50 = 1.0000000000000002) on it
+    return np.floor(np.asarray(probs, dtype=np.float64) * levels + 1e-9) / levels
+
+
 def threshold_free_metrics(
-    probs: Sequence[np.ndarray],
-    files: Sequence[str],
-    labels: Sequence[str],
-    reference: pd.DataFrame,
-    durations: Sequence[float],
-    hop: float = 0.02,
+    predictions: Predictions,
     segment_length: float = 1.0,
     psds: bool = True,
+    psds_levels: int | None = 50,
 ) -> ThresholdFreeMetrics:
     """Segment-based AP and ROC AUC per class, and PSDS1/PSDS2, over all thresholds.
 
     Parameters
     ----------
-    probs : sequence of np.ndarray
-        ``(frames, classes)`` probabilities per file.
-    files : sequence of str
-        File names, in the order of ``probs``.
-    labels : sequence of str
-        Class names.
-    reference : pandas.DataFrame
-        Annotations (``filename, onset, offset, event_label``).
-    durations : sequence of float
-        Duration of every file in seconds.
-    hop : float
-        Frame hop in seconds.
+    predictions : Predictions
+        Probabilities, durations and reference events of the evaluated files.
     segment_length : float
         Segment length of AP and AUC (the paper's F-score uses 1 s).
     psds : bool
-        Also compute the PSDS of :data:`PSDS_SCENARIOS` (the slower part).
+        Also compute the PSDS of :data:`PSDS_SCENARIOS`.
+    psds_levels : int or None
+        Thresholds of the PSDS grid (scores floored to multiples of
+        ``1 / psds_levels``; the DCASE evaluation uses 50). None: every
+        distinct score is a threshold (exact, and slow at the study's scale).
 
     Returns
     -------
     ThresholdFreeMetrics
     """
     sse = _sed_scores_eval()
-    intersection_based, segment_based = sse.intersection_based, sse.segment_based
-    labels = [str(lbl) for lbl in labels]
-    unknown = sorted(set(reference["event_label"]) - set(labels))
-    if unknown:
-        raise ValueError(f"reference has labels the system does not know: {unknown}")
-    truth = ground_truth_events(reference, files)
-    audio_durations = {_audio_id(f): float(d) for f, d in zip(files, durations, strict=True)}
+    labels = list(predictions.labels)
+    durations = predictions.file_durations
+    truth = ground_truth_events(predictions.reference, durations)
     present = {label for events in truth.values() for *_, label in events}
     if not present:
         raise ValueError("the reference has no event in these files: nothing to evaluate")
     # classes without reference events have no AP, AUC or PSDS curve: leave them out
     kept = [k for k, c in enumerate(labels) if c in present]
-    scores = score_dataframes(
-        [np.asarray(p)[:, kept] for p in probs], files, [labels[k] for k in kept], hop, durations
-    )
+    names = [labels[k] for k in kept]
+    probs = [np.asarray(p)[:, kept] for p in predictions.probs]
+    scores = score_dataframes(probs, predictions.files, names, predictions.hop, predictions.durations)
     kwargs = {"segment_length": segment_length}
-    ap, _ = segment_based.average_precision(scores, truth, audio_durations, **kwargs)
-    auroc, _ = segment_based.auroc(scores, truth, audio_durations, **kwargs)
+    ap, _ = sse.segment_based.average_precision(scores, truth, durations, **kwargs)
+    auroc, _ = sse.segment_based.auroc(scores, truth, durations, **kwargs)
     per_class = pd.DataFrame(
         {
             "ap": [float(ap[c]) if c in present else np.nan for c in labels],
@@ -222,19 +238,40 @@ def threshold_free_metrics(
         },
         index=pd.Index(labels, name="event_label"),
     )
-    results = {}
+    results: dict[str, float] = {}
     if psds:
-        for name, params in PSDS_SCENARIOS.items():
-            value, *_ = intersection_based.psds(
-                scores, truth, audio_durations, max_efpr=100.0, **params
-            )
-            results[name] = float(value)
+        if psds_levels is not None:
+            probs = [quantise(p, psds_levels) for p in probs]
+            scores = score_dataframes(probs, predictions.files, names, predictions.hop, predictions.durations)
+        results = _psds_scenarios(sse, scores, truth, durations)
+        results["psds_levels"] = psds_levels
     return ThresholdFreeMetrics(
         segment_ap=float(per_class["ap"].mean()),
         segment_auroc=float(per_class["auroc"].mean()),
         psds=results,
         per_class=per_class,
     )
+
+
+def _psds_scenarios(sse, scores: dict, truth: dict, durations: dict) -> dict[str, float]:
+    """Every scenario of :data:`PSDS_SCENARIOS`; those with equal criteria share their statistics."""
+    intersection = sse.intersection_based
+    results, deltas_by_criteria = {}, {}
+    for name, params in PSDS_SCENARIOS.items():
+        criteria = tuple(params.get(k) for k in ("dtc_threshold", "gtc_threshold", "cttc_threshold"))
+        if criteria not in deltas_by_criteria:
+            deltas_by_criteria[criteria] = intersection.intermediate_statistics_deltas(
+                scores,
+                truth,
+                dtc_threshold=params["dtc_threshold"],
+                gtc_threshold=params["gtc_threshold"],
+                cttc_threshold=params.get("cttc_threshold"),
+            )
+        value, *_ = intersection.psds(
+            scores, truth, durations, deltas=deltas_by_criteria[criteria], max_efpr=100.0, **params
+        )
+        results[name] = float(value)
+    return results
 
 
 def _sed_scores_eval():
@@ -250,10 +287,6 @@ def _sed_scores_eval():
         for name in ("base_modules.scores", "segment_based", "intersection_based"):
             importlib.import_module(f"sed_scores_eval.{name}")
     return package
-
-
-def _audio_id(filename: str) -> str:
-    return str(filename)
 
 
 def _merge_overlaps(events: list) -> list:

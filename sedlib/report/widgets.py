@@ -9,7 +9,7 @@ from importlib import resources
 
 import numpy as np
 
-from sedlib.weights import class_shares
+from sedlib.loss_shares import class_shares
 
 #: γ values offered by the sliders: 0 (BCE) to 4 in steps of 1/4, covering the paper's 2^-2 .. 2^2.
 SLIDER_GAMMAS = tuple(float(g) for g in np.arange(0, 4.01, 0.25))
@@ -69,7 +69,7 @@ def jupyter_gamma_slider(
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    from sedlib.weights import frame_loss
+    from sedlib.loss_shares import frame_loss
 
     p = np.linspace(0.005, 0.995, 199)
 

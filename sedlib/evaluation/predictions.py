@@ -1,0 +1,200 @@
+"""Frame probabilities of a set of files, with what is needed to score them.
+
+A :class:`Predictions` object is the one input of every evaluation beyond
+training: the paper's metrics at a threshold, thresholds tuned per class,
+threshold-free metrics and the extended report. It holds, for every file,
+the ``(frames, classes)`` probabilities, the file's duration, and the
+reference events, so it can be saved next to a run and scored later
+without the audio or the model.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sedlib.metrics import EVENT_COLUMNS, SegmentMetrics, frames_to_events, segment_based_metrics
+from sedlib.util.io import CorruptFileError, atomic_write_bytes
+
+
+@dataclass
+class Predictions:
+    """Probabilities of every file of a split, its durations and its reference events.
+
+    Attributes
+    ----------
+    files : list of str
+        File names, in order.
+    probs : list of np.ndarray
+        float32 ``(frames, classes)`` per file; frame ``n`` covers
+        ``[n * hop, (n + 1) * hop)`` seconds.
+    durations : np.ndarray
+        float64 ``(files,)``: length of each file in seconds.
+    labels : tuple of str
+        Class names (columns of ``probs``).
+    hop : float
+        Frame hop in seconds.
+    reference : pandas.DataFrame
+        Annotated events of these files (``filename, onset, offset, event_label``).
+    groups : list of str
+        Which part each file comes from (e.g. its cross-validation fold); one
+        name for all when there is a single part.
+    """
+
+    files: list[str]
+    probs: list[np.ndarray]
+    durations: np.ndarray
+    labels: tuple[str, ...]
+    hop: float
+    reference: pd.DataFrame
+    groups: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.files = [str(f) for f in self.files]
+        self.durations = np.asarray(self.durations, dtype=np.float64)
+        self.labels = tuple(str(lbl) for lbl in self.labels)
+        if not self.groups:
+            self.groups = ["all"] * len(self.files)
+        if not (len(self.files) == len(self.probs) == len(self.durations) == len(self.groups)):
+            raise ValueError(
+                f"{len(self.files)} files, {len(self.probs)} probability arrays, "
+                f"{len(self.durations)} durations and {len(self.groups)} groups: they must match"
+            )
+        if len(set(self.files)) != len(self.files):
+            raise ValueError("a file appears twice in the predictions")
+        for name, p, duration in zip(self.files, self.probs, self.durations, strict=True):
+            if p.ndim != 2 or p.shape[1] != len(self.labels):
+                raise ValueError(f"probabilities of {name!r} have shape {p.shape}, expected (frames, {len(self.labels)})")
+            if p.shape[0] * self.hop > duration + self.hop:
+                raise ValueError(
+                    f"{name!r}: {p.shape[0]} frames of {self.hop} s do not fit in its duration {duration} s"
+                )
+        self.reference = self.reference[self.reference["filename"].isin(set(self.files))][
+            list(EVENT_COLUMNS)
+        ].reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def file_durations(self) -> dict[str, float]:
+        """``{filename: seconds}``."""
+        return dict(zip(self.files, map(float, self.durations), strict=True))
+
+    def events(self, threshold: float | Sequence[float] = 0.5) -> pd.DataFrame:
+        """Detected events of every file at a threshold (one for all classes or one per class)."""
+        parts = [
+            frames_to_events(p, self.labels, threshold, self.hop, f)
+            for p, f in zip(self.probs, self.files, strict=True)
+        ]
+        if not parts:
+            return pd.DataFrame(columns=list(EVENT_COLUMNS))
+        return pd.concat(parts, ignore_index=True)
+
+    def segment_metrics(
+        self, threshold: float | Sequence[float] = 0.5, time_resolution: float = 1.0
+    ) -> SegmentMetrics:
+        """The paper's segment-based metrics of these predictions at ``threshold``."""
+        return segment_based_metrics(
+            self.reference,
+            self.events(threshold),
+            self.labels,
+            time_resolution=time_resolution,
+            file_durations=self.file_durations,
+        )
+
+    def subset(self, files: Sequence[str]) -> Predictions:
+        """The files ``files``, in this object's order."""
+        wanted = set(files)
+        keep = [i for i, f in enumerate(self.files) if f in wanted]
+        return Predictions(
+            files=[self.files[i] for i in keep],
+            probs=[self.probs[i] for i in keep],
+            durations=self.durations[keep],
+            labels=self.labels,
+            hop=self.hop,
+            reference=self.reference,
+            groups=[self.groups[i] for i in keep],
+        )
+
+    def group(self, name: str) -> Predictions:
+        """The files of one group (e.g. one fold)."""
+        return self.subset([f for f, g in zip(self.files, self.groups, strict=True) if g == name])
+
+    @property
+    def group_names(self) -> list[str]:
+        """Group names in order of first appearance."""
+        return list(dict.fromkeys(self.groups))
+
+    @classmethod
+    def concat(cls, parts: Sequence[Predictions]) -> Predictions:
+        """Pool predictions of disjoint file sets (e.g. the test folds of a cross-validation)."""
+        if not parts:
+            raise ValueError("nothing to pool")
+        first = parts[0]
+        for part in parts[1:]:
+            if part.labels != first.labels or part.hop != first.hop:
+                raise ValueError("pooled predictions must share labels and hop")
+        return cls(
+            files=[f for p in parts for f in p.files],
+            probs=[x for p in parts for x in p.probs],
+            durations=np.concatenate([p.durations for p in parts]),
+            labels=first.labels,
+            hop=first.hop,
+            reference=pd.concat([p.reference for p in parts], ignore_index=True),
+            groups=[g for p in parts for g in p.groups],
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write to one compressed ``.npz`` (probabilities as float16), atomically."""
+        arrays = {f"p{i}": p.astype(np.float16) for i, p in enumerate(self.probs)}
+        ref = self.reference
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            **arrays,
+            files=np.array(self.files, dtype=str),
+            groups=np.array(self.groups, dtype=str),
+            durations=self.durations,
+            labels=np.array(self.labels, dtype=str),
+            hop=np.float64(self.hop),
+            ref_filename=np.array(ref["filename"], dtype=str),
+            ref_onset=ref["onset"].to_numpy(np.float64),
+            ref_offset=ref["offset"].to_numpy(np.float64),
+            ref_label=np.array(ref["event_label"], dtype=str),
+        )
+        atomic_write_bytes(path, buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictions:
+        """Read what :meth:`save` wrote; a damaged file raises an error naming it."""
+        try:
+            with np.load(path) as z:
+                files = [str(f) for f in z["files"]]
+                reference = pd.DataFrame(
+                    {
+                        "filename": [str(f) for f in z["ref_filename"]],
+                        "onset": z["ref_onset"],
+                        "offset": z["ref_offset"],
+                        "event_label": [str(lbl) for lbl in z["ref_label"]],
+                    }
+                )
+                return cls(
+                    files=files,
+                    probs=[z[f"p{i}"].astype(np.float32) for i in range(len(files))],
+                    durations=z["durations"],
+                    labels=tuple(str(lbl) for lbl in z["labels"]),
+                    hop=float(z["hop"]),
+                    reference=reference,
+                    groups=[str(g) for g in z["groups"]],
+                )
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            raise CorruptFileError(f"{path}: these stored predictions cannot be read ({err})") from None

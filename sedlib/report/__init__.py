@@ -1,0 +1,1 @@
+"""What only the book's chapters use: tables, figures, widgets and generated prose."""

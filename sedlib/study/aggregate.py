@@ -1,0 +1,186 @@
+"""Collect finished run records into a result set (read-only on the runs).
+
+The aggregate reads each run's :class:`~sedlib.training.record.RunRecord`
+and writes one table and one summary (see :mod:`sedlib.study.results`); it
+never re-runs a model and never rewrites a run's files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sedlib import provenance
+from sedlib.data.audio import audio_info
+from sedlib.data.layout import Dataset
+from sedlib.data.meta import class_stats
+from sedlib.study.results import ResultSet, results_root, slug
+from sedlib.study.summary import method_key
+from sedlib.training.record import RunRecord
+from sedlib.training.split import protocol_folds
+from sedlib.util.io import atomic_write_text, json_safe
+
+log = logging.getLogger(__name__)
+
+#: Settings that differ between the runs of a grid; every other setting is shared.
+VARYING = ("loss", "gamma", "C", "class_frames", "loss_options", "seed")
+EXTENDED = ("segment_ap", "segment_auroc", "psds1", "psds2", "psds1_mean", "psds2_mean")
+
+
+def data_facts(dataset: Dataset, protocol: str) -> dict[str, Any]:
+    """What the ladder says of a data set under a protocol: size, files, frame imbalance."""
+    files, train_files = set(), set()
+    for fold in protocol_folds(protocol):
+        files.update(dataset.files(fold.train_split) + dataset.files(fold.test_split))
+        train_files.update(dataset.files(fold.train_split))
+
+    def minutes(names) -> float:
+        seconds = 0.0
+        for name in names:
+            rate, frames = audio_info(dataset.audio_path(name))
+            seconds += frames / rate
+        return seconds / 60
+
+    frames = class_stats(dataset.meta("development"))["n_frames"]
+    frames = frames[frames > 0]
+    return {
+        "name": dataset.name,
+        "fingerprint": dataset.fingerprint,
+        "audio_minutes": round(minutes(files), 1),
+        "train_minutes": round(minutes(train_files), 1),
+        "files": len(files),
+        "frame_imbalance": round(float(frames.max() / frames.min()), 1),
+        "classes": len(dataset.labels),
+    }
+
+
+def shared_settings(records: list[RunRecord]) -> dict[str, Any]:
+    """The resolved settings all runs share; they must agree on everything but :data:`VARYING`."""
+    first = {k: v for k, v in records[0].resolved.items() if k not in VARYING}
+    for record in records[1:]:
+        other = {k: v for k, v in record.resolved.items() if k not in VARYING}
+        if other != first:
+            diff = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
+            raise ValueError(f"runs {records[0].run} and {record.run} differ in shared settings {diff}")
+    return first
+
+
+def table_row(record: RunRecord) -> dict[str, Any]:
+    """One row of the result table."""
+    ev = record.evaluation
+    tuned = record.tuned.get("evaluation", {})
+    row: dict[str, Any] = {
+        "run": record.run,
+        "identity": record.identity,
+        "dataset": record.dataset["name"],
+        "protocol": record.protocol,
+        "method": method_key(record.loss, record.gamma),
+        "loss": record.loss,
+        "gamma": record.gamma,
+        "seed": record.seed,
+        "epochs_run": record.epochs_run,
+        "best_epochs": ";".join(map(str, record.best_epochs)),
+        "macro_f": ev["macro_f"],
+        "micro_f": ev["micro_f"],
+        "macro_er": ev["macro_er"],
+        "micro_er": ev["micro_er"],
+        "seconds_per_epoch": record.seconds_per_epoch,
+        "device": record.device_used,
+        "git_commit": record.provenance.get("git_commit"),
+    }
+    for key in ("macro_f", "micro_f", "macro_er", "micro_er"):
+        row[f"tuned_{key}"] = tuned.get(key, np.nan)
+    for key in EXTENDED:
+        row[key] = record.threshold_free.get(key, np.nan)
+    for label, values in ev["per_class"].items():
+        row[f"f:{label}"] = values["f"]
+        row[f"er:{label}"] = values["er"]
+    for label, values in tuned.get("per_class", {}).items():
+        row[f"tuned_f:{label}"] = values["f"]
+    for label, values in record.threshold_free.get("per_class", {}).items():
+        row[f"ap:{label}"] = values["ap"]
+    return row
+
+
+def compact(record: RunRecord) -> dict[str, Any]:
+    """What the summary keeps of a run (everything but the per-epoch history)."""
+    return {
+        "identity": record.identity,
+        "config": record.config,
+        "resolved": record.resolved,
+        "evaluation": record.evaluation,
+        "tuned": record.tuned,
+        "threshold_free": record.threshold_free,
+        "folds": [
+            {"name": f.name, "epochs_run": f.epochs_run, "best_epoch": f.best_epoch, "train_seconds": f.train_seconds}
+            for f in record.folds
+        ],
+        "timing": record.timing,
+        "provenance": record.provenance,
+        "probability_histograms": record.probability_histograms,
+    }
+
+
+def summary_json(header: dict, runs: dict) -> str:
+    """The summary as JSON with one line per run (readable diffs)."""
+    dump = lambda value: json.dumps(json_safe(value), allow_nan=False)  # noqa: E731
+    entries = [f"    {dump(name)}: {dump(run)}" for name, run in runs.items()]
+    return '{\n  "header": ' + dump(header) + ',\n  "runs": {\n' + ",\n".join(entries) + "\n  }\n}\n"
+
+
+def aggregate(
+    grid: str,
+    records: list[RunRecord],
+    *,
+    data: dict[str, Any],
+    command: str,
+    description: str = "",
+    root: Path | None = None,
+) -> ResultSet | None:
+    """Write the result set of these finished runs; None when there are none.
+
+    Parameters
+    ----------
+    grid : str
+        The grid's name (the results folder).
+    records : list of RunRecord
+        Finished runs sharing every setting but the method and seed.
+    data : dict
+        :func:`data_facts` of the runs' data set and protocol.
+    command : str
+        The command that reproduces the runs.
+    description : str
+        What the grid compares.
+    root : path, optional
+        Results folder (default ``<data root>/results``).
+    """
+    if not records:
+        log.warning("grid %s: no finished run to aggregate yet", grid)
+        return None
+    shared = shared_settings(records)
+    name = slug(shared)
+    table = pd.DataFrame([table_row(r) for r in records]).sort_values(["method", "seed"], kind="stable")
+    header = {
+        "grid": grid,
+        "slug": name,
+        "description": description,
+        "protocol": shared["protocol"],
+        "settings": shared,
+        "data": data,
+        "seeds": int(table["seed"].nunique()),
+        "runs": len(records),
+        "created_by": command,
+        "aggregated": provenance.collect(include_device=False),
+        "table_columns": list(table.columns),
+    }
+    runs = {r.run: compact(r) for r in sorted(records, key=lambda r: r.run)}
+    folder = results_root(root) / grid
+    atomic_write_text(folder / f"{name}.csv", table.to_csv(index=False))
+    atomic_write_text(folder / f"{name}.json", summary_json(header, runs))
+    log.info("grid %s: %d finished runs -> %s", grid, len(records), folder / f"{name}.csv")
+    return ResultSet(grid, name, json.loads(json.dumps(json_safe(header))), table.reset_index(drop=True), runs)

@@ -1,0 +1,132 @@
+"""The study's grids of runs, declared as data.
+
+A grid is a list of methods (a loss with its parameters), a number of seeds,
+and the settings its runs share (overrides of :class:`~sedlib.training.TrainConfig`).
+Everything else comes from ``TrainConfig``'s defaults, and a sweep may
+override shared settings (data set, epochs, model width...) on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sedlib.training.config import TrainConfig, run_name
+
+
+@dataclass(frozen=True)
+class Method:
+    """A loss with its parameters."""
+
+    loss: str
+    gamma: float = 1.0
+    loss_options: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def key(self) -> str:
+        """``bce``, ``duration_robust-g4`` ... (see :func:`sedlib.study.summary.method_key`)."""
+        from sedlib.study.summary import method_key
+
+        return method_key(self.loss, self.gamma)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A named set of runs: methods x seeds, with shared settings."""
+
+    name: str
+    description: str
+    methods: tuple[Method, ...]
+    seeds: int = 10
+    settings: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a grid."""
+
+    method: Method
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return run_name(self.method.loss, self.method.gamma, self.seed)
+
+
+PAPER_GAMMAS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+GRIDS: dict[str, Grid] = {
+    grid.name: grid
+    for grid in (
+        Grid(
+            "paper",
+            "the paper's Table 4: BCE, inverse frequency, duration robust γ=1 and γ=4",
+            (
+                Method("bce"),
+                Method("inverse_frequency"),
+                Method("duration_robust", 1.0),
+                Method("duration_robust", 4.0),
+            ),
+            settings={"protocol": "folds"},
+        ),
+        Grid(
+            "gamma",
+            "the paper's Figs. 4 and 5: duration robust loss with γ = 2^-2 ... 2^2",
+            tuple(Method("duration_robust", g) for g in PAPER_GAMMAS),
+            settings={"protocol": "folds"},
+        ),
+        Grid(
+            "baselines",
+            "later imbalance losses with their published parameters: α-balanced focal "
+            "(γ=2, α=0.25), class-balanced BCE (β=0.9999), asymmetric (γ+=0, γ-=4, clip 0.05)",
+            (Method("focal", 2.0), Method("class_balanced"), Method("asymmetric")),
+            settings={"protocol": "folds"},
+        ),
+        Grid(
+            "smoke",
+            "a seconds-long check of the whole path (BCE and duration robust, one epoch, 8 channels)",
+            (Method("bce"), Method("duration_robust", 1.0)),
+            seeds=1,
+            settings={"epochs": 1, "model": {"channels": 8}, "batch_size": 16},
+        ),
+    )
+}
+
+
+def get_grid(name: str) -> Grid:
+    """The grid called ``name``."""
+    if name not in GRIDS:
+        raise ValueError(f"unknown grid {name!r}; choose {', '.join(GRIDS)}")
+    return GRIDS[name]
+
+
+def grid_runs(name: str, seeds: int | None = None) -> list[RunSpec]:
+    """The runs of a grid: every method with seeds 0 .. seeds-1 (default: the grid's)."""
+    grid = get_grid(name)
+    n = grid.seeds if seeds is None else seeds
+    if n < 1:
+        raise ValueError(f"seeds must be at least 1, got {n}")
+    return [RunSpec(method, seed) for method in grid.methods for seed in range(n)]
+
+
+def run_config(grid: Grid, spec: RunSpec, overrides: dict[str, Any]) -> TrainConfig:
+    """The configuration of one run: defaults, the grid's settings, the sweep's overrides, the method and seed."""
+    values = merge_settings(grid.settings, overrides)
+    values.update(
+        loss=spec.method.loss,
+        gamma=spec.method.gamma,
+        loss_options=dict(spec.method.loss_options),
+        seed=spec.seed,
+    )
+    return TrainConfig.from_parameters(**values)
+
+
+def merge_settings(base: dict, overrides: dict) -> dict:
+    """``base`` updated by ``overrides``; the ``model`` and ``loss_options`` dictionaries merge key by key."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for key, value in overrides.items():
+        if key in ("model", "loss_options") and isinstance(value, dict):
+            out[key] = {**out.get(key, {}), **value}
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,132 @@
+"""Aggregated results on disk: one set per grid and shared configuration, and the ladder of sets.
+
+A sweep's finished runs are aggregated into ``<results>/<grid>/<slug>.csv``
+(one row per run) and ``.json`` (a header that says what was run, on which
+data, by which command, and a compact record of every run). The slug names
+the data set, the protocol and the device, and ends with a hash of every
+setting the runs share, so two sweeps that differ in anything (epochs,
+model width...) never write into each other's files.
+
+The sets of one grid form a *ladder*: the same comparison at increasing
+fidelity to the paper (more data, the paper's protocol, more seeds, the
+full model). :func:`load_ladder` returns them in that order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sedlib.util.io import read_json
+
+
+def slug(shared: dict[str, Any]) -> str:
+    """``<dataset>_<protocol>_<device>_<hash>`` of the settings shared by a set of runs.
+
+    Examples
+    --------
+    >>> slug({"dataset": "synthetic-small", "protocol": "folds", "device": "cpu", "epochs": 30})
+    'synthetic-small_folds_cpu_82f8d0d4'
+    """
+    digest = hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()[:8]
+    name = str(shared.get("dataset", "data")).rstrip("/").split("/")[-1]
+    return f"{name}_{shared.get('protocol')}_{shared.get('device')}_{digest}"
+
+
+def results_root(root: Path | None = None) -> Path:
+    """``<data root>/results`` unless given."""
+    from sedlib.settings import results_dir
+
+    return Path(root) if root is not None else results_dir()
+
+
+@dataclass
+class ResultSet:
+    """One aggregated set of runs: its header, its table, its per-run records.
+
+    Attributes
+    ----------
+    grid, slug : str
+        Which grid, which shared configuration.
+    header : dict
+        What was run (``settings``), on which data (``data``), with which
+        ``protocol``, how many ``seeds``, by which command (``created_by``).
+    table : pandas.DataFrame
+        One row per run (metrics, per-class columns ``f:<label>`` ...).
+    runs : dict
+        Compact record of every run, by run name.
+    """
+
+    grid: str
+    slug: str
+    header: dict
+    table: pd.DataFrame
+    runs: dict
+
+    @property
+    def label(self) -> str:
+        """One line for tables and figures: data, protocol, size, seeds, model."""
+        data, settings = self.header["data"], self.header["settings"]
+        width = settings.get("model", {}).get("channels", 128)
+        model = "CRNN" if width == 128 else f"narrow CRNN ({width} ch)"
+        return (
+            f"{data['name']} ({data['audio_minutes']:.0f} min, {data['frame_imbalance']:,.0f}x), "
+            f"{self.header['protocol']}, {self.header['seeds']} seeds, {settings['epochs']} epochs, "
+            f"{model}, {settings['device']}"
+        )
+
+    @property
+    def fidelity(self) -> tuple:
+        """Sort key: closer to the paper is larger."""
+        settings = self.header["settings"]
+        return (
+            self.header["protocol"] == "folds",
+            settings.get("model", {}).get("channels", 128) == 128,
+            float(self.header["data"]["audio_minutes"]),
+            int(self.header["seeds"]),
+            int(settings["epochs"]),
+        )
+
+    @property
+    def command(self) -> str:
+        return self.header["created_by"]
+
+
+def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
+    """The result set ``<root>/<grid>/<name>.csv`` / ``.json``."""
+    folder = results_root(root) / grid
+    summary = read_json(folder / f"{name}.json", "result summary")
+    return ResultSet(grid, name, summary["header"], pd.read_csv(folder / f"{name}.csv"), summary["runs"])
+
+
+def load_ladder(grid: str, root: Path | None = None) -> list[ResultSet]:
+    """Every result set of a grid, from the farthest from the paper to the closest."""
+    folder = results_root(root) / grid
+    sets = [load_result(grid, p.stem, root) for p in sorted(folder.glob("*.json"))]
+    return sorted(sets, key=lambda s: s.fidelity)
+
+
+def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
+    """One row per rung: data, minutes, frame imbalance, protocol, seeds, epochs, model, device, runs."""
+    rows = []
+    for s in sets:
+        data, settings = s.header["data"], s.header["settings"]
+        rows.append(
+            {
+                "data set": data["name"],
+                "audio (min)": round(float(data["audio_minutes"])),
+                "frame imbalance": f"{float(data['frame_imbalance']):,.0f}x",
+                "protocol": s.header["protocol"],
+                "seeds": s.header["seeds"],
+                "epochs": settings["epochs"],
+                "model channels": settings.get("model", {}).get("channels", 128),
+                "device": settings["device"],
+                "runs": len(s.table),
+            }
+        )
+    return pd.DataFrame(rows, index=pd.Index([f"rung {k + 1}" for k in range(len(sets))]))

@@ -1,0 +1,287 @@
+"""Run a grid: every run executed as the papermill training notebook, never mixed up with another.
+
+``run_grid("paper", dataset=...)`` plans the grid's runs (their whole
+configuration and identity), executes the unfinished ones with papermill
+and aggregates the finished ones (:mod:`sedlib.study.aggregate`). The rules
+that keep results apart:
+
+- a run's folder is ``<runs>/<grid>/<run name>-<identity>``: the identity is
+  a hash of every resolved setting and of the data (metadata and audio);
+- a finished run is reused only when its identity is equal (also one of
+  another grid, copied over);
+- a run executes in ``<runs>/<grid>/.work/<folder>`` and becomes its final
+  folder only when the notebook has finished and its record carries the
+  planned identity: a failed or interrupted execution replaces nothing, and
+  the next sweep resumes it from its checkpoints;
+- each run is locked while it executes, so two sweeps on one folder share
+  the work instead of doing it twice.
+
+``shard=(i, n)`` takes every n-th run from the i-th on, for cluster array
+jobs; :func:`aggregate_grid` collects the finished runs afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sedlib.settings import REPO_ROOT
+from sedlib.study.aggregate import aggregate, data_facts
+from sedlib.study.grids import RunSpec, get_grid, grid_runs, run_config
+from sedlib.study.results import ResultSet
+from sedlib.training.config import TrainConfig, device_kind
+from sedlib.training.preflight import data_identity
+from sedlib.training.record import RECORD, RunRecord
+from sedlib.util.lock import FileLock, LockedError
+
+log = logging.getLogger(__name__)
+
+NOTEBOOK = REPO_ROOT / "book" / "03_training.ipynb"
+
+
+class SweepError(RuntimeError):
+    """Some runs of a sweep failed; the message lists them with their notebooks."""
+
+
+@dataclass
+class PlannedRun:
+    """One run of a sweep: its configuration, identity and folders."""
+
+    spec: RunSpec
+    config: TrainConfig
+    identity: str
+    folder: Path
+
+    @property
+    def key(self) -> str:
+        return self.folder.name
+
+    @property
+    def work(self) -> Path:
+        return self.folder.parent / ".work" / self.key
+
+    def finished(self) -> RunRecord | None:
+        """The run's record, if it has finished (with this identity)."""
+        if not (self.folder / RECORD).is_file():
+            return None
+        record = RunRecord.load(self.folder / RECORD)
+        if record.identity != self.identity:
+            raise RuntimeError(f"{self.folder} holds run {record.identity}, not {self.identity}")
+        return record
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"i/n"`` -> (i, n) with 0 <= i < n."""
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ValueError(f"--shard {text!r}: need 0 <= i < n")
+    return i, n
+
+
+def plan_grid(
+    grid: str,
+    *,
+    dataset,
+    seeds: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    runs_root: Path | None = None,
+) -> list[PlannedRun]:
+    """Every run of the grid with its whole configuration and identity.
+
+    ``dataset`` is a :class:`~sedlib.data.layout.Dataset` (its name goes into
+    the configurations); ``overrides`` are shared settings on top of the
+    grid's (``epochs``, ``protocol``, ``device``, ``model``...).
+    """
+    from sedlib.settings import data_root
+
+    runs_root = Path(runs_root) if runs_root else data_root() / "runs"
+    spec_grid = get_grid(grid)
+    overrides = dict(overrides or {})
+    data_ids: dict[str, dict] = {}
+    planned = []
+    for spec in grid_runs(grid, seeds):
+        config = run_config(spec_grid, spec, overrides)
+        if config.protocol not in data_ids:
+            data_ids[config.protocol] = data_identity(dataset, config.protocol)
+        identity = config.identity(device_kind(config.device), data_ids[config.protocol])
+        planned.append(PlannedRun(spec, config, identity, runs_root / grid / f"{spec.name}-{identity}"))
+    return planned
+
+
+def _reuse(run: PlannedRun) -> bool:
+    """Copy a finished run with the same identity from another grid's folder."""
+    for other in sorted(run.folder.parent.parent.glob(f"*/{run.key}")):
+        if other == run.folder or not (other / RECORD).is_file():
+            continue
+        if RunRecord.load(other / RECORD).identity != run.identity:
+            continue
+        staging = run.folder.parent / ".work" / f"{run.key}.copy"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(other, staging, ignore=shutil.ignore_patterns("checkpoint.pt"))
+        os.replace(staging, run.folder)
+        return True
+    return False
+
+
+def _execute(run: PlannedRun) -> str:
+    """Execute one run's notebook in its work folder; promote it when it has finished."""
+    import papermill
+
+    with FileLock(run.folder.parent / ".locks" / f"{run.key}.lock", f"run {run.key}"):
+        if run.finished() is not None:  # another sweep finished it meanwhile
+            return f"{run.spec.name}: finished by another sweep"
+        run.work.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        papermill.execute_notebook(
+            str(NOTEBOOK),
+            str(run.work / NOTEBOOK.name),
+            parameters={**asdict(run.config), "profile": None, "output_dir": str(run.work)},
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(REPO_ROOT),
+        )
+        record = RunRecord.load(run.work / RECORD)
+        if record.identity != run.identity:
+            raise RuntimeError(
+                f"{run.work}: the notebook trained run {record.identity}, the sweep planned "
+                f"{run.identity} (the data changed during the sweep?); nothing was kept"
+            )
+        os.replace(run.work, run.folder)
+        return f"{run.spec.name}: {time.perf_counter() - start:.0f} s"
+
+
+def _try(run: PlannedRun) -> tuple[str, str | None]:
+    """Execute a run; (message, failure or None). A run locked by another sweep is left to it."""
+    try:
+        return _execute(run), None
+    except LockedError as err:
+        return f"{run.spec.name}: left to another sweep ({err})", None
+    except Exception as err:  # noqa: BLE001 (reported with the run's notebook, then raised)
+        notebook = run.work / NOTEBOOK.name
+        return f"{run.spec.name}: FAILED", f"{run.spec.name}: {type(err).__name__}: {err} (notebook: {notebook})"
+
+
+def run_grid(
+    grid: str,
+    *,
+    dataset: str = "synthetic-small",
+    seeds: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    jobs: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    runs_root: Path | None = None,
+    results_root: Path | None = None,
+    command: str | None = None,
+) -> ResultSet | None:
+    """Execute the grid's unfinished runs (those of this shard) and aggregate the finished ones.
+
+    Parameters
+    ----------
+    grid : str
+        A grid of :data:`sedlib.study.grids.GRIDS`.
+    dataset : str
+        Data set name or folder (generated when it is a synthetic one).
+    seeds : int, optional
+        Seeds per method (default: the grid's).
+    overrides : dict, optional
+        Shared settings on top of the grid's (``epochs``, ``protocol``,
+        ``device``, ``model``, ``patience``...).
+    jobs : int
+        Runs executed at the same time (several fit on one GPU).
+    shard : (int, int)
+        Run only every n-th run starting at the i-th.
+    runs_root, results_root : path, optional
+        Default ``<data root>/runs`` and ``<data root>/results``.
+    command : str, optional
+        The command line that reproduces the sweep (written into the results).
+
+    Returns
+    -------
+    ResultSet or None
+        The aggregated finished runs of the whole grid (None before any has finished).
+
+    Raises
+    ------
+    SweepError
+        After the other runs have finished and been aggregated, when some failed.
+    """
+    from tqdm.auto import tqdm
+
+    from sedlib.data.registry import get_dataset
+
+    ds = get_dataset(dataset)
+    overrides = {**(overrides or {}), "dataset": dataset}
+    planned = plan_grid(grid, dataset=ds, seeds=seeds, overrides=overrides, runs_root=runs_root)
+    mine = [r for k, r in enumerate(planned) if k % shard[1] == shard[0]]
+    todo = [r for r in mine if r.finished() is None]
+    reused = [r for r in todo if _reuse(r)]
+    todo = [r for r in todo if r not in reused]
+    if reused:
+        log.info("grid %s: reused %d identical finished run(s) of other grids", grid, len(reused))
+    log.info("grid %s: %d runs, %d in shard %d/%d, %d to run", grid, len(planned), len(mine), *shard, len(todo))
+    failures = []
+    with tqdm(total=len(todo), desc=f"sweep {grid}", unit="run") as bar:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # each run is its own kernel process
+            for message, failure in pool.map(_try, todo):
+                bar.set_postfix_str(message)
+                bar.update()
+                if failure:
+                    failures.append(failure)
+    result = aggregate_grid(grid, planned, ds, command=command, results_root=results_root)
+    if failures:
+        raise SweepError(f"{len(failures)} run(s) of grid {grid} failed:\n  " + "\n  ".join(failures))
+    return result
+
+
+def aggregate_grid(
+    grid: str, planned: list[PlannedRun], dataset, *, command: str | None = None, results_root: Path | None = None
+) -> ResultSet | None:
+    """Aggregate the finished runs among ``planned`` (see :func:`sedlib.study.aggregate.aggregate`)."""
+    records = [r for r in (run.finished() for run in planned) if r is not None]
+    if not records:
+        log.warning("grid %s: no finished runs yet", grid)
+        return None
+    return aggregate(
+        grid,
+        records,
+        data=data_facts(dataset, records[0].protocol),
+        command=command or default_command(grid, planned),
+        description=get_grid(grid).description,
+        root=results_root,
+    )
+
+
+def default_command(grid: str, planned: list[PlannedRun]) -> str:
+    """A ``sedlib sweep`` command that plans the same runs."""
+    base = get_grid(grid)
+    first = planned[0].config
+    parts = [f"sedlib sweep --grid {grid}", f"--seeds {len({r.spec.seed for r in planned})}"]
+    parts.append(f"--dataset {first.dataset}")
+    defaults = asdict(TrainConfig.from_parameters(**base.settings))
+    for key, value in asdict(first).items():
+        if key in ("dataset", "loss", "gamma", "seed", "loss_options"):
+            continue
+        if value != defaults[key]:
+            parts.append(_set_option(key, value, defaults[key]))
+    return " ".join(parts)
+
+
+def _set_option(key: str, value, default) -> str:
+    import json
+
+    if key == "model":
+        return " ".join(f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v)
+    if key in ("epochs", "protocol", "device"):
+        return f"--{key} {value}"
+    return f"--set {key}={json.dumps(value)}"

@@ -1,0 +1,291 @@
+"""The configuration of a training run: the study's only source of defaults, and a run's identity.
+
+What the paper fixes is taken from it; what it leaves open is chosen here
+once, with the reason, and every entry point (the ``sedlib train`` command,
+the training notebook, the sweeps) starts from these values:
+
+====================  ==========================  =========================================
+setting               value                       why
+====================  ==========================  =========================================
+protocol              4-fold cross-validation     the paper's data: its Table 1 and "192 min"
+                      on the development set      are the development metadata, which comes
+                                                  with 4 folds; scored once over the pooled
+                                                  test folds
+optimizer, lr         Adam, 1e-3                  the DCASE 2018 task 4 baseline the paper
+                                                  builds on
+batch_size            16 clips of 10 s            the paper's 10 s clips; 16 gives ~40
+                                                  updates per epoch at the paper's size
+epochs, patience      at most 60, stop after 20   enough to converge at the paper's size;
+                      without a better score      the paper gives neither
+model selection       best validation macro F     the paper's headline metric, on held-out
+                                                  development files, never the test files
+validation            20% of the training files   per scene, fixed seed: the same files for
+                      of each scene               every run and loss
+output bias           log-odds of the class's     without it the first hundreds of updates
+                      frame frequency (Lin 2017)  only learn that most frames are inactive
+reduction             mean over valid frames      the paper writes sums; the mean only
+                      and classes                 rescales the gradient (Adam is invariant)
+bf16 autocast         on CUDA only                the GPU's fast path; on CPU float32
+segment length        1 s (metrics), 10 s clips   the paper's
+====================  ==========================  =========================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+#: Evaluation protocols: ``folds`` (the paper's: 4-fold cross-validation on the
+#: development set, scored over the pooled test folds) and ``dev-eval``
+#: (train on the development set, test on the evaluation set).
+PROTOCOLS = ("folds", "dev-eval")
+
+#: Bumped when the meaning of the identity changes.
+IDENTITY_VERSION = 1
+
+#: Named sets of overrides, declared once. ``book``: the short run the training
+#: chapter trains at every book build.
+PROFILES: dict[str, dict[str, Any]] = {
+    "book": {"loss": "duration_robust", "protocol": "dev-eval", "epochs": 15, "patience": 0},
+}
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; checked when it is made.
+
+    Attributes
+    ----------
+    dataset : str
+        Data set name or folder (see :func:`sedlib.data.registry.get_dataset`).
+    protocol : {"folds", "dev-eval"}
+        See :data:`PROTOCOLS`.
+    loss : str
+        ``bce``, ``inverse_frequency``, ``duration_robust``, ``focal``,
+        ``class_balanced`` or ``asymmetric`` (see :func:`sedlib.losses.get_loss`).
+    gamma : float
+        γ of the duration robust and the focal loss (ignored by the others).
+    C : float
+        Constant of the inverse frequency weights.
+    class_frames : {"dataset", "clip"}
+        How the inverse frequency loss counts ``N_m``.
+    loss_options : dict
+        More keyword parameters of the loss (``alpha`` of focal, ``beta`` of
+        class balanced, ``gamma_neg`` / ``gamma_pos`` / ``clip`` of asymmetric);
+        empty: the published defaults.
+    seed : int
+        Seed of the initialisation, dropout and batch order.
+    epochs : int
+        Maximum number of epochs (per fold).
+    batch_size, lr, weight_decay : int, float, float
+        Optimisation.
+    patience : int
+        Early stopping: epochs without a better validation macro F (0: never stop early).
+    val_fraction : float
+        Share of each scene's training files held out for validation.
+    threshold : float
+        Detection threshold (the paper: 0.5).
+    time_resolution : float
+        Segment length of the metrics in seconds.
+    device : str
+        ``auto`` (CUDA when present), ``cpu`` or ``cuda[:N]``.
+    amp : bool
+        bfloat16 autocast on CUDA (ignored on CPU).
+    model : dict
+        Keyword arguments of :class:`sedlib.model.CRNN` (empty: Table 3).
+
+    Raises
+    ------
+    ValueError
+        When a value is out of range; the message names the parameter.
+    """
+
+    dataset: str = "synthetic-small"
+    protocol: str = "folds"
+    loss: str = "bce"
+    gamma: float = 1.0
+    C: float = 500.0
+    class_frames: str = "dataset"
+    loss_options: dict = field(default_factory=dict)
+    seed: int = 0
+    epochs: int = 60
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 20
+    val_fraction: float = 0.2
+    threshold: float = 0.5
+    time_resolution: float = 1.0
+    device: str = "auto"
+    amp: bool = True
+    model: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
+    @classmethod
+    def from_parameters(cls, profile: str | None = None, **params: Any) -> TrainConfig:
+        """A configuration from the defaults, a named profile, then ``params`` (None: keep).
+
+        This is how the training notebook and the command line build their
+        configuration, so that an unset parameter always means this class's
+        default.
+        """
+        if profile not in (None, "", *PROFILES):
+            raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
+        values = dict(PROFILES.get(profile or "", {}))
+        values.update({k: v for k, v in params.items() if v is not None})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}")
+        return cls(**values)
+
+    def describe(self) -> str:
+        """Short run name, e.g. ``duration_robust-g4-s3``."""
+        return run_name(self.loss, self.gamma, self.seed)
+
+    def resolved(self, device_type: str) -> dict[str, Any]:
+        """Every setting as the run uses it: the basis of its identity.
+
+        Aliases become canonical names, settings the loss ignores become None,
+        the loss and model options are filled with their defaults, the device
+        becomes the kind actually used. Two configurations with equal resolved
+        settings train the same run.
+        """
+        from sedlib.losses import canonical_loss_name
+
+        loss = canonical_loss_name(self.loss)
+        values = asdict(self)
+        values["loss"] = loss
+        values["gamma"] = float(self.gamma) if loss in GAMMA_LOSSES else None
+        values["C"] = float(self.C) if loss == "inverse_frequency" else None
+        values["class_frames"] = self.class_frames if loss == "inverse_frequency" else None
+        values["loss_options"] = {**_loss_defaults(loss), **self.loss_options}
+        values["model"] = {**_model_defaults(), **self.model}
+        values["model"]["freq_pools"] = list(values["model"]["freq_pools"])
+        values["device"] = device_type
+        values["amp"] = bool(self.amp and device_type == "cuda")
+        return json.loads(json.dumps(values))  # plain JSON types, as stored
+
+    def identity(self, device_type: str, data: dict[str, str]) -> str:
+        """Short hash of the resolved settings and the data (fingerprint, audio signature)."""
+        payload = {"version": IDENTITY_VERSION, "config": self.resolved(device_type), "data": data}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+    def loss_params(self, class_frames) -> dict[str, Any]:
+        """Keyword parameters of the configured loss, given the training set's frame counts."""
+        from sedlib.losses import canonical_loss_name
+
+        loss = canonical_loss_name(self.loss)
+        params: dict[str, Any] = {}
+        if loss in GAMMA_LOSSES:
+            params["gamma"] = self.gamma
+        if loss == "inverse_frequency":
+            params["C"] = self.C
+            params["class_frames"] = "clip" if self.class_frames == "clip" else class_frames
+        if loss == "class_balanced":
+            params["class_frames"] = class_frames
+        return {**params, **self.loss_options}
+
+
+#: The losses that take γ (equal to :data:`sedlib.losses.GAMMA_LOSSES`, tested; kept here
+#: so that reading a configuration does not import torch).
+GAMMA_LOSSES = ("duration_robust", "focal")
+
+
+def device_kind(device: str) -> str:
+    """``cpu`` or ``cuda``: the kind of device a configuration's ``device`` means here.
+
+    ``auto`` is CUDA when this machine has it; ``cuda[:N]`` is ``cuda`` even
+    where CUDA is absent (so results of a GPU machine can be planned and
+    aggregated elsewhere).
+    """
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if device.startswith("cuda") else "cpu"
+
+
+def run_name(loss: str, gamma: float, seed: int) -> str:
+    """``<loss>[-g<γ>]-s<seed>``; γ is part of the name for the losses that take it."""
+    tag = f"{loss}-g{float(gamma):g}" if loss in GAMMA_LOSSES else loss
+    return f"{tag}-s{seed}"
+
+
+def _loss_defaults(loss: str) -> dict[str, Any]:
+    """Defaults of a loss's options (those not set from the configuration or the data)."""
+    from sedlib.losses import LOSSES
+
+    set_elsewhere = {"logits", "targets", "reduction", "gamma", "C", "class_frames"}
+    return {
+        name: p.default
+        for name, p in inspect.signature(LOSSES[loss]).parameters.items()
+        if name not in set_elsewhere and p.default is not inspect.Parameter.empty
+    }
+
+
+def _model_defaults() -> dict[str, Any]:
+    from sedlib.model import CRNN
+
+    return {
+        name: p.default
+        for name, p in inspect.signature(CRNN.__init__).parameters.items()
+        if name not in ("self", "n_classes")
+    }
+
+
+def _require(ok: bool, name: str, value: Any, rule: str) -> None:
+    if not ok:
+        raise ValueError(f"TrainConfig.{name} = {value!r}: {rule}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_config(config: TrainConfig) -> None:
+    """Check every field; the first bad one raises ``ValueError`` naming it and the rule."""
+    from sedlib.losses import LOSSES, canonical_loss_name
+
+    c = config
+    _require(isinstance(c.dataset, str) and bool(c.dataset), "dataset", c.dataset, "a name or a folder")
+    _require(c.protocol in PROTOCOLS, "protocol", c.protocol, f"one of {PROTOCOLS}")
+    try:
+        loss = canonical_loss_name(c.loss)
+    except ValueError:
+        loss = None
+    _require(loss is not None, "loss", c.loss, f"one of {sorted(LOSSES)}")
+    _require(_finite(c.gamma) and c.gamma >= 0, "gamma", c.gamma, "a finite number >= 0")
+    _require(_finite(c.C) and c.C > 0, "C", c.C, "a finite number > 0")
+    _require(c.class_frames in ("dataset", "clip"), "class_frames", c.class_frames, "'dataset' or 'clip'")
+    _require(isinstance(c.loss_options, dict), "loss_options", c.loss_options, "a dict")
+    unknown = set(c.loss_options) - set(_loss_defaults(loss))
+    _require(not unknown, "loss_options", c.loss_options, f"{loss} takes {sorted(_loss_defaults(loss))}")
+    for key, value in c.loss_options.items():
+        _require(_finite(value), f"loss_options[{key!r}]", value, "a finite number")
+    _require(_is_int(c.seed) and c.seed >= 0, "seed", c.seed, "an integer >= 0")
+    _require(_is_int(c.epochs) and c.epochs >= 1, "epochs", c.epochs, "an integer >= 1")
+    _require(_is_int(c.batch_size) and c.batch_size >= 1, "batch_size", c.batch_size, "an integer >= 1")
+    _require(_finite(c.lr) and c.lr > 0, "lr", c.lr, "a finite number > 0")
+    _require(_finite(c.weight_decay) and c.weight_decay >= 0, "weight_decay", c.weight_decay, "a finite number >= 0")
+    _require(_is_int(c.patience) and c.patience >= 0, "patience", c.patience, "an integer >= 0 (0: never stop early)")
+    _require(_finite(c.val_fraction) and 0 < c.val_fraction < 1, "val_fraction", c.val_fraction, "in (0, 1)")
+    _require(_finite(c.threshold) and 0 < c.threshold <= 1, "threshold", c.threshold, "in (0, 1]")
+    _require(_finite(c.time_resolution) and c.time_resolution > 0, "time_resolution", c.time_resolution, "a finite number > 0")
+    _require(isinstance(c.device, str) and bool(_DEVICE.match(c.device)), "device", c.device, "auto, cpu, cuda or cuda:N")
+    _require(isinstance(c.amp, bool), "amp", c.amp, "True or False")
+    _require(isinstance(c.model, dict), "model", c.model, "a dict of CRNN arguments")
+    unknown = set(c.model) - set(_model_defaults())
+    _require(not unknown, "model", c.model, f"CRNN takes {sorted(_model_defaults())}")

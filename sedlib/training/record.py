@@ -1,0 +1,264 @@
+"""The record of a finished run (``metrics.json``): one versioned schema, loaded and saved here.
+
+Readers use the typed fields and properties of :class:`RunRecord`
+(``record.macro_f``, ``record.device_used``, ``record.history``...) instead
+of string paths into nested dictionaries. A record written by an older
+version of the study is refused with the command that upgrades it
+(``sedlib migrate``); nothing upgrades a file behind the reader's back.
+
+Schema history: 1 (sedlib 0.1: one training, development -> evaluation,
+train/eval splits in the configuration); 2 (this one: a protocol, one
+:class:`FoldRecord` per training, the run's identity and resolved settings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sedlib.util.io import read_json, write_json
+
+SCHEMA_VERSION = 2
+RECORD = "metrics.json"
+
+
+class SchemaError(ValueError):
+    """A record of another schema version; the message says how to upgrade it."""
+
+
+@dataclass
+class FoldRecord:
+    """One training of a run (one fold, or the single development -> evaluation training)."""
+
+    name: str
+    train_split: str
+    test_split: str
+    train_files: int
+    validation_files: int
+    test_files: int
+    train_clips: int
+    class_frames: dict[str, int]
+    epochs_run: int
+    best_epoch: int
+    history: list[dict]
+    train_seconds: float
+    validation: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunRecord:
+    """Everything a finished run measured, with its configuration and provenance.
+
+    Attributes
+    ----------
+    run : str
+        Short name (``duration_robust-g4-s3``).
+    identity : str
+        Hash of the resolved settings and the data (see
+        :meth:`sedlib.training.config.TrainConfig.identity`).
+    config : dict
+        The configuration as asked (``TrainConfig`` fields).
+    resolved : dict
+        The settings as used (defaults filled, device resolved).
+    dataset : dict
+        ``name``, ``fingerprint`` (metadata) and ``audio`` (signature of the audio files).
+    evaluation : dict
+        The paper's metrics of the pooled test predictions at the run's threshold.
+    tuned, threshold_free : dict
+        See :mod:`sedlib.evaluation.extended` (empty for records migrated from
+        runs that never had them).
+    folds : list of FoldRecord
+        One per training.
+    model_parameters : int
+        Trainable parameters.
+    probability_histograms : dict
+        Per-class histograms of the test probabilities on active and inactive frames.
+    timing, provenance : dict
+        Seconds; code version, packages, machine, device.
+    schema : int
+        :data:`SCHEMA_VERSION`.
+    """
+
+    run: str
+    identity: str
+    config: dict
+    resolved: dict
+    dataset: dict
+    evaluation: dict
+    tuned: dict
+    threshold_free: dict
+    folds: list[FoldRecord]
+    model_parameters: int
+    probability_histograms: dict
+    timing: dict
+    provenance: dict
+    schema: int = SCHEMA_VERSION
+
+    # ------------------------------------------------------------------ typed views
+    @property
+    def protocol(self) -> str:
+        return self.config["protocol"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    @property
+    def loss(self) -> str:
+        return self.resolved["loss"]
+
+    @property
+    def gamma(self) -> float | None:
+        return self.resolved["gamma"]
+
+    @property
+    def macro_f(self) -> float:
+        return self.evaluation["macro_f"]
+
+    @property
+    def micro_f(self) -> float:
+        return self.evaluation["micro_f"]
+
+    @property
+    def epochs_run(self) -> int:
+        """Most epochs any training of the run ran."""
+        return max(f.epochs_run for f in self.folds)
+
+    @property
+    def best_epochs(self) -> list[int]:
+        return [f.best_epoch for f in self.folds]
+
+    @property
+    def device_used(self) -> str:
+        return str(self.provenance.get("device", {}).get("used", "unknown"))
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Training seconds (validation included) per epoch, over all trainings."""
+        epochs = sum(f.epochs_run for f in self.folds)
+        return sum(f.train_seconds for f in self.folds) / max(epochs, 1)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """Every epoch of every training, with a ``fold`` column."""
+        rows = [{"fold": f.name, **h} for f in self.folds for h in f.history]
+        return pd.DataFrame(rows)
+
+    @property
+    def per_class(self) -> pd.DataFrame:
+        """Per-class metrics of the test predictions at the run's threshold (rows: labels)."""
+        return pd.DataFrame(self.evaluation["per_class"]).T
+
+    # ------------------------------------------------------------------ files
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary (the file's content)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "record") -> RunRecord:
+        """Build from the file's content, refusing other schema versions."""
+        version = data.get("schema", 1)
+        if version != SCHEMA_VERSION:
+            raise SchemaError(
+                f"{source} has schema version {version}, this sedlib reads {SCHEMA_VERSION}: "
+                f"run `sedlib migrate {source}` to upgrade it"
+            )
+        names = {f.name for f in fields(cls)}
+        missing = names - set(data) - {"schema"}
+        if missing:
+            raise SchemaError(f"{source} lacks {sorted(missing)}; it is not a complete run record")
+        values = {k: v for k, v in data.items() if k in names}
+        values["folds"] = [FoldRecord(**f) for f in data["folds"]]
+        return cls(**values)
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically (a reader never sees half a record)."""
+        write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunRecord:
+        """Read a run's ``metrics.json`` (a folder is taken as the run folder)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / RECORD
+        return cls.from_dict(read_json(path, "run record"), source=str(path))
+
+
+# ---------------------------------------------------------------------- migration
+def migrate_v1(data: dict) -> dict:
+    """A schema-1 record (one development -> evaluation training) in schema 2.
+
+    The identity of a migrated run cannot include the signature of the audio
+    it was trained on (it was not recorded), so it never equals the identity
+    of a new run: a sweep trains such a run again rather than reuse it.
+    """
+    from sedlib.training.config import TrainConfig
+
+    config = dict(data["config"])
+    splits = (config.pop("train_split", "development"), config.pop("eval_split", "evaluation"))
+    if splits != ("development", "evaluation"):
+        raise SchemaError(f"cannot migrate a run trained on {splits[0]!r} and tested on {splits[1]!r}")
+    config["protocol"] = "dev-eval"
+    used = str(data.get("provenance", {}).get("device", {}).get("used", "cpu"))
+    device_type = "cuda" if used.startswith("cuda") else "cpu"
+    train_config = TrainConfig(**config)
+    dataset = dict(data.get("dataset", {}))
+    identity_data = {"fingerprint": dataset.get("fingerprint"), "audio": "not recorded (schema 1)"}
+    tuned = dict(data.get("tuned", {}))
+    for key in ("thresholds", "validation_f"):
+        if key in tuned:
+            tuned[key] = {"dev-eval": tuned[key]}
+    timing = dict(data.get("timing", {}))
+    fold = FoldRecord(
+        name="dev-eval",
+        train_split="development",
+        test_split="evaluation",
+        train_files=int(dataset.get("train_files", 0)),
+        validation_files=int(dataset.get("validation_files", 0)),
+        test_files=int(dataset.get("evaluation_files", 0)),
+        train_clips=int(data.get("train_clips", 0)),
+        class_frames=dict(data.get("class_frames", {})),
+        epochs_run=int(data["epochs_run"]),
+        best_epoch=int(data["best_epoch"]),
+        history=list(data.get("history", [])),
+        train_seconds=float(timing.get("train_seconds", 0.0)),
+        validation=dict(data.get("validation", {})),
+    )
+    record = RunRecord(
+        run=data["run"],
+        identity=train_config.identity(device_type, identity_data),
+        config={**asdict(train_config)},
+        resolved=train_config.resolved(device_type),
+        dataset={
+            "name": dataset.get("name"),
+            "fingerprint": dataset.get("fingerprint"),
+            "audio": identity_data["audio"],
+        },
+        evaluation=data["evaluation"],
+        tuned=tuned,
+        threshold_free=dict(data.get("threshold_free", {})),
+        folds=[fold],
+        model_parameters=int(data.get("model_parameters", 0)),
+        probability_histograms=dict(data.get("probability_histograms") or {}),
+        timing=timing,
+        provenance=dict(data.get("provenance", {})),
+    )
+    out = record.to_dict()
+    out["migrated_from"] = {"schema": 1}
+    return out
+
+
+def migrate_file(path: str | Path) -> bool:
+    """Upgrade one ``metrics.json`` in place; True when it was changed."""
+    path = Path(path)
+    data = read_json(path, "run record")
+    version = data.get("schema", 1)
+    if version == SCHEMA_VERSION:
+        return False
+    if version != 1:
+        raise SchemaError(f"{path}: unknown schema version {version}")
+    write_json(path, migrate_v1(data))
+    return True

@@ -1,0 +1,271 @@
+"""One run: check everything, train every fold (resumably), pool the test predictions, record.
+
+A run folder holds::
+
+    run.json           the run's identity and resolved settings (written first)
+    <fold>/            one per training (fold1..fold4, or dev-eval):
+        checkpoint.pt  written after every epoch (resume == uninterrupted, on CPU)
+        best.pt        the model of the best validation epoch
+        validation.npz test.npz   the kept model's predictions (Predictions)
+        fold.json      the training's record, written when the fold is done
+    metrics.json       the run's record (RunRecord), written last and atomically
+
+A folder that holds another run (another identity) is refused before
+anything is written; a finished run is returned as it is, untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sedlib import provenance
+from sedlib.data.layout import Dataset
+from sedlib.evaluation.extended import extended_report
+from sedlib.evaluation.predictions import Predictions
+from sedlib.loss_shares import probability_histograms
+from sedlib.losses import get_loss
+from sedlib.model import CRNN, count_parameters
+from sedlib.training import checkpoint
+from sedlib.training.config import TrainConfig
+from sedlib.training.inference import predict
+from sedlib.training.loop import fit, init_output_bias
+from sedlib.training.preflight import RunPlan, preflight
+from sedlib.training.record import RECORD, FoldRecord, RunRecord
+from sedlib.training.split import FoldData, FoldPlan, prepare_fold
+from sedlib.util.io import read_json, write_json
+
+CLAIM = "run.json"
+FOLD_RECORD = "fold.json"
+
+
+@dataclass
+class Interrupted:
+    """A run stopped before its end (``stop_after_epochs``); calling ``train`` again resumes it."""
+
+    fold: str
+    epoch: int
+
+
+@dataclass
+class FoldOutcome:
+    """A finished training: its record and the kept model's predictions."""
+
+    record: FoldRecord
+    validation: Predictions
+    test: Predictions
+    test_labels: list[np.ndarray]
+
+
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    dataset: Dataset | None = None,
+    progress: bool = True,
+    stop_after_epochs: int | None = None,
+) -> RunRecord | Interrupted:
+    """Train (or resume, or load a finished run) and evaluate; write ``metrics.json``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run.
+    run_dir : path-like
+        Folder of the run (see the module docstring).
+    dataset : Dataset, optional
+        Use this data set instead of resolving ``config.dataset``.
+    progress : bool
+        Show progress bars.
+    stop_after_epochs : int, optional
+        Stop (as if interrupted) after this many epochs in this call; for tests.
+
+    Returns
+    -------
+    RunRecord or Interrupted
+
+    Raises
+    ------
+    RuntimeError
+        When ``run_dir`` holds another run.
+    """
+    wall_start = time.perf_counter()
+    run_dir = Path(run_dir)
+    plan = preflight(config, run_dir, dataset, progress)
+    finished = _finished(run_dir, plan)
+    if finished is not None:
+        return finished
+    _claim(run_dir, plan)
+    outcomes, budget = [], stop_after_epochs
+    for fold in plan.folds:
+        outcome, epochs_done = _train_fold(plan, fold, run_dir / fold.name, progress, budget)
+        if isinstance(outcome, Interrupted):
+            return outcome
+        budget = None if budget is None else budget - epochs_done
+        outcomes.append(outcome)
+    record = _assemble(plan, outcomes, time.perf_counter() - wall_start)
+    record.save(run_dir / RECORD)
+    return record
+
+
+def default_run_dir(config: TrainConfig, group: str, dataset: Dataset | None = None) -> Path:
+    """``<data root>/runs/<group>/<run name>-<identity>``: a folder no other run can share."""
+    from sedlib.data.registry import get_dataset
+    from sedlib.settings import data_root
+    from sedlib.training.config import device_kind
+    from sedlib.training.preflight import data_identity
+
+    ds = dataset if dataset is not None else get_dataset(config.dataset)
+    identity = config.identity(device_kind(config.device), data_identity(ds, config.protocol))
+    return data_root() / "runs" / group / f"{config.describe()}-{identity}"
+
+
+def _finished(run_dir: Path, plan: RunPlan) -> RunRecord | None:
+    """The finished run in ``run_dir`` if it is this one; another run raises."""
+    if (run_dir / RECORD).is_file():
+        record = RunRecord.load(run_dir / RECORD)
+        if record.identity == plan.identity:
+            return record
+        raise RuntimeError(
+            f"{run_dir} holds a finished run of another configuration (identity {record.identity}, "
+            f"asked {plan.identity}); use a new folder. Stored: {record.resolved}; "
+            f"asked: {plan.config.resolved(plan.device.type)}"
+        )
+    return None
+
+
+def _claim(run_dir: Path, plan: RunPlan) -> None:
+    """Write ``run.json``, or refuse a folder claimed by another run."""
+    path = run_dir / CLAIM
+    if path.is_file():
+        claimed = read_json(path, "run claim").get("identity")
+        if claimed != plan.identity:
+            raise RuntimeError(
+                f"{run_dir} holds an unfinished run of another configuration (identity {claimed}, "
+                f"asked {plan.identity}); use a new folder"
+            )
+        return
+    write_json(
+        path,
+        {
+            "identity": plan.identity,
+            "run": plan.config.describe(),
+            "resolved": plan.config.resolved(plan.device.type),
+            "data": plan.data,
+        },
+    )
+
+
+def _train_fold(
+    plan: RunPlan, fold: FoldPlan, folder: Path, progress: bool, budget: int | None
+) -> tuple[FoldOutcome | Interrupted, int]:
+    """One training: resume or start, then predict with the kept model; and the epochs run now."""
+    config, device = plan.config, plan.device
+    data = prepare_fold(plan.dataset, fold, config.val_fraction, progress)
+    loss_fn = get_loss(config.loss, **config.loss_params(data.class_frames))
+    if (folder / FOLD_RECORD).is_file():
+        return _load_fold(folder, data), 0
+    torch.manual_seed(config.seed)
+    model = CRNN(n_classes=len(plan.dataset.labels), **config.model)
+    init_output_bias(model, data.class_frames, int(data.train.offsets[-1]))
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = checkpoint.resume(folder, plan.identity, model, optimizer, device)
+    first_epoch = state.epoch
+
+    def on_epoch(state, improved: bool) -> None:
+        if improved:
+            checkpoint.save_best(folder, plan.identity, model, state.epoch)
+        checkpoint.save_checkpoint(folder, plan.identity, model, optimizer, state, device)
+
+    what = f"{config.describe()} {fold.name}"
+    state = fit(
+        model, optimizer, data, loss_fn, config, state, device,
+        on_epoch=on_epoch, progress=progress, max_epochs=budget, what=what,
+    )  # fmt: skip
+    epochs_done = state.epoch - first_epoch
+    if not state.finished(config):
+        return Interrupted(fold.name, state.epoch), epochs_done
+    checkpoint.load_best(folder, plan.identity, model, device)
+    validation, _ = predict(model, data.validation, data.train_meta, data.norm, device, group=fold.name)
+    test, _ = predict(model, data.test, data.test_meta, data.norm, device, group=fold.name)
+    validation.save(folder / "validation.npz")
+    test.save(folder / "test.npz")
+    record = FoldRecord(
+        name=fold.name,
+        train_split=fold.train_split,
+        test_split=fold.test_split,
+        train_files=len(data.train.files),
+        validation_files=len(data.validation.files),
+        test_files=len(data.test.files),
+        train_clips=len(data.clips),
+        class_frames=dict(zip(data.train.label_names, map(int, data.class_frames), strict=True)),
+        epochs_run=state.epoch,
+        best_epoch=state.best_epoch,
+        history=state.history,
+        train_seconds=round(state.train_seconds, 3),
+        validation=validation.segment_metrics(config.threshold, config.time_resolution).to_dict(),
+    )
+    write_json(folder / FOLD_RECORD, asdict(record))
+    return FoldOutcome(record, validation, test, _test_labels(data)), epochs_done
+
+
+def _load_fold(folder: Path, data: FoldData) -> FoldOutcome:
+    """A training finished in an earlier call."""
+    record = FoldRecord(**read_json(folder / FOLD_RECORD, "fold record"))
+    return FoldOutcome(
+        record,
+        Predictions.load(folder / "validation.npz"),
+        Predictions.load(folder / "test.npz"),
+        _test_labels(data),
+    )
+
+
+def _test_labels(data: FoldData) -> list[np.ndarray]:
+    return [data.test.file(i)[1] for i in range(len(data.test.files))]
+
+
+def _assemble(plan: RunPlan, outcomes: list[FoldOutcome], wall_seconds: float) -> RunRecord:
+    """Pool the test folds, score them, and put the run's record together."""
+    config = plan.config
+    start = time.perf_counter()
+    pooled = Predictions.concat([o.test for o in outcomes])
+    evaluation = pooled.segment_metrics(config.threshold, config.time_resolution)
+    beyond = extended_report(
+        [(o.record.name, o.validation, o.test) for o in outcomes],
+        threshold=config.threshold,
+        time_resolution=config.time_resolution,
+    )
+    histograms = probability_histograms(pooled.probs, [y for o in outcomes for y in o.test_labels])
+    train_seconds = sum(o.record.train_seconds for o in outcomes)
+    clips_seen = sum(o.record.train_clips * o.record.epochs_run for o in outcomes)
+    epochs = sum(o.record.epochs_run for o in outcomes)
+    record_provenance = provenance.collect()
+    record_provenance["device"]["used"] = str(plan.device)
+    return RunRecord(
+        run=config.describe(),
+        identity=plan.identity,
+        config=asdict(config),
+        resolved=config.resolved(plan.device.type),
+        dataset={"name": plan.dataset.name, **plan.data},
+        evaluation=evaluation.to_dict(),
+        tuned=beyond["tuned"],
+        threshold_free=beyond["threshold_free"],
+        folds=[o.record for o in outcomes],
+        model_parameters=count_parameters(CRNN(n_classes=len(plan.dataset.labels), **config.model)),
+        probability_histograms={k: v.tolist() for k, v in histograms.items()},
+        timing={
+            "train_seconds": round(train_seconds, 2),
+            "seconds_per_epoch": round(train_seconds / max(epochs, 1), 3),
+            "clips_per_second": round(clips_seen / max(train_seconds, 1e-9), 2),
+            "evaluation_seconds": round(time.perf_counter() - start, 2),
+            "wall_seconds_this_call": round(wall_seconds + time.perf_counter() - start, 2),
+        },
+        provenance=json.loads(json.dumps(record_provenance, default=str)),
+    )

@@ -1,0 +1,156 @@
+"""Which files a run trains, validates and tests on, under each protocol.
+
+``folds`` (the paper's data): for each of the 4 cross-validation folds of
+the development set, train on the other three (minus a validation hold-out)
+and test on the fold; the four test folds together are every development
+file once. ``dev-eval``: train on the development set (minus the hold-out),
+test on the evaluation set. Everything here is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sedlib.data.cache import Clips, SplitFeatures, build_features
+from sedlib.data.layout import N_FOLDS, Dataset
+from sedlib.losses import count_class_frames
+
+#: Frames of a training clip: the paper's 10 s clips at 20 ms.
+CLIP_FRAMES = 500
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """One training of a run: its name and the splits it trains and tests on."""
+
+    name: str
+    train_split: str
+    test_split: str
+
+
+def protocol_folds(protocol: str) -> list[FoldPlan]:
+    """The trainings of a protocol, in order.
+
+    Examples
+    --------
+    >>> [f.name for f in protocol_folds("folds")]
+    ['fold1', 'fold2', 'fold3', 'fold4']
+    >>> protocol_folds("dev-eval")
+    [FoldPlan(name='dev-eval', train_split='development', test_split='evaluation')]
+    """
+    if protocol == "folds":
+        return [
+            FoldPlan(f"fold{k}", f"fold{k}-development", f"fold{k}-evaluation")
+            for k in range(1, N_FOLDS + 1)
+        ]
+    if protocol == "dev-eval":
+        return [FoldPlan("dev-eval", "development", "evaluation")]
+    raise ValueError(f"unknown protocol {protocol!r}; known: folds, dev-eval")
+
+
+def validation_files(dataset: Dataset, split: str, fraction: float, seed: int = 0) -> list[str]:
+    """The training files held out for validation.
+
+    ``round(fraction * n)`` of the ``n`` files of each scene (at most ``n - 1``),
+    drawn with a fixed seed (the same for every run), and at least one file
+    overall.
+    """
+    meta = dataset.meta(split)
+    scene_of = meta.groupby("filename", sort=False)["scene_label"].first()
+    if len(scene_of) < 2:
+        raise ValueError(
+            f"split {split!r} of {dataset.name!r} has {len(scene_of)} file(s); need 2 to hold one out for validation"
+        )
+    rng = np.random.default_rng(seed)
+    by_scene = {
+        scene: sorted(scene_of.index[scene_of == scene]) for scene in sorted(scene_of.unique())
+    }
+    held = []
+    for files in by_scene.values():
+        held += list(
+            rng.choice(files, size=min(round(len(files) * fraction), len(files) - 1), replace=False)
+        )
+    if not held:
+        largest = max(by_scene.values(), key=len)
+        held = [str(rng.choice(largest))]
+    return sorted(str(f) for f in held)
+
+
+def features_of(dataset: Dataset, split: str, progress: bool = True) -> SplitFeatures:
+    """A split's features; a cross-validation split is cut from the development features.
+
+    The folds of a development set list the same events as the development
+    metadata, so their features and label rolls are those of the development
+    split; this is checked, and a fold that differs is computed on its own.
+    """
+    if split.startswith("fold") and "development" in dataset.splits():
+        meta, dev_meta = dataset.meta(split), dataset.meta("development")
+        files = set(meta["filename"])
+        same = dev_meta[dev_meta["filename"].isin(files)]
+        if _same_events(meta, same):
+            return build_features(dataset, "development", progress=progress).subset(
+                list(dict.fromkeys(meta["filename"]))
+            )
+    return build_features(dataset, split, progress=progress)
+
+
+def _same_events(a, b) -> bool:
+    columns = ["filename", "onset", "offset", "event_label"]
+    key = lambda m: m[columns].sort_values(columns).to_numpy().tolist()  # noqa: E731
+    return len(a) == len(b) and key(a) == key(b)
+
+
+@dataclass
+class Normalizer:
+    """Per-band standardisation with training statistics."""
+
+    mean: object  # torch.Tensor (n_mels,)
+    std: object
+
+    @classmethod
+    def fit(cls, clips: Clips) -> Normalizer:
+        """Mean and standard deviation of every band over the valid frames of the clips."""
+        valid = clips.features[clips.mask]
+        return cls(valid.mean(0), valid.std(0).clamp_min(1e-5))
+
+    def __call__(self, x):
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+
+
+@dataclass
+class FoldData:
+    """Everything one training needs: features of its files, clips, normaliser, frame counts."""
+
+    plan: FoldPlan
+    train: SplitFeatures
+    validation: SplitFeatures
+    test: SplitFeatures
+    train_meta: pd.DataFrame
+    test_meta: pd.DataFrame
+    clips: Clips
+    norm: Normalizer
+    class_frames: np.ndarray
+
+
+def prepare_fold(
+    dataset: Dataset, plan: FoldPlan, val_fraction: float, progress: bool = True
+) -> FoldData:
+    """Features, validation hold-out, training clips and normaliser of one training (deterministic)."""
+    every = features_of(dataset, plan.train_split, progress)
+    held_out = validation_files(dataset, plan.train_split, val_fraction)
+    train = every.subset([f for f in every.files if f not in set(held_out)])
+    clips = train.clips(CLIP_FRAMES)
+    return FoldData(
+        plan=plan,
+        train=train,
+        validation=every.subset(held_out),
+        test=features_of(dataset, plan.test_split, progress),
+        train_meta=dataset.meta(plan.train_split),
+        test_meta=dataset.meta(plan.test_split),
+        clips=clips,
+        norm=Normalizer.fit(clips),
+        class_frames=count_class_frames(train.labels),
+    )

@@ -1,0 +1,1 @@
+"""Small helpers with no science in them: atomic files, JSON, file locks."""
