@@ -24,10 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, print_table
+from sedlib.train import TrainConfig, train
 
 from sedlib.losses import get_loss
 from sedlib.model import CRNN
-from sedlib.train import TrainConfig, train
 
 
 def bare_clips_per_second(

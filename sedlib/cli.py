@@ -171,7 +171,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
     if args.aggregate_only:
         dataset = get_dataset(args.dataset, create=False)
-        planned = plan_grid(args.grid, dataset=dataset, seeds=args.seeds, overrides={**overrides, "dataset": args.dataset})
+        planned = plan_grid(
+            args.grid,
+            dataset=dataset,
+            seeds=args.seeds,
+            overrides={**overrides, "dataset": args.dataset},
+        )
         result = aggregate_grid(args.grid, planned, dataset, command=command)
     else:
         result = run_grid(
@@ -184,7 +189,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             command=command,
         )
     if result is not None:
-        print(f"grid {args.grid}: {len(result.table)} finished runs -> results/{args.grid}/{result.slug}.csv")
+        print(
+            f"grid {args.grid}: {len(result.table)} finished runs -> results/{args.grid}/{result.slug}.csv"
+        )
     return 0
 
 
@@ -197,6 +204,12 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _add_run_commands(sub) -> None:
+    _add_train_command(sub)
+    _add_sweep_command(sub)
+    _add_migrate_command(sub)
+
+
+def _add_train_command(sub) -> None:
     from sedlib.losses import LOSSES
     from sedlib.training.config import PROFILES, PROTOCOLS
 
@@ -210,8 +223,11 @@ def _add_run_commands(sub) -> None:
     tr.add_argument("--profile", default=None, choices=sorted(PROFILES), help="named overrides")
     tr.add_argument("--dataset", help=f"data set name or folder [{defaults['dataset']}]")
     tr.add_argument("--protocol", choices=PROTOCOLS, help=f"[{defaults['protocol']}]")
-    tr.add_argument("--loss", choices=sorted(LOSSES), help=f"[{defaults['loss']}]")
-    tr.add_argument("--gamma", type=float, help=f"γ of duration_robust and focal [{defaults['gamma']}]")
+    losses = ", ".join(sorted(LOSSES))
+    tr.add_argument("--loss", help=f"{losses}, or E1, E2, E3 [{defaults['loss']}]")
+    tr.add_argument(
+        "--gamma", type=float, help=f"γ of duration_robust and focal [{defaults['gamma']}]"
+    )
     tr.add_argument(
         "--loss-option",
         action="append",
@@ -219,7 +235,13 @@ def _add_run_commands(sub) -> None:
         metavar="NAME=VALUE",
         help="more loss parameters, e.g. alpha=0.25, beta=0.999, gamma_neg=4, clip=0.05",
     )
-    tr.add_argument("--model", action="append", default=[], metavar="NAME=VALUE", help="CRNN arguments, e.g. channels=32")
+    tr.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="CRNN arguments, e.g. channels=32",
+    )
     tr.add_argument("--seed", type=int, help=f"[{defaults['seed']}]")
     tr.add_argument("--epochs", type=int, help=f"[{defaults['epochs']}]")
     tr.add_argument("--batch-size", type=int, help=f"[{defaults['batch_size']}]")
@@ -234,19 +256,30 @@ def _add_run_commands(sub) -> None:
     )
     tr.set_defaults(func=_cmd_train)
 
+
+def _add_sweep_command(sub) -> None:
     from sedlib.study.grids import GRIDS
+    from sedlib.training.config import PROTOCOLS
+
+    defaults = _train_defaults()
 
     sw = sub.add_parser(
         "sweep",
         help="run a grid of training runs through the papermill notebook",
-        description="Run a grid (" + "; ".join(f"{g.name}: {g.description}" for g in GRIDS.values()) + ").",
+        description="Run a grid ("
+        + "; ".join(f"{g.name}: {g.description}" for g in GRIDS.values())
+        + ").",
     )
     sw.add_argument("--grid", required=True, choices=list(GRIDS))
     sw.add_argument("--dataset", default=defaults["dataset"], help=f"[{defaults['dataset']}]")
     sw.add_argument("--protocol", choices=PROTOCOLS, default=None, help="default: the grid's")
     sw.add_argument("--device", default=None, help="auto, cpu, cuda[:N] (default: TrainConfig's)")
-    sw.add_argument("--epochs", type=int, default=None, help="epochs per training (default: TrainConfig's)")
-    sw.add_argument("--seeds", type=int, default=None, help="seeds per method (default: the grid's)")
+    sw.add_argument(
+        "--epochs", type=int, default=None, help="epochs per training (default: TrainConfig's)"
+    )
+    sw.add_argument(
+        "--seeds", type=int, default=None, help="seeds per method (default: the grid's)"
+    )
     sw.add_argument(
         "--set",
         action="append",
@@ -254,9 +287,15 @@ def _add_run_commands(sub) -> None:
         metavar="FIELD=VALUE",
         help="any other shared TrainConfig setting, VALUE as JSON, e.g. patience=0, model.channels=32",
     )
-    sw.add_argument("--jobs", type=int, default=1, help="runs at the same time (several fit on one GPU)")
-    sw.add_argument("--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)")
-    sw.add_argument("--aggregate-only", action="store_true", help="only collect the finished runs into results")
+    sw.add_argument(
+        "--jobs", type=int, default=1, help="runs at the same time (several fit on one GPU)"
+    )
+    sw.add_argument(
+        "--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)"
+    )
+    sw.add_argument(
+        "--aggregate-only", action="store_true", help="only collect the finished runs into results"
+    )
     sw.add_argument(
         "--no-record-command",
         dest="record_command",
@@ -265,10 +304,14 @@ def _add_run_commands(sub) -> None:
     )
     sw.set_defaults(func=_cmd_sweep)
 
+
+def _add_migrate_command(sub) -> None:
     mig = sub.add_parser(
         "migrate", help="upgrade run records and result files written by older versions, in place"
     )
-    mig.add_argument("paths", nargs="+", type=Path, help="metrics.json files, run folders or results folders")
+    mig.add_argument(
+        "paths", nargs="+", type=Path, help="metrics.json files, run folders or results folders"
+    )
     mig.set_defaults(func=_cmd_migrate)
 
 
@@ -310,6 +353,12 @@ def _add_data_commands(sub) -> None:
         help="only the event metadata (kilobytes): statistics and synthetic-tut-timeline need no more",
     )
     tut.set_defaults(func=_cmd_data_tut)
+    _add_synthetic_command(data_sub)
+    _add_describe_commands(data_sub)
+
+
+def _add_synthetic_command(data_sub) -> None:
+    from pathlib import Path
 
     syn = data_sub.add_parser(
         "synthetic", help="generate the procedural default data set (offline)"
@@ -329,6 +378,8 @@ def _add_data_commands(sub) -> None:
     syn.add_argument("--force", action="store_true", help="regenerate even if it exists")
     syn.set_defaults(func=_cmd_data_synthetic)
 
+
+def _add_describe_commands(data_sub) -> None:
     stats = data_sub.add_parser(
         "stats", help="per-class statistics (the paper's Table 1 and Fig. 2)"
     )

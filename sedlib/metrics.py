@@ -128,7 +128,9 @@ class EventList:
     name: str = "events"
 
     @classmethod
-    def from_frame(cls, events: pd.DataFrame, labels: Sequence[str], name: str = "events") -> EventList:
+    def from_frame(
+        cls, events: pd.DataFrame, labels: Sequence[str], name: str = "events"
+    ) -> EventList:
         """Check an event DataFrame (see :func:`validate_events`) and convert it."""
         return _to_events(events, labels, name)
 
@@ -149,7 +151,9 @@ def _to_events(events: pd.DataFrame, labels: Sequence[str], name: str) -> EventL
             raise ValueError(f"{name} was prepared for other labels: {list(events.labels)}")
         return events
     if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame or an EventList, got {type(events).__name__}")
+        raise TypeError(
+            f"{name} must be a pandas DataFrame or an EventList, got {type(events).__name__}"
+        )
     missing = [c for c in EVENT_COLUMNS if c not in events.columns]
     if missing:
         raise ValueError(f"{name} lacks column(s) {missing}; expected {list(EVENT_COLUMNS)}")
@@ -165,7 +169,9 @@ def _to_events(events: pd.DataFrame, labels: Sequence[str], name: str) -> EventL
     codes = pd.Index(labels).get_indexer(label_text)
     if (codes < 0).any():
         unknown = sorted(set(label_text[codes < 0]))
-        raise ValueError(f"{name}: unknown event label(s) {unknown}; known labels: {sorted(labels)}")
+        raise ValueError(
+            f"{name}: unknown event label(s) {unknown}; known labels: {sorted(labels)}"
+        )
     out = EventList(events["filename"].to_numpy(dtype=object), onset, offset, codes, labels, name)
     bad = ~(np.isfinite(onset) & np.isfinite(offset)) | (onset < 0) | (offset < 0)
     if bad.any():
@@ -175,7 +181,9 @@ def _to_events(events: pd.DataFrame, labels: Sequence[str], name: str) -> EventL
         )
     reversed_ = onset > offset
     if reversed_.any():
-        raise ValueError(f"{name}: onset after offset in event {out.describe(int(np.flatnonzero(reversed_)[0]))}")
+        raise ValueError(
+            f"{name}: onset after offset in event {out.describe(int(np.flatnonzero(reversed_)[0]))}"
+        )
     return out
 
 
@@ -229,12 +237,16 @@ def _file_lengths(
     invalid = durations.isna() | ~np.isfinite(durations) | (durations < 0)
     if invalid.any():
         bad = durations[invalid].index[0]
-        raise ValueError(f"file_durations[{bad!r}] = {durations[bad]!r} is not a valid duration (finite, >= 0)")
+        raise ValueError(
+            f"file_durations[{bad!r}] = {float(durations[bad])!r} is not a valid duration (finite, >= 0)"
+        )
     for events in (reference, estimated):
         code = durations.index.get_indexer(events.filename)
         if (code < 0).any():
             unknown = sorted(set(events.filename[code < 0]))
-            raise ValueError(f"{events.name} has events in file(s) missing from file_durations: {unknown[:5]}")
+            raise ValueError(
+                f"{events.name} has events in file(s) missing from file_durations: {unknown[:5]}"
+            )
         over = events.offset - durations.to_numpy()[code]
         if (over > tolerance).any():
             i = int(np.argmax(over))
@@ -250,7 +262,9 @@ def _file_lengths(
     return durations
 
 
-def _segment_spans(events: EventList, files: pd.Index, file_start: np.ndarray, file_segments: np.ndarray, r: float):
+def _segment_spans(
+    events: EventList, files: pd.Index, file_start: np.ndarray, file_segments: np.ndarray, r: float
+):
     """Global segment span ``[start, stop)`` and class of every event, cut at its file's end.
 
     sed_eval's rule: an event covers segments ``floor(onset / r)`` to
@@ -360,7 +374,9 @@ def segment_based_metrics(
         len(labels),
     )
     counts = _counts(ref, sys, weight)
-    return _report(counts, labels, n_files=len(lengths), n_segments=int(total), time_resolution=time_resolution)
+    return _report(
+        counts, labels, n_files=len(lengths), n_segments=int(total), time_resolution=time_resolution
+    )
 
 
 def _counts(ref: np.ndarray, sys: np.ndarray, weight: np.ndarray) -> dict[str, Any]:
@@ -370,7 +386,7 @@ def _counts(ref: np.ndarray, sys: np.ndarray, weight: np.ndarray) -> dict[str, A
     n_tp_seg = (ref & sys).sum(1)
 
     def total(per_interval):  # counts are integers; float64 sums stay exact below 2**53
-        return int(round(float(w @ per_interval)))
+        return round(float(w @ per_interval))
 
     return {
         "subs": total(np.minimum(n_ref_seg, n_sys_seg) - n_tp_seg),
@@ -385,7 +401,9 @@ def _counts(ref: np.ndarray, sys: np.ndarray, weight: np.ndarray) -> dict[str, A
     }
 
 
-def _report(counts: dict, labels: list[str], *, n_files: int, n_segments: int, time_resolution: float) -> SegmentMetrics:
+def _report(
+    counts: dict, labels: list[str], *, n_files: int, n_segments: int, time_resolution: float
+) -> SegmentMetrics:
     """The metrics of sed_eval's formulas from segment counts."""
     n_ref, n_sys, n_tp = counts["n_ref"], counts["n_sys"], counts["n_tp"]
     micro_p, micro_r, micro_f = (float(v) for v in _f_measure(n_tp, n_sys, n_ref))

@@ -46,6 +46,11 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     """Installed version of each package, None when it is missing."""
     versions: dict[str, str | None] = {}
     for name in names:
+        if name == "sedlib":  # the code that runs, also when imported from a checkout on PYTHONPATH
+            from sedlib import __version__
+
+            versions[name] = __version__
+            continue
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

@@ -10,7 +10,7 @@ import soundfile
 
 from sedlib.data import Dataset, label_roll
 from sedlib.data.audio import AudioError, load_audio
-from sedlib.data.cache import FeatureConfig, build_features, cache_dir
+from sedlib.data.cache import FeatureConfig, build_features, cache_dir, cache_path
 from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.generate import Preset
 from sedlib.features import log_mel
@@ -47,10 +47,14 @@ def test_features_and_labels_are_aligned_per_file(dataset, cache_root):
 def test_cache_is_reused_and_written_atomically(dataset, cache_root):
     first = build_features(dataset, "evaluation", cache_root=cache_root, jobs=2, progress=False)
     folder = cache_dir(dataset, FeatureConfig(), cache_root)
-    assert sorted(p.name for p in folder.iterdir()) == ["evaluation.json", "evaluation.npz"]
-    stamp = (folder / "evaluation.npz").stat().st_mtime_ns
+    entry = cache_path(dataset, "evaluation", FeatureConfig(), cache_root)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [entry.name, entry.with_suffix(".json").name]
+    )
+    assert entry.name.startswith("evaluation-") and entry.suffix == ".npz"
+    stamp = entry.stat().st_mtime_ns
     second = build_features(dataset, "evaluation", cache_root=cache_root, progress=False)
-    assert (folder / "evaluation.npz").stat().st_mtime_ns == stamp
+    assert entry.stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(first.features, second.features)
     np.testing.assert_array_equal(first.labels, second.labels)
     assert first.files == second.files and first.file_durations == second.file_durations
@@ -115,11 +119,12 @@ def test_corrupt_audio_names_the_file_and_writes_no_cache(dataset, tmp_path, cac
     assert not list(cache_root.rglob("*.npz"))
 
 
-def test_other_sample_rates_are_resampled_and_reported(dataset, tmp_path, cache_root, capsys):
+def test_other_sample_rates_are_resampled_and_reported(dataset, tmp_path, cache_root, caplog):
     ds = copy_dataset(dataset, tmp_path / "copy")
     for name in ds.files("evaluation"):
         y, sr = soundfile.read(str(ds.audio_path(name)))
         soundfile.write(str(ds.audio_path(name)), y[::2], sr // 2, subtype="PCM_16")
-    feats = build_features(ds, "evaluation", cache_root=cache_root, jobs=1, progress=False)
-    assert "resampling audio from [22050] Hz to 44100 Hz" in capsys.readouterr().out
+    with caplog.at_level("WARNING", logger="sedlib.data.cache"):
+        feats = build_features(ds, "evaluation", cache_root=cache_root, jobs=1, progress=False)
+    assert "resampling audio from [22050] Hz to 44100 Hz" in caplog.text
     assert feats.features.shape[0] == sum(round(d * 44100) // 882 for d in feats.durations)

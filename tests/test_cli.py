@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+import sedlib
 from sedlib import system_check
-from sedlib.cli import main
+from sedlib.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,13 +32,13 @@ def test_console_script_is_installed():
     script = Path(sys.executable).with_name("sedlib")
     assert script.exists(), "the sedlib console script is not installed next to python"
     out = run(str(script), "--version")
-    assert out.returncode == 0 and out.stdout.strip() == "sedlib 0.1.0"
+    assert out.returncode == 0 and out.stdout.strip() == f"sedlib {sedlib.__version__}"
 
 
 def test_info_reports_provenance(capsys):
     assert main(["info"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert record["packages"]["sedlib"] == "0.1.0"
+    assert record["packages"]["sedlib"] == sedlib.__version__
     assert record["device"]["device"] in {"cpu", "cuda"}
     assert record["settings"]["tut_meta"]
     assert record["git_commit"] is None or len(record["git_commit"].split("-")[0]) == 40
@@ -101,7 +102,7 @@ def test_data_commands_generate_describe_and_featurize(tmp_path, monkeypatch, ca
     assert "n_events\tmean_duration\ttotal_duration\tn_frames" in text
     assert main(["data", "features", "--dataset", str(root), "--jobs", "1"]) == 0
     assert "frames" in capsys.readouterr().out
-    assert list((tmp_path / "cache").rglob("development.npz"))
+    assert list((tmp_path / "cache").rglob("development-*.npz"))
 
 
 def _tiny_dataset(tmp_path):
@@ -112,9 +113,92 @@ def _tiny_dataset(tmp_path):
     ).audio_dir
 
 
-def test_data_tut_dry_run_uses_the_metadata_setting(tut_meta, tmp_path, monkeypatch, capsys):
+def test_data_tut_dry_run_uses_the_metadata_setting(tut_meta, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("SEDLIB_TUT_META", str(tut_meta))
+    caplog.set_level("INFO", logger="sedlib")
     assert main(["data", "tut", "--root", str(tmp_path / "tut"), "--dry-run"]) == 0
-    out = capsys.readouterr().out
+    out = caplog.text
     assert "(verified)" in out and "248 of 248 audio files to fetch from 7 TUT data set(s)" in out
     assert not (tmp_path / "tut").exists() or not any((tmp_path / "tut").iterdir())
+
+
+def test_train_options_default_to_train_config():
+    """Unset options are None and become TrainConfig's defaults: one source of defaults."""
+    from dataclasses import fields
+
+    from sedlib.cli import _TRAIN_OPTIONS
+    from sedlib.training import TrainConfig
+
+    args = build_parser().parse_args(["train"])
+    names = {f.name for f in fields(TrainConfig)}
+    assert set(_TRAIN_OPTIONS) <= names
+    assert all(getattr(args, name) is None for name in _TRAIN_OPTIONS)
+    assert args.profile is None and args.loss_option == [] and args.model == []
+    sweep = build_parser().parse_args(["sweep", "--grid", "paper"])
+    assert sweep.dataset == TrainConfig().dataset and sweep.epochs is None and sweep.device is None
+
+
+def test_train_prints_undefined_scores_and_exits_0(monkeypatch, tmp_path, capsys):
+    """A micro F of None (no detection at all) is a normal result early in training."""
+    from types import SimpleNamespace
+
+    import sedlib.training as training
+    import sedlib.training.run as run_module
+
+    seen = {}
+
+    def fake_train(config, run_dir):
+        seen["config"] = config
+        ev = {"macro_f": 0.0, "micro_f": None, "micro_er": 1.0}
+        return SimpleNamespace(run=config.describe(), protocol=config.protocol, evaluation=ev)
+
+    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(run_module, "default_run_dir", lambda config, group: tmp_path / "run")
+    assert (
+        main(["train", "--loss", "E3", "--gamma", "2", "--epochs", "3", "--model", "channels=8"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "micro F undefined" in out and "macro F 0.0000" in out
+    config = seen["config"]
+    assert (config.loss, config.gamma, config.epochs, config.model) == (
+        "E3",
+        2.0,
+        3,
+        {"channels": 8},
+    )
+    assert config.batch_size == training.TrainConfig().batch_size
+
+
+def test_train_refuses_bad_options_before_training(capsys):
+    with pytest.raises(ValueError, match=r"TrainConfig.epochs = 0"):
+        main(["train", "--epochs", "0"])
+    with pytest.raises(SystemExit):
+        main(["train", "--protocol", "holdout"])
+
+
+def test_data_tut_meta_only_fetches_kilobytes(tmp_path, monkeypatch, capsys):
+    """`sedlib data tut --meta-only` against a local server serving the pinned metadata."""
+    import hashlib
+
+    from http_fixture import FileServer
+
+    from sedlib.data import tut
+
+    served = tmp_path / "served"
+    files = {}
+    for relative in ("meta/meta_development.txt", "meta/meta_evaluation.txt"):
+        text = b"path\tscene_label\tevent_start_time\tevent_end_time\tevent_label\na.wav\thome\t0.0\t1.0\tdishes\n"
+        (served / relative).parent.mkdir(parents=True, exist_ok=True)
+        (served / relative).write_bytes(text)
+        files[relative] = (len(text), hashlib.sha256(text).hexdigest())
+    monkeypatch.setattr(tut, "META_FILES", files)
+    monkeypatch.delenv("SEDLIB_TUT_META", raising=False)
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path / "root"))
+    with FileServer(served) as server:
+        monkeypatch.setattr(tut, "META_BASE_URL", server.url)
+        ds = tut.fetch_tut(
+            tmp_path / "root" / "tut", meta_only=True, meta_base=server.url, meta_files=files
+        )
+    assert (ds.meta_dir / "meta" / "meta_development.txt").read_bytes().startswith(b"path")
+    assert not (tmp_path / "root" / "tut").exists()  # no audio, no archives

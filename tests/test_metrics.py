@@ -126,9 +126,9 @@ def _events(rows):
             r"missing from file_durations: \['a'\]",
         ),
         (
-            _events([("a", 0.0, 9.0, "dog")]),
-            {"file_durations": {"a": 3.0}},
-            "ends after its file's duration 3.0",
+            _events([("a", 0.0, 1.0, "dog")]),
+            {"file_durations": {"a": float("inf")}},
+            r"file_durations\['a'\] = inf is not a valid duration",
         ),
         (_events([("a", 0.0, 1.0, "dog")]), {"time_resolution": 0}, "time_resolution"),
         (
@@ -141,6 +141,60 @@ def _events(rows):
 def test_bad_events_are_named(ref, kwargs, match):
     with pytest.raises(ValueError, match=match):
         segment_based_metrics(ref, _events([]), ["dog"], **kwargs)
+
+
+@pytest.mark.parametrize("r", [1.0, 0.5])
+def test_events_past_the_file_end_are_cut_as_sed_eval_cuts_them(r, caplog):
+    """The TUT evaluation metadata has events ending at 10.000023 s in 10 s files."""
+    labels = ["dog", "cat"]
+    ref = _events(
+        [
+            ("a", 9.2, 10.000023, "dog"),  # the real case: 23 µs past the end, cut silently
+            ("a", 1.0, 2.0, "cat"),
+            ("b", 3.0, 14.0, "cat"),  # 4 s past the end: cut, with a warning
+            ("b", 12.0, 13.0, "dog"),  # wholly after the end: no segment
+        ]
+    )
+    est = _events([("a", 9.0, 10.0, "dog"), ("b", 4.0, 10.0, "cat"), ("b", 0.0, 1.0, "dog")])
+    durations = {"a": 10.0, "b": 10.0}
+    with caplog.at_level("WARNING", logger="sedlib.metrics"):
+        ours = segment_based_metrics(ref, est, labels, time_resolution=r, file_durations=durations)
+    expected = sed_eval_segment_metrics(ref, est, labels, r, durations)
+    overall = expected.overall_f_measure()
+    assert ours.micro_f == pytest.approx(overall["f_measure"])
+    assert ours.micro_er == pytest.approx(expected.overall_error_rate()["error_rate"])
+    assert ours.n_segments == int(20 / r)
+    warnings = [rec.getMessage() for rec in caplog.records]
+    assert len(warnings) == 1 and "2 event(s) end after their file" in warnings[0]
+    assert "overshoot 4.000 s" in warnings[0] and "'b'" in warnings[0]
+
+
+def test_memory_grows_with_events_not_with_audio_length():
+    """A 30,000-year file with two events costs what any other file costs."""
+    import time
+
+    ref = _events([("long", 1e9, 1e9 + 2.5, "dog"), ("short", 0.0, 3.0, "dog")])
+    est = _events([("long", 1e9 + 1.0, 1e9 + 5.0, "dog")])
+    start = time.perf_counter()
+    m = segment_based_metrics(ref, est, ["dog"], file_durations={"long": 1e12, "short": 10.0})
+    assert time.perf_counter() - start < 1.0
+    assert m.n_segments == 10**12 + 10
+    # segments 1e9..1e9+2 (reference) and 1e9+1..1e9+4 (system); "short" has 3 reference segments
+    row = m.per_class.loc["dog"]
+    assert (row["n_ref"], row["n_sys"], row["n_tp"]) == (6, 4, 2)
+
+
+def test_prepared_event_lists_score_like_frames():
+    from sedlib.metrics import EventList
+
+    ref, est, durations = random_event_lists(3)
+    labels = LABELS
+    prepared = EventList.from_frame(ref, labels, "reference")
+    a = segment_based_metrics(prepared, est, labels, file_durations=durations)
+    b = segment_based_metrics(ref, est, labels, file_durations=durations)
+    assert a.micro_f == b.micro_f and a.per_class.equals(b.per_class)
+    with pytest.raises(ValueError, match="prepared for other labels"):
+        segment_based_metrics(prepared, est, labels[:-1], file_durations=durations)
 
 
 def test_frames_to_events_runs_and_hop():

@@ -94,3 +94,55 @@ def test_bad_construction(kwargs, match):
 def test_bad_input_shape_is_named():
     with pytest.raises(ValueError, match=r"\(batch, frames, 64\), got \(2, 500, 40\)"):
         CRNN(n_classes=3)(torch.zeros(2, 500, 40))
+
+
+def reference_block(block, x: torch.Tensor) -> torch.Tensor:
+    """The plain sequence of Table 3's block: conv -> batch norm -> ReLU -> pool -> dropout."""
+    return block.dropout(block.pool(block.act(block.norm(block.conv(x)))))
+
+
+@pytest.mark.parametrize("in_channels", [1, 6])
+@pytest.mark.parametrize("training", [True, False])
+def test_conv_block_computes_the_plain_sequence(in_channels, training):
+    """The reordered ReLU, the folded normalisation (first block) and the folded running
+    statistics (evaluation) give the plain sequence's outputs, gradients and running statistics."""
+    import copy
+
+    torch.manual_seed(0)
+    block = CRNN(n_classes=3, channels=16).cnn[0]
+    if in_channels != 1:
+        block = type(block)(in_channels, 16, 4, dropout=0.0)
+    block.dropout.p = 0.0  # dropout masks are drawn in the same order; compare without noise
+    with torch.no_grad():  # a non-trivial normalisation
+        block.norm.weight.uniform_(0.5, 2.0)
+        block.norm.bias.uniform_(-1.0, 1.0)
+        block.norm.running_mean.uniform_(-0.5, 0.5)
+        block.norm.running_var.uniform_(0.5, 2.0)
+    plain = copy.deepcopy(block)
+    block.train(training)
+    plain.train(training)
+    x = torch.randn(4, in_channels, 50, 64) * 3 + 1
+    fast_out, plain_out = block(x), reference_block(plain, x)
+    torch.testing.assert_close(fast_out, plain_out, rtol=1e-4, atol=1e-5)
+    if training:
+        (fast_out * torch.arange(fast_out.numel()).reshape(fast_out.shape).sin()).sum().backward()
+        (
+            plain_out * torch.arange(plain_out.numel()).reshape(plain_out.shape).sin()
+        ).sum().backward()
+        for (name, a), b in zip(block.named_parameters(), plain.parameters(), strict=True):
+            if name == "conv.bias":  # mathematically zero under batch norm: compare to the scale
+                assert a.grad.abs().max() <= 1e-4 * plain.conv.weight.grad.abs().max()
+                continue
+            torch.testing.assert_close(
+                a.grad, b.grad, rtol=1e-3, atol=1e-4 * b.grad.abs().max().item()
+            )
+        torch.testing.assert_close(block.norm.running_mean, plain.norm.running_mean)
+        torch.testing.assert_close(block.norm.running_var, plain.norm.running_var)
+        assert int(block.norm.num_batches_tracked) == int(plain.norm.num_batches_tracked) == 1
+
+
+def test_state_dict_layout_is_unchanged():
+    """Checkpoints of the plain model load into this one and back."""
+    keys = set(CRNN(n_classes=25).state_dict())
+    assert {"cnn.0.conv.weight", "cnn.0.norm.running_var", "cnn.0.norm.num_batches_tracked"} <= keys
+    assert not any("act" in k or "pool" in k or "dropout" in k for k in keys)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sedlib import paper
 from sedlib.data import TUT_LABELS
+from sedlib.study import paper
 
 
 def test_tables_cover_the_25_classes_and_4_methods():
@@ -38,3 +38,10 @@ def test_reported_improvements():
         "micro_f_percent"
     ] == pytest.approx(4.37)
     assert paper.table1()["fan"] == 29.99 and paper.text_facts()["fan_frames"] == 116_837
+
+
+def test_only_numbers_the_paper_prints_are_its_facts():
+    """192 min is the paper's (its Section 4.1); the 74 min of evaluation audio is the metadata's, not the paper's."""
+    facts = paper.text_facts()
+    assert facts["development_minutes"] == 192
+    assert "evaluation_minutes" not in facts

@@ -1,13 +1,29 @@
-"""Result summaries: confidence intervals against scipy, grouping by method, undefined F as 0."""
+"""Results: confidence intervals against scipy, grouping by method, undefined F as 0, result sets,
+the ladder, and the migration of sedlib 0.1 results without changing a number."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from sedlib.results import mean_ci, method_key, per_class, summarize
+from sedlib.study.results import ResultSet, describe_ladder, load_ladder, slug
+from sedlib.study.summary import (
+    format_mean_ci,
+    mean_ci,
+    method_key,
+    method_name,
+    parse_method_key,
+    per_class,
+    short_name,
+    summarize,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_mean_ci_matches_scipy_t_interval():
@@ -62,7 +78,7 @@ def test_per_class_counts_undefined_f_as_zero():
 
 
 def test_short_vs_long_groups_by_duration():
-    from sedlib.results import short_vs_long
+    from sedlib.study.summary import short_vs_long
 
     f = pd.Series({"a": 0.0, "b": 0.1, "c": 0.5, "d": 0.9})
     d = pd.Series({"a": 0.1, "b": 0.2, "c": 10.0, "d": 30.0})
@@ -70,3 +86,96 @@ def test_short_vs_long_groups_by_duration():
         "short_mean_f": pytest.approx(0.05),
         "long_mean_f": pytest.approx(0.7),
     }
+
+
+@pytest.mark.parametrize(
+    "key,loss,gamma,short",
+    [
+        ("bce", "bce", None, "BCE"),
+        ("duration_robust-g0.25", "duration_robust", 0.25, "DR γ=0.25"),
+        ("focal-g2", "focal", 2.0, "focal γ=2"),
+        ("class_balanced", "class_balanced", None, "CB"),
+    ],
+)
+def test_method_keys_round_trip(key, loss, gamma, short):
+    assert parse_method_key(key) == (loss, gamma)
+    assert method_key(loss, gamma) == key
+    assert short_name(key) == short and method_name(key)
+
+
+def test_format_mean_ci():
+    assert format_mean_ci([0.1, 0.12, 0.14]) == "12.0 ± 5.0"
+    assert format_mean_ci([0.25]) == "25.0" and format_mean_ci([]) == "–"
+
+
+def test_slug_names_data_protocol_device_and_hashes_the_rest():
+    base = {"dataset": "synthetic-small", "protocol": "folds", "device": "cpu", "epochs": 30}
+    assert slug(base).startswith("synthetic-small_folds_cpu_")
+    assert slug(base) != slug({**base, "epochs": 31})
+    assert slug({**base, "dataset": "/data/sets/tut/"}).startswith("tut_folds_cpu_")
+
+
+def _result(protocol, minutes, channels, seeds):
+    header = {
+        "protocol": protocol,
+        "seeds": seeds,
+        "settings": {"epochs": 10, "model": {"channels": channels}, "device": "cpu"},
+        "data": {"name": "d", "audio_minutes": minutes, "frame_imbalance": 60.0},
+        "created_by": "sedlib sweep ...",
+    }
+    return ResultSet(
+        "paper",
+        f"{protocol}-{minutes}-{channels}-{seeds}",
+        header,
+        pd.DataFrame({"seed": range(seeds)}),
+        {},
+    )
+
+
+def test_the_ladder_climbs_towards_the_paper():
+    rungs = [
+        _result("folds", 192, 128, 10),
+        _result("dev-eval", 16, 128, 3),
+        _result("folds", 192, 32, 3),
+        _result("dev-eval", 266, 128, 3),
+    ]
+    ordered = sorted(rungs, key=lambda r: r.fidelity)
+    assert [r.slug for r in ordered] == [
+        "dev-eval-16-128-3",
+        "dev-eval-266-128-3",
+        "folds-192-32-3",
+        "folds-192-128-10",
+    ]
+    assert "narrow CRNN (32 ch)" in rungs[2].label and "10 seeds" in rungs[0].label
+    table = describe_ladder(ordered)
+    assert list(table["protocol"]) == ["dev-eval", "dev-eval", "folds", "folds"]
+
+
+@pytest.mark.slow
+def test_migrating_sedlib_0_1_results_keeps_every_number(tmp_path, monkeypatch):
+    from sedlib.cli import main
+
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path / "root"))
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES / "results-0.1", results)
+    old = pd.read_csv(results / "paper.csv")
+    assert main(["migrate", str(results)]) == 0
+    assert not (results / "paper.json").exists() and not (results / "paper.csv").exists()
+    (rung,) = load_ladder("paper", root=results)
+    assert rung.header["protocol"] == "dev-eval" and rung.header["seeds"] == 2
+    assert (
+        rung.command
+        == "sedlib sweep --grid paper --seeds 3 --epochs 30 --dataset synthetic-small --device cpu"
+    )
+    new = rung.table.set_index("run").loc[old["run"]]
+    for column in [c for c in old.columns if c not in ("run", "best_epoch")]:
+        pd.testing.assert_series_equal(
+            old.set_index("run")[column], new[column], check_dtype=False, check_names=False
+        )
+    assert [str(b) for b in new["best_epochs"]] == [str(b) for b in old["best_epoch"]]
+    a, b = summarize(old), summarize(rung.table)
+    pd.testing.assert_frame_equal(a, b.loc[a.index], check_dtype=False)
+    run = rung.runs["bce-s0"]
+    assert run["tuned"]["thresholds"]["dev-eval"]["fan"] == pytest.approx(0.5, abs=0.5)
+    assert run["resolved"]["loss"] == "bce" and run["config"]["protocol"] == "dev-eval"
+    assert main(["migrate", str(results)]) == 0  # nothing left to migrate: a no-op

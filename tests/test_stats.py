@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sedlib.stats import by_seed, duration_gain_correlation, paired_difference
+from sedlib.study.stats import by_seed, duration_gain_correlation, paired_difference
 
 
 def test_paired_difference_mean_interval_and_exact_wilcoxon():
@@ -54,7 +54,7 @@ def test_duration_correlation_matches_spearman_and_detects_a_trend():
 
 
 def test_compare_to_baseline_table():
-    from sedlib.stats import compare_to_baseline
+    from sedlib.study.stats import compare_to_baseline
 
     table = pd.DataFrame(
         {

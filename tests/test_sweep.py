@@ -1,33 +1,48 @@
-"""The sweep runner: grids, shards, papermill execution of the training notebook, aggregation."""
+"""Grids as data, shards, and a real sweep: papermill execution, identity-keyed folders, read-only aggregate."""
 
 from __future__ import annotations
 
 import json
-import shutil
 
 import nbformat
-import pandas as pd
 import pytest
 
 from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.generate import Preset
-from sedlib.sweep import grid_runs, parse_shard, run_grid
+from sedlib.study.grids import GRIDS, grid_runs, merge_settings, run_config
+from sedlib.study.results import load_ladder
+from sedlib.study.sweep import parse_shard, plan_grid, run_grid
+from sedlib.training import TrainConfig
 
 
 def test_grids_are_the_papers():
     paper = grid_runs("paper")
     assert len(paper) == 40 and len({r.name for r in paper}) == 40
-    assert {(r.loss, r.gamma) for r in paper} == {
+    assert {(r.method.loss, r.method.gamma) for r in paper} == {
         ("bce", 1.0),
         ("inverse_frequency", 1.0),
         ("duration_robust", 1.0),
         ("duration_robust", 4.0),
     }
     gamma = grid_runs("gamma")
-    assert sorted({r.gamma for r in gamma}) == [0.25, 0.5, 1.0, 2.0, 4.0] and len(gamma) == 50
-    assert len(grid_runs("smoke")) == 2
+    assert (
+        sorted({r.method.gamma for r in gamma}) == [0.25, 0.5, 1.0, 2.0, 4.0] and len(gamma) == 50
+    )
+    for name in ("paper", "gamma", "baselines"):
+        assert GRIDS[name].settings["protocol"] == "folds"  # the paper's protocol
+    assert len(grid_runs("smoke")) == 2 and len(grid_runs("paper", seeds=3)) == 12
     with pytest.raises(ValueError, match="unknown grid 'huge'"):
         grid_runs("huge")
+
+
+def test_a_run_config_is_defaults_then_grid_then_sweep_then_method():
+    grid = GRIDS["smoke"]
+    spec = grid_runs("smoke")[1]
+    config = run_config(grid, spec, {"epochs": 3, "model": {"dropout": 0.1}})
+    assert config.epochs == 3 and config.model == {"channels": 8, "dropout": 0.1}
+    assert (config.loss, config.seed) == ("duration_robust", 0)
+    assert config.lr == TrainConfig().lr and config.protocol == TrainConfig().protocol
+    assert merge_settings({"model": {"a": 1}}, {"model": {"b": 2}}) == {"model": {"a": 1, "b": 2}}
 
 
 def test_shards_partition_a_grid():
@@ -46,34 +61,49 @@ def test_smoke_grid_runs_the_notebook_through_papermill(tmp_path, monkeypatch):
     data = generate(
         tmp_path / "tiny", Preset(2.0, 0.5, 30.0, (1, 1)), seed=2, jobs=1, progress=False
     )
-    table = run_grid("smoke", dataset=str(data.audio_dir), device="cpu", echo=lambda s: None)
-    assert sorted(table["run"]) == ["bce-s0", "duration_robust-g1-s0"]
-    runs = tmp_path / "root" / "runs" / "smoke"
-    for name in table["run"]:
-        executed = nbformat.read(runs / name / "03_training.ipynb", as_version=4)
+    result = run_grid("smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"})
+    assert sorted(result.table["run"]) == ["bce-s0", "duration_robust-g1-s0"]
+    planned = plan_grid(
+        "smoke", dataset=data, overrides={"device": "cpu", "dataset": str(data.audio_dir)}
+    )
+    for run in planned:
+        executed = nbformat.read(run.folder / "03_training.ipynb", as_version=4)
         assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
         assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
-        metrics = json.loads((runs / name / "metrics.json").read_text())
-        assert metrics["config"]["model"] == {"channels": 8} and metrics["epochs_run"] == 1
-    csv = pd.read_csv(tmp_path / "root" / "results" / "smoke.csv")
-    assert len(csv) == 2 and {"macro_f", "micro_f", "f:fan", "er:mouse clicking"} <= set(
-        csv.columns
+        record = run.finished()
+        assert record.identity == run.identity and run.folder.name.endswith(run.identity)
+        assert record.resolved["model"]["channels"] == 8 and record.epochs_run == 1
+        assert [f.name for f in record.folds] == ["fold1", "fold2", "fold3", "fold4"]
+        assert not run.work.exists()  # promoted
+    (rung,) = load_ladder("smoke", root=tmp_path / "root" / "results")
+    assert {
+        "macro_f",
+        "micro_f",
+        "f:fan",
+        "er:mouse clicking",
+        "tuned_macro_f",
+        "segment_ap",
+        "ap:fan",
+    } <= set(rung.table.columns)
+    assert rung.header["protocol"] == "folds" and rung.header["seeds"] == 1
+    assert rung.header["data"]["audio_minutes"] == pytest.approx(2.0, abs=0.2)
+    assert rung.command.startswith(
+        f"sedlib sweep --grid smoke --seeds 1 --dataset {data.audio_dir}"
     )
-    summary = json.loads((tmp_path / "root" / "results" / "smoke.json").read_text())
-    assert summary["runs"] == 2 and summary["created_by"] == (
-        f"sedlib sweep --grid smoke --seeds 1 --epochs 1 --dataset {data.audio_dir} --device cpu"
+    assert "--device cpu" in rung.command
+    # finished runs are skipped, and aggregating writes nothing into the runs
+    stamps = {p: p.stat().st_mtime_ns for run in planned for p in run.folder.rglob("*")}
+    again = run_grid("smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"})
+    assert {p: p.stat().st_mtime_ns for run in planned for p in run.folder.rglob("*")} == stamps
+    assert again.table.drop(columns=[]).equals(result.table)
+    summary = json.loads(
+        (tmp_path / "root" / "results" / "smoke" / f"{rung.slug}.json").read_text()
     )
-    assert {"tuned_macro_f", "segment_ap", "psds1", "tuned_f:fan", "ap:fan"} <= set(csv.columns)
-    # finished runs are skipped
-    messages = []
-    run_grid("smoke", dataset=str(data.audio_dir), device="cpu", echo=messages.append)
-    assert "0 to run" in messages[0]
-    # an identical finished run of another grid is reused, not trained again
-    (runs.parent / "copy" / "bce-s0").mkdir(parents=True)
-    for item in (runs / "bce-s0").iterdir():
-        (runs.parent / "copy" / "bce-s0" / item.name).write_bytes(item.read_bytes())
-    shutil.rmtree(runs / "bce-s0")
-    messages = []
-    run_grid("smoke", dataset=str(data.audio_dir), device="cpu", echo=messages.append)
-    assert any("reused 1 identical finished run" in m for m in messages)
-    assert (runs / "bce-s0" / "metrics.json").is_file()
+    assert set(summary["runs"]) == {"bce-s0", "duration_robust-g1-s0"}
+    # an identical finished run of another grid folder is reused, not trained again
+    bce = planned[0]
+    moved = bce.folder.parent.parent / "elsewhere" / bce.folder.name
+    moved.parent.mkdir()
+    bce.folder.rename(moved)
+    run_grid("smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"})
+    assert bce.finished() is not None and (moved / "metrics.json").is_file()

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 from scipy.stats import spearmanr
 
-from sedlib.data import TUT_LABELS, Dataset, class_stats, read_meta
+from sedlib.data import TUT_LABELS, Dataset, available_split_names, class_stats, read_meta
 from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.classes import CLASS_FACTS, FACTS_BY_LABEL
 from sedlib.data.synthetic.generate import Preset
@@ -42,7 +42,7 @@ def test_same_seed_gives_bit_identical_files_whatever_the_workers(tiny, tmp_path
 
 def test_layout_audio_and_events_agree(tiny):
     info = json.loads((tiny.audio_dir / "dataset.json").read_text())
-    assert info["labels"] == list(TUT_LABELS) and tiny.splits() == ["development", "evaluation"]
+    assert info["labels"] == list(TUT_LABELS) and tiny.splits() == available_split_names()
     for split in tiny.splits():
         meta = tiny.meta(split)
         tiny.check_audio(split)
@@ -161,3 +161,22 @@ def test_timeline_without_metadata_is_a_clear_error(tmp_path):
     shutil.rmtree(tmp_path, ignore_errors=True)
     with pytest.raises(FileNotFoundError, match="no TUT metadata"):
         generate(tmp_path / "out", "tut-timeline", meta_dir=tmp_path / "nothing", progress=False)
+
+
+def test_presets_carry_four_folds_dealt_scene_by_scene(tiny):
+    """Each development file is in exactly one test fold; folds are even; fold files hold the same events."""
+    dev = tiny.meta("development")
+    tested = []
+    for k in range(1, 5):
+        test, train = tiny.files(f"fold{k}-evaluation"), tiny.files(f"fold{k}-development")
+        assert set(test).isdisjoint(train) and set(test) | set(train) == set(
+            tiny.files("development")
+        )
+        tested += test
+        for split in (f"fold{k}-evaluation", f"fold{k}-development"):
+            meta = tiny.meta(split)
+            same = dev[dev.filename.isin(set(meta.filename))]
+            assert len(meta) == len(same)
+    assert sorted(tested) == sorted(tiny.files("development"))
+    sizes = [len(tiny.files(f"fold{k}-evaluation")) for k in range(1, 5)]
+    assert max(sizes) - min(sizes) <= 1

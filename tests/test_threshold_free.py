@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from scipy.stats import mannwhitneyu
 
-from sedlib.threshold_free import ground_truth_events, score_dataframes, threshold_free_metrics
+from sedlib.evaluation import Predictions
+from sedlib.evaluation.threshold_free import (
+    ground_truth_events,
+    quantise,
+    score_dataframes,
+    threshold_free_metrics,
+)
 
 LABELS = ["long", "short", "never"]
 HOP = 0.02
@@ -67,9 +73,15 @@ def system():
     return probs, files, durations, reference
 
 
+def metrics(probs, files, durations, reference, **kwargs):
+    return threshold_free_metrics(
+        Predictions(files, probs, durations, LABELS, HOP, reference), **kwargs
+    )
+
+
 def test_segment_ap_and_auroc_match_independent_reference(system):
     probs, files, durations, reference = system
-    got = threshold_free_metrics(probs, files, LABELS, reference, durations, hop=HOP, psds=False)
+    got = metrics(probs, files, durations, reference, psds=False)
     scores, truth = segment_table(probs, reference, files, durations)
     for label in ("long", "short"):
         s, t = scores[label], truth[label]
@@ -91,11 +103,11 @@ def test_perfect_scores_reach_one_and_psds_orders_systems(system):
                 LABELS.index(row.event_label),
             ] = 1
         perfect.append(q)
-    best = threshold_free_metrics(perfect, files, LABELS, reference, durations, hop=HOP)
-    noisy = threshold_free_metrics(probs, files, LABELS, reference, durations, hop=HOP)
+    best = metrics(perfect, files, durations, reference)
+    noisy = metrics(probs, files, durations, reference)
     rng = np.random.default_rng(0)
     chance = [rng.random(p.shape) for p in probs]
-    blind = threshold_free_metrics(chance, files, LABELS, reference, durations, hop=HOP)
+    blind = metrics(chance, files, durations, reference)
     assert best.segment_ap == pytest.approx(1.0) and best.segment_auroc == pytest.approx(1.0)
     for name in ("psds1", "psds2", "psds1_mean", "psds2_mean"):
         assert 0.0 <= blind.psds[name] < best.psds[name] <= 1.0 + 1e-9, (name, blind.psds)
@@ -115,11 +127,38 @@ def test_score_frames_cover_the_file_and_errors_name_the_file(system):
         score_dataframes(probs, files, LABELS[:2], HOP)
 
 
-def test_ground_truth_merges_overlaps_and_keeps_empty_files(system):
+def test_ground_truth_merges_overlaps_cuts_at_the_end_and_keeps_empty_files(system):
     *_, reference = system
-    truth = ground_truth_events(reference, ["a.wav", "c.wav", "empty.wav"])
+    late = pd.DataFrame(
+        [["a.wav", 11.5, 12.5, "long"], ["a.wav", 12.5, 13.0, "short"]], columns=reference.columns
+    )
+    truth = ground_truth_events(
+        pd.concat([reference, late]), {"a.wav": 12.0, "c.wav": 20.0, "empty.wav": 5.0}
+    )
     assert truth["empty.wav"] == []
     assert [e for e in truth["c.wav"] if e[2] == "short"] == [(2.5, 2.9, "short")]
+    assert (11.5, 12.0, "long") in truth["a.wav"]  # cut at the end; the event after it is dropped
+    assert all(e[1] <= 12.0 for e in truth["a.wav"])
+
+
+def test_quantised_scores_detect_exactly_at_the_grid_thresholds():
+    p = np.random.default_rng(1).random(10_000)
+    q = quantise(p, 50)
+    assert len(np.unique(q)) <= 51
+    for k in range(1, 51):
+        np.testing.assert_array_equal(q >= k / 50, p >= k / 50)
+    assert quantise(np.array([0.02, 0.06, 1.0]), 50).tolist() == [0.02, 0.06, 1.0]
+
+
+def test_psds_on_the_threshold_grid_is_close_to_the_exact_value(system):
+    """The 50-threshold grid (as the DCASE evaluation) against every distinct score as a threshold."""
+    probs, files, durations, reference = system
+    grid = metrics(probs, files, durations, reference)
+    exact = metrics(probs, files, durations, reference, psds_levels=None)
+    assert grid.psds["psds_levels"] == 50 and exact.psds["psds_levels"] is None
+    for name in ("psds1", "psds2", "psds1_mean", "psds2_mean"):
+        assert grid.psds[name] == pytest.approx(exact.psds[name], abs=0.02), name
+    assert grid.segment_ap == exact.segment_ap  # AP is always exact
 
 
 def test_unknown_reference_label_is_named(system):
@@ -128,4 +167,4 @@ def test_unknown_reference_label_is_named(system):
         [reference, pd.DataFrame([["a.wav", 1.0, 2.0, "cat"]], columns=reference.columns)]
     )
     with pytest.raises(ValueError, match="cat"):
-        threshold_free_metrics(probs, files, LABELS, bad, durations, hop=HOP)
+        metrics(probs, files, durations, bad)

@@ -81,6 +81,8 @@ def load_audio(
             )
         import librosa
 
-        y = librosa.resample(y, orig_sr=file_sr, target_sr=sr, res_type="soxr_hq").astype(np.float32)
+        y = librosa.resample(y, orig_sr=file_sr, target_sr=sr, res_type="soxr_hq").astype(
+            np.float32
+        )
         file_sr = sr
     return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)

@@ -33,7 +33,7 @@ import pandas as pd
 from sedlib.data.audio import audio_info, load_audio
 from sedlib.data.layout import Dataset, split_file
 from sedlib.data.meta import label_roll
-from sedlib.util.io import atomic_write_bytes, write_json
+from sedlib.util.io import atomic_write_bytes, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -383,9 +383,23 @@ def _store(path: Path, data: SplitFeatures, dataset: Dataset, split: str, second
     }
     write_json(path.with_suffix(".json"), info)
     for stale in path.parent.glob(f"{split}-*.npz"):  # entries of audio that has changed since
-        if stale != path:
+        owner = _entry_audio_dir(stale)  # (not those of a copy of the data set in another folder)
+        if stale != path and (owner in (None, info["audio_dir"]) or not Path(owner).is_dir()):
             stale.unlink(missing_ok=True)
             stale.with_suffix(".json").unlink(missing_ok=True)
+
+
+def _entry_audio_dir(path: Path) -> str | None:
+    """The audio folder a cache entry was built from (None when its description is unreadable).
+
+    Copies of a data set in other folders share a cache folder (same name and
+    metadata) but have entries of their own; building one must not delete
+    the entries of the others (unless their folder is gone).
+    """
+    try:
+        return str(read_json(path.with_suffix(".json"), "cache entry description")["audio_dir"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _load(path: Path, config: FeatureConfig) -> SplitFeatures | None:

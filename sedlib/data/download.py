@@ -42,7 +42,9 @@ def file_digest(path: str | Path, algorithm: str = "md5") -> str:
     return digest.hexdigest()
 
 
-def verify(path: Path, *, md5: str | None = None, sha256: str | None = None, size: int | None = None) -> None:
+def verify(
+    path: Path, *, md5: str | None = None, sha256: str | None = None, size: int | None = None
+) -> None:
     """Raise :class:`ChecksumError` unless ``path`` has the given size and digests."""
     actual_size = path.stat().st_size
     if size is not None and actual_size != size:
@@ -131,7 +133,9 @@ def download(
         verify(part, md5=md5, sha256=sha256, size=size)
     except ChecksumError as err:
         part.unlink(missing_ok=True)
-        raise ChecksumError(f"{url}: {err}; the partial file was removed, run again to download it anew") from None
+        raise ChecksumError(
+            f"{url}: {err}; the partial file was removed, run again to download it anew"
+        ) from None
     part.replace(dest)
     return dest
 
@@ -155,11 +159,22 @@ def _fetch(url: str, part: Path, size: int | None, timeout: float, progress: boo
     with urllib.request.urlopen(request, timeout=timeout) as response:
         if have and response.status != 206:  # the server ignores Range: start again
             have = 0
-        total = size if size is not None else (have + int(response.headers.get("Content-Length", 0)) or None)
+        total = (
+            size
+            if size is not None
+            else (have + int(response.headers.get("Content-Length", 0)) or None)
+        )
         mode = "ab" if have else "wb"
         with (
             open(part, mode) as handle,
-            tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=part.name[:-5], disable=not progress) as bar,
+            tqdm(
+                total=total,
+                initial=have,
+                unit="B",
+                unit_scale=True,
+                desc=part.name[:-5],
+                disable=not progress,
+            ) as bar,
         ):
             while True:
                 block = response.read(CHUNK)

@@ -133,7 +133,9 @@ class Dataset:
         """Events of one split (see :func:`split_file`), labels checked against :attr:`labels`."""
         path = self.meta_dir / split_file(split)
         if not path.is_file():
-            raise FileNotFoundError(f"data set {self.name!r} has no split {split!r}: {path} does not exist")
+            raise FileNotFoundError(
+                f"data set {self.name!r} has no split {split!r}: {path} does not exist"
+            )
         return read_meta(path, labels=self.labels)
 
     def audio_path(self, filename: str) -> Path:
@@ -163,7 +165,9 @@ class Dataset:
         meta = self.meta(split)
         if meta.empty:
             path = self.meta_dir / split_file(split)
-            raise ValueError(f"split {split!r} of data set {self.name!r} is empty: {path} lists no event")
+            raise ValueError(
+                f"split {split!r} of data set {self.name!r} is empty: {path} lists no event"
+            )
         return meta
 
     @cached_property
@@ -172,7 +176,9 @@ class Dataset:
         import hashlib
 
         digest = hashlib.sha256()
-        if self.info.get("settings"):  # a generated data set: its audio depends on the generator too
+        if self.info.get(
+            "settings"
+        ):  # a generated data set: its audio depends on the generator too
             digest.update(json.dumps(self.info["settings"], sort_keys=True).encode())
         for split in self.splits():
             digest.update(split.encode())

@@ -107,15 +107,21 @@ def _parse_row(fields: list[str], line: str, where: str, known: set[str] | None)
     try:
         onset, offset = float(start), float(end)
     except ValueError:
-        raise MetadataError(f"{where}: event times must be numbers, got {start!r} and {end!r}") from None
+        raise MetadataError(
+            f"{where}: event times must be numbers, got {start!r} and {end!r}"
+        ) from None
     if not (math.isfinite(onset) and math.isfinite(offset)) or onset < 0 or offset < 0:
-        raise MetadataError(f"{where}: event times must be finite and >= 0, got {onset!r}, {offset!r}")
+        raise MetadataError(
+            f"{where}: event times must be finite and >= 0, got {onset!r}, {offset!r}"
+        )
     if onset > offset:
         raise MetadataError(f"{where}: onset {onset} is after offset {offset}")
     if not filename or not label:
         raise MetadataError(f"{where}: empty path or event label: {line!r}")
     if known is not None and label not in known:
-        raise MetadataError(f"{where}: unknown event label {label!r}; known labels: {sorted(known)}")
+        raise MetadataError(
+            f"{where}: unknown event label {label!r}; known labels: {sorted(known)}"
+        )
     return filename, scene, onset, offset, label
 
 
@@ -140,12 +146,16 @@ def write_meta(meta: pd.DataFrame, path: str | os.PathLike) -> Path:
     path = Path(path)
     lines = ["\t".join(TUT_HEADER)]
     for row in meta[list(META_COLUMNS)].itertuples(index=False):
-        lines.append(f"{row.filename}\t{row.scene_label}\t{row.onset:.6f}\t{row.offset:.6f}\t{row.event_label}")
+        lines.append(
+            f"{row.filename}\t{row.scene_label}\t{row.onset:.6f}\t{row.offset:.6f}\t{row.event_label}"
+        )
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 
 
-def active_frames(onset: np.ndarray, offset: np.ndarray, hop: float) -> tuple[np.ndarray, np.ndarray]:
+def active_frames(
+    onset: np.ndarray, offset: np.ndarray, hop: float
+) -> tuple[np.ndarray, np.ndarray]:
     """First and one-past-last frame index of each event.
 
     Frame ``n`` covers ``[n * hop, (n + 1) * hop)`` and is active when its
@@ -169,7 +179,9 @@ def active_frame_bounds(onset, offset, hop: float) -> tuple[np.ndarray, np.ndarr
     return np.clip(first, 0.0, _MAX_FRAME), np.clip(stop, 0.0, _MAX_FRAME)
 
 
-def label_roll(events: pd.DataFrame, labels: list[str], n_frames: int, hop: float = 0.02) -> np.ndarray:
+def label_roll(
+    events: pd.DataFrame, labels: list[str], n_frames: int, hop: float = 0.02
+) -> np.ndarray:
     """Frame-level label roll of one file.
 
     Parameters
@@ -225,13 +237,22 @@ def class_stats(meta: pd.DataFrame, frame_hop: float = 0.02) -> pd.DataFrame:
     durations = meta["offset"] - meta["onset"]
     grouped = meta.assign(duration=durations).groupby("event_label", sort=True)
     stats = grouped.agg(
-        n_events=("duration", "size"), mean_duration=("duration", "mean"), total_duration=("duration", "sum")
+        n_events=("duration", "size"),
+        mean_duration=("duration", "mean"),
+        total_duration=("duration", "sum"),
     )
     first, stop = active_frame_bounds(meta["onset"], meta["offset"], frame_hop)
     spans = pd.DataFrame(
-        {"file": meta["filename"].to_numpy(), "label": meta["event_label"].to_numpy(), "first": first, "stop": stop}
+        {
+            "file": meta["filename"].to_numpy(),
+            "label": meta["event_label"].to_numpy(),
+            "first": first,
+            "stop": stop,
+        }
     )
-    stats["n_frames"] = union_lengths(spans, ["label", "file"]).groupby(level=0).sum().reindex(stats.index)
+    stats["n_frames"] = (
+        union_lengths(spans, ["label", "file"]).groupby(level=0).sum().reindex(stats.index)
+    )
     stats["n_frames"] = stats["n_frames"].fillna(0).astype(np.int64)
     return stats
 

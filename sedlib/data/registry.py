@@ -43,7 +43,9 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
         preset, seed = match.group(1), int(match.group(2) or 0)
         root = default_root(preset, seed)
         if not (root / "dataset.json").is_file() and not create:
-            raise FileNotFoundError(f"{text} is not generated yet: run `sedlib data synthetic --preset {preset} --seed {seed}`")
+            raise FileNotFoundError(
+                f"{text} is not generated yet: run `sedlib data synthetic --preset {preset} --seed {seed}`"
+            )
         return generate(root, preset, seed, progress=progress)
     if text == "tut":
         meta = tut_meta_dir()
@@ -53,4 +55,6 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
     path = Path(text)
     if (path / "meta").is_dir():
         return Dataset.from_folder(path)
-    raise ValueError(f"unknown data set {text!r}; use one of {dataset_names()} or a folder with meta/")
+    raise ValueError(
+        f"unknown data set {text!r}; use one of {dataset_names()} or a folder with meta/"
+    )

@@ -70,11 +70,19 @@ class Predictions:
             raise ValueError("a file appears twice in the predictions")
         for name, p, duration in zip(self.files, self.probs, self.durations, strict=True):
             if p.ndim != 2 or p.shape[1] != len(self.labels):
-                raise ValueError(f"probabilities of {name!r} have shape {p.shape}, expected (frames, {len(self.labels)})")
+                raise ValueError(
+                    f"probabilities of {name!r} have shape {p.shape}, expected (frames, {len(self.labels)})"
+                )
             if p.shape[0] * self.hop > duration + self.hop:
                 raise ValueError(
                     f"{name!r}: {p.shape[0]} frames of {self.hop} s do not fit in its duration {duration} s"
                 )
+        missing = [c for c in EVENT_COLUMNS if c not in self.reference.columns]
+        if missing:
+            raise ValueError(f"reference lacks column(s) {missing}")
+        unknown = sorted(set(self.reference["event_label"].astype(str)) - set(self.labels))
+        if unknown:
+            raise ValueError(f"reference has labels the system does not know: {unknown}")
         self.reference = self.reference[self.reference["filename"].isin(set(self.files))][
             list(EVENT_COLUMNS)
         ].reset_index(drop=True)
@@ -152,8 +160,12 @@ class Predictions:
         )
 
     def save(self, path: str | Path) -> None:
-        """Write to one compressed ``.npz`` (probabilities as float16), atomically."""
-        arrays = {f"p{i}": p.astype(np.float16) for i, p in enumerate(self.probs)}
+        """Write to one compressed ``.npz``, atomically, losslessly (float32).
+
+        Lossless, so that a run resumed from stored predictions scores exactly
+        as an uninterrupted one.
+        """
+        arrays = {f"p{i}": np.asarray(p, dtype=np.float32) for i, p in enumerate(self.probs)}
         ref = self.reference
         buffer = io.BytesIO()
         np.savez_compressed(
@@ -197,4 +209,6 @@ class Predictions:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             if isinstance(err, FileNotFoundError):
                 raise
-            raise CorruptFileError(f"{path}: these stored predictions cannot be read ({err})") from None
+            raise CorruptFileError(
+                f"{path}: these stored predictions cannot be read ({err})"
+            ) from None

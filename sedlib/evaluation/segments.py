@@ -78,7 +78,9 @@ def segment_scores(predictions: Predictions, r: float = 1.0) -> tuple[np.ndarray
     )
 
 
-def class_f_at(scores: np.ndarray, reference: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
+def class_f_at(
+    scores: np.ndarray, reference: np.ndarray, thresholds: Sequence[float]
+) -> np.ndarray:
     """Segment-based F-score of every class at every threshold, undefined counted as 0.
 
     Parameters

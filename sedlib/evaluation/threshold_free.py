@@ -227,7 +227,9 @@ def threshold_free_metrics(
     kept = [k for k, c in enumerate(labels) if c in present]
     names = [labels[k] for k in kept]
     probs = [np.asarray(p)[:, kept] for p in predictions.probs]
-    scores = score_dataframes(probs, predictions.files, names, predictions.hop, predictions.durations)
+    scores = score_dataframes(
+        probs, predictions.files, names, predictions.hop, predictions.durations
+    )
     kwargs = {"segment_length": segment_length}
     ap, _ = sse.segment_based.average_precision(scores, truth, durations, **kwargs)
     auroc, _ = sse.segment_based.auroc(scores, truth, durations, **kwargs)
@@ -242,7 +244,9 @@ def threshold_free_metrics(
     if psds:
         if psds_levels is not None:
             probs = [quantise(p, psds_levels) for p in probs]
-            scores = score_dataframes(probs, predictions.files, names, predictions.hop, predictions.durations)
+            scores = score_dataframes(
+                probs, predictions.files, names, predictions.hop, predictions.durations
+            )
         results = _psds_scenarios(sse, scores, truth, durations)
         results["psds_levels"] = psds_levels
     return ThresholdFreeMetrics(
@@ -258,7 +262,9 @@ def _psds_scenarios(sse, scores: dict, truth: dict, durations: dict) -> dict[str
     intersection = sse.intersection_based
     results, deltas_by_criteria = {}, {}
     for name, params in PSDS_SCENARIOS.items():
-        criteria = tuple(params.get(k) for k in ("dtc_threshold", "gtc_threshold", "cttc_threshold"))
+        criteria = tuple(
+            params.get(k) for k in ("dtc_threshold", "gtc_threshold", "cttc_threshold")
+        )
         if criteria not in deltas_by_criteria:
             deltas_by_criteria[criteria] = intersection.intermediate_statistics_deltas(
                 scores,

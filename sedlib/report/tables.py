@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+import numpy as np
 import pandas as pd
 
 from sedlib.study.summary import format_mean_ci, method_name, short_name, with_method
@@ -12,7 +13,10 @@ from sedlib.training.record import RunRecord
 
 
 def _defaults() -> dict:
-    return {f.name: (f.default_factory() if callable(f.default_factory) else f.default) for f in fields(TrainConfig)}
+    return {
+        f.name: (f.default_factory() if callable(f.default_factory) else f.default)
+        for f in fields(TrainConfig)
+    }
 
 
 def training_choices() -> pd.DataFrame:
@@ -25,21 +29,88 @@ def training_choices() -> pd.DataFrame:
     rows = [
         ("features", "64 log-mel bands, 40 ms window, 20 ms hop", "the same", "fixed by the paper"),
         ("training clips", "10 s", "10 s (500 frames)", "fixed by the paper"),
-        ("model", "CRNN of Table 3", "the same; batch norm, ReLU, dropout 0.3", "what Table 3 omits follows the DCASE 2018 task 4 baseline it names"),
-        ("threshold, segments", "0.5, 1 s segments", f"{d['threshold']}, {d['time_resolution']:g} s", "fixed by the paper"),
-        ("protocol", "not stated; 192 min of development data", f"`{d['protocol']}`: 4-fold cross-validation on the development set, scored over the pooled test folds", "the paper's Table 1 and its 192 min are the development metadata, which ships with these 4 folds"),
-        ("optimizer, learning rate", "not given", f"Adam, {d['lr']:g}", "the DCASE 2018 task 4 baseline"),
-        ("batch size", "not given", f"{d['batch_size']} clips", "about 40 updates per epoch at the paper's size; the committed CPU runs used it too"),
-        ("epochs, early stopping", "not given", f"at most {d['epochs']}, stop after {d['patience']} epochs without a better validation score", "enough to converge at the paper's size"),
-        ("model selection", "not given", "the epoch with the best validation macro F (ties: lower validation loss)", "macro F is the paper's headline metric; never chosen on test files"),
-        ("validation files", "not given", f"{d['val_fraction']:.0%} of each scene's training files, fixed seed", "the same files for every loss and seed"),
-        ("output bias", "not given", "log-odds of each class's frame frequency (Lin et al., 2017)", "without it the first hundreds of updates only learn that most frames are inactive"),
-        ("loss reduction", "written as sums over frames and classes", "mean over the valid frames and all classes", "only rescales the gradient; Adam is invariant to that scale"),
-        ("E2's N_m", "\"frames of event m\": per clip or per training set", f"`{d['class_frames']}`: frames of the class in the training set", "under it the paper's Table 2 shows \"fan\" falling to 0; per clip is an option"),
-        ("precision", "not given", "float32 on CPU; bfloat16 autocast on CUDA" if d["amp"] else "float32", "the GPU's fast path; CPU results stay float32"),
-        ("seeds", "10 per loss", "10 per method in the grids; fewer on CPU rungs, stated with each result", "the paper's count where a GPU allows it"),
+        (
+            "model",
+            "CRNN of Table 3",
+            "the same; batch norm, ReLU, dropout 0.3",
+            "what Table 3 omits follows the DCASE 2018 task 4 baseline it names",
+        ),
+        (
+            "threshold, segments",
+            "0.5, 1 s segments",
+            f"{d['threshold']}, {d['time_resolution']:g} s",
+            "fixed by the paper",
+        ),
+        (
+            "protocol",
+            "not stated; 192 min of development data",
+            f"`{d['protocol']}`: 4-fold cross-validation on the development set, scored over the pooled test folds",
+            "the paper's Table 1 and its 192 min are the development metadata, which ships with these 4 folds",
+        ),
+        (
+            "optimizer, learning rate",
+            "not given",
+            f"Adam, {d['lr']:g}",
+            "the DCASE 2018 task 4 baseline",
+        ),
+        (
+            "batch size",
+            "not given",
+            f"{d['batch_size']} clips",
+            "about 40 updates per epoch at the paper's size; the committed CPU runs used it too",
+        ),
+        (
+            "epochs, early stopping",
+            "not given",
+            f"at most {d['epochs']}, stop after {d['patience']} epochs without a better validation score",
+            "enough to converge at the paper's size",
+        ),
+        (
+            "model selection",
+            "not given",
+            "the epoch with the best validation macro F (ties: lower validation loss)",
+            "macro F is the paper's headline metric; never chosen on test files",
+        ),
+        (
+            "validation files",
+            "not given",
+            f"{d['val_fraction']:.0%} of each scene's training files, fixed seed",
+            "the same files for every loss and seed",
+        ),
+        (
+            "output bias",
+            "not given",
+            "log-odds of each class's frame frequency (Lin et al., 2017)",
+            "without it the first hundreds of updates only learn that most frames are inactive",
+        ),
+        (
+            "loss reduction",
+            "written as sums over frames and classes",
+            "mean over the valid frames and all classes",
+            "only rescales the gradient; Adam is invariant to that scale",
+        ),
+        (
+            "E2's N_m",
+            '"frames of event m": per clip or per training set',
+            f"`{d['class_frames']}`: frames of the class in the training set",
+            'under it the paper\'s Table 2 shows "fan" falling to 0; per clip is an option',
+        ),
+        (
+            "precision",
+            "not given",
+            "float32 on CPU; bfloat16 autocast on CUDA" if d["amp"] else "float32",
+            "the GPU's fast path; CPU results stay float32",
+        ),
+        (
+            "seeds",
+            "10 per loss",
+            "10 per method in the grids; fewer on CPU rungs, stated with each result",
+            "the paper's count where a GPU allows it",
+        ),
     ]
-    return pd.DataFrame(rows, columns=["setting", "the paper", "this study", "why"]).set_index("setting")
+    return pd.DataFrame(rows, columns=["setting", "the paper", "this study", "why"]).set_index(
+        "setting"
+    )
 
 
 def run_summary(record: RunRecord) -> pd.DataFrame:
@@ -49,7 +120,10 @@ def run_summary(record: RunRecord) -> pd.DataFrame:
         "F-score, threshold 0.5": (ev["macro_f"], ev["micro_f"]),
         "error rate, threshold 0.5": (ev["macro_er"], ev["micro_er"]),
         "F-score, thresholds tuned on validation": (tuned.get("macro_f"), tuned.get("micro_f")),
-        "error rate, thresholds tuned on validation": (tuned.get("macro_er"), tuned.get("micro_er")),
+        "error rate, thresholds tuned on validation": (
+            tuned.get("macro_er"),
+            tuned.get("micro_er"),
+        ),
     }
     return pd.DataFrame(rows, index=["macro", "micro"]).T.astype(float)
 
@@ -70,7 +144,9 @@ def method_table(table: pd.DataFrame, methods, columns: dict[str, str]) -> pd.Da
         runs = table[table["method"] == method]
         if runs.empty:
             continue
-        rows[short_name(method)] = {label: format_mean_ci(runs[col]) for col, label in columns.items()}
+        rows[short_name(method)] = {
+            label: format_mean_ci(runs[col]) for col, label in columns.items()
+        }
         rows[short_name(method)]["seeds"] = int(runs["seed"].nunique())
     return pd.DataFrame(rows).T
 
@@ -78,3 +154,188 @@ def method_table(table: pd.DataFrame, methods, columns: dict[str, str]) -> pd.Da
 def method_legend(methods) -> str:
     """``**BCE** = binary cross-entropy (E1); ...`` for the methods shown."""
     return "; ".join(f"**{short_name(m)}** = {method_name(m)}" for m in methods) + "."
+
+
+# ---------------------------------------------------------------------- chapter 01: the data
+def table1_comparison(stats: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's Table 1 beside mean durations (and event counts) recomputed from data.
+
+    Parameters
+    ----------
+    stats : dict
+        ``{source name: class_stats(...)}``; the first source is compared with
+        the paper in a ``difference`` column (relative, e.g. -0.67).
+    """
+    from sedlib.study import paper
+
+    table = pd.DataFrame({"paper, Table 1 (s)": paper.table1()})
+    for k, (name, frame) in enumerate(stats.items()):
+        table[f"{name} (s)"] = frame["mean_duration"]
+        table[f"{name} events"] = frame["n_events"]
+        if k == 0:
+            table["difference"] = frame["mean_duration"] / table["paper, Table 1 (s)"] - 1
+    return table.sort_values("paper, Table 1 (s)")
+
+
+def table1_deviations(stats: pd.DataFrame, tolerance: float = 0.05) -> pd.Series:
+    """Classes whose recomputed mean duration differs from Table 1 by more than ``tolerance``.
+
+    Returns the relative differences, largest first (e.g. ``children: -0.67``).
+    """
+    from sedlib.study import paper
+
+    printed = paper.table1()
+    difference = (stats["mean_duration"].reindex(printed.index) / printed - 1).dropna()
+    far = difference[difference.abs() > tolerance]
+    return far.reindex(far.abs().sort_values(ascending=False).index)
+
+
+def describe_deviations(deviations: pd.Series, n_classes: int) -> str:
+    """``"7 of 25 classes differ by more than 5%: children -67%, ..."``."""
+    listed = ", ".join(
+        f"{label} {value:+.1%}".replace(".0%", "%") for label, value in deviations.items()
+    )
+    return (
+        f"{len(deviations)} of {n_classes} classes differ from Table 1 by more than 5%: {listed}."
+    )
+
+
+# ---------------------------------------------------------------------- chapter 02: E2's N_m
+def e2_readings(
+    meta: pd.DataFrame, labels, hop: float = 0.02, clip_s: float = 10.0, C: float = 500.0
+) -> pd.DataFrame:
+    """E2's class weight ``C / (N_m + C)`` under the paper's two readings of ``N_m``.
+
+    *Per training set*: ``N_m`` counts the active frames of the class in all
+    the data (this study's default). *Per clip*: ``N_m`` counts them in each
+    10 s clip; shown is the median over the clips in which the class is
+    active (files are cut into consecutive 10 s clips, each file as long as
+    its last event).
+    """
+    from sedlib.data.meta import class_stats, label_roll
+
+    labels = list(labels)
+    per_set = class_stats(meta, hop)["n_frames"].reindex(labels).fillna(0)
+    clip_frames = round(clip_s / hop)
+    counts: dict[str, list[int]] = {label: [] for label in labels}
+    for _, events in meta.groupby("filename", sort=False):
+        n_clips = max(1, int(np.ceil(events["offset"].max() / clip_s)))
+        roll = label_roll(events, labels, n_clips * clip_frames, hop).reshape(
+            n_clips, clip_frames, -1
+        )
+        per_clip = roll.sum(axis=1)
+        for k, label in enumerate(labels):
+            counts[label] += [int(v) for v in per_clip[:, k] if v > 0]
+    median = pd.Series({label: float(np.median(v)) if v else np.nan for label, v in counts.items()})
+    return pd.DataFrame(
+        {
+            "N_m, training set": per_set.astype(int),
+            "weight, training set": C / (per_set + C),
+            "N_m per clip (median)": median,
+            "weight per clip (median)": C / (median + C),
+        }
+    ).sort_values("N_m, training set", ascending=False)
+
+
+# ---------------------------------------------------------------------- chapters 04-06: results
+def result_header(result, rung: int | None = None) -> str:
+    """What a result set is, where it lives and the command that made it (Markdown)."""
+    table = result.table
+    commits = sorted({str(c)[:10] for c in table["git_commit"].dropna()})
+    where = f"`data/results/{result.grid}/{result.slug}.csv`"
+    name = f"Rung {rung}: " if rung is not None else ""
+    return (
+        f"**{name}{result.label}.** {len(table)} run(s) of the `{result.grid}` grid "
+        f"(up to {int(table['epochs_run'].max())} epochs per training; code {', '.join(commits)}), "
+        f"aggregated {result.header['aggregated']['created_utc']} into {where}. "
+        f"Regenerate with `{result.command}`."
+    )
+
+
+def ladder_table(sets, metric: str = "macro_f", methods=None) -> pd.DataFrame:
+    """Mean ± 95% CI (percent) of a metric per method (rows) and rung (columns), with the paper's Table 4."""
+    from sedlib.study import paper
+    from sedlib.study.summary import PAPER_METHODS
+
+    methods = list(methods or PAPER_METHODS)
+    columns = {}
+    for k, result in enumerate(sets, start=1):
+        table = with_method(result.table)
+        columns[f"rung {k}"] = {
+            short_name(m): format_mean_ci(table.loc[table["method"] == m, metric]) for m in methods
+        }
+    frame = pd.DataFrame(columns)
+    printed = paper.table4()
+    if metric in ("macro_f", "micro_f"):
+        frame["paper"] = [
+            f"{printed.loc[m, f'{metric}_percent']:.2f}" if m in printed.index else "–"
+            for m in methods
+        ]
+    frame.index.name = "method"
+    return frame.fillna("–")
+
+
+def table4_beside(result) -> pd.DataFrame:
+    """The paper's Table 4 beside one result set (mean ± CI over seeds, percent)."""
+    from sedlib.study import paper
+    from sedlib.study.summary import PAPER_METHODS
+
+    table = with_method(result.table)
+    printed = paper.table4()
+    rows = {}
+    for method in PAPER_METHODS:
+        runs = table[table["method"] == method]
+        rows[paper.methods()[method]] = {
+            "macro F here (%)": format_mean_ci(runs["macro_f"], digits=2)
+            if len(runs)
+            else "not run",
+            "macro F paper (%)": printed.loc[method, "macro_f_percent"],
+            "micro F here (%)": format_mean_ci(runs["micro_f"], digits=2)
+            if len(runs)
+            else "not run",
+            "micro F paper (%)": printed.loc[method, "micro_f_percent"],
+        }
+    return pd.DataFrame(rows).T
+
+
+def table2_beside(result) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-class F (%) and error rate of one result set beside the paper's Table 2, shortest class first."""
+    from sedlib.study import paper
+    from sedlib.study.summary import PAPER_METHODS, per_class
+
+    f_here, er_here = per_class(result.table, "f"), per_class(result.table, "er")
+    order = paper.table1().sort_values().index
+    printed = paper.table2()
+    f_rows, er_rows = {}, {}
+    for method in PAPER_METHODS:
+        if (method, "mean") not in f_here.columns:
+            continue
+        f_rows[(short_name(method), "here")] = f_here[(method, "mean")] * 100
+        f_rows[(short_name(method), "paper")] = printed.loc[method, "f_percent"]
+        er_rows[(short_name(method), "here")] = er_here[(method, "mean")]
+        er_rows[(short_name(method), "paper")] = printed.loc[method, "er"]
+    f_table = pd.DataFrame(f_rows).reindex(order)
+    f_table.insert(0, ("", "duration (s)"), paper.table1().reindex(order))
+    return f_table, pd.DataFrame(er_rows).reindex(order)
+
+
+def short_long_table(result, k: int = 10) -> pd.DataFrame:
+    """Mean F (%) of the k shortest and the k longest classes (Table 1 durations), here and in the paper."""
+    from sedlib.study import paper
+    from sedlib.study.summary import PAPER_METHODS, per_class, short_vs_long
+
+    f_here = per_class(result.table, "f")
+    durations = paper.table1()
+    rows = {}
+    for method in PAPER_METHODS:
+        if (method, "mean") not in f_here.columns:
+            continue
+        here = short_vs_long(f_here[(method, "mean")] * 100, durations, k)
+        there = short_vs_long(paper.table2().loc[method, "f_percent"], durations, k)
+        rows[short_name(method)] = {
+            f"{k} shortest, here": here["short_mean_f"],
+            f"{k} longest, here": here["long_mean_f"],
+            f"{k} shortest, paper": there["short_mean_f"],
+            f"{k} longest, paper": there["long_mean_f"],
+        }
+    return pd.DataFrame(rows).T

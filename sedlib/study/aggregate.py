@@ -66,7 +66,9 @@ def shared_settings(records: list[RunRecord]) -> dict[str, Any]:
         other = {k: v for k, v in record.resolved.items() if k not in VARYING}
         if other != first:
             diff = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
-            raise ValueError(f"runs {records[0].run} and {record.run} differ in shared settings {diff}")
+            raise ValueError(
+                f"runs {records[0].run} and {record.run} differ in shared settings {diff}"
+            )
     return first
 
 
@@ -117,7 +119,12 @@ def compact(record: RunRecord) -> dict[str, Any]:
         "tuned": record.tuned,
         "threshold_free": record.threshold_free,
         "folds": [
-            {"name": f.name, "epochs_run": f.epochs_run, "best_epoch": f.best_epoch, "train_seconds": f.train_seconds}
+            {
+                "name": f.name,
+                "epochs_run": f.epochs_run,
+                "best_epoch": f.best_epoch,
+                "train_seconds": f.train_seconds,
+            }
             for f in record.folds
         ],
         "timing": record.timing,
@@ -130,7 +137,9 @@ def summary_json(header: dict, runs: dict) -> str:
     """The summary as JSON with one line per run (readable diffs)."""
     dump = lambda value: json.dumps(json_safe(value), allow_nan=False)  # noqa: E731
     entries = [f"    {dump(name)}: {dump(run)}" for name, run in runs.items()]
-    return '{\n  "header": ' + dump(header) + ',\n  "runs": {\n' + ",\n".join(entries) + "\n  }\n}\n"
+    return (
+        '{\n  "header": ' + dump(header) + ',\n  "runs": {\n' + ",\n".join(entries) + "\n  }\n}\n"
+    )
 
 
 def aggregate(
@@ -164,7 +173,9 @@ def aggregate(
         return None
     shared = shared_settings(records)
     name = slug(shared)
-    table = pd.DataFrame([table_row(r) for r in records]).sort_values(["method", "seed"], kind="stable")
+    table = pd.DataFrame([table_row(r) for r in records]).sort_values(
+        ["method", "seed"], kind="stable"
+    )
     header = {
         "grid": grid,
         "slug": name,
@@ -183,4 +194,6 @@ def aggregate(
     atomic_write_text(folder / f"{name}.csv", table.to_csv(index=False))
     atomic_write_text(folder / f"{name}.json", summary_json(header, runs))
     log.info("grid %s: %d finished runs -> %s", grid, len(records), folder / f"{name}.csv")
-    return ResultSet(grid, name, json.loads(json.dumps(json_safe(header))), table.reset_index(drop=True), runs)
+    return ResultSet(
+        grid, name, json.loads(json.dumps(json_safe(header))), table.reset_index(drop=True), runs
+    )

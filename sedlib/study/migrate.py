@@ -123,7 +123,12 @@ def _record_of(name: str, run: dict, row: pd.Series) -> RunRecord:
     }
     record = RunRecord.from_dict(migrate_v1(data))
     record.folds = [
-        FoldRecord(**{**vars(record.folds[0]), "train_seconds": float(row["seconds_per_epoch"]) * int(row["epochs_run"])})
+        FoldRecord(
+            **{
+                **vars(record.folds[0]),
+                "train_seconds": float(row["seconds_per_epoch"]) * int(row["epochs_run"]),
+            }
+        )
     ]
     return record
 
@@ -133,7 +138,24 @@ def _migrate_table(table: pd.DataFrame, records: dict[str, RunRecord]) -> pd.Dat
     out = table.copy()
     out.insert(1, "identity", [records[n].identity for n in out["run"]])
     out.insert(3, "protocol", "dev-eval")
-    out.insert(4, "method", [method_key(loss, g) for loss, g in zip(out["loss"], out["gamma"], strict=True)])
+    out.insert(
+        4,
+        "method",
+        [method_key(loss, g) for loss, g in zip(out["loss"], out["gamma"], strict=True)],
+    )
     out["best_epochs"] = out.pop("best_epoch").astype(str)
-    order = ["run", "identity", "dataset", "protocol", "method", "loss", "gamma", "seed", "epochs_run", "best_epochs"]
-    return out[order + [c for c in out.columns if c not in order]].sort_values(["method", "seed"], kind="stable")
+    order = [
+        "run",
+        "identity",
+        "dataset",
+        "protocol",
+        "method",
+        "loss",
+        "gamma",
+        "seed",
+        "epochs_run",
+        "best_epochs",
+    ]
+    return out[order + [c for c in out.columns if c not in order]].sort_values(
+        ["method", "seed"], kind="stable"
+    )

@@ -96,12 +96,35 @@ class ResultSet:
     def command(self) -> str:
         return self.header["created_by"]
 
+    @property
+    def settings_key(self) -> str:
+        """Equal for result sets of different grids run with the same settings on the same data."""
+        return json.dumps(
+            {"settings": self.header["settings"], "data": self.header["data"]["name"]},
+            sort_keys=True,
+        )
+
+
+def joined(result: ResultSet, others: list[ResultSet]) -> pd.DataFrame:
+    """The runs of ``result`` and of the set among ``others`` with the same settings and data.
+
+    E.g. a rung of the ``paper`` grid with the ``baselines`` run on the same
+    settings; a run in both (same identity) is kept once.
+    """
+    partner = next((o for o in others if o.settings_key == result.settings_key), None)
+    if partner is None:
+        return result.table.copy()
+    both = pd.concat([result.table, partner.table], ignore_index=True)
+    return both.drop_duplicates("identity").reset_index(drop=True)
+
 
 def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
     """The result set ``<root>/<grid>/<name>.csv`` / ``.json``."""
     folder = results_root(root) / grid
     summary = read_json(folder / f"{name}.json", "result summary")
-    return ResultSet(grid, name, summary["header"], pd.read_csv(folder / f"{name}.csv"), summary["runs"])
+    return ResultSet(
+        grid, name, summary["header"], pd.read_csv(folder / f"{name}.csv"), summary["runs"]
+    )
 
 
 def load_ladder(grid: str, root: Path | None = None) -> list[ResultSet]:

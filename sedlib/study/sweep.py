@@ -115,7 +115,9 @@ def plan_grid(
         if config.protocol not in data_ids:
             data_ids[config.protocol] = data_identity(dataset, config.protocol)
         identity = config.identity(device_kind(config.device), data_ids[config.protocol])
-        planned.append(PlannedRun(spec, config, identity, runs_root / grid / f"{spec.name}-{identity}"))
+        planned.append(
+            PlannedRun(spec, config, identity, runs_root / grid / f"{spec.name}-{identity}")
+        )
     return planned
 
 
@@ -167,9 +169,12 @@ def _try(run: PlannedRun) -> tuple[str, str | None]:
         return _execute(run), None
     except LockedError as err:
         return f"{run.spec.name}: left to another sweep ({err})", None
-    except Exception as err:  # noqa: BLE001 (reported with the run's notebook, then raised)
+    except Exception as err:
         notebook = run.work / NOTEBOOK.name
-        return f"{run.spec.name}: FAILED", f"{run.spec.name}: {type(err).__name__}: {err} (notebook: {notebook})"
+        return (
+            f"{run.spec.name}: FAILED",
+            f"{run.spec.name}: {type(err).__name__}: {err} (notebook: {notebook})",
+        )
 
 
 def run_grid(
@@ -229,10 +234,19 @@ def run_grid(
     todo = [r for r in todo if r not in reused]
     if reused:
         log.info("grid %s: reused %d identical finished run(s) of other grids", grid, len(reused))
-    log.info("grid %s: %d runs, %d in shard %d/%d, %d to run", grid, len(planned), len(mine), *shard, len(todo))
+    log.info(
+        "grid %s: %d runs, %d in shard %d/%d, %d to run",
+        grid,
+        len(planned),
+        len(mine),
+        *shard,
+        len(todo),
+    )
     failures = []
     with tqdm(total=len(todo), desc=f"sweep {grid}", unit="run") as bar:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # each run is its own kernel process
+        with ThreadPoolExecutor(
+            max_workers=max(1, jobs)
+        ) as pool:  # each run is its own kernel process
             for message, failure in pool.map(_try, todo):
                 bar.set_postfix_str(message)
                 bar.update()
@@ -240,12 +254,19 @@ def run_grid(
                     failures.append(failure)
     result = aggregate_grid(grid, planned, ds, command=command, results_root=results_root)
     if failures:
-        raise SweepError(f"{len(failures)} run(s) of grid {grid} failed:\n  " + "\n  ".join(failures))
+        raise SweepError(
+            f"{len(failures)} run(s) of grid {grid} failed:\n  " + "\n  ".join(failures)
+        )
     return result
 
 
 def aggregate_grid(
-    grid: str, planned: list[PlannedRun], dataset, *, command: str | None = None, results_root: Path | None = None
+    grid: str,
+    planned: list[PlannedRun],
+    dataset,
+    *,
+    command: str | None = None,
+    results_root: Path | None = None,
 ) -> ResultSet | None:
     """Aggregate the finished runs among ``planned`` (see :func:`sedlib.study.aggregate.aggregate`)."""
     records = [r for r in (run.finished() for run in planned) if r is not None]
@@ -281,7 +302,9 @@ def _set_option(key: str, value, default) -> str:
     import json
 
     if key == "model":
-        return " ".join(f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v)
+        return " ".join(
+            f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v
+        )
     if key in ("epochs", "protocol", "device"):
         return f"--{key} {value}"
     return f"--set {key}={json.dumps(value)}"

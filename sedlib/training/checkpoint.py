@@ -41,7 +41,9 @@ def load(path: Path, device: torch.device) -> dict:
         ) from None
 
 
-def save_checkpoint(folder: Path, identity: str, model, optimizer, state: RunState, device: torch.device) -> None:
+def save_checkpoint(
+    folder: Path, identity: str, model, optimizer, state: RunState, device: torch.device
+) -> None:
     """Everything needed to resume exactly where this epoch ended."""
     save(
         folder / CHECKPOINT,
@@ -89,6 +91,8 @@ def load_best(folder: Path, identity: str, model, device: torch.device) -> int:
     """Load the kept model into ``model``; returns its epoch."""
     saved = load(folder / BEST, device)
     if saved.get("identity") != identity:
-        raise RuntimeError(f"{folder / BEST} belongs to run {saved.get('identity')!r}, not {identity!r}")
+        raise RuntimeError(
+            f"{folder / BEST} belongs to run {saved.get('identity')!r}, not {identity!r}"
+        )
     model.load_state_dict(saved["model"])
     return int(saved["epoch"])

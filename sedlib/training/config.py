@@ -255,37 +255,47 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+#: Field -> (rule that a value must satisfy, the rule in words). Checked in this order.
+_RULES: dict[str, tuple[Any, str]] = {
+    "dataset": (lambda v: isinstance(v, str) and bool(v), "a name or a folder"),
+    "protocol": (lambda v: v in PROTOCOLS, f"one of {PROTOCOLS}"),
+    "gamma": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "C": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "class_frames": (lambda v: v in ("dataset", "clip"), "'dataset' or 'clip'"),
+    "seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "epochs": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "batch_size": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "patience": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: never stop early)"),
+    "val_fraction": (lambda v: _finite(v) and 0 < v < 1, "in (0, 1)"),
+    "threshold": (lambda v: _finite(v) and 0 < v <= 1, "in (0, 1]"),
+    "time_resolution": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "device": (
+        lambda v: isinstance(v, str) and bool(_DEVICE.match(v)),
+        "auto, cpu, cuda or cuda:N",
+    ),
+    "amp": (lambda v: isinstance(v, bool), "True or False"),
+}
+
+
 def check_config(config: TrainConfig) -> None:
     """Check every field; the first bad one raises ``ValueError`` naming it and the rule."""
     from sedlib.losses import LOSSES, canonical_loss_name
 
-    c = config
-    _require(isinstance(c.dataset, str) and bool(c.dataset), "dataset", c.dataset, "a name or a folder")
-    _require(c.protocol in PROTOCOLS, "protocol", c.protocol, f"one of {PROTOCOLS}")
+    for name, (ok, rule) in _RULES.items():
+        _require(ok(getattr(config, name)), name, getattr(config, name), rule)
     try:
-        loss = canonical_loss_name(c.loss)
+        loss = canonical_loss_name(config.loss)
     except ValueError:
         loss = None
-    _require(loss is not None, "loss", c.loss, f"one of {sorted(LOSSES)}")
-    _require(_finite(c.gamma) and c.gamma >= 0, "gamma", c.gamma, "a finite number >= 0")
-    _require(_finite(c.C) and c.C > 0, "C", c.C, "a finite number > 0")
-    _require(c.class_frames in ("dataset", "clip"), "class_frames", c.class_frames, "'dataset' or 'clip'")
-    _require(isinstance(c.loss_options, dict), "loss_options", c.loss_options, "a dict")
-    unknown = set(c.loss_options) - set(_loss_defaults(loss))
-    _require(not unknown, "loss_options", c.loss_options, f"{loss} takes {sorted(_loss_defaults(loss))}")
-    for key, value in c.loss_options.items():
+    _require(loss is not None, "loss", config.loss, f"one of {sorted(LOSSES)}")
+    options = config.loss_options
+    _require(isinstance(options, dict), "loss_options", options, "a dict")
+    accepted = sorted(_loss_defaults(loss))
+    _require(not set(options) - set(accepted), "loss_options", options, f"{loss} takes {accepted}")
+    for key, value in options.items():
         _require(_finite(value), f"loss_options[{key!r}]", value, "a finite number")
-    _require(_is_int(c.seed) and c.seed >= 0, "seed", c.seed, "an integer >= 0")
-    _require(_is_int(c.epochs) and c.epochs >= 1, "epochs", c.epochs, "an integer >= 1")
-    _require(_is_int(c.batch_size) and c.batch_size >= 1, "batch_size", c.batch_size, "an integer >= 1")
-    _require(_finite(c.lr) and c.lr > 0, "lr", c.lr, "a finite number > 0")
-    _require(_finite(c.weight_decay) and c.weight_decay >= 0, "weight_decay", c.weight_decay, "a finite number >= 0")
-    _require(_is_int(c.patience) and c.patience >= 0, "patience", c.patience, "an integer >= 0 (0: never stop early)")
-    _require(_finite(c.val_fraction) and 0 < c.val_fraction < 1, "val_fraction", c.val_fraction, "in (0, 1)")
-    _require(_finite(c.threshold) and 0 < c.threshold <= 1, "threshold", c.threshold, "in (0, 1]")
-    _require(_finite(c.time_resolution) and c.time_resolution > 0, "time_resolution", c.time_resolution, "a finite number > 0")
-    _require(isinstance(c.device, str) and bool(_DEVICE.match(c.device)), "device", c.device, "auto, cpu, cuda or cuda:N")
-    _require(isinstance(c.amp, bool), "amp", c.amp, "True or False")
-    _require(isinstance(c.model, dict), "model", c.model, "a dict of CRNN arguments")
-    unknown = set(c.model) - set(_model_defaults())
-    _require(not unknown, "model", c.model, f"CRNN takes {sorted(_model_defaults())}")
+    _require(isinstance(config.model, dict), "model", config.model, "a dict of CRNN arguments")
+    unknown = set(config.model) - set(_model_defaults())
+    _require(not unknown, "model", config.model, f"CRNN takes {sorted(_model_defaults())}")

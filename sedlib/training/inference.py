@@ -79,7 +79,9 @@ def predict(
             for k, i in enumerate(members):
                 probs[i] = p[k]
             if loss_fn is not None:
-                target = torch.from_numpy(np.stack([y for _, y in pairs]).astype(np.float32)).to(device)
+                target = torch.from_numpy(np.stack([y for _, y in pairs]).astype(np.float32)).to(
+                    device
+                )
                 total += float(loss_fn(logits, target, reduction="sum"))
                 count += target.numel()
     predictions = Predictions(

@@ -50,10 +50,14 @@ def init_output_bias(model: CRNN, class_frames: np.ndarray, n_frames: int) -> No
     """
     prior = np.clip(np.asarray(class_frames, dtype=np.float64) / max(n_frames, 1), 1e-4, 0.5)
     with torch.no_grad():
-        model.out.bias.copy_(torch.as_tensor(np.log(prior / (1 - prior)), dtype=model.out.bias.dtype))
+        model.out.bias.copy_(
+            torch.as_tensor(np.log(prior / (1 - prior)), dtype=model.out.bias.dtype)
+        )
 
 
-def loss_over_valid(loss_fn, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def loss_over_valid(
+    loss_fn, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     """The loss averaged over the valid (unpadded) frames and all classes."""
     per_element = loss_fn(logits.float(), targets, reduction="none")
     weights = mask.unsqueeze(-1).to(per_element.dtype)
@@ -71,7 +75,9 @@ class DeviceClips:
     @classmethod
     def of(cls, data: FoldData, device: torch.device) -> DeviceClips:
         clips = data.clips
-        return cls(data.norm(clips.features).to(device), clips.labels.to(device), clips.mask.to(device))
+        return cls(
+            data.norm(clips.features).to(device), clips.labels.to(device), clips.mask.to(device)
+        )
 
 
 def train_epoch(
@@ -117,7 +123,9 @@ def train_epoch(
 
 def validate(model: CRNN, data: FoldData, loss_fn, config: TrainConfig, device: torch.device):
     """Validation macro/micro F at the run's threshold and the mean validation loss."""
-    predictions, val_loss = predict(model, data.validation, data.train_meta, data.norm, device, loss_fn)
+    predictions, val_loss = predict(
+        model, data.validation, data.train_meta, data.norm, device, loss_fn
+    )
     metrics = predictions.segment_metrics(config.threshold, config.time_resolution)
     return metrics, val_loss
 
@@ -144,10 +152,14 @@ def fit(
 
     clips = DeviceClips.of(data, device)
     done_here = 0
-    with tqdm(total=config.epochs, initial=state.epoch, desc=what, unit="epoch", disable=not progress) as bar:
+    with tqdm(
+        total=config.epochs, initial=state.epoch, desc=what, unit="epoch", disable=not progress
+    ) as bar:
         while not state.finished(config) and (max_epochs is None or done_here < max_epochs):
             start = time.perf_counter()
-            train_loss = train_epoch(model, optimizer, clips, loss_fn, config, state.epoch, device, what)
+            train_loss = train_epoch(
+                model, optimizer, clips, loss_fn, config, state.epoch, device, what
+            )
             training_part = time.perf_counter() - start
             metrics, val_loss = validate(model, data, loss_fn, config, device)
             state.epoch += 1

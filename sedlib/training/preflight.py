@@ -106,7 +106,9 @@ def preflight(
             features_of(ds, split, progress)  # audio present, readable and as long as annotated
         held = validation_files(ds, fold.train_split, config.val_fraction)
         if len(held) >= len(ds.files(fold.train_split)):
-            raise ValueError(f"split {fold.train_split!r}: no file left for training after the validation hold-out")
+            raise ValueError(
+                f"split {fold.train_split!r}: no file left for training after the validation hold-out"
+            )
     try:
         CRNN(n_classes=len(ds.labels), **config.model)
     except (TypeError, ValueError) as err:

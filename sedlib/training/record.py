@@ -200,7 +200,9 @@ def migrate_v1(data: dict) -> dict:
     config = dict(data["config"])
     splits = (config.pop("train_split", "development"), config.pop("eval_split", "evaluation"))
     if splits != ("development", "evaluation"):
-        raise SchemaError(f"cannot migrate a run trained on {splits[0]!r} and tested on {splits[1]!r}")
+        raise SchemaError(
+            f"cannot migrate a run trained on {splits[0]!r} and tested on {splits[1]!r}"
+        )
     config["protocol"] = "dev-eval"
     used = str(data.get("provenance", {}).get("device", {}).get("used", "cpu"))
     device_type = "cuda" if used.startswith("cuda") else "cpu"

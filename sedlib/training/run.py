@@ -131,10 +131,12 @@ def _finished(run_dir: Path, plan: RunPlan) -> RunRecord | None:
         record = RunRecord.load(run_dir / RECORD)
         if record.identity == plan.identity:
             return record
+        asked = plan.config.resolved(plan.device.type)
+        differs = "settings" if record.resolved != asked else "data (metadata or audio)"
         raise RuntimeError(
             f"{run_dir} holds a finished run of another configuration (identity {record.identity}, "
-            f"asked {plan.identity}); use a new folder. Stored: {record.resolved}; "
-            f"asked: {plan.config.resolved(plan.device.type)}"
+            f"asked {plan.identity}: other {differs}); use a new folder. Stored: {record.resolved}, "
+            f"data {record.dataset}; asked: {asked}, data {plan.data}"
         )
     return None
 
@@ -193,7 +195,9 @@ def _train_fold(
     if not state.finished(config):
         return Interrupted(fold.name, state.epoch), epochs_done
     checkpoint.load_best(folder, plan.identity, model, device)
-    validation, _ = predict(model, data.validation, data.train_meta, data.norm, device, group=fold.name)
+    validation, _ = predict(
+        model, data.validation, data.train_meta, data.norm, device, group=fold.name
+    )
     test, _ = predict(model, data.test, data.test_meta, data.norm, device, group=fold.name)
     validation.save(folder / "validation.npz")
     test.save(folder / "test.npz")

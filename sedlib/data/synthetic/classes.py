@@ -67,7 +67,11 @@ CLASS_FACTS: tuple[ClassFacts, ...] = (
     ClassFacts("mouse clicking", -2.132, 0.574, 0.59, {"office": 645}),
     ClassFacts("mouse wheeling", -1.944, 0.482, 0.33, {"office": 197}),
     ClassFacts(
-        "people talking", 0.537, 1.232, 137.68, {"city_center": 75, "office": 103, "residential_area": 41}
+        "people talking",
+        0.537,
+        1.232,
+        137.68,
+        {"city_center": 75, "office": 103, "residential_area": 41},
     ),
     ClassFacts(
         "people walking",

@@ -37,9 +37,15 @@ import pandas as pd
 from sedlib import __version__
 from sedlib.data.layout import N_FOLDS, TUT_LABELS, Dataset, available_split_names, split_file
 from sedlib.data.meta import read_meta, write_meta
-from sedlib.util.io import read_json, write_json
 from sedlib.data.synthetic.classes import CLASS_FACTS, DEV_SCENE_MINUTES, EVAL_SCENE_MINUTES, SCENES
-from sedlib.data.synthetic.sounds import MODELS, TEXTURES, TEXTURE_EBR_DB, TRANSIENT_EBR_DB, background
+from sedlib.data.synthetic.sounds import (
+    MODELS,
+    TEXTURE_EBR_DB,
+    TEXTURES,
+    TRANSIENT_EBR_DB,
+    background,
+)
+from sedlib.util.io import read_json, write_json
 
 #: Bumped whenever the generated audio changes for a given seed.
 GENERATOR_VERSION = 1
@@ -88,7 +94,9 @@ def _file_plan(split: str, preset: Preset) -> list[tuple[str, str, float]]:
     return files
 
 
-def _draw_events(split: str, preset: Preset, rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, float]]:
+def _draw_events(
+    split: str, preset: Preset, rng: np.random.Generator
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """Event timeline of one split (real per-scene rates and duration distributions) and file lengths."""
     plan = _file_plan(split, preset)
     rows = []
@@ -112,7 +120,11 @@ def _draw_events(split: str, preset: Preset, rng: np.random.Generator) -> tuple[
             add(facts, *candidates[rng.integers(len(candidates))])
     meta = pd.DataFrame(rows, columns=["filename", "scene_label", "onset", "offset", "event_label"])
     file_order = meta["filename"].map({name: i for i, (name, _, _) in enumerate(plan)})
-    meta = meta.assign(_order=file_order).sort_values(["_order", "onset", "event_label"]).drop(columns="_order")
+    meta = (
+        meta.assign(_order=file_order)
+        .sort_values(["_order", "onset", "event_label"])
+        .drop(columns="_order")
+    )
     return meta.reset_index(drop=True), {name: length for name, _, length in plan}
 
 
@@ -219,7 +231,9 @@ def generate(
     marker = root / "dataset.json"
     if marker.is_file() and not force:
         info = read_json(marker, "data set description")
-        if info.get("settings") == json.loads(json.dumps(settings)):  # as stored: tuples become lists
+        if info.get("settings") == json.loads(
+            json.dumps(settings)
+        ):  # as stored: tuples become lists
             return Dataset.from_folder(root)
     start = time.perf_counter()
     splits, lengths, scenes = _timelines(sizes, seed, meta_dir)
@@ -253,7 +267,7 @@ def _resolve_preset(preset: str | Preset) -> tuple[Preset | None, str]:
 def _render_jobs(root: Path, splits: dict, lengths: dict, scenes: dict, sr: int, seed: int) -> list:
     """One rendering job per audio file; folds reuse the development files, rendered once."""
     jobs_list, seen = [], set()
-    for split_index, (split, meta) in enumerate(splits.items()):
+    for split_index, meta in enumerate(splits.values()):
         by_file = dict(tuple(meta.groupby("filename", sort=False)))
         for file_index, filename in enumerate(meta.attrs["files"]):
             if filename in seen:
@@ -261,7 +275,9 @@ def _render_jobs(root: Path, splits: dict, lengths: dict, scenes: dict, sr: int,
             seen.add(filename)
             events = by_file.get(filename, meta.iloc[:0])
             seed_key = (int(seed), GENERATOR_VERSION, split_index, file_index)
-            jobs_list.append((root / filename, events, scenes[filename], lengths[filename], sr, seed_key))
+            jobs_list.append(
+                (root / filename, events, scenes[filename], lengths[filename], sr, seed_key)
+            )
     return jobs_list
 
 
@@ -274,7 +290,9 @@ def _write_metadata(root: Path, splits: dict, copy_verbatim: bool) -> None:
             write_meta(meta, root / split_file(split))
 
 
-def draw_folds(meta: pd.DataFrame, scenes: dict[str, str], seed: int, n_folds: int = N_FOLDS) -> dict:
+def draw_folds(
+    meta: pd.DataFrame, scenes: dict[str, str], seed: int, n_folds: int = N_FOLDS
+) -> dict:
     """Cross-validation splits of a development set: files dealt to folds scene by scene.
 
     The files of each scene are shuffled (seeded) and dealt round-robin, the
@@ -309,7 +327,10 @@ def draw_folds(meta: pd.DataFrame, scenes: dict[str, str], seed: int, n_folds: i
     out = {}
     for k in range(1, n_folds + 1):
         test = [f for f in files if fold_of.get(f) == k]
-        for part, chosen in (("development", [f for f in files if f not in set(test)]), ("evaluation", test)):
+        for part, chosen in (
+            ("development", [f for f in files if f not in set(test)]),
+            ("evaluation", test),
+        ):
             events = meta[meta["filename"].isin(set(chosen))].reset_index(drop=True)
             events.attrs["files"] = chosen
             out[f"fold{k}-{part}"] = events
@@ -332,7 +353,9 @@ def _timelines(sizes: Preset | None, seed: int, meta_dir):
                 splits[split] = read_meta(path, labels=TUT_LABELS)
                 splits[split].attrs["files"] = list(dict.fromkeys(splits[split]["filename"]))
         if "development" not in splits or "evaluation" not in splits:
-            raise FileNotFoundError(f"no TUT metadata in {meta_dir} (expected {split_file('development')})")
+            raise FileNotFoundError(
+                f"no TUT metadata in {meta_dir} (expected {split_file('development')})"
+            )
         everything = pd.concat(splits.values())
         lengths = _timeline_lengths(everything)
         scenes = everything.groupby("filename")["scene_label"].first().to_dict()

@@ -34,7 +34,9 @@ def _sos(kind: str, freqs, sr: int, order: int = 2):
     return signal.butter(order, min(freqs, nyq * 0.95) / nyq, btype=kind, output="sos")
 
 
-def filtered_noise(n: int, sr: int, rng: np.random.Generator, kind: str, freqs, order: int = 2) -> np.ndarray:
+def filtered_noise(
+    n: int, sr: int, rng: np.random.Generator, kind: str, freqs, order: int = 2
+) -> np.ndarray:
     """White noise through a Butterworth filter (``kind``: lowpass, highpass, bandpass)."""
     return signal.sosfilt(_sos(kind, freqs, sr, order), rng.standard_normal(n))
 
@@ -62,7 +64,9 @@ def _cubic(knots: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.clip(CubicSpline(np.arange(len(knots)), knots)(xs), -1.5, 1.5)
 
 
-def tone(n: int, sr: int, f0, harmonics=(1.0,), rng: np.random.Generator | None = None) -> np.ndarray:
+def tone(
+    n: int, sr: int, f0, harmonics=(1.0,), rng: np.random.Generator | None = None
+) -> np.ndarray:
     """Harmonic tone; ``f0`` a number or a per-sample frequency curve in Hz."""
     f0 = np.broadcast_to(np.asarray(f0, dtype=np.float64), (n,))
     phase = 2 * np.pi * np.cumsum(f0) / sr
@@ -86,7 +90,9 @@ def modal_hit(n: int, sr: int, rng: np.random.Generator, freqs, decays_s, amps=N
     return out
 
 
-def burst(n: int, sr: int, rng: np.random.Generator, lo: float, hi: float, decay_s: float) -> np.ndarray:
+def burst(
+    n: int, sr: int, rng: np.random.Generator, lo: float, hi: float, decay_s: float
+) -> np.ndarray:
     """A band-limited noise burst with a sharp attack and an exponential decay."""
     t = np.arange(n) / sr
     return filtered_noise(n, sr, rng, "bandpass", (lo, hi)) * np.exp(-t / decay_s)
@@ -95,7 +101,7 @@ def burst(n: int, sr: int, rng: np.random.Generator, lo: float, hi: float, decay
 def fade(x: np.ndarray, sr: int, fade_in_s: float = 0.005, fade_out_s: float = 0.005) -> np.ndarray:
     """Raised-cosine fades at both ends (no clicks at event boundaries)."""
     x = x.copy()
-    for length, sl, rev in ((fade_in_s, slice(None), False), (fade_out_s, slice(None), True)):
+    for length, rev in ((fade_in_s, False), (fade_out_s, True)):
         m = min(int(length * sr), len(x) // 2)
         if m > 1:
             ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, m))
@@ -120,8 +126,15 @@ def add_at(dst: np.ndarray, src: np.ndarray, start: int) -> None:
         dst[start:end] += src[: end - start]
 
 
-def _scatter(n: int, sr: int, rng: np.random.Generator, rate_hz: float, make: Callable[[], np.ndarray],
-             jitter: float = 0.3, first_at: float = 0.0) -> np.ndarray:
+def _scatter(
+    n: int,
+    sr: int,
+    rng: np.random.Generator,
+    rate_hz: float,
+    make: Callable[[], np.ndarray],
+    jitter: float = 0.3,
+    first_at: float = 0.0,
+) -> np.ndarray:
     """Repeat sounds made by ``make()`` at about ``rate_hz`` (jittered) over ``n`` samples."""
     out = np.zeros(n)
     t = first_at
@@ -138,14 +151,24 @@ def fan(n, sr, rng):
     hum = tone(n, sr, f0 * (1 + 0.002 * smooth_random(n, sr, rng, 0.2)), harm, rng)
     centre = rng.uniform(250, 1500)
     air = filtered_noise(n, sr, rng, "bandpass", (centre / 2.5, centre * 2.5))
-    blades = 1 + rng.uniform(0.02, 0.15) * np.sin(2 * np.pi * f0 / rng.integers(2, 6) * np.arange(n) / sr)
-    return unit_rms(fade(unit_rms(hum) * rng.uniform(0.3, 1.0) + unit_rms(air) * blades, sr, 0.3, 0.3))
+    blades = 1 + rng.uniform(0.02, 0.15) * np.sin(
+        2 * np.pi * f0 / rng.integers(2, 6) * np.arange(n) / sr
+    )
+    return unit_rms(
+        fade(unit_rms(hum) * rng.uniform(0.3, 1.0) + unit_rms(air) * blades, sr, 0.3, 0.3)
+    )
 
 
 def _vehicle(n, sr, rng, f0_range, cutoff_range, harm_gain):
     f0 = rng.uniform(*f0_range)
     glide = 1 - rng.uniform(0.0, 0.12) * np.linspace(0, 1, n)  # pass-by pitch drop
-    engine = tone(n, sr, f0 * glide * (1 + 0.03 * smooth_random(n, sr, rng, 0.5)), (1, 0.8, 0.6, 0.5, 0.3), rng)
+    engine = tone(
+        n,
+        sr,
+        f0 * glide * (1 + 0.03 * smooth_random(n, sr, rng, 0.5)),
+        (1, 0.8, 0.6, 0.5, 0.3),
+        rng,
+    )
     rumble = filtered_noise(n, sr, rng, "lowpass", rng.uniform(*cutoff_range), order=3)
     tyres = filtered_noise(n, sr, rng, "bandpass", (500, 3000)) * rng.uniform(0.05, 0.3)
     x = unit_rms(rumble) + harm_gain * unit_rms(engine) + unit_rms(tyres) * 0.3
@@ -171,7 +194,9 @@ def large_vehicle(n, sr, rng):
 def wind_blowing(n, sr, rng):
     gusts = 0.6 + 0.4 * smooth_random(n, sr, rng, rng.uniform(0.2, 1.0))
     body = filtered_noise(n, sr, rng, "lowpass", rng.uniform(150, 600), order=2)
-    whistle = filtered_noise(n, sr, rng, "bandpass", (rng.uniform(600, 900), rng.uniform(1000, 1600)))
+    whistle = filtered_noise(
+        n, sr, rng, "bandpass", (rng.uniform(600, 900), rng.uniform(1000, 1600))
+    )
     return unit_rms(fade(unit_rms(body) * gusts + 0.2 * unit_rms(whistle) * gusts**2, sr, 0.5, 0.5))
 
 
@@ -187,7 +212,9 @@ def washing_dishes(n, sr, rng):
 
     def clink():
         m = int(0.25 * sr)
-        return modal_hit(m, sr, rng, rng.uniform(1500, 5000, 3), rng.uniform(0.02, 0.08, 3)) * rng.uniform(0.5, 2)
+        return modal_hit(
+            m, sr, rng, rng.uniform(1500, 5000, 3), rng.uniform(0.02, 0.08, 3)
+        ) * rng.uniform(0.5, 2)
 
     return unit_rms(water + _scatter(n, sr, rng, rng.uniform(1.5, 4), clink, 0.6) * 0.5)
 
@@ -266,7 +293,10 @@ def mouse_clicking(n, sr, rng):
 
     def click(gain=1.0):
         m = int(0.01 * sr)
-        return gain * (burst(m, sr, rng, f / 2, f * 2, 0.0015) + 0.3 * modal_hit(m, sr, rng, [f * 1.3], [0.002]))
+        return gain * (
+            burst(m, sr, rng, f / 2, f * 2, 0.0015)
+            + 0.3 * modal_hit(m, sr, rng, [f * 1.3], [0.002])
+        )
 
     out = np.zeros(n)
     add_at(out, click(), 0)
@@ -340,7 +370,9 @@ def object_snapping(n, sr, rng):
     def snap():
         m = int(0.03 * sr)
         crack = burst(m, sr, rng, 1500, 12000, rng.uniform(0.0005, 0.002))
-        return crack + 0.3 * modal_hit(m, sr, rng, [rng.uniform(2000, 5000)], [0.005]) * np.max(np.abs(crack))
+        return crack + 0.3 * modal_hit(m, sr, rng, [rng.uniform(2000, 5000)], [0.005]) * np.max(
+            np.abs(crack)
+        )
 
     if rng.integers(2):  # single snap or crackle
         out = np.zeros(n)
@@ -353,7 +385,11 @@ def object_squeaking(n, sr, rng):
     f0 = rng.uniform(500, 2500)
     x = np.linspace(0, 1, n)
     shape = rng.integers(3)  # rising, falling, wobbling
-    curve = {0: 1 + 0.4 * x, 1: 1.3 - 0.4 * x, 2: 1 + 0.1 * np.sin(2 * np.pi * rng.uniform(2, 6) * x)}[shape]
+    curve = {
+        0: 1 + 0.4 * x,
+        1: 1.3 - 0.4 * x,
+        2: 1 + 0.1 * np.sin(2 * np.pi * rng.uniform(2, 6) * x),
+    }[shape]
     rough = 1 + 0.5 * np.sign(np.sin(2 * np.pi * rng.uniform(30, 90) * np.arange(n) / sr))
     squeak = tone(n, sr, f0 * curve, (1.0, 0.5, 0.3, 0.2), rng) * rough
     return unit_rms(fade(squeak * np.sin(np.pi * x) ** 0.5, sr, 0.01, 0.01))
@@ -364,7 +400,9 @@ def object_rustling(n, sr, rng):
     lo = rng.uniform(800, 3000)
 
     def crumple():
-        return burst(int(0.02 * sr), sr, rng, lo, lo * 4, rng.uniform(0.002, 0.008)) * rng.uniform(0.2, 1)
+        return burst(int(0.02 * sr), sr, rng, lo, lo * 4, rng.uniform(0.002, 0.008)) * rng.uniform(
+            0.2, 1
+        )
 
     out = _scatter(n, sr, rng, density, crumple, 0.9)
     return unit_rms(fade(out * (0.1 + smooth_random(n, sr, rng, 3.0) ** 2), sr, 0.02, 0.02))
@@ -373,9 +411,14 @@ def object_rustling(n, sr, rng):
 def breathing(n, sr, rng):
     x = np.linspace(0, 1, n)
     pattern = rng.integers(3)  # inhale, exhale, both
-    env = {0: np.sin(np.pi * x) ** 2 * (0.5 + 0.5 * x), 1: np.sin(np.pi * x) ** 2 * (1 - 0.5 * x),
-           2: np.abs(np.sin(2 * np.pi * x))}[pattern]
-    air = filtered_noise(n, sr, rng, "bandpass", (rng.uniform(200, 500), rng.uniform(1200, 3000)), order=3)
+    env = {
+        0: np.sin(np.pi * x) ** 2 * (0.5 + 0.5 * x),
+        1: np.sin(np.pi * x) ** 2 * (1 - 0.5 * x),
+        2: np.abs(np.sin(2 * np.pi * x)),
+    }[pattern]
+    air = filtered_noise(
+        n, sr, rng, "bandpass", (rng.uniform(200, 500), rng.uniform(1200, 3000)), order=3
+    )
     return unit_rms(air * env)
 
 
@@ -420,11 +463,15 @@ def drawer(n, sr, rng):
     slide_end = int(n * rng.uniform(0.6, 0.9))
     lo = rng.uniform(200, 800)
     slide = filtered_noise(slide_end, sr, rng, "bandpass", (lo, lo * 5))
-    slide *= 1 + 0.6 * np.sin(2 * np.pi * rng.uniform(15, 40) * np.arange(slide_end) / sr)  # rollers
+    slide *= 1 + 0.6 * np.sin(
+        2 * np.pi * rng.uniform(15, 40) * np.arange(slide_end) / sr
+    )  # rollers
     out = np.zeros(n)
     out[:slide_end] = unit_rms(fade(slide, sr, 0.03, 0.01))
     if pattern != 2:
-        stop = modal_hit(n - slide_end, sr, rng, rng.uniform(100, 500, 3), rng.uniform(0.02, 0.08, 3))
+        stop = modal_hit(
+            n - slide_end, sr, rng, rng.uniform(100, 500, 3), rng.uniform(0.02, 0.08, 3)
+        )
         out[slide_end:] += unit_rms(stop) * (3.0 if pattern == 1 else 1.5)
     return unit_rms(out)
 
@@ -441,10 +488,14 @@ def background(scene: str, n: int, sr: int, rng: np.random.Generator) -> np.ndar
         fridge = tone(n, sr, rng.uniform(90, 130), (1, 0.4), rng) * rng.uniform(0.0, 0.15)
         x = unit_rms(room) + fridge
     elif scene == "residential_area":
-        distant = signal.sosfilt(_sos("lowpass", rng.uniform(150, 400), sr), pink_noise(n, rng, 1.0))
+        distant = signal.sosfilt(
+            _sos("lowpass", rng.uniform(150, 400), sr), pink_noise(n, rng, 1.0)
+        )
         x = unit_rms(distant) * (1 + 0.3 * smooth_random(n, sr, rng, 0.1))
     elif scene == "city_center":
-        traffic = signal.sosfilt(_sos("lowpass", rng.uniform(300, 800), sr), pink_noise(n, rng, 1.0))
+        traffic = signal.sosfilt(
+            _sos("lowpass", rng.uniform(300, 800), sr), pink_noise(n, rng, 1.0)
+        )
         x = unit_rms(traffic) * (1 + 0.4 * smooth_random(n, sr, rng, 0.2))
         x += 0.3 * unit_rms(filtered_noise(n, sr, rng, "bandpass", (1000, 6000)))
     else:
@@ -485,6 +536,17 @@ MODELS: dict[str, Model] = {
 TEXTURE_EBR_DB = (-3.0, 9.0)
 TRANSIENT_EBR_DB = (0.0, 15.0)
 TEXTURES = frozenset(
-    {"fan", "car", "large vehicle", "wind blowing", "water tap running", "washing dishes", "bird singing",
-     "people talking", "people walking", "children", "brakes squeaking"}
+    {
+        "fan",
+        "car",
+        "large vehicle",
+        "wind blowing",
+        "water tap running",
+        "washing dishes",
+        "bird singing",
+        "people talking",
+        "people walking",
+        "children",
+        "brakes squeaking",
+    }
 )

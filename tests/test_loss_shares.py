@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from sedlib.loss_shares import class_shares, frame_gradient, frame_loss, probability_histograms
 from sedlib.losses import duration_robust_loss
-from sedlib.weights import class_shares, frame_gradient, frame_loss, probability_histograms
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.25, 1.0, 4.0])

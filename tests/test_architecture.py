@@ -1,0 +1,184 @@
+"""The shape of the package: layers that only import downwards, no cycles, short functions,
+one output policy, lint over every file, runnable examples."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "sedlib"
+
+#: Layers, bottom first. A module may import its own layer or a lower one, never a higher one.
+LAYERS = {
+    0: ("sedlib.features", "sedlib.model", "sedlib.losses", "sedlib.metrics", "sedlib.loss_shares"),
+    1: ("sedlib.util", "sedlib.settings", "sedlib.provenance"),
+    2: ("sedlib.data",),
+    3: ("sedlib.evaluation",),
+    4: ("sedlib.training",),
+    5: ("sedlib.study",),
+    6: ("sedlib.report",),
+    7: ("sedlib.cli", "sedlib.system_check", "sedlib.__main__"),
+}
+#: The science: it imports nothing else from sedlib.
+CORE = LAYERS[0]
+#: Functions allowed over the length limit, with the reason.
+LONG_FUNCTIONS = {
+    "sedlib.report.tables.training_choices": "a table of 15 rows of prose, one line each",
+}
+MAX_LINES = 60
+#: Modules that talk to a terminal: the rest of the library logs and shows progress bars.
+FRONT_ENDS = {"sedlib.cli", "sedlib.system_check"}
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imports(name: str, path: Path) -> set[str]:
+    """Every sedlib module ``name`` imports, at module level or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            base = node.module
+            if node.level:  # relative imports are not used in sedlib; resolve anyway
+                base = ".".join([*name.split(".")[:-node.level], node.module])
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)
+    known = modules()
+    return {m for m in found if m in known and m != name}
+
+
+def layer(name: str) -> int:
+    for rank, prefixes in LAYERS.items():
+        if any(name == p or name.startswith(p + ".") for p in prefixes):
+            return rank
+    if name in ("sedlib", "sedlib._moved"):
+        return 8  # the package's own entry point re-exports from every layer
+    raise AssertionError(f"{name} belongs to no layer; add it to LAYERS")
+
+
+def test_every_module_has_a_layer():
+    for name in modules():
+        layer(name)
+
+
+def test_imports_only_point_down_and_the_core_imports_nothing_of_sedlib():
+    graph = {name: imports(name, path) for name, path in modules().items()}
+    for name, targets in graph.items():
+        for target in targets:
+            if target == "sedlib":
+                continue
+            assert layer(target) <= layer(name), (
+                f"{name} (layer {layer(name)}) imports {target} (layer {layer(target)})"
+            )
+        if name in CORE:
+            assert not {t for t in targets if t != "sedlib"}, (
+                f"core module {name} imports {targets}"
+            )
+
+
+def test_no_import_cycles():
+    graph = {name: imports(name, path) - {"sedlib"} for name, path in modules().items()}
+    # a package imports its submodules (__init__ re-exports): that is containment, not a cycle
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not t.startswith(name + ".")}
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = [*stack[stack.index(nxt):], nxt] if nxt in stack else [node, nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for name in graph:
+        if name not in state:
+            visit(name, [name])
+
+
+def code_lines(node: ast.FunctionDef) -> int:
+    """Lines of a function without its docstring (numpydoc documentation is not complexity)."""
+    lines = node.end_lineno - node.lineno + 1
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
+        if isinstance(first.value.value, str):
+            lines -= first.end_lineno - first.lineno + 1
+    return lines
+
+
+def test_functions_are_short():
+    long = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = code_lines(node)
+                qualified = f"{name}.{node.name}"
+                if lines > MAX_LINES and qualified not in LONG_FUNCTIONS:
+                    long.append(f"{qualified}: {lines} lines")
+    assert not long, (
+        "functions over the limit (split them or name them in LONG_FUNCTIONS):\n" + "\n".join(long)
+    )
+
+
+def test_the_library_logs_instead_of_printing():
+    printing = []
+    for name, path in modules().items():
+        if name in FRONT_ENDS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                printing.append(f"{name}:{node.lineno}")
+    assert not printing, f"print() in the library: {printing}"
+
+
+def test_ruff_covers_every_file_of_the_package():
+    listed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--show-files", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for path in modules().values():
+        assert str(path) in listed, f"ruff does not check {path.relative_to(ROOT)}"
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_numpydoc_examples_run(name):
+    if name in ("sedlib.__main__",):
+        pytest.skip("runs the command line when imported")
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(module, name):
+        if test.examples:
+            runner.run(test)
+    assert runner.failures == 0, (
+        f"{runner.failures} example(s) of {name} failed (run with -s to see them)"
+    )
+
+
+def test_moved_modules_still_import_with_a_warning():
+    from sedlib._moved import MOVED
+
+    for old, new in MOVED.items():
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=f"{old} moved to {new}"):
+            module = importlib.import_module(old)
+        assert module is importlib.import_module(new)
