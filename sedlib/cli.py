@@ -102,9 +102,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from sedlib.training import TrainConfig, train
     from sedlib.training.run import default_run_dir
 
-    values = {name: getattr(args, name) for name in _TRAIN_OPTIONS}
-    values["loss_options"] = _parse_options(args.loss_option) or None
-    values["model"] = _parse_settings(args.model, "--model") or None
+    values = json.loads(args.config.read_text()) if args.config else {}
+    values.update(
+        {name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None}
+    )
+    values["loss_options"] = _parse_options(args.loss_option) or values.get("loss_options")
+    values["model"] = _parse_settings(args.model, "--model") or values.get("model")
     config = TrainConfig.from_parameters(profile=args.profile, **values)
     run_dir = args.output_dir or default_run_dir(config, "cli")
     record = train(config, run_dir)
@@ -187,6 +190,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             shard=parse_shard(args.shard),
             command=command,
+            executor=args.executor,
         )
     if result is not None:
         print(
@@ -221,6 +225,12 @@ def _add_train_command(sub) -> None:
     )
     defaults = _train_defaults()
     tr.add_argument("--profile", default=None, choices=sorted(PROFILES), help="named overrides")
+    tr.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="a JSON file of TrainConfig fields (options override it)",
+    )
     tr.add_argument("--dataset", help=f"data set name or folder [{defaults['dataset']}]")
     tr.add_argument("--protocol", choices=PROTOCOLS, help=f"[{defaults['protocol']}]")
     losses = ", ".join(sorted(LOSSES))
@@ -286,6 +296,13 @@ def _add_sweep_command(sub) -> None:
         default=[],
         metavar="FIELD=VALUE",
         help="any other shared TrainConfig setting, VALUE as JSON, e.g. patience=0, model.channels=32",
+    )
+    sw.add_argument(
+        "--executor",
+        choices=("papermill", "python"),
+        default="papermill",
+        help="papermill: each run executes book/03_training.ipynb (default); python: `sedlib train` "
+        "in its own process (no Jupyter needed, e.g. on a bare GPU machine)",
     )
     sw.add_argument(
         "--jobs", type=int, default=1, help="runs at the same time (several fit on one GPU)"

@@ -60,14 +60,66 @@ def frame_geometry(sr: int, win_length_s: float = 0.04, hop_length_s: float = 0.
     return {"win_length": win, "hop_length": hop, "n_fft": n_fft, "pad_left": (win - hop) // 2}
 
 
+def hz_to_mel(frequencies) -> np.ndarray:
+    """Slaney's mel scale (linear below 1 kHz, logarithmic above), as librosa's default."""
+    f = np.asarray(frequencies, dtype=np.float64)
+    linear = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1000.0) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, linear)
+
+
+def mel_to_hz(mels) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    m = np.asarray(mels, dtype=np.float64)
+    linear = m * (200.0 / 3)
+    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
+    return np.where(m >= 15.0, log, linear)
+
+
 @functools.lru_cache(maxsize=16)
 def mel_filterbank(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """Slaney-normalised mel filterbank ``(n_mels, n_fft // 2 + 1)`` from librosa, cached."""
-    import librosa
+    """Slaney-normalised triangular mel filterbank ``(n_mels, n_fft // 2 + 1)``, float32, cached.
 
-    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=0.0, fmax=sr / 2.0)
+    Filters span 0 Hz to ``sr / 2`` on Slaney's mel scale, each normalised to
+    unit area (``2 / bandwidth``): the filterbank of ``librosa.filters.mel``
+    with its defaults (equal to it within float32 rounding, tested).
+
+    Examples
+    --------
+    >>> mel_filterbank(16000, 1024, 64).shape
+    (64, 513)
+    """
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    edges = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2.0), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - bins[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = (
+        np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    )
+    fb = weights.astype(np.float32)
     fb.setflags(write=False)
     return fb
+
+
+@functools.lru_cache(maxsize=16)
+def _analysis_window(win_length: int, n_fft: int) -> np.ndarray:
+    """A periodic Hann window of ``win_length`` samples centred in ``n_fft``, float64."""
+    n = np.arange(win_length)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / win_length)
+    padded = np.zeros(n_fft)
+    start = (n_fft - win_length) // 2
+    padded[start : start + win_length] = window
+    padded.setflags(write=False)
+    return padded
+
+
+def _stft_power(y: np.ndarray, geo: dict, n_out: int) -> np.ndarray:
+    """Power spectrogram ``(n_fft // 2 + 1, n_out)`` of the padded signal ``y`` (frames without centring)."""
+    frames = np.lib.stride_tricks.sliding_window_view(y, geo["n_fft"])[:: geo["hop_length"]][:n_out]
+    spec = np.fft.rfft(frames * _analysis_window(geo["win_length"], geo["n_fft"]), axis=-1)
+    return (spec.real**2 + spec.imag**2).T
 
 
 def _to_mono(y: np.ndarray) -> np.ndarray:
@@ -146,21 +198,10 @@ def log_mel(
     >>> log_mel(y, 16000).shape
     (500, 64)
     """
-    import librosa
-
     y = _to_mono(y)
     geo = frame_geometry(sr, win_length_s, hop_length_s)
     n_out, left, right = _padding(len(y), geo)
-    y = np.pad(y.astype(np.float64), (left, right))
-    spec = librosa.stft(
-        y,
-        n_fft=geo["n_fft"],
-        hop_length=geo["hop_length"],
-        win_length=geo["win_length"],
-        window="hann",
-        center=False,
-    )[:, :n_out]
-    power = np.abs(spec) ** 2
+    power = _stft_power(np.pad(y.astype(np.float64), (left, right)), geo, n_out)
     mel = mel_filterbank(sr, geo["n_fft"], n_mels) @ power
     return np.log(mel + LOG_OFFSET).T.astype(np.float32)
 

@@ -19,7 +19,7 @@ TRACKED_PACKAGES = (
     "numpy",
     "scipy",
     "pandas",
-    "librosa",
+    "soxr",
     "soundfile",
     "sed_eval",
     "sed_scores_eval",

@@ -13,7 +13,7 @@ _MODULES = (
     ("numpy", "NumPy", "pip install -r requirements/lock-cpu.txt"),
     ("torch", "PyTorch", "pip install torch==2.13.0 (see README: GPU variant)"),
     ("soundfile", "libsndfile (audio I/O)", "apt-get install libsndfile1"),
-    ("librosa", "librosa", "pip install -r requirements/lock-cpu.txt"),
+    ("soxr", "soxr (resampling)", "pip install -r requirements/lock-cpu.txt"),
     ("matplotlib", "matplotlib", "pip install -r requirements/lock-cpu.txt"),
 )
 

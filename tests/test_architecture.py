@@ -55,7 +55,7 @@ def imports(name: str, path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             base = node.module
             if node.level:  # relative imports are not used in sedlib; resolve anyway
-                base = ".".join([*name.split(".")[:-node.level], node.module])
+                base = ".".join([*name.split(".")[: -node.level], node.module])
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names)
     known = modules()
@@ -102,7 +102,7 @@ def test_no_import_cycles():
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = [*stack[stack.index(nxt):], nxt] if nxt in stack else [node, nxt]
+                cycle = [*stack[stack.index(nxt) :], nxt] if nxt in stack else [node, nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt, [*stack, nxt])

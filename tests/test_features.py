@@ -104,3 +104,31 @@ def test_bad_input_is_named(y, sr, err, match):
 def test_batch_bad_shape():
     with pytest.raises(ValueError, match=r"\(batch, samples\)"):
         log_mel_batch(torch.zeros(10), 16000)
+
+
+@pytest.mark.parametrize("sr", [16000, 22050, 44100, 48000])
+def test_filterbank_and_spectrogram_equal_librosa(sr):
+    """sedlib needs no librosa at run time; librosa stays the reference it is tested against."""
+    import librosa
+
+    from sedlib.features import frame_geometry, mel_filterbank
+
+    geo = frame_geometry(sr)
+    reference = librosa.filters.mel(sr=sr, n_fft=geo["n_fft"], n_mels=64, fmin=0.0, fmax=sr / 2)
+    np.testing.assert_allclose(mel_filterbank(sr, geo["n_fft"], 64), reference, rtol=0, atol=1e-7)
+    y = np.random.default_rng(sr).standard_normal(sr * 3) * 0.1
+    from sedlib.features import _padding, _stft_power
+
+    n_out, left, right = _padding(len(y), geo)
+    padded = np.pad(y, (left, right))
+    spec = librosa.stft(
+        padded,
+        n_fft=geo["n_fft"],
+        hop_length=geo["hop_length"],
+        win_length=geo["win_length"],
+        window="hann",
+        center=False,
+    )[:, :n_out]
+    np.testing.assert_allclose(
+        _stft_power(padded, geo, n_out), np.abs(spec) ** 2, rtol=1e-10, atol=1e-12
+    )

@@ -79,10 +79,9 @@ def load_audio(
                 sr,
                 path.name,
             )
-        import librosa
+        import soxr
 
-        y = librosa.resample(y, orig_sr=file_sr, target_sr=sr, res_type="soxr_hq").astype(
-            np.float32
-        )
+        # soxr's high-quality resampler, exactly what librosa.resample(res_type="soxr_hq") runs
+        y = soxr.resample(y, file_sr, sr, quality="HQ").astype(np.float32)
         file_sr = sr
     return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)

@@ -136,23 +136,57 @@ def _reuse(run: PlannedRun) -> bool:
     return False
 
 
-def _execute(run: PlannedRun) -> str:
-    """Execute one run's notebook in its work folder; promote it when it has finished."""
+def _execute_notebook(run: PlannedRun) -> None:
+    """The training notebook, executed with papermill into the run's work folder."""
     import papermill
 
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(run.work / NOTEBOOK.name),
+        parameters={**asdict(run.config), "profile": None, "output_dir": str(run.work)},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(REPO_ROOT),
+    )
+
+
+def _execute_python(run: PlannedRun) -> None:
+    """``sedlib train`` in its own process (one process per run, as papermill's kernels)."""
+    import json
+    import subprocess
+    import sys
+
+    config_file = run.work / "config.json"
+    config_file.write_text(json.dumps(asdict(run.config)))
+    command = [
+        sys.executable,
+        "-m",
+        "sedlib",
+        "train",
+        "--config",
+        str(config_file),
+        "--output-dir",
+        str(run.work),
+    ]
+    with open(run.work / "train.log", "w") as log_file:
+        done = subprocess.run(
+            command, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT, check=False
+        )
+    if done.returncode:
+        raise RuntimeError(f"`sedlib train` exited {done.returncode}; see {run.work / 'train.log'}")
+
+
+EXECUTORS = {"papermill": _execute_notebook, "python": _execute_python}
+
+
+def _execute(run: PlannedRun, executor: str = "papermill") -> str:
+    """Execute one run in its work folder; promote it when it has finished."""
     with FileLock(run.folder.parent / ".locks" / f"{run.key}.lock", f"run {run.key}"):
         if run.finished() is not None:  # another sweep finished it meanwhile
             return f"{run.spec.name}: finished by another sweep"
         run.work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        papermill.execute_notebook(
-            str(NOTEBOOK),
-            str(run.work / NOTEBOOK.name),
-            parameters={**asdict(run.config), "profile": None, "output_dir": str(run.work)},
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(REPO_ROOT),
-        )
+        EXECUTORS[executor](run)
         record = RunRecord.load(run.work / RECORD)
         if record.identity != run.identity:
             raise RuntimeError(
@@ -163,10 +197,10 @@ def _execute(run: PlannedRun) -> str:
         return f"{run.spec.name}: {time.perf_counter() - start:.0f} s"
 
 
-def _try(run: PlannedRun) -> tuple[str, str | None]:
+def _try(run: PlannedRun, executor: str = "papermill") -> tuple[str, str | None]:
     """Execute a run; (message, failure or None). A run locked by another sweep is left to it."""
     try:
-        return _execute(run), None
+        return _execute(run, executor), None
     except LockedError as err:
         return f"{run.spec.name}: left to another sweep ({err})", None
     except Exception as err:
@@ -188,6 +222,7 @@ def run_grid(
     runs_root: Path | None = None,
     results_root: Path | None = None,
     command: str | None = None,
+    executor: str = "papermill",
 ) -> ResultSet | None:
     """Execute the grid's unfinished runs (those of this shard) and aggregate the finished ones.
 
@@ -210,6 +245,9 @@ def run_grid(
         Default ``<data root>/runs`` and ``<data root>/results``.
     command : str, optional
         The command line that reproduces the sweep (written into the results).
+    executor : {"papermill", "python"}
+        How a run executes: the training notebook with papermill (its executed
+        copy kept beside the results), or ``sedlib train`` in its own process.
 
     Returns
     -------
@@ -247,7 +285,7 @@ def run_grid(
         with ThreadPoolExecutor(
             max_workers=max(1, jobs)
         ) as pool:  # each run is its own kernel process
-            for message, failure in pool.map(_try, todo):
+            for message, failure in pool.map(lambda run: _try(run, executor), todo):
                 bar.set_postfix_str(message)
                 bar.update()
                 if failure:

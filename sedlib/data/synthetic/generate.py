@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -49,6 +50,8 @@ from sedlib.util.io import read_json, write_json
 
 #: Bumped whenever the generated audio changes for a given seed.
 GENERATOR_VERSION = 1
+#: Modification time of every generated audio file (2000-01-01 UTC): see ``_render_and_write``.
+FIXED_MTIME = 946_684_800
 SAMPLE_RATE = 44100
 OFFICE_FILE_S = 30.0
 
@@ -173,6 +176,9 @@ def _render_and_write(job: tuple) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     soundfile.write(str(tmp), audio, sr, subtype="PCM_16", format="WAV")
+    # the same seed gives the same bytes; a fixed time gives the same audio signature too, so a
+    # data set generated again (e.g. on another machine) keeps the identity of its runs
+    os.utime(tmp, (FIXED_MTIME, FIXED_MTIME))
     tmp.replace(path)
     return str(path)
 

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The GPU study, one step per call of the device tool (each well under its 10-minute limit).
+#
+#   bash tools/gpu/study.sh setup             # sedlib's missing packages from the carried .whl/ (seconds)
+#   bash tools/gpu/study.sh data              # synthetic-paper and synthetic-tut-timeline, 16 cores (~1-2 min)
+#   bash tools/gpu/study.sh smoke             # every CUDA path in about a minute (tools/gpu/smoke.py)
+#   bash tools/gpu/study.sh grid GRID DATASET [SECONDS]   # resumable: runs until SECONDS, then packs
+#   bash tools/gpu/study.sh all [SECONDS]     # setup, data, smoke, then the paper/gamma/baselines grids
+#
+# Every step begins with the steps it needs (a fresh machine is bare). Finished runs
+# come back in $OUT/runs-<grid>-<dataset>.tar.gz (records only, small) with the
+# aggregated results; carry that file back in .gpu/ and the next call skips those
+# runs: generated data are bit-identical, files included, so run identities match.
+#
+# Variables: DEVICE (cuda), JOBS (runs at once, 8), SEEDS (10), EPOCHS (TrainConfig's),
+# SEDLIB_DATA_ROOT (/tmp/sedlib-data), SITE (/tmp/sedlib-site), WHEELS (.whl),
+# SKIP_INSTALL=1 (use the packages already importable, as CI does).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export SEDLIB_DATA_ROOT="${SEDLIB_DATA_ROOT:-/tmp/sedlib-data}"
+export SEDLIB_TUT_META="${SEDLIB_TUT_META:-$PWD/.gpu/tut-meta}"
+SITE="${SITE:-/tmp/sedlib-site}"
+WHEELS="${WHEELS:-.whl}"
+DEVICE="${DEVICE:-cuda}"
+JOBS="${JOBS:-8}"
+SEEDS="${SEEDS:-10}"
+OUT="${OUT:-/tmp/sedlib-out}"
+PY="${PYTHON:-python3}"
+mkdir -p "$OUT" "$SEDLIB_DATA_ROOT"
+export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+
+step_setup() {
+  if [[ "${SKIP_INSTALL:-0}" != 1 && ! -f "$SITE/.installed" ]]; then
+    ls "$WHEELS"/*.whl >/dev/null 2>&1 || { echo "no wheels in $WHEELS: run tools/gpu/build_wheels.sh here first" >&2; exit 2; }
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" "$WHEELS"/*.whl
+    touch "$SITE/.installed"
+  fi
+  "$PY" - <<'EOF'
+import torch, soundfile, soxr, sed_scores_eval, sedlib
+print(f"sedlib {sedlib.__version__}, torch {torch.__version__}, CUDA {torch.cuda.is_available()}"
+      + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else ""))
+EOF
+}
+
+step_data() {
+  step_setup
+  "$PY" -m sedlib data synthetic --preset paper --jobs 16
+  if [[ -f "$SEDLIB_TUT_META/meta/meta_development.txt" ]]; then
+    "$PY" -m sedlib data synthetic --preset tut-timeline --meta-dir "$SEDLIB_TUT_META" --jobs 16
+  else
+    echo "no TUT metadata in $SEDLIB_TUT_META: synthetic-tut-timeline skipped (carry .gpu/tut-meta)" >&2
+  fi
+}
+
+step_smoke() {
+  step_setup
+  "$PY" tools/gpu/smoke.py --device "$DEVICE"
+}
+
+unpack_finished() {  # records of finished runs brought back from an earlier machine
+  local archive
+  for archive in .gpu/runs-*.tar.gz; do
+    [[ -f "$archive" ]] && tar -xzf "$archive" -C "$SEDLIB_DATA_ROOT"
+  done
+  return 0
+}
+
+pack_finished() {  # $1 grid, $2 dataset
+  local name="runs-$1-$2.tar.gz"
+  (cd "$SEDLIB_DATA_ROOT" && find "runs/$1" -path '*/.work' -prune -o \( -name metrics.json -o -name run.json \) -print \
+     | tar -czf "$OUT/$name" -T -) || true
+  cp -r "$SEDLIB_DATA_ROOT/results/$1" "$OUT/results-$1-$2" 2>/dev/null || true
+  echo "packed $OUT/$name"
+}
+
+step_grid() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540)
+  local grid="$1" dataset="$2" seconds="${3:-540}"
+  step_setup
+  unpack_finished
+  local extra=()
+  [[ -n "${EPOCHS:-}" ]] && extra+=(--epochs "$EPOCHS")
+  set +e
+  timeout --signal=INT "$seconds" "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" --device "$DEVICE" \
+    --seeds "$SEEDS" --jobs "$JOBS" --executor python "${extra[@]}"
+  local status=$?
+  set -e
+  "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" --device "$DEVICE" --seeds "$SEEDS" \
+    --aggregate-only "${extra[@]}" || true
+  pack_finished "$grid" "$dataset"
+  [[ $status == 0 || $status == 124 || $status == 130 ]] || return "$status"
+}
+
+step_all() {  # $1 seconds for the grids
+  local budget="${1:-540}" start
+  start=$(date +%s)
+  step_data
+  step_smoke
+  for grid in paper gamma baselines; do
+    for dataset in synthetic-paper synthetic-tut-timeline; do
+      local left=$(( budget - ($(date +%s) - start) ))
+      (( left > 30 )) || { echo "time is up: the next call resumes at $grid/$dataset"; return 0; }
+      step_grid "$grid" "$dataset" "$left"
+    done
+  done
+}
+
+case "${1:-}" in
+  setup) step_setup ;;
+  data) step_data ;;
+  smoke) step_smoke ;;
+  grid) shift; step_grid "$@" ;;
+  all) shift; step_all "$@" ;;
+  *) sed -n '2,20p' "$0"; exit 2 ;;
+esac
