@@ -1,132 +1,119 @@
-"""Training throughput: the real training loop against bare forward+backward of the same CRNN.
+"""Training throughput on the CPU: this code's training loop against the loop of sedlib 0.1, in one run.
 
-Bare: random ``(batch, 500, 64)`` inputs and random targets already on the
-device, the same model, loss, optimizer and batch size, nothing else timed.
-Loop: ``sedlib.train.train`` on a data set, timing the training part of each
-epoch (``seconds_training`` in the history: batches, losses, optimizer
-steps) and, separately, whole epochs with validation. The first epoch (and
-the first bare steps) are warm-up and left out. The bare model runs twice:
-with full batches, and with the loop's own batch sizes (the last batch of an
-epoch is smaller), the like-for-like comparison. Target: loop >= 90% of bare.
+How it measures: the old code is checked out from git (commit ``df452af``,
+the last commit before the faster loop) into a temporary folder; both
+versions train the same run (full CRNN, BCE, batch 16, development ->
+evaluation, no early stopping) on the same generated data, each in its own
+process with the same thread count, alternating old, new, old, new so that
+both see the same machine load. Per epoch each records the whole epoch
+(training plus validation) and its training part; the first epoch of every
+process is warm-up and left out; the table gives medians over the remaining
+epochs in clips per second.
 
-Run: ``python benchmarks/bench_training.py [--dataset synthetic-small] [--epochs 4] [--device cpu]``.
+Run: ``python benchmarks/bench_training.py [--epochs 5] [--rounds 2] [--dataset synthetic-small]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, print_table
+
+ROOT = Path(__file__).resolve().parents[1]
+OLD_COMMIT = "df452af"
+
+OLD = """
+import json, sys
 from sedlib.train import TrainConfig, train
+config = TrainConfig(dataset=sys.argv[1], loss="bce", epochs=int(sys.argv[2]), batch_size=16, patience=0, device="cpu")
+result = train(config, sys.argv[3], progress=False)
+print(json.dumps({"history": result["history"], "clips": result["train_clips"]}))
+"""
 
-from sedlib.losses import get_loss
-from sedlib.model import CRNN
+NEW = """
+import json, sys
+from sedlib.training import TrainConfig, train
+config = TrainConfig(dataset=sys.argv[1], protocol="dev-eval", loss="bce", epochs=int(sys.argv[2]),
+                     batch_size=16, patience=0, device="cpu")
+record = train(config, sys.argv[3], progress=False)
+print(json.dumps({"history": record.folds[0].history, "clips": record.folds[0].train_clips}))
+"""
 
 
-def bare_clips_per_second(
-    n_classes: int, batch_sizes: list[int], device: str, steps: int, amp: bool, loss_name: str
-) -> float:
-    """Forward + loss + backward + Adam step on random tensors already on the device.
+def old_checkout(folder: Path) -> Path:
+    """``sedlib/`` of the old commit, extracted with ``git archive``."""
+    archive = subprocess.run(
+        ["git", "archive", OLD_COMMIT, "sedlib"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
 
-    ``batch_sizes`` is cycled through, e.g. ``[16, 16, 16, 16, 8]`` for an epoch of 72 clips.
-    """
-    torch.manual_seed(0)
-    model = CRNN(n_classes=n_classes).to(device)
-    model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = (
-        get_loss(loss_name, gamma=1.0) if loss_name == "duration_robust" else get_loss(loss_name)
-    )
-    largest = max(batch_sizes)
-    x_all = torch.randn(largest, 500, 64, device=device)
-    y_all = (torch.rand(largest, 500, n_classes, device=device) < 0.1).float()
-    use_amp = amp and device.startswith("cuda")
 
-    def step(size: int) -> None:
-        with torch.autocast(
-            device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=use_amp
-        ):
-            logits = model(x_all[:size])
-        loss = loss_fn(logits.float(), y_all[:size])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    sizes = [batch_sizes[k % len(batch_sizes)] for k in range(steps)]
-    for size in sizes[:3]:
-        step(size)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for size in sizes:
-        step(size)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return sum(sizes) / (time.perf_counter() - start)
+def run(
+    code: str, pythonpath: Path, dataset: Path, epochs: int, out: Path, data_root: Path
+) -> dict:
+    """Train in a fresh process that imports sedlib from ``pythonpath`` (cwd outside the checkout)."""
+    env = {**os.environ, "PYTHONPATH": str(pythonpath), "SEDLIB_DATA_ROOT": str(data_root)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(dataset), str(epochs), str(out)],
+        capture_output=True, text=True, env=env, check=False, cwd=out.parent,
+    )  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="synthetic-small")
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--loss", default="duration_robust")
-    parser.add_argument("--bare-steps", type=int, default=25)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--dataset", default="synthetic-small", help="a generated data set name")
     args = parser.parse_args()
-    print(machine())
+    from sedlib.data.registry import get_dataset
 
-    config = TrainConfig(
-        dataset=args.dataset,
-        loss=args.loss,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        device=args.device,
-        patience=0,
-    )
-    with tempfile.TemporaryDirectory() as run_dir:
-        result = train(config, run_dir, progress=False)
-    clips = result["train_clips"]
-    history = result["history"][1:]  # first epoch: warm-up
-    loop_train = clips * len(history) / sum(h["seconds_training"] for h in history)
-    loop_whole = clips * len(history) / sum(h["seconds"] for h in history)
-    n_classes = len(result["evaluation"]["per_class"])
-    full, last = divmod(clips, args.batch_size)
-    epoch_batches = [args.batch_size] * full + ([last] if last else [])
-    bare = {
-        "full": bare_clips_per_second(
-            n_classes, [args.batch_size], args.device, args.bare_steps, config.amp, args.loss
-        ),
-        "same": bare_clips_per_second(
-            n_classes, epoch_batches, args.device, args.bare_steps, config.amp, args.loss
-        ),
+    dataset = get_dataset(args.dataset, progress=False).audio_dir
+    samples: dict[str, dict[str, list[float]]] = {
+        v: {"epoch": [], "training": []} for v in ("old", "new")
     }
-    print(f"{result['dataset']['name']}: {clips} training clips of 10 s, {args.loss}")
-
-    def row(measure: str, rate: float) -> dict:
-        return {
-            "measure": measure,
-            "clips / s": f"{rate:.1f}",
-            "vs bare, full batches": f"{rate / bare['full']:.0%}",
-            "vs bare, loop's batches": f"{rate / bare['same']:.0%}",
-        }
-
-    print_table(
-        [
-            row(f"bare fwd+bwd+step, batches of {args.batch_size}", bare["full"]),
-            row(f"bare fwd+bwd+step, batches {epoch_batches}", bare["same"]),
-            row("training loop, training part of the epoch", loop_train),
-            row("training loop, whole epoch incl. validation", loop_whole),
-        ],
-        f"Training throughput on {args.device} ({len(history)} timed epochs, {args.bare_steps} bare steps)",
-    )
+    clips = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        versions = {"old": (OLD, old_checkout(tmp / "old")), "new": (NEW, ROOT)}
+        for k in range(args.rounds):
+            for name, (code, path) in versions.items():
+                result = run(
+                    code, path, dataset, args.epochs, tmp / f"{name}-{k}", tmp / f"root-{name}"
+                )
+                clips[name] = result["clips"]
+                for record in result["history"][1:]:  # the first epoch is warm-up
+                    samples[name]["epoch"].append(result["clips"] / record["seconds"])
+                    samples[name]["training"].append(result["clips"] / record["seconds_training"])
+    rows = []
+    for part in ("epoch", "training"):
+        old, new = (statistics.median(samples[v][part]) for v in ("old", "new"))
+        rows.append(
+            {
+                "clips / s": "whole epoch (training + validation)"
+                if part == "epoch"
+                else "training part only",
+                f"sedlib 0.1 ({OLD_COMMIT})": f"{old:.1f}",
+                "this code": f"{new:.1f}",
+                "speed-up": f"**{new / old:.2f}x**" if part == "epoch" else f"{new / old:.2f}x",
+            }
+        )
+    print(f"# {machine()}")
+    print(f"# {dataset.name}: {clips['new']} training clips of 10 s, full CRNN, batch 16, {args.epochs} epochs x "
+          f"{args.rounds} rounds per version, first epoch of each left out; medians")  # fmt: skip
+    print_table(rows, "CPU training loop, sedlib 0.1 against this code, same run")
 
 
 if __name__ == "__main__":

@@ -216,54 +216,90 @@ def validate_events(
     return events.assign(onset=checked.onset, offset=checked.offset)
 
 
-def _file_lengths(
+@dataclass(frozen=True)
+class _Files:
+    """The evaluated files: names (sorted), lengths in seconds, and each event's file index."""
+
+    names: np.ndarray
+    lengths: np.ndarray
+    ref_code: np.ndarray
+    est_code: np.ndarray
+
+
+def _codes(events: EventList, names: np.ndarray) -> np.ndarray:
+    """Index of each event's file in the sorted ``names`` (-1 when absent)."""
+    if not len(events):
+        return np.zeros(0, dtype=np.int64)
+    filename = events.filename.astype(str)
+    code = np.searchsorted(names, filename)
+    found = code < len(names)
+    found[found] = names[code[found]] == filename[found]
+    return np.where(found, code, -1)
+
+
+def _file_table(
     reference: EventList,
     estimated: EventList,
     file_durations: Mapping[str, float] | None,
     tolerance: float,
-) -> pd.Series:
+) -> _Files:
     """Evaluated length in seconds per file, in a fixed (sorted) file order.
 
+    Without durations a file is as long as its last event (sed_eval's default).
     Events that end after their file's duration are cut there later, as
     sed_eval does; an overshoot beyond ``tolerance`` seconds is reported.
     """
     if file_durations is None:
-        both = pd.Series(
-            np.concatenate([reference.offset, estimated.offset]),
-            index=np.concatenate([reference.filename, estimated.filename]),
-        )
-        return both.groupby(level=0, sort=True).max().astype(np.float64)
-    durations = pd.Series(dict(file_durations), dtype=np.float64).sort_index()
-    invalid = durations.isna() | ~np.isfinite(durations) | (durations < 0)
+        both = np.concatenate([reference.filename, estimated.filename]).astype(str)
+        names, inverse = np.unique(both, return_inverse=True)
+        lengths = np.zeros(len(names))
+        np.maximum.at(lengths, inverse, np.concatenate([reference.offset, estimated.offset]))
+        return _Files(names, lengths, inverse[: len(reference)], inverse[len(reference) :])
+    order = sorted(file_durations)
+    names = np.array(order, dtype=str)
+    lengths = np.array([file_durations[name] for name in order], dtype=np.float64)
+    invalid = ~np.isfinite(lengths) | (lengths < 0)
     if invalid.any():
-        bad = durations[invalid].index[0]
+        bad = order[int(np.flatnonzero(invalid)[0])]
         raise ValueError(
-            f"file_durations[{bad!r}] = {float(durations[bad])!r} is not a valid duration (finite, >= 0)"
+            f"file_durations[{bad!r}] = {float(file_durations[bad])!r} is not a valid duration (finite, >= 0)"
         )
+    codes = []
     for events in (reference, estimated):
-        code = durations.index.get_indexer(events.filename)
+        code = _codes(events, names)
         if (code < 0).any():
             unknown = sorted(set(events.filename[code < 0]))
             raise ValueError(
                 f"{events.name} has events in file(s) missing from file_durations: {unknown[:5]}"
             )
-        over = events.offset - durations.to_numpy()[code]
-        if (over > tolerance).any():
-            i = int(np.argmax(over))
-            log.warning(
-                "%s: %d event(s) end after their file and are cut at its end, the largest "
-                "overshoot %.3f s in %s (file duration %s s)",
-                events.name,
-                int((over > tolerance).sum()),
-                float(over[i]),
-                events.describe(i),
-                float(durations.iloc[code[i]]),
-            )
-    return durations
+        _warn_overshoot(events, lengths, code, tolerance)
+        codes.append(code)
+    return _Files(names, lengths, codes[0], codes[1])
+
+
+def _warn_overshoot(
+    events: EventList, lengths: np.ndarray, code: np.ndarray, tolerance: float
+) -> None:
+    over = events.offset - lengths[code]
+    if (over > tolerance).any():
+        i = int(np.argmax(over))
+        log.warning(
+            "%s: %d event(s) end after their file and are cut at its end, the largest "
+            "overshoot %.3f s in %s (file duration %s s)",
+            events.name,
+            int((over > tolerance).sum()),
+            float(over[i]),
+            events.describe(i),
+            float(lengths[code[i]]),
+        )
 
 
 def _segment_spans(
-    events: EventList, files: pd.Index, file_start: np.ndarray, file_segments: np.ndarray, r: float
+    events: EventList,
+    file_code: np.ndarray,
+    file_start: np.ndarray,
+    file_segments: np.ndarray,
+    r: float,
 ):
     """Global segment span ``[start, stop)`` and class of every event, cut at its file's end.
 
@@ -271,7 +307,6 @@ def _segment_spans(
     ``ceil(offset / r)``, and the roll stops at the file's last segment.
     Spans are float64 with integral values, so no time can overflow.
     """
-    file_code = files.get_indexer(events.filename)
     first = np.floor(events.onset * 1 / float(r))
     stop = np.minimum(np.ceil(events.offset * 1 / float(r)), file_segments[file_code])
     keep = first < stop
@@ -280,26 +315,34 @@ def _segment_spans(
 
 
 def _coverage(spans, boundaries: np.ndarray, n_classes: int) -> np.ndarray:
-    """Whether each class is active in each interval between consecutive boundaries."""
+    """Whether each class (row) is active in each interval between consecutive boundaries (column).
+
+    Class-major, so that the running sum runs along contiguous memory.
+    """
     start, stop, cls = spans
-    diff = np.zeros((len(boundaries), n_classes), dtype=np.int64)
-    np.add.at(diff, (np.searchsorted(boundaries, start), cls), 1)
-    np.add.at(diff, (np.searchsorted(boundaries, stop), cls), -1)
-    return np.cumsum(diff[:-1], axis=0) > 0
+    n = len(boundaries)
+    diff = np.zeros(n_classes * n, dtype=np.int32)
+    np.add.at(diff, cls * n + np.searchsorted(boundaries, start), 1)
+    np.add.at(diff, cls * n + np.searchsorted(boundaries, stop), -1)
+    return np.cumsum(diff.reshape(n_classes, n)[:, :-1], axis=1, dtype=np.int32) > 0
 
 
 def _interval_counts(ref_spans, sys_spans, total: float, n_classes: int):
-    """Reference, system and hit activity per interval, and the interval lengths in segments.
+    """Reference and system activity ``(classes, intervals)`` and the interval lengths in segments.
 
     Segments between two consecutive span boundaries are all alike, so they
     are counted once and weighted by how many there are: memory and time grow
-    with the number of events, not with the length of the audio.
+    with the number of events, not with the length of the audio. Reference
+    and system are rolled together, as ``2 * n_classes`` rows.
     """
     boundaries = np.unique(np.concatenate([[0.0, float(total)], *ref_spans[:2], *sys_spans[:2]]))
-    lengths = np.diff(boundaries)
-    ref = _coverage(ref_spans, boundaries, n_classes)
-    sys = _coverage(sys_spans, boundaries, n_classes)
-    return ref, sys, lengths
+    both = (
+        np.concatenate([ref_spans[0], sys_spans[0]]),
+        np.concatenate([ref_spans[1], sys_spans[1]]),
+        np.concatenate([ref_spans[2], sys_spans[2] + n_classes]),
+    )
+    active = _coverage(both, boundaries, 2 * n_classes)
+    return active[:n_classes], active[n_classes:], np.diff(boundaries)
 
 
 def segment_based_metrics(
@@ -362,31 +405,38 @@ def segment_based_metrics(
         raise ValueError(f"labels must be a non-empty list of unique names, got {labels}")
     ref_events = _to_events(reference, labels, "reference")
     est_events = _to_events(estimated, labels, "estimated")
-    lengths = _file_lengths(ref_events, est_events, file_durations, tolerance)
-    file_segments = np.ceil(lengths.to_numpy() * 1 / float(time_resolution))
+    files = _file_table(ref_events, est_events, file_durations, tolerance)
+    file_segments = np.ceil(files.lengths * 1 / float(time_resolution))
     file_start = np.cumsum(file_segments) - file_segments
     total = float(file_segments.sum())
-    span_args = (lengths.index, file_start, file_segments, time_resolution)
+    span_args = (file_start, file_segments, time_resolution)
     ref, sys, weight = _interval_counts(
-        _segment_spans(ref_events, *span_args),
-        _segment_spans(est_events, *span_args),
+        _segment_spans(ref_events, files.ref_code, *span_args),
+        _segment_spans(est_events, files.est_code, *span_args),
         total,
         len(labels),
     )
     counts = _counts(ref, sys, weight)
     return _report(
-        counts, labels, n_files=len(lengths), n_segments=int(total), time_resolution=time_resolution
+        counts,
+        labels,
+        n_files=len(files.names),
+        n_segments=int(total),
+        time_resolution=time_resolution,
     )
 
 
 def _counts(ref: np.ndarray, sys: np.ndarray, weight: np.ndarray) -> dict[str, Any]:
-    """Segment counts: overall substitutions, deletions, insertions; per class tp, ref, sys."""
+    """Segment counts: overall substitutions, deletions, insertions; per class tp, ref, sys.
+
+    ``ref`` and ``sys`` are ``(classes, intervals)``; ``weight`` the segments in each interval.
+    """
     w = weight.astype(np.float64)
-    n_ref_seg, n_sys_seg = ref.sum(1), sys.sum(1)
-    n_tp_seg = (ref & sys).sum(1)
+    hit = ref & sys
+    n_ref_seg, n_sys_seg, n_tp_seg = ref.sum(0), sys.sum(0), hit.sum(0)
 
     def total(per_interval):  # counts are integers; float64 sums stay exact below 2**53
-        return round(float(w @ per_interval))
+        return round(float(per_interval @ w))
 
     return {
         "subs": total(np.minimum(n_ref_seg, n_sys_seg) - n_tp_seg),
@@ -395,9 +445,9 @@ def _counts(ref: np.ndarray, sys: np.ndarray, weight: np.ndarray) -> dict[str, A
         "n_ref": total(n_ref_seg),
         "n_sys": total(n_sys_seg),
         "n_tp": total(n_tp_seg),
-        "tp": np.rint(w @ (ref & sys)).astype(np.int64),
-        "c_ref": np.rint(w @ ref).astype(np.int64),
-        "c_sys": np.rint(w @ sys).astype(np.int64),
+        "tp": np.rint(hit @ w).astype(np.int64),
+        "c_ref": np.rint(ref @ w).astype(np.int64),
+        "c_sys": np.rint(sys @ w).astype(np.int64),
     }
 
 

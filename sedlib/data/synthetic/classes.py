@@ -12,7 +12,8 @@ Computed once with ``sedlib.data.meta.read_meta`` and pandas:
 
 Scene minutes: the office files are 78 x 30 s = 39 min; the other scenes'
 lengths are the last event time per file, scaled so that the total is the
-paper's 192 min (evaluation: 74 min, 13 of them office).
+paper's 192 min (evaluation: 74 min, 13 of them office: the size of
+the TUT evaluation data sets, which the paper does not use).
 """
 
 from __future__ import annotations

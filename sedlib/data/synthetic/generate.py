@@ -6,7 +6,8 @@ Three presets write the common on-disk layout (see :mod:`sedlib.data.layout`):
     About 16 min of audio (12 development, 4 evaluation) in 30 s files, for
     the book build and CI; every class gets a few events per split.
 ``paper``
-    The real sizes: 192 min development, 74 min evaluation, office scenes in
+    The real sizes: 192 min development (the paper's figure), 74 min evaluation
+    (the evaluation metadata's, not in the paper), office scenes in
     30 s files and the other scenes in 4.5 min recordings as in TUT.
 ``tut-timeline``
     Audio rendered on the real TUT annotation timelines read from the
