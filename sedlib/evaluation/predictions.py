@@ -135,11 +135,6 @@ class Predictions:
         """The files of one group (e.g. one fold)."""
         return self.subset([f for f, g in zip(self.files, self.groups, strict=True) if g == name])
 
-    @property
-    def group_names(self) -> list[str]:
-        """Group names in order of first appearance."""
-        return list(dict.fromkeys(self.groups))
-
     @classmethod
     def concat(cls, parts: Sequence[Predictions]) -> Predictions:
         """Pool predictions of disjoint file sets (e.g. the test folds of a cross-validation)."""

@@ -275,29 +275,6 @@ def ladder_table(sets, metric: str = "macro_f", methods=None) -> pd.DataFrame:
     return frame.fillna("–")
 
 
-def table4_beside(result) -> pd.DataFrame:
-    """The paper's Table 4 beside one result set (mean ± CI over seeds, percent)."""
-    from sedlib.study import paper
-    from sedlib.study.summary import PAPER_METHODS
-
-    table = with_method(result.table)
-    printed = paper.table4()
-    rows = {}
-    for method in PAPER_METHODS:
-        runs = table[table["method"] == method]
-        rows[paper.methods()[method]] = {
-            "macro F here (%)": format_mean_ci(runs["macro_f"], digits=2)
-            if len(runs)
-            else "not run",
-            "macro F paper (%)": printed.loc[method, "macro_f_percent"],
-            "micro F here (%)": format_mean_ci(runs["micro_f"], digits=2)
-            if len(runs)
-            else "not run",
-            "micro F paper (%)": printed.loc[method, "micro_f_percent"],
-        }
-    return pd.DataFrame(rows).T
-
-
 def table2_beside(result) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-class F (%) and error rate of one result set beside the paper's Table 2, shortest class first."""
     from sedlib.study import paper

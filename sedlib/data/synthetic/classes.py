@@ -37,10 +37,6 @@ class ClassFacts:
     max_s: float
     dev_events: dict[str, int]
 
-    @property
-    def scenes(self) -> tuple[str, ...]:
-        return tuple(sorted(self.dev_events))
-
     def rate_per_minute(self, scene: str) -> float:
         """Events per minute of audio of ``scene`` in the development data."""
         return self.dev_events.get(scene, 0) / DEV_SCENE_MINUTES[scene]
