@@ -33,6 +33,7 @@ from chromium import console_errors, open_page, requests_leaving, screenshot_dir
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "book/02_loss_weights.ipynb"
 pytestmark = pytest.mark.book
+CODE_CELL_OF = "./ancestor::div[contains(concat(' ', @class, ' '), ' jp-CodeCell ')]"
 CODE_CELLS = """
 return window.jupyterapp.shell.currentWidget.content.model.toJSON().cells
   .filter(cell => cell.cell_type === 'code')
@@ -170,7 +171,7 @@ def run_all_cells(driver) -> None:
     item.click()
 
 
-def redrawn(readout, figure: Callable, old_text: str, old_figure: str | None) -> Callable:
+def redrawn(readout, figure: Callable, old_text: str, old_figure: tuple | None) -> Callable:
     """A wait condition: the readout and the figure both differ from before, the kernel idle."""
 
     def condition(driver) -> bool:
@@ -200,18 +201,18 @@ def test_gamma_slider_redraws_its_figure_in_jupyterlab(lab, tmp_path_factory):
             "ipywidgets slider in an output area after Run All Cells",
             lambda d: d.find_element("css selector", ".jp-OutputArea .widget-slider"),
         )
-        view = slider.find_element("xpath", "./ancestor::div[contains(@class, 'widget-interact')]")
+        cell = slider.find_element("xpath", CODE_CELL_OF)  # the slider's own output area
 
-        def figure(_driver=None) -> str | None:
-            images = view.find_elements("css selector", ".widget-output img")
-            return images[0].get_attribute("src") if images else None
+        def figure(_driver=None) -> tuple[str, ...] | None:
+            images = cell.find_elements("css selector", ".jp-OutputArea img")
+            return tuple(i.get_attribute("src") for i in images) or None
 
-        wait_for(driver, 120, "figure under the slider", figure)
+        wait_for(driver, 120, "figure in the slider's cell", figure)
         wait_for(driver, 300, "idle kernel after Run All Cells", kernel_idle)
         cells = code_cells(driver)
         assert not [e for c in cells for e in c["errors"]], f"cells raised errors: {cells}"
         assert all(c["count"] for c in cells), f"cells that did not run: {cells}"
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", view)
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", cell)
         driver.save_screenshot(str(shots / "jupyterlab_before.png"))
 
         handle = slider.find_element("css selector", ".noUi-handle")
