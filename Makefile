@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   set up .venv and build the Jupyter Book on the embedded default data
 #   make test   set up .venv and run the whole test suite
+# CI (.ci/run and .github/workflows/) runs lint, test, execute and book.
 # Variables: PYTHON (interpreter for the venv), VENV, TORCH_INDEX (a PyTorch wheel
 # index, e.g. https://download.pytorch.org/whl/cu128 for a CUDA build).
 
@@ -11,12 +12,17 @@ LOCK := requirements/lock-cpu.txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# make execute: the smoke grid through papermill, then every chapter re-executed
+# with papermill into $(EXECUTED) (the repository's notebooks stay untouched).
+SMOKE_SWEEP = $(BIN)/sedlib sweep --grid smoke --dataset synthetic-small --device cpu
+EXECUTED ?= _build/executed
 
-.PHONY: setup book test lint format lock clean distclean help
+.PHONY: setup book test execute lint format lock clean distclean help
 
 help:
 	@echo "make book    set up $(VENV) and build the book into _build/html"
 	@echo "make test    set up $(VENV) and run the test suite"
+	@echo "make execute run the smoke grid and re-execute every chapter with papermill"
 	@echo "make lint    ruff check and format check"
 	@echo "make lock    re-pin $(LOCK) from the current $(VENV)"
 	@echo "make clean   remove _build;  make distclean: also $(VENV)"
@@ -44,6 +50,14 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+execute: $(STAMP)
+	$(SMOKE_SWEEP)
+	rm -rf $(EXECUTED) && mkdir -p $(EXECUTED)
+	for notebook in book/*.ipynb; do \
+	  $(BIN)/papermill --cwd book --no-progress-bar "$$notebook" "$(EXECUTED)/$$(basename $$notebook)" \
+	  || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,57 +1,54 @@
-"""The built book in a real browser: no JavaScript errors, no missing images, a working γ slider.
+"""The built book in a real browser, offline: no JavaScript errors, no missing images,
+math typeset without a CDN, no request that leaves the site, a working γ slider.
 
-Needs Debian's chromium and chromium-driver (``.ci/run`` installs them); skipped
-locally without them, an error in CI.
+Chromium runs with every host name unresolvable (see ``chromium.py``), as for a
+reader without a network; it is skipped locally without Chromium, an error in CI.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from chromium import (
+    console_errors,
+    open_page,
+    requests_leaving,
+    screenshot_dir,
+    start_chromium,
+)
 from http_fixture import FileServer
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.book
 
+UNTYPESET_MATH = """
+return Array.from(document.querySelectorAll('.math'))
+  .filter(e => !e.querySelector('mjx-container'))
+  .map(e => e.textContent.trim().slice(0, 60));
+"""
 
-def chromium_paths() -> tuple[str, str] | None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
+# Text outside code and outside typeset math that still looks like TeX: \( \[ or $...$.
+RAW_TEX = r"""
+const root = document.querySelector('article') || document.body;
+const skip = 'pre, code, script, style, mjx-container';
+const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+const tex = /\\\(|\\\[|\$[^$\s][^$]*\$/;
+const hits = [];
+while (walker.nextNode()) {
+  const node = walker.currentNode;
+  if (!node.parentElement.closest(skip) && tex.test(node.textContent)) {
+    hits.push(node.textContent.trim().slice(0, 80));
+  }
+}
+return hits;
+"""
 
 
 @pytest.fixture(scope="module")
 def browser():
-    paths = chromium_paths()
-    if paths is None:
-        if os.environ.get("CI"):
-            pytest.fail(
-                "CI needs chromium and chromedriver (apt-get install chromium chromium-driver)"
-            )
-        pytest.skip("no chromium/chromedriver here (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = paths[0]
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        "--disable-component-update",
-        "--no-first-run",
-        "--window-size=1280,1600",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(paths[1]), options=options)
-    driver.set_page_load_timeout(60)
+    driver = start_chromium()
     yield driver
     driver.quit()
 
@@ -67,42 +64,65 @@ def pages() -> list[str]:
     return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
 
 
-def own_errors(driver, base: str) -> list[str]:
-    """Console errors, except failed loads of external resources (a CDN is unreachable offline)."""
-    errors = []
-    for entry in driver.get_log("browser"):
-        if entry["level"] != "SEVERE":
-            continue
-        message = entry["message"]
-        if message.startswith("http") and not message.startswith(base):
-            continue
-        errors.append(message)
-    return errors
+def wait_for_math(driver, page: str, timeout: float = 30) -> None:
+    """Wait until MathJax has typeset every math element and its fonts have loaded."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(driver, timeout).until(lambda d: d.execute_script(UNTYPESET_MATH) == [])
+    except TimeoutException:
+        left = driver.execute_script(UNTYPESET_MATH)
+        pytest.fail(f"{page}: {len(left)} formulas not typeset after {timeout} s: {left[:3]}")
+    driver.execute_async_script("document.fonts.ready.then(() => arguments[0](true))")
 
 
-@pytest.mark.parametrize("page", pages())
-def test_page_has_no_js_errors_and_no_missing_images(browser, site, page, tmp_path_factory):
-    browser.get(f"{site}{page}.html")
-    broken = browser.execute_script(
+def check_page(driver, base: str, page: str) -> None:
+    """Math typeset, no raw TeX, every image loaded, no console error, no request off ``base``."""
+    wait_for_math(driver, page)
+    assert driver.execute_script(RAW_TEX) == [], f"{page}: raw TeX visible"
+    broken = driver.execute_script(
         "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
         ".map(i => i.getAttribute('src'))"
     )
     assert broken == [], f"{page}: images that did not load: {broken}"
-    assert own_errors(browser, site) == [], f"{page}: JavaScript errors"
+    assert console_errors(driver) == [], f"{page}: JavaScript errors"
+    assert requests_leaving(driver, base) == [], f"{page}: requests that leave the site"
+
+
+@pytest.mark.parametrize("page", pages())
+def test_page_works_offline(browser, site, page, tmp_path_factory):
+    open_page(browser, f"{site}{page}.html")
+    check_page(browser, site, page)
     assert browser.find_element("css selector", "article h1").text.strip(), (
         f"{page}: no visible title"
     )
-    shots = Path(
-        os.environ.get("SEDLIB_SCREENSHOTS", tmp_path_factory.getbasetemp() / "screenshots")
+    shot = screenshot_dir(tmp_path_factory) / f"{page.replace('/', '_')}.png"
+    browser.save_screenshot(str(shot))
+
+
+def test_math_is_typeset_from_the_site_itself(browser, site):
+    open_page(browser, f"{site}book/02_loss_weights.html")
+    check_page(browser, site, "02_loss_weights")
+    formulas = browser.find_elements("css selector", ".math mjx-container")
+    assert len(formulas) >= 10, "the loss chapter should show its formulas typeset"
+    scripts = browser.execute_script(
+        "return Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s))"
     )
-    shots.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(shots / f"{page.replace('/', '_')}.png"))
+    assert scripts and all(s.startswith(f"{site}_static/mathjax/") for s in scripts), scripts
+
+
+def test_book_reads_from_files_without_a_server(browser, built_book):
+    base = built_book.as_uri() + "/"
+    open_page(browser, f"{base}book/02_loss_weights.html")
+    check_page(browser, base, "02_loss_weights (file://)")
+    assert browser.find_elements("css selector", ".math mjx-container")
 
 
 def test_gamma_slider_redraws_the_plot(browser, site):
     from selenium.webdriver.common.keys import Keys
 
-    browser.get(f"{site}book/02_loss_weights.html")
+    open_page(browser, f"{site}book/02_loss_weights.html")
     slider = browser.find_element("css selector", ".sedlib-gamma-slider input[type=range]")
     root = browser.find_element("css selector", ".sedlib-gamma-slider")
     before_gamma = root.get_attribute("data-gamma")
@@ -130,4 +150,5 @@ def test_gamma_slider_redraws_the_plot(browser, site):
     ]
     if bars_before:
         assert bars_after != bars_before, "moving the slider did not change the per-class shares"
-    assert own_errors(browser, site) == []
+    assert console_errors(browser) == []
+    assert requests_leaving(browser, site) == []
