@@ -81,10 +81,15 @@ def test_training_chapter_ran_a_real_run(built_book):
     assert "F-score" in html and "error rate" in html and "mean_duration_s" in html
     from sedlib.settings import data_root
 
+    from sedlib.training import RunRecord, TrainConfig
+
     runs = list((data_root() / "runs" / "book").glob("*/metrics.json"))
     assert runs, "the training chapter wrote no metrics.json"
-    metrics = json.loads(runs[0].read_text())
-    assert metrics["provenance"]["git_commit"] and metrics["epochs_run"] >= 1
+    record = RunRecord.load(runs[0])
+    book = TrainConfig.from_parameters(profile="book")
+    assert record.provenance["git_commit"] and record.epochs_run == book.epochs
+    assert record.protocol == book.protocol and runs[0].parent.name.endswith(record.identity)
+    assert "What the paper fixes" in html and "this study" in html  # the table of choices
 
 
 @pytest.mark.book
