@@ -80,7 +80,6 @@ def test_training_chapter_ran_a_real_run(built_book):
     assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', html)) >= 2  # learning curves, example clip
     assert "F-score" in html and "error rate" in html and "mean_duration_s" in html
     from sedlib.settings import data_root
-
     from sedlib.training import RunRecord, TrainConfig
 
     runs = list((data_root() / "runs" / "book").glob("*/metrics.json"))
