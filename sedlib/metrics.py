@@ -255,14 +255,15 @@ def _file_table(
         lengths = np.zeros(len(names))
         np.maximum.at(lengths, inverse, np.concatenate([reference.offset, estimated.offset]))
         return _Files(names, lengths, inverse[: len(reference)], inverse[len(reference) :])
-    order = sorted(file_durations)
+    durations = dict(file_durations)  # a mapping or a Series indexed by file name
+    order = sorted(durations)
     names = np.array(order, dtype=str)
-    lengths = np.array([file_durations[name] for name in order], dtype=np.float64)
+    lengths = np.array([durations[name] for name in order], dtype=np.float64)
     invalid = ~np.isfinite(lengths) | (lengths < 0)
     if invalid.any():
         bad = order[int(np.flatnonzero(invalid)[0])]
         raise ValueError(
-            f"file_durations[{bad!r}] = {float(file_durations[bad])!r} is not a valid duration (finite, >= 0)"
+            f"file_durations[{bad!r}] = {float(durations[bad])!r} is not a valid duration (finite, >= 0)"
         )
     codes = []
     for events in (reference, estimated):

@@ -75,15 +75,19 @@ def _single_channel_conv_norm(x, conv: nn.Conv2d, norm: nn.BatchNorm2d) -> torch
     :class:`torch.nn.BatchNorm2d` updates them (unbiased variance).
     """
     kernel = conv.weight.shape[-2] * conv.weight.shape[-1]
-    patches = F.unfold(x, conv.kernel_size, padding=conv.padding)  # (batch, kernel, positions)
-    patches = patches.transpose(0, 1).reshape(kernel, -1)
-    n = patches.shape[1]
-    patch_mean = patches.mean(1)
-    centred = patches - patch_mean[:, None]
-    cov = centred @ centred.T / n
-    w = conv.weight.reshape(conv.out_channels, kernel)
-    mean = w @ patch_mean + conv.bias
-    var = ((w @ cov) * w).sum(1)
+    # the statistics in float32 even under bfloat16 autocast, as batch norm computes them
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        patches = F.unfold(
+            x.float(), conv.kernel_size, padding=conv.padding
+        )  # (batch, kernel, positions)
+        patches = patches.transpose(0, 1).reshape(kernel, -1)
+        n = patches.shape[1]
+        patch_mean = patches.mean(1)
+        centred = patches - patch_mean[:, None]
+        cov = centred @ centred.T / n
+        w = conv.weight.float().reshape(conv.out_channels, kernel)
+        mean = w @ patch_mean + conv.bias.float()
+        var = ((w @ cov) * w).sum(1)
     with torch.no_grad():
         m = norm.momentum
         norm.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)

@@ -50,6 +50,7 @@ def test_a_grid_step_runs_packs_and_resumes_on_another_machine(tmp_path):
             "SEEDS": "1",
             "SKIP_INSTALL": "1",
             "PYTHON": sys.executable,
+            "CARRIED": str(root / "carried"),
         }
         return env, root
 
@@ -71,16 +72,11 @@ def test_a_grid_step_runs_packs_and_resumes_on_another_machine(tmp_path):
         n.endswith(".pt") for n in names
     )
     assert list((first / "out").glob("results-smoke-synthetic-small/*.csv"))
-    carried = ROOT / ".gpu" / "runs-test-carried.tar.gz"
-    carried.parent.mkdir(exist_ok=True)
+    env, second = machine("second")
+    carried = second / "carried" / archive.name  # what a GPU session carries back in .gpu/
+    carried.parent.mkdir(parents=True)
     carried.write_bytes(archive.read_bytes())
-    try:
-        env, second = machine("second")
-        again = subprocess.run(
-            command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900
-        )
-    finally:
-        carried.unlink()
+    again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
     assert "2 runs, 2 in shard 0/1, 0 to run" in again.stderr
     assert not list((second / "data" / "runs").rglob("train.log")), "a run was trained again"

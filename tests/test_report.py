@@ -88,7 +88,7 @@ def test_the_beyond_verdict_follows_the_numbers():
         ("DR γ=4", "F at 0.5"): duration_gain_correlation(durations, durations, n_perm=2000),
     }
     text = verdict.beyond_verdict(table, gains, "a test rung")
-    assert "The gap survives tuning" in text
+    assert "The gain survives tuning, its interval above 0" in text
     assert "as the paper argues" in text and "the opposite of the paper's argument" in text
     assert "Best macro F at 0.5: class-balanced BCE" in text and "5 seeds on a test rung" in text
 
@@ -164,3 +164,19 @@ def test_the_training_notebook_takes_every_default_from_train_config():
         "a TrainConfig field has a default in the notebook"
     )
     assert values["profile"] == "book" and values["output_dir"] is None
+
+
+@pytest.mark.parametrize(
+    "fixed,tuned,above,expected",
+    [
+        (2.0, 9.0, True, "survives tuning, its interval above 0"),
+        (2.0, 1.0, False, "its interval includes 0: undecided"),
+        (2.0, -1.0, False, "Tuning closes the gap"),
+        (-1.0, 3.0, True, "ahead once both are tuned (its interval above 0)"),
+        (-1.0, 3.0, False, "its interval including 0"),
+        (-1.0, -2.0, False, "Not ahead of BCE, at 0.5 or after tuning."),
+        (0.0, 0.0, False, "Not ahead of BCE, at 0.5 or after tuning."),
+    ],
+)
+def test_every_calibration_case_has_its_words(fixed, tuned, above, expected):
+    assert expected in verdict.calibration(fixed, tuned, above)

@@ -172,14 +172,16 @@ class Dataset:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Short hash of the metadata files (and generator settings), part of every cache key."""
+        """Short hash of the metadata files (and, for a generated data set, of the generator's
+        settings and of every audio file's content as generated), part of every cache key and
+        run identity."""
         import hashlib
 
         digest = hashlib.sha256()
-        if self.info.get(
-            "settings"
-        ):  # a generated data set: its audio depends on the generator too
+        if self.info.get("settings"):  # generated: the audio depends on the generator too
             digest.update(json.dumps(self.info["settings"], sort_keys=True).encode())
+        if self.info.get("audio_sha256"):  # and on the content of every file, as generated
+            digest.update(json.dumps(self.info["audio_sha256"], sort_keys=True).encode())
         for split in self.splits():
             digest.update(split.encode())
             digest.update((self.meta_dir / split_file(split)).read_bytes())

@@ -46,7 +46,7 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
             raise FileNotFoundError(
                 f"{text} is not generated yet: run `sedlib data synthetic --preset {preset} --seed {seed}`"
             )
-        return generate(root, preset, seed, progress=progress)
+        return generate(root, preset, seed, progress=progress, create=create)
     if text == "tut":
         meta = tut_meta_dir()
         if not (meta / "meta" / "meta_development.txt").is_file():

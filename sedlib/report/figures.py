@@ -216,3 +216,72 @@ def tuned_against_fixed(table, methods):
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def clearest_event(dataset, split: str, label: str, min_s: float = 0.0, exclude=()):
+    """The event of ``label`` (at least ``min_s`` long) with the fewest other events within 2 s of its centre.
+
+    Files in ``exclude`` are avoided when another file has such an event.
+    """
+    meta = dataset.meta(split)
+    rows = meta[(meta.event_label == label) & (meta.offset - meta.onset >= min_s)]
+    if (~rows.filename.isin(exclude)).any():  # prefer a file not shown yet
+        rows = rows[~rows.filename.isin(exclude)]
+
+    def crowd(event) -> int:
+        centre = (event.onset + event.offset) / 2
+        others = meta[(meta.filename == event.filename) & (meta.event_label != label)]
+        return int(((others.offset > centre - 2) & (others.onset < centre + 2)).sum())
+
+    return min(
+        rows.itertuples(), key=lambda event: (event.onset < 2.0 and label != "fan", crowd(event))
+    )
+
+
+def event_examples(dataset, examples, split: str = "development", seconds: float = 4.0):
+    """Log-mel input and label roll of ``seconds`` around one clear event of each class.
+
+    Parameters
+    ----------
+    dataset : sedlib.data.Dataset
+        The data set.
+    examples : sequence of (label, minimum duration in s)
+        The classes to show.
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, dict)
+        The figure, and ``{label: (samples, sample rate)}`` of each excerpt.
+    """
+    from sedlib.data.audio import load_audio
+    from sedlib.data.meta import label_roll
+    from sedlib.features import log_mel
+
+    meta = dataset.meta(split)
+    fig, axes = plt.subplots(
+        2, len(examples), figsize=(12, 5), gridspec_kw={"height_ratios": [3, 1]}
+    )
+    clips, used = {}, set()
+    for col, (label, min_s) in enumerate(examples):
+        event = clearest_event(dataset, split, label, min_s, exclude=used)
+        used.add(event.filename)
+        y, sr = load_audio(dataset.audio_path(event.filename))
+        centre = (event.onset + event.offset) / 2
+        start = max(0.0, min(centre - seconds / 2, len(y) / sr - seconds))
+        segment = y[int(start * sr) : int((start + seconds) * sr)]
+        clips[label] = (segment, sr)
+        x = log_mel(segment, sr)
+        local = meta[(meta.filename == event.filename) & (meta.event_label == label)].copy()
+        local[["onset", "offset"]] -= start
+        roll = label_roll(local, [label], len(x))
+        axes[0, col].imshow(
+            x.T, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, x.shape[1])
+        )
+        axes[0, col].set_title(f"{label} ({event.offset - event.onset:.2f} s event)")
+        axes[1, col].imshow(
+            roll.T, aspect="auto", cmap="Greys", extent=(0, seconds, 0, 1), vmin=0, vmax=1
+        )
+        axes[1, col].set(yticks=[], xlabel="time (s)")
+    axes[0, 0].set_ylabel("mel band")
+    fig.tight_layout()
+    return fig, clips

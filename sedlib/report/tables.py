@@ -7,9 +7,14 @@ from dataclasses import fields
 import numpy as np
 import pandas as pd
 
+from sedlib.data.cache import FeatureConfig
 from sedlib.study.summary import format_mean_ci, method_name, short_name, with_method
-from sedlib.training.config import TrainConfig
+from sedlib.training.config import TrainConfig, model_defaults
 from sedlib.training.record import RunRecord
+from sedlib.training.split import CLIP_FRAMES
+
+#: The frame hop of the features and labels, in seconds.
+HOP_S = FeatureConfig().hop_length_s
 
 
 def _defaults() -> dict:
@@ -17,6 +22,14 @@ def _defaults() -> dict:
         f.name: (f.default_factory() if callable(f.default_factory) else f.default)
         for f in fields(TrainConfig)
     }
+
+
+def _updates_per_epoch(defaults: dict) -> float:
+    """Optimizer steps per epoch of one fold at the paper's size (192 min, 3 of 4 folds, minus validation)."""
+    from sedlib.study import paper
+
+    clips = paper.text_facts()["development_minutes"] * 60 / (CLIP_FRAMES * HOP_S)
+    return clips * 3 / 4 * (1 - defaults["val_fraction"]) / defaults["batch_size"]
 
 
 def training_choices() -> pd.DataFrame:
@@ -28,11 +41,16 @@ def training_choices() -> pd.DataFrame:
     d = _defaults()
     rows = [
         ("features", "64 log-mel bands, 40 ms window, 20 ms hop", "the same", "fixed by the paper"),
-        ("training clips", "10 s", "10 s (500 frames)", "fixed by the paper"),
+        (
+            "training clips",
+            "10 s",
+            f"{CLIP_FRAMES * HOP_S:g} s ({CLIP_FRAMES} frames)",
+            "fixed by the paper",
+        ),
         (
             "model",
             "CRNN of Table 3",
-            "the same; batch norm, ReLU, dropout 0.3",
+            f"the same; batch norm, ReLU, dropout {model_defaults()['dropout']}",
             "what Table 3 omits follows the DCASE 2018 task 4 baseline it names",
         ),
         (
@@ -57,7 +75,8 @@ def training_choices() -> pd.DataFrame:
             "batch size",
             "not given",
             f"{d['batch_size']} clips",
-            "about 40 updates per epoch at the paper's size; the committed CPU runs used it too",
+            f"about {_updates_per_epoch(d):.0f} updates per epoch of a fold at the paper's size; "
+            "the committed CPU runs used it too",
         ),
         (
             "epochs, early stopping",
@@ -248,7 +267,12 @@ def result_header(result, rung: int | None = None) -> str:
         f"**{name}{result.label}.** {len(table)} run(s) of the `{result.grid}` grid "
         f"(up to {int(table['epochs_run'].max())} epochs per training; code {', '.join(commits)}), "
         f"aggregated {result.header['aggregated']['created_utc']} into {where}. "
-        f"Regenerate with `{result.command}`."
+        + (
+            f"Made by `{result.header['created_by']}`; today's command for the same settings: "
+            f"`{result.command}`."
+            if result.command != result.header["created_by"]
+            else f"Regenerate with `{result.command}`."
+        )
     )
 
 

@@ -93,6 +93,30 @@ def tendency(result: DurationCorrelation) -> str:
     return "the gain goes to the *longer* classes, the opposite of the paper's argument"
 
 
+def calibration(fixed_gain: float, tuned_gain: float, tuned_interval_above_zero: bool) -> str:
+    """What tuning the thresholds says of a gain over BCE seen at the fixed threshold 0.5.
+
+    Examples
+    --------
+    >>> calibration(2.0, 9.0, True)
+    'The gain survives tuning, its interval above 0: not a calibration artefact.'
+    >>> calibration(2.0, -1.0, False)
+    'Tuning closes the gap: at 0.5 it was calibration, not detection.'
+    """
+    if fixed_gain > 0 and tuned_gain > 0:
+        if tuned_interval_above_zero:
+            return "The gain survives tuning, its interval above 0: not a calibration artefact."
+        return "The gain stays positive after tuning but its interval includes 0: undecided at this size."
+    if fixed_gain > 0:
+        return "Tuning closes the gap: at 0.5 it was calibration, not detection."
+    if tuned_gain > 0:
+        qualifier = (
+            "its interval above 0" if tuned_interval_above_zero else "its interval including 0"
+        )
+        return f"Not ahead of BCE at 0.5, ahead once both are tuned ({qualifier}): 0.5 does not suit its outputs."
+    return "Not ahead of BCE, at 0.5 or after tuning."
+
+
 def beyond_verdict(
     table: pd.DataFrame, correlations: dict[tuple[str, str], DurationCorrelation], label: str
 ) -> str:
@@ -114,11 +138,7 @@ def beyond_verdict(
             f"- **{method_name(m)}** vs BCE: macro F {fixed:+.1f} points at 0.5, {tuned:+.1f} with tuned "
             f"thresholds (95% bootstrap interval {row['ci_low'] * 100:+.1f} to {row['ci_high'] * 100:+.1f}, "
             f"wins {int(row['wins'])} of {int(row['n'])} seeds); segment AP {ap:+.1f} points. "
-            + (
-                "The gap survives tuning: it is not a calibration artefact."
-                if tuned > 0
-                else "Tuning closes the gap: at 0.5 it was (partly) calibration."
-            )
+            + calibration(fixed, tuned, row["ci_low"] > 0)
         )
     best = {metric: means[metric].idxmax() for metric in means}
     lines.append(

@@ -150,6 +150,7 @@ def aggregate(
     command: str,
     description: str = "",
     root: Path | None = None,
+    planned: int | None = None,
 ) -> ResultSet | None:
     """Write the result set of these finished runs; None when there are none.
 
@@ -167,12 +168,14 @@ def aggregate(
         What the grid compares.
     root : path, optional
         Results folder (default ``<data root>/results``).
+    planned : int, optional
+        Runs the sweep planned (the header says when some have not finished).
     """
     if not records:
         log.warning("grid %s: no finished run to aggregate yet", grid)
         return None
     shared = shared_settings(records)
-    name = slug(shared)
+    name = slug(shared, data.get("fingerprint", ""))
     table = pd.DataFrame([table_row(r) for r in records]).sort_values(
         ["method", "seed"], kind="stable"
     )
@@ -185,6 +188,7 @@ def aggregate(
         "data": data,
         "seeds": int(table["seed"].nunique()),
         "runs": len(records),
+        "planned": planned if planned is not None else len(records),
         "created_by": command,
         "aggregated": provenance.collect(include_device=False),
         "table_columns": list(table.columns),

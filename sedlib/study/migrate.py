@@ -21,6 +21,7 @@ import pandas as pd
 from sedlib.study.aggregate import shared_settings, summary_json
 from sedlib.study.results import slug
 from sedlib.study.summary import method_key
+from sedlib.training.config import TrainConfig
 from sedlib.training.record import RECORD, FoldRecord, RunRecord, migrate_file, migrate_v1
 from sedlib.util.io import atomic_write_text, read_json
 
@@ -68,6 +69,7 @@ def migrate_result(path: Path) -> Path:
     """
     from sedlib.data.registry import get_dataset
     from sedlib.study.aggregate import compact, data_facts
+    from sedlib.study.sweep import command_for
 
     old = read_json(path, "result summary")
     grid = old["grid"]
@@ -77,10 +79,11 @@ def migrate_result(path: Path) -> Path:
         row = table[table["run"] == name].iloc[0]
         records[name] = _record_of(name, run, row)
     shared = shared_settings(list(records.values()))
+    first = sorted(records)[0]
     dataset = get_dataset(shared["dataset"])
     facts = {**data_facts(dataset, "dev-eval"), "fingerprint": "not recorded (sedlib 0.1)"}
     new_table = _migrate_table(table, records)
-    name = slug(shared)
+    name = slug(shared, facts["fingerprint"])
     header = {
         "grid": grid,
         "slug": name,
@@ -91,6 +94,10 @@ def migrate_result(path: Path) -> Path:
         "seeds": int(new_table["seed"].nunique()),
         "runs": len(records),
         "created_by": old["created_by"],
+        # today's defaults differ (protocol, patience): the command that reproduces these settings now
+        "reproduce_with": command_for(
+            grid, int(new_table["seed"].nunique()), TrainConfig(**records[first].config)
+        ),
         "aggregated": old["aggregated"],
         "migrated_from": {"file": path.name, "by": "sedlib migrate"},
         "table_columns": list(new_table.columns),

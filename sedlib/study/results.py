@@ -25,15 +25,19 @@ import pandas as pd
 from sedlib.util.io import read_json
 
 
-def slug(shared: dict[str, Any]) -> str:
-    """``<dataset>_<protocol>_<device>_<hash>`` of the settings shared by a set of runs.
+def slug(shared: dict[str, Any], fingerprint: str = "") -> str:
+    """``<dataset>_<protocol>_<device>_<hash>`` of the settings shared by a set of runs and their data.
+
+    The hash covers every shared setting and the data set's fingerprint, so
+    results of regenerated or changed data never overwrite older ones.
 
     Examples
     --------
-    >>> slug({"dataset": "synthetic-small", "protocol": "folds", "device": "cpu", "epochs": 30})
-    'synthetic-small_folds_cpu_82f8d0d4'
+    >>> slug({"dataset": "synthetic-small", "protocol": "folds", "device": "cpu", "epochs": 30}, "ab12")
+    'synthetic-small_folds_cpu_dc5b097d'
     """
-    digest = hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()[:8]
+    payload = {"settings": shared, "data": fingerprint}
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
     name = str(shared.get("dataset", "data")).rstrip("/").split("/")[-1]
     return f"{name}_{shared.get('protocol')}_{shared.get('device')}_{digest}"
 
@@ -94,15 +98,15 @@ class ResultSet:
 
     @property
     def command(self) -> str:
-        return self.header["created_by"]
+        """The command that reproduces these runs today (it may differ from the one that made them)."""
+        return self.header.get("reproduce_with", self.header["created_by"])
 
     @property
     def settings_key(self) -> str:
         """Equal for result sets of different grids run with the same settings on the same data."""
-        return json.dumps(
-            {"settings": self.header["settings"], "data": self.header["data"]["name"]},
-            sort_keys=True,
-        )
+        data = self.header["data"]
+        key = {"settings": self.header["settings"], "data": [data["name"], data.get("fingerprint")]}
+        return json.dumps(key, sort_keys=True)
 
 
 def joined(result: ResultSet, others: list[ResultSet]) -> pd.DataFrame:
@@ -135,21 +139,20 @@ def load_ladder(grid: str, root: Path | None = None) -> list[ResultSet]:
 
 
 def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
-    """One row per rung: data, minutes, frame imbalance, protocol, seeds, epochs, model, device, runs."""
+    """One row per rung: data, minutes of audio, frame imbalance, protocol, seeds, epochs, model width, device."""
     rows = []
     for s in sets:
         data, settings = s.header["data"], s.header["settings"]
         rows.append(
             {
-                "data set": data["name"],
-                "audio (min)": round(float(data["audio_minutes"])),
-                "frame imbalance": f"{float(data['frame_imbalance']):,.0f}x",
+                "data": data["name"],
+                "min": round(float(data["audio_minutes"])),
+                "imbalance": f"{float(data['frame_imbalance']):,.0f}x",
                 "protocol": s.header["protocol"],
                 "seeds": s.header["seeds"],
                 "epochs": settings["epochs"],
-                "model channels": settings.get("model", {}).get("channels", 128),
+                "channels": settings.get("model", {}).get("channels", 128),
                 "device": settings["device"],
-                "runs": len(s.table),
             }
         )
     return pd.DataFrame(rows, index=pd.Index([f"rung {k + 1}" for k in range(len(sets))]))

@@ -122,16 +122,24 @@ def plan_grid(
 
 
 def _reuse(run: PlannedRun) -> bool:
-    """Copy a finished run with the same identity from another grid's folder."""
+    """Copy a finished run with the same identity from another grid's folder (under the run's lock)."""
+    import tempfile
+
     for other in sorted(run.folder.parent.parent.glob(f"*/{run.key}")):
         if other == run.folder or not (other / RECORD).is_file():
             continue
         if RunRecord.load(other / RECORD).identity != run.identity:
             continue
-        staging = run.folder.parent / ".work" / f"{run.key}.copy"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(other, staging, ignore=shutil.ignore_patterns("checkpoint.pt"))
-        os.replace(staging, run.folder)
+        staging_root = run.folder.parent / ".work"
+        staging_root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{run.key}.copy-", dir=staging_root))
+        try:
+            shutil.copytree(
+                other, staging, ignore=shutil.ignore_patterns("checkpoint.pt"), dirs_exist_ok=True
+            )
+            os.replace(staging, run.folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return True
     return False
 
@@ -184,6 +192,8 @@ def _execute(run: PlannedRun, executor: str = "papermill") -> str:
     with FileLock(run.folder.parent / ".locks" / f"{run.key}.lock", f"run {run.key}"):
         if run.finished() is not None:  # another sweep finished it meanwhile
             return f"{run.spec.name}: finished by another sweep"
+        if _reuse(run):
+            return f"{run.spec.name}: reused, identical to a finished run of another grid"
         run.work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         EXECUTORS[executor](run)
@@ -268,10 +278,6 @@ def run_grid(
     planned = plan_grid(grid, dataset=ds, seeds=seeds, overrides=overrides, runs_root=runs_root)
     mine = [r for k, r in enumerate(planned) if k % shard[1] == shard[0]]
     todo = [r for r in mine if r.finished() is None]
-    reused = [r for r in todo if _reuse(r)]
-    todo = [r for r in todo if r not in reused]
-    if reused:
-        log.info("grid %s: reused %d identical finished run(s) of other grids", grid, len(reused))
     log.info(
         "grid %s: %d runs, %d in shard %d/%d, %d to run",
         grid,
@@ -280,22 +286,36 @@ def run_grid(
         *shard,
         len(todo),
     )
-    failures = []
+    failures, messages = [], []
     with tqdm(total=len(todo), desc=f"sweep {grid}", unit="run") as bar:
-        with ThreadPoolExecutor(
-            max_workers=max(1, jobs)
-        ) as pool:  # each run is its own kernel process
+        # each run is its own process (a papermill kernel or `sedlib train`); threads only wait
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             for message, failure in pool.map(lambda run: _try(run, executor), todo):
                 bar.set_postfix_str(message)
                 bar.update()
+                messages.append(message)
                 if failure:
                     failures.append(failure)
+    _log_outcomes(grid, messages)
     result = aggregate_grid(grid, planned, ds, command=command, results_root=results_root)
     if failures:
         raise SweepError(
             f"{len(failures)} run(s) of grid {grid} failed:\n  " + "\n  ".join(failures)
         )
     return result
+
+
+def _log_outcomes(grid: str, messages: list[str]) -> None:
+    reused = sum("reused" in m for m in messages)
+    if reused:
+        log.info("grid %s: reused %d identical finished run(s) of other grids", grid, reused)
+    elsewhere = sum("left to another sweep" in m for m in messages)
+    if elsewhere:
+        log.warning(
+            "grid %s: %d run(s) are being trained by another sweep; the results lack them for now",
+            grid,
+            elsewhere,
+        )
 
 
 def aggregate_grid(
@@ -306,26 +326,40 @@ def aggregate_grid(
     command: str | None = None,
     results_root: Path | None = None,
 ) -> ResultSet | None:
-    """Aggregate the finished runs among ``planned`` (see :func:`sedlib.study.aggregate.aggregate`)."""
-    records = [r for r in (run.finished() for run in planned) if r is not None]
-    if not records:
-        log.warning("grid %s: no finished runs yet", grid)
+    """Aggregate the finished runs among ``planned`` (see :func:`sedlib.study.aggregate.aggregate`).
+
+    Concurrent sweeps (shards) aggregate one after the other, each reading the
+    records inside the lock, so none writes a stale, shorter result set.
+    """
+    if not planned:
         return None
-    return aggregate(
-        grid,
-        records,
-        data=data_facts(dataset, records[0].protocol),
-        command=command or default_command(grid, planned),
-        description=get_grid(grid).description,
-        root=results_root,
-    )
+    lock = planned[0].folder.parent / ".locks" / "aggregate.lock"
+    with FileLock(lock, f"the results of grid {grid}", blocking=True):
+        records = [r for r in (run.finished() for run in planned) if r is not None]
+        if not records:
+            log.warning("grid %s: no finished runs yet", grid)
+            return None
+        return aggregate(
+            grid,
+            records,
+            data=data_facts(dataset, records[0].protocol),
+            command=command or default_command(grid, planned),
+            description=get_grid(grid).description,
+            root=results_root,
+            planned=len(planned),
+        )
 
 
 def default_command(grid: str, planned: list[PlannedRun]) -> str:
     """A ``sedlib sweep`` command that plans the same runs."""
+    return command_for(grid, len({r.spec.seed for r in planned}), planned[0].config)
+
+
+def command_for(grid: str, seeds: int, config: TrainConfig) -> str:
+    """The ``sedlib sweep`` command whose runs share ``config``'s settings (all but method and seed)."""
     base = get_grid(grid)
-    first = planned[0].config
-    parts = [f"sedlib sweep --grid {grid}", f"--seeds {len({r.spec.seed for r in planned})}"]
+    first = config
+    parts = [f"sedlib sweep --grid {grid}", f"--seeds {seeds}"]
     parts.append(f"--dataset {first.dataset}")
     defaults = asdict(TrainConfig.from_parameters(**base.settings))
     for key, value in asdict(first).items():

@@ -37,7 +37,7 @@ import inspect
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 #: Evaluation protocols: ``folds`` (the paper's: 4-fold cross-validation on the
@@ -148,8 +148,10 @@ class TrainConfig:
         return cls(**values)
 
     def describe(self) -> str:
-        """Short run name, e.g. ``duration_robust-g4-s3``."""
-        return run_name(self.loss, self.gamma, self.seed)
+        """Short run name, e.g. ``duration_robust-g4-s3`` (aliases such as ``E3`` by their canonical name)."""
+        from sedlib.losses import canonical_loss_name
+
+        return run_name(canonical_loss_name(self.loss), self.gamma, self.seed)
 
     def resolved(self, device_type: str) -> dict[str, Any]:
         """Every setting as the run uses it: the basis of its identity.
@@ -162,14 +164,20 @@ class TrainConfig:
         from sedlib.losses import canonical_loss_name
 
         loss = canonical_loss_name(self.loss)
-        values = asdict(self)
+        values = {f.name: _like(getattr(self, f.name), _default_of(f)) for f in fields(self)}
         values["loss"] = loss
-        values["gamma"] = float(self.gamma) if loss in GAMMA_LOSSES else None
-        values["C"] = float(self.C) if loss == "inverse_frequency" else None
+        values["gamma"] = values["gamma"] if loss in GAMMA_LOSSES else None
+        values["C"] = values["C"] if loss == "inverse_frequency" else None
         values["class_frames"] = self.class_frames if loss == "inverse_frequency" else None
-        values["loss_options"] = {**_loss_defaults(loss), **self.loss_options}
-        values["model"] = {**_model_defaults(), **self.model}
-        values["model"]["freq_pools"] = list(values["model"]["freq_pools"])
+        defaults = _loss_defaults(loss)
+        values["loss_options"] = {
+            k: _like(v, defaults.get(k)) for k, v in {**defaults, **self.loss_options}.items()
+        }
+        defaults = model_defaults()
+        values["model"] = {
+            k: _like(v, defaults.get(k)) for k, v in {**defaults, **self.model}.items()
+        }
+        values["model"]["freq_pools"] = [int(p) for p in values["model"]["freq_pools"]]
         values["device"] = device_type
         values["amp"] = bool(self.amp and device_type == "cuda")
         return json.loads(json.dumps(values))  # plain JSON types, as stored
@@ -232,7 +240,8 @@ def _loss_defaults(loss: str) -> dict[str, Any]:
     }
 
 
-def _model_defaults() -> dict[str, Any]:
+def model_defaults() -> dict[str, Any]:
+    """The keyword defaults of :class:`sedlib.model.CRNN` (the paper's Table 3)."""
     from sedlib.model import CRNN
 
     return {
@@ -240,6 +249,21 @@ def _model_defaults() -> dict[str, Any]:
         for name, p in inspect.signature(CRNN.__init__).parameters.items()
         if name not in ("self", "n_classes")
     }
+
+
+def _default_of(f) -> Any:
+    return f.default_factory() if callable(f.default_factory) else f.default
+
+
+def _like(value: Any, default: Any) -> Any:
+    """``value`` with the numeric type of ``default``, so that ``lr=1`` and ``lr=1.0`` are one setting."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return value
+    if isinstance(default, float) and isinstance(value, int | float):
+        return float(value)
+    if isinstance(default, int) and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _require(ok: bool, name: str, value: Any, rule: str) -> None:
@@ -297,5 +321,5 @@ def check_config(config: TrainConfig) -> None:
     for key, value in options.items():
         _require(_finite(value), f"loss_options[{key!r}]", value, "a finite number")
     _require(isinstance(config.model, dict), "model", config.model, "a dict of CRNN arguments")
-    unknown = set(config.model) - set(_model_defaults())
-    _require(not unknown, "model", config.model, f"CRNN takes {sorted(_model_defaults())}")
+    unknown = set(config.model) - set(model_defaults())
+    _require(not unknown, "model", config.model, f"CRNN takes {sorted(model_defaults())}")

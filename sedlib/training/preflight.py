@@ -114,5 +114,8 @@ def preflight(
     except (TypeError, ValueError) as err:
         raise ValueError(f"TrainConfig.model = {config.model!r}: {err}") from None
     get_loss(config.loss, **config.loss_params(np.ones(len(ds.labels), dtype=np.int64)))
+    from sedlib.evaluation.threshold_free import _sed_scores_eval
+
+    _sed_scores_eval()  # needed after training: missing, it would fail only then
     data = data_identity(ds, config.protocol)
     return RunPlan(config, ds, device, folds, data, config.identity(device.type, data))

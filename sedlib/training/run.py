@@ -96,10 +96,10 @@ def train(
     """
     wall_start = time.perf_counter()
     run_dir = Path(run_dir)
-    plan = preflight(config, run_dir, dataset, progress)
-    finished = _finished(run_dir, plan)
+    finished = _finished(run_dir, config, dataset)  # before any heavy check: a finished run is read
     if finished is not None:
         return finished
+    plan = preflight(config, run_dir, dataset, progress)
     _claim(run_dir, plan)
     outcomes, budget = [], stop_after_epochs
     for fold in plan.folds:
@@ -125,20 +125,31 @@ def default_run_dir(config: TrainConfig, group: str, dataset: Dataset | None = N
     return data_root() / "runs" / group / f"{config.describe()}-{identity}"
 
 
-def _finished(run_dir: Path, plan: RunPlan) -> RunRecord | None:
-    """The finished run in ``run_dir`` if it is this one; another run raises."""
-    if (run_dir / RECORD).is_file():
-        record = RunRecord.load(run_dir / RECORD)
-        if record.identity == plan.identity:
-            return record
-        asked = plan.config.resolved(plan.device.type)
-        differs = "settings" if record.resolved != asked else "data (metadata or audio)"
-        raise RuntimeError(
-            f"{run_dir} holds a finished run of another configuration (identity {record.identity}, "
-            f"asked {plan.identity}: other {differs}); use a new folder. Stored: {record.resolved}, "
-            f"data {record.dataset}; asked: {asked}, data {plan.data}"
-        )
-    return None
+def _finished(run_dir: Path, config: TrainConfig, dataset: Dataset | None) -> RunRecord | None:
+    """The finished run in ``run_dir`` if it is this one; another run raises; None if unfinished.
+
+    Needs only the data's identity (metadata and the size and time of each
+    audio file), not the features: reading a finished run is quick.
+    """
+    if not (run_dir / RECORD).is_file():
+        return None
+    from sedlib.data.registry import get_dataset
+    from sedlib.training.config import device_kind
+    from sedlib.training.preflight import data_identity
+
+    record = RunRecord.load(run_dir / RECORD)
+    ds = dataset if dataset is not None else get_dataset(config.dataset, create=False)
+    data = data_identity(ds, config.protocol)
+    device = device_kind(config.device)
+    if record.identity == config.identity(device, data):
+        return record
+    asked = config.resolved(device)
+    differs = "settings" if record.resolved != asked else "data (metadata or audio)"
+    raise RuntimeError(
+        f"{run_dir} holds a finished run of another configuration (identity {record.identity}, "
+        f"asked {config.identity(device, data)}: other {differs}); use a new folder. Stored: "
+        f"{record.resolved}, data {record.dataset}; asked: {asked}, data {data}"
+    )
 
 
 def _claim(run_dir: Path, plan: RunPlan) -> None:

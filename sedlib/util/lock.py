@@ -15,7 +15,7 @@ class LockedError(RuntimeError):
 
 
 class FileLock:
-    """``with FileLock(path, what):`` holds an exclusive lock or raises :class:`LockedError` at once.
+    """``with FileLock(path, what):`` holds an exclusive lock, or raises :class:`LockedError` at once.
 
     The lock is an ``fcntl.flock`` on ``path``: the kernel releases it when
     the holding process ends, so a crash never leaves a stale lock. The file
@@ -27,18 +27,23 @@ class FileLock:
         The lock file (its folder is created).
     what : str
         What the lock protects, for the error message.
+    blocking : bool
+        Wait for the lock instead of raising.
     """
 
-    def __init__(self, path: str | os.PathLike, what: str = "this resource"):
+    def __init__(
+        self, path: str | os.PathLike, what: str = "this resource", blocking: bool = False
+    ):
         self.path = Path(path)
         self.what = what
+        self.blocking = blocking
         self._handle = None
 
     def __enter__(self) -> FileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"

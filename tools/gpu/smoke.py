@@ -7,7 +7,8 @@ number of failed checks.
 
 1. features: the torch log-mel on the device equals the numpy one (1e-3);
 2. every loss, forward and backward under the device's mixed precision
-   (bfloat16 autocast on CUDA), matches float32 on the CPU;
+   (bfloat16 autocast on CUDA), matches float64 on the CPU; the first
+   convolutional block's folded batch norm matches the plain sequence;
 3. a folds run of two epochs, interrupted after three epochs and resumed,
    ends with the same result as an uninterrupted one (exactly on the CPU,
    within tolerance on CUDA, whose kernels are not deterministic);
@@ -66,6 +67,22 @@ def check_losses(device: torch.device) -> str:
         worst = max(worst, abs(value.item() - reference.item()) / abs(reference.item()))
     assert worst < 2e-2, f"relative difference {worst}"
     return f"{len(LOSSES)} losses, largest relative difference to float64 {worst:.1e}"
+
+
+def check_conv_block(device: torch.device) -> str:
+    """The first block's folded batch norm against the plain sequence, in the device's precision."""
+    from sedlib.model import CRNN
+
+    torch.manual_seed(0)
+    block = CRNN(n_classes=3, channels=32).cnn[0].to(device).train()
+    block.dropout.p = 0.0
+    x = torch.randn(8, 1, 500, 64, device=device) * 3
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        fast = block(x).float()
+        plain = block.dropout(block.pool(block.act(block.norm(block.conv(x))))).float()
+    worst = float((fast - plain).abs().max() / plain.abs().max())
+    assert worst < 2e-2, f"relative difference {worst}"
+    return f"first block, folded against plain batch norm: relative difference {worst:.1e}"
 
 
 def tiny_dataset(root: Path):
@@ -129,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         checks = (
             ("features", lambda: check_features(device)),
             ("losses", lambda: check_losses(device)),
+            ("conv block", lambda: check_conv_block(device)),
             ("resume", lambda: check_resume(device, root)),
             ("concurrent runs", lambda: check_concurrent_runs(device, root)),
         )

@@ -11,14 +11,18 @@
 # come back in $OUT/runs-<grid>-<dataset>.tar.gz (records only, small) with the
 # aggregated results; carry that file back in .gpu/ and the next call skips those
 # runs: generated data are bit-identical, files included, so run identities match.
+# Runs still training when a step stops resume only on the same machine: issue the
+# next step while it is still warm (within 30 s); a fresh machine starts them over.
 #
 # Variables: DEVICE (cuda), JOBS (runs at once, 8), SEEDS (10), EPOCHS (TrainConfig's),
 # SEDLIB_DATA_ROOT (/tmp/sedlib-data), SITE (/tmp/sedlib-site), WHEELS (.whl),
-# SKIP_INSTALL=1 (use the packages already importable, as CI does).
+# SKIP_INSTALL=1 (use the packages already importable, as CI does), CARRIED (.gpu: the
+# folder carried to the machine, with tut-meta/ and runs-*.tar.gz).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export SEDLIB_DATA_ROOT="${SEDLIB_DATA_ROOT:-/tmp/sedlib-data}"
-export SEDLIB_TUT_META="${SEDLIB_TUT_META:-$PWD/.gpu/tut-meta}"
+CARRIED="${CARRIED:-$PWD/.gpu}"
+export SEDLIB_TUT_META="${SEDLIB_TUT_META:-$CARRIED/tut-meta}"
 SITE="${SITE:-/tmp/sedlib-site}"
 WHEELS="${WHEELS:-.whl}"
 DEVICE="${DEVICE:-cuda}"
@@ -59,7 +63,7 @@ step_smoke() {
 
 unpack_finished() {  # records of finished runs brought back from an earlier machine
   local archive
-  for archive in .gpu/runs-*.tar.gz; do
+  for archive in "$CARRIED"/runs-*.tar.gz; do
     [[ -f "$archive" ]] && tar -xzf "$archive" -C "$SEDLIB_DATA_ROOT"
   done
   return 0

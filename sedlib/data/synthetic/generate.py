@@ -24,6 +24,7 @@ gives bit-identical files, whatever the number of worker processes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -48,6 +49,7 @@ from sedlib.data.synthetic.sounds import (
     background,
 )
 from sedlib.util.io import read_json, write_json
+from sedlib.util.lock import FileLock
 
 #: Bumped whenever the generated audio changes for a given seed.
 GENERATOR_VERSION = 1
@@ -175,13 +177,14 @@ def _render_and_write(job: tuple) -> str:
     audio = render_file(events, scene, length_s, sr, seed)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # no two generators share one
     soundfile.write(str(tmp), audio, sr, subtype="PCM_16", format="WAV")
     # the same seed gives the same bytes; a fixed time gives the same audio signature too, so a
     # data set generated again (e.g. on another machine) keeps the identity of its runs
     os.utime(tmp, (FIXED_MTIME, FIXED_MTIME))
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     tmp.replace(path)
-    return str(path)
+    return digest
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -195,6 +198,7 @@ def generate(
     meta_dir: str | Path | None = None,
     progress: bool = True,
     force: bool = False,
+    create: bool = True,
 ) -> Dataset:
     """Write a synthetic data set in the common layout and return it.
 
@@ -218,6 +222,9 @@ def generate(
         Show a progress bar.
     force : bool
         Regenerate even when a complete data set with the same settings exists.
+    create : bool
+        False: only return an existing data set with these settings; never write
+        (a reader must not re-render a data set behind its user's back).
 
     Returns
     -------
@@ -236,15 +243,42 @@ def generate(
     if sizes is not None:
         settings["folds"] = N_FOLDS  # cross-validation folds drawn over the development files
     marker = root / "dataset.json"
-    if marker.is_file() and not force:
-        info = read_json(marker, "data set description")
-        if info.get("settings") == json.loads(
-            json.dumps(settings)
-        ):  # as stored: tuples become lists
-            return Dataset.from_folder(root)
+    current = _existing(marker, settings, force, create)
+    if current is not None:
+        return current
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(root / ".generating.lock", f"generation of {root}", blocking=True):
+        current = _existing(marker, settings, force, create)  # another process may have made it
+        if current is not None:
+            return current
+        return _generate(root, marker, settings, sizes, preset, seed, sr, jobs, meta_dir, progress)
+
+
+def _existing(marker: Path, settings: dict, force: bool, create: bool) -> Dataset | None:
+    """The data set already at ``marker``'s folder with these settings, if any."""
+    if not marker.is_file() or force:
+        if not create:
+            raise FileNotFoundError(f"{marker.parent} holds no generated data set (create=False)")
+        return None
+    stored = read_json(marker, "data set description").get("settings")
+    if stored == json.loads(json.dumps(settings)):  # as stored: tuples become lists
+        return Dataset.from_folder(marker.parent)
+    if not create:
+        differing = sorted(
+            k for k in set(stored or {}) | set(settings) if (stored or {}).get(k) != settings.get(k)
+        )
+        raise ValueError(
+            f"{marker.parent} was generated with other settings ({differing} differ); "
+            "generate it again with `sedlib data synthetic ... --force`"
+        )
+    return None
+
+
+def _generate(root, marker, settings, sizes, preset, seed, sr, jobs, meta_dir, progress) -> Dataset:
     start = time.perf_counter()
     splits, lengths, scenes = _timelines(sizes, seed, meta_dir)
-    _run_jobs(_render_jobs(root, splits, lengths, scenes, sr, seed), jobs, progress)
+    render = _render_jobs(root, splits, lengths, scenes, sr, seed)
+    digests = _run_jobs(render, jobs, progress)
     _write_metadata(root, splits, copy_verbatim=sizes is None)
     info = {
         "name": f"synthetic-{preset}-seed{seed}",
@@ -253,6 +287,10 @@ def generate(
         "timeline_meta_dir": str(meta_dir) if sizes is None else None,
         "labels": list(TUT_LABELS),
         "file_durations": {k: lengths[k] for k in sorted(lengths)},
+        # the content of every file: part of the data set's fingerprint (see Dataset.fingerprint)
+        "audio_sha256": dict(
+            sorted(zip((str(Path(j[0]).relative_to(root)) for j in render), digests, strict=True))
+        ),
         "sedlib_version": __version__,
         "generation_seconds": round(time.perf_counter() - start, 1),
     }
@@ -381,16 +419,21 @@ def _timelines(sizes: Preset | None, seed: int, meta_dir):
     return splits, lengths, scenes
 
 
-def _run_jobs(jobs_list: list[tuple], jobs: int | None, progress: bool) -> None:
+def _run_jobs(jobs_list: list[tuple], jobs: int | None, progress: bool) -> list[str]:
+    """Render every file (in parallel); the sha256 of each written file, in job order."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(jobs_list), desc="rendering audio", unit="file", disable=not progress)
-    if jobs == 1 or len(jobs_list) <= 1:
-        for job in jobs_list:
-            _render_and_write(job)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for _ in pool.map(_render_and_write, jobs_list, chunksize=1):
+    digests = []
+    with tqdm(
+        total=len(jobs_list), desc="rendering audio", unit="file", disable=not progress
+    ) as bar:
+        if jobs == 1 or len(jobs_list) <= 1:
+            for job in jobs_list:
+                digests.append(_render_and_write(job))
                 bar.update()
-    bar.close()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for digest in pool.map(_render_and_write, jobs_list, chunksize=1):
+                    digests.append(digest)
+                    bar.update()
+    return digests
