@@ -163,7 +163,9 @@ def test_migrating_sedlib_0_1_results_keeps_every_number(tmp_path, monkeypatch):
     assert not (results / "paper.json").exists() and not (results / "paper.csv").exists()
     (rung,) = load_ladder("paper", root=results)
     assert rung.header["protocol"] == "dev-eval" and rung.header["seeds"] == 2
-    made_by = "sedlib sweep --grid paper --seeds 3 --epochs 30 --dataset synthetic-small --device cpu"
+    made_by = (
+        "sedlib sweep --grid paper --seeds 3 --epochs 30 --dataset synthetic-small --device cpu"
+    )
     assert rung.header["created_by"] == made_by
     # today's defaults differ (the folds protocol, early stopping): the command for the same settings
     assert rung.command == (
