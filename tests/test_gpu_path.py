@@ -30,6 +30,7 @@ def test_the_smoke_checks_pass_on_cpu(tmp_path):
     assert [line.split(" (")[0] for line in passed] == [
         "PASS features",
         "PASS losses",
+        "PASS conv block",
         "PASS resume",
         "PASS concurrent runs",
     ]
