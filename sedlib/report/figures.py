@@ -164,11 +164,11 @@ def gamma_sweep(gamma_sets, paper_sets):
                 g,
                 printed.loc[method, f"{metric}_percent"],
                 "s",
-                color="tab:orange",
-                label="paper" if g == 1.0 else None,
+                color="black",
+                label="paper (TUT, 10 seeds)" if g == 1.0 else None,
             )
         ax.axhline(
-            printed.loc["bce", f"{metric}_percent"], color="tab:orange", ls=":", label="paper, BCE"
+            printed.loc["bce", f"{metric}_percent"], color="black", ls=":", label="paper, BCE"
         )
         ax.set_xscale("log", base=2)
         ax.xaxis.set_minor_locator(plt.NullLocator())
@@ -179,8 +179,9 @@ def gamma_sweep(gamma_sets, paper_sets):
             ylabel="F-score (%)",
             title=title,
         )
-    axes[1].legend(fontsize=7, loc="best")
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.tight_layout()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8)
     return fig
 
 
