@@ -23,7 +23,6 @@ import json
 import logging
 import time
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from sedlib.data.audio import audio_info, load_audio
 from sedlib.data.layout import Dataset, split_file
 from sedlib.data.meta import label_roll
 from sedlib.util.io import atomic_write_bytes, read_json, write_json
+from sedlib.util.parallel import map_jobs
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,8 @@ def build_features(
             config.sr,
         )
     start = time.perf_counter()
-    results = _featurize_all(
+    results = map_jobs(
+        _featurize,
         [(str(dataset.audio_path(f)), config) for f in files],
         jobs,
         progress,
@@ -308,23 +309,6 @@ def build_features(
     )
     _store(path, out, dataset, split, time.perf_counter() - start)
     return out
-
-
-def _featurize_all(jobs_list: list, jobs: int | None, progress: bool, desc: str) -> list:
-    from tqdm.auto import tqdm
-
-    results = []
-    with tqdm(total=len(jobs_list), desc=desc, unit="file", disable=not progress) as bar:
-        if jobs == 1 or len(jobs_list) <= 1:
-            for job in jobs_list:
-                results.append(_featurize(job))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for result in pool.map(_featurize, jobs_list, chunksize=1):
-                    results.append(result)
-                    bar.update()
-    return results
 
 
 def check_annotations_fit_audio(

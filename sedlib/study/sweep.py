@@ -148,6 +148,9 @@ def _execute_notebook(run: PlannedRun) -> None:
     """The training notebook, executed with papermill into the run's work folder."""
     import papermill
 
+    from sedlib.util.kernel_wakeup import install
+
+    install()  # a missed socket wake-up must not hang the run (papermill has no timeout)
     papermill.execute_notebook(
         str(NOTEBOOK),
         str(run.work / NOTEBOOK.name),

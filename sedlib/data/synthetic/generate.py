@@ -30,7 +30,6 @@ import math
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from sedlib.data.synthetic.sounds import (
 )
 from sedlib.util.io import read_json, write_json
 from sedlib.util.lock import FileLock
+from sedlib.util.parallel import map_jobs
 
 #: Bumped whenever the generated audio changes for a given seed.
 GENERATOR_VERSION = 1
@@ -421,19 +421,4 @@ def _timelines(sizes: Preset | None, seed: int, meta_dir):
 
 def _run_jobs(jobs_list: list[tuple], jobs: int | None, progress: bool) -> list[str]:
     """Render every file (in parallel); the sha256 of each written file, in job order."""
-    from tqdm.auto import tqdm
-
-    digests = []
-    with tqdm(
-        total=len(jobs_list), desc="rendering audio", unit="file", disable=not progress
-    ) as bar:
-        if jobs == 1 or len(jobs_list) <= 1:
-            for job in jobs_list:
-                digests.append(_render_and_write(job))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for digest in pool.map(_render_and_write, jobs_list, chunksize=1):
-                    digests.append(digest)
-                    bar.update()
-    return digests
+    return map_jobs(_render_and_write, jobs_list, jobs, progress, desc="rendering audio")
