@@ -55,7 +55,7 @@ execute: $(STAMP)
 	$(SMOKE_SWEEP)
 	rm -rf $(EXECUTED) && mkdir -p $(EXECUTED)
 	for notebook in book/*.ipynb; do \
-	  $(BIN)/python tools/papermill.py --cwd book --no-progress-bar "$$notebook" "$(EXECUTED)/$$(basename $$notebook)" \
+	  $(BIN)/python tools/run_papermill.py --cwd book --no-progress-bar "$$notebook" "$(EXECUTED)/$$(basename $$notebook)" \
 	  || exit 1; \
 	done
 
