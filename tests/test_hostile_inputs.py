@@ -188,8 +188,10 @@ def test_changed_audio_is_noticed_by_the_feature_cache(change, tiny, tmp_path, m
     ds = private_copy(tiny, tmp_path / "data")
     cache, split = tmp_path / "cache", "evaluation"
     computed = []
-    real = feature_cache._featurize_all
-    monkeypatch.setattr(feature_cache, "_featurize_all", lambda *a: computed.append(1) or real(*a))
+    real = feature_cache.map_jobs
+    monkeypatch.setattr(
+        feature_cache, "map_jobs", lambda *a, **k: computed.append(1) or real(*a, **k)
+    )
     before = build_features(ds, split, cache_root=cache, jobs=1, progress=False)
     assert build_features(ds, split, cache_root=cache, jobs=1, progress=False).files == before.files
     assert len(computed) == 1  # the second call read the cache
@@ -237,7 +239,7 @@ def test_copies_of_a_data_set_get_their_own_cache_entries(tiny, tmp_path, monkey
     assert not np.allclose(fa.file(0)[0], fb.file(0)[0])
     # both entries stay usable: building either again computes nothing
     monkeypatch.setattr(
-        feature_cache, "_featurize_all", lambda *a: pytest.fail("cache entry not used")
+        feature_cache, "map_jobs", lambda *a, **k: pytest.fail("cache entry not used")
     )
     np.testing.assert_array_equal(
         build_features(a, split, cache_root=cache, progress=False).features, fa.features
