@@ -60,7 +60,13 @@ def _cmd_data_synthetic(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     ds = generate(
-        args.root, args.preset, args.seed, jobs=args.jobs, meta_dir=args.meta_dir, force=args.force
+        args.root.absolute() if args.root else None,
+        args.preset,
+        args.seed,
+        jobs=args.jobs,
+        meta_dir=args.meta_dir.absolute() if args.meta_dir else None,
+        force=args.force,
+        ebr_offset_db=args.ebr_offset_db,
     )
     print(f"{ds.name}: {ds.audio_dir} ({time.perf_counter() - start:.1f} s)")
     return 0
@@ -100,16 +106,15 @@ def _cmd_data_features(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from sedlib.training import TrainConfig, train
+    from sedlib.training.config import merge_settings
     from sedlib.training.run import default_run_dir
 
-    values = json.loads(args.config.read_text()) if args.config else {}
-    values.update(
-        {name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None}
-    )
-    values["loss_options"] = _parse_options(args.loss_option) or values.get("loss_options")
-    values["model"] = _parse_settings(args.model, "--model") or values.get("model")
+    values = _read_config_file(args.config) if args.config else {}
+    values = merge_settings(values, _overrides(args, _TRAIN_OPTIONS))
+    if "dataset" in values:
+        values["dataset"] = _resolve_dataset(values["dataset"])
     config = TrainConfig.from_parameters(profile=args.profile, **values)
-    run_dir = args.output_dir or default_run_dir(config, "cli")
+    run_dir = args.output_dir.absolute() if args.output_dir else default_run_dir(config, "cli")
     record = train(config, run_dir)
     ev = record.evaluation
     print(
@@ -129,36 +134,73 @@ _TRAIN_OPTIONS = (
     "dataset", "protocol", "loss", "gamma", "seed", "epochs", "batch_size",
     "patience", "lr", "device",
 )  # fmt: skip
+#: ``sedlib sweep`` options that are TrainConfig fields of the same name.
+_SWEEP_OPTIONS = ("epochs", "protocol", "device")
 
 
-def _parse_options(items: list[str]) -> dict[str, float]:
-    options = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            if not sep or not name:
-                raise ValueError
-            options[name.strip()] = float(value)
-        except ValueError:
-            raise SystemExit(f"--loss-option must look like NAME=NUMBER, got {item!r}") from None
-    return options
+def _read_config_file(path: Path) -> dict:
+    """A JSON object of TrainConfig fields, or an error naming the file."""
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"--config {path}: cannot read it as JSON ({err})") from None
+    if not isinstance(values, dict):
+        raise ValueError(
+            f"--config {path}: expected a JSON object of TrainConfig fields, "
+            f"got a {type(values).__name__}"
+        )
+    return values
+
+
+def _resolve_dataset(dataset):
+    """A data set folder given relative to the user's folder, made absolute; names stay names."""
+    path = Path(str(dataset)).expanduser()
+    return str(path.resolve()) if (path / "meta").is_dir() else dataset
+
+
+def _overrides(args: argparse.Namespace, options: tuple[str, ...]) -> dict:
+    """The settings of ``--set`` and of the named options; a setting given twice is refused."""
+    values = _parse_settings(args.set, "--set")
+    for name in options:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name in values:
+            raise ValueError(
+                f"--{name.replace('_', '-')} {value} and --set {name}={json.dumps(values[name])} "
+                "set the same setting: give it once"
+            )
+        values[name] = value
+    return values
 
 
 def _parse_settings(items: list[str], option: str) -> dict:
-    """``KEY=VALUE`` pairs, VALUE read as JSON (a bare word is a string); ``a.b=v`` nests."""
+    """``KEY=VALUE`` pairs, VALUE read as JSON (a bare word is a string); ``a.b=v`` nests.
+
+    A setting given twice, or set to null, is refused naming it.
+    """
     out: dict = {}
     for item in items:
         key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"{option} must look like KEY=VALUE, got {item!r}")
+        key = key.strip()
+        if not sep or not key or "" in key.split("."):
+            raise ValueError(f"{option} must look like KEY=VALUE or KEY.SUB=VALUE, got {item!r}")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
             value = text
-        *parents, leaf = key.strip().split(".")
+        if value is None:
+            raise ValueError(f"{option} {item}: a setting needs a value (null keeps nothing)")
+        *parents, leaf = key.split(".")
         node = out
-        for parent in parents:
+        for depth, parent in enumerate(parents):
             node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                raise ValueError(
+                    f"{option} {item}: {'.'.join(parents[: depth + 1])} is not a group"
+                )
+        if leaf in node:
+            raise ValueError(f"{option} {key} is given twice")
         node[leaf] = value
     return out
 
@@ -167,10 +209,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from sedlib.data.registry import get_dataset
     from sedlib.study.sweep import aggregate_grid, parse_shard, plan_grid, run_grid
 
-    overrides = _parse_settings(args.set, "--set")
-    for key in ("epochs", "protocol", "device"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
+    overrides = _overrides(args, _SWEEP_OPTIONS)
+    if "dataset" in overrides:
+        raise ValueError("--set dataset=...: give the data set with --dataset")
+    args.dataset = _resolve_dataset(args.dataset)
     command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
     if args.aggregate_only:
         dataset = get_dataset(args.dataset, create=False)
@@ -239,23 +281,19 @@ def _add_train_command(sub) -> None:
         "--gamma", type=float, help=f"γ of duration_robust and focal [{defaults['gamma']}]"
     )
     tr.add_argument(
-        "--loss-option",
+        "--set",
         action="append",
         default=[],
-        metavar="NAME=VALUE",
-        help="more loss parameters, e.g. alpha=0.25, beta=0.999, gamma_neg=4, clip=0.05",
+        metavar="FIELD=VALUE",
+        help="any TrainConfig setting, VALUE as JSON, merged key by key over --config: "
+        "e.g. model.channels=32, loss_options.alpha=0.5, optimizer=sgd",
     )
-    tr.add_argument(
-        "--model",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="CRNN arguments, e.g. channels=32",
-    )
-    tr.add_argument("--seed", type=int, help=f"[{defaults['seed']}]")
-    tr.add_argument("--epochs", type=int, help=f"[{defaults['epochs']}]")
-    tr.add_argument("--batch-size", type=int, help=f"[{defaults['batch_size']}]")
-    tr.add_argument("--patience", type=int, help=f"[{defaults['patience']}]")
+    for gone in ("--model", "--loss-option"):
+        tr.add_argument(gone, action=_Replaced, help=argparse.SUPPRESS)
+    tr.add_argument("--seed", type=_count(0), help=f"[{defaults['seed']}]")
+    tr.add_argument("--epochs", type=_count(1), help=f"[{defaults['epochs']}]")
+    tr.add_argument("--batch-size", type=_count(1), help=f"[{defaults['batch_size']}]")
+    tr.add_argument("--patience", type=_count(0), help=f"[{defaults['patience']}]")
     tr.add_argument("--lr", type=float, help=f"[{defaults['lr']}]")
     tr.add_argument("--device", help=f"auto, cpu, cuda[:N] [{defaults['device']}]")
     tr.add_argument(
@@ -285,10 +323,13 @@ def _add_sweep_command(sub) -> None:
     sw.add_argument("--protocol", choices=PROTOCOLS, default=None, help="default: the grid's")
     sw.add_argument("--device", default=None, help="auto, cpu, cuda[:N] (default: TrainConfig's)")
     sw.add_argument(
-        "--epochs", type=int, default=None, help="epochs per training (default: TrainConfig's)"
+        "--epochs",
+        type=_count(1),
+        default=None,
+        help="epochs per training (default: TrainConfig's)",
     )
     sw.add_argument(
-        "--seeds", type=int, default=None, help="seeds per method (default: the grid's)"
+        "--seeds", type=_count(1), default=None, help="seeds per method (default: the grid's)"
     )
     sw.add_argument(
         "--set",
@@ -305,7 +346,7 @@ def _add_sweep_command(sub) -> None:
         "in its own process (no Jupyter needed, e.g. on a bare GPU machine)",
     )
     sw.add_argument(
-        "--jobs", type=int, default=1, help="runs at the same time (several fit on one GPU)"
+        "--jobs", type=_count(1), default=1, help="runs at the same time (several fit on one GPU)"
     )
     sw.add_argument(
         "--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)"
@@ -381,14 +422,23 @@ def _add_synthetic_command(data_sub) -> None:
         "synthetic", help="generate the procedural default data set (offline)"
     )
     syn.add_argument("--preset", choices=["small", "paper", "tut-timeline"], default="small")
-    syn.add_argument("--seed", type=int, default=0)
+    syn.add_argument("--seed", type=_count(0), default=0)
+    syn.add_argument(
+        "--ebr-offset-db",
+        type=float,
+        default=0.0,
+        help="difficulty: every event this many dB quieter (negative) or louder against "
+        "its background [0]",
+    )
     syn.add_argument(
         "--root",
         type=Path,
         default=None,
         help="output folder (default: <data root>/synthetic/<preset>-seed<seed>)",
     )
-    syn.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    syn.add_argument(
+        "--jobs", type=_count(1), default=None, help="worker processes (default: all cores)"
+    )
     syn.add_argument(
         "--meta-dir", type=Path, default=None, help="TUT metadata for --preset tut-timeline"
     )
@@ -421,9 +471,33 @@ def _add_describe_commands(data_sub) -> None:
         help="split name (repeatable; default development and evaluation)",
     )
     feats.add_argument(
-        "--jobs", type=int, default=None, help="worker processes (default: all cores)"
+        "--jobs", type=_count(1), default=None, help="worker processes (default: all cores)"
     )
     feats.set_defaults(func=_cmd_data_features)
+
+
+def _count(least: int):
+    """An argparse type: an integer >= ``least``, refused naming the option otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {least}"
+    return parse
+
+
+class _Replaced(argparse.Action):
+    """An option of earlier versions: refused with the spelling that replaced it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        field = "model" if option_string == "--model" else "loss_options"
+        parser.error(f"{option_string} NAME=VALUE is now --set {field}.NAME=VALUE")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -432,6 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sedlib", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"sedlib {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error, not one line"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     info = sub.add_parser("info", help="print versions, device and data locations as JSON")
@@ -460,7 +537,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except _EXPECTED as err:
+        if args.debug:
+            raise
+        message = str(err) or type(err).__name__
+        print(f"sedlib {args.command}: error: {message}", file=sys.stderr)
+        print("(run with `sedlib --debug ...` for the traceback)", file=sys.stderr)
+        return 1
+
+
+#: Errors of configuration, data and files: one message, no traceback (``--debug`` shows it).
+_EXPECTED = (ValueError, OSError, RuntimeError, KeyError)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -133,7 +133,7 @@ def test_train_options_default_to_train_config():
     names = {f.name for f in fields(TrainConfig)}
     assert set(_TRAIN_OPTIONS) <= names
     assert all(getattr(args, name) is None for name in _TRAIN_OPTIONS)
-    assert args.profile is None and args.loss_option == [] and args.model == []
+    assert args.profile is None and args.set == []
     sweep = build_parser().parse_args(["sweep", "--grid", "paper"])
     assert sweep.dataset == TrainConfig().dataset and sweep.epochs is None and sweep.device is None
 
@@ -155,7 +155,9 @@ def test_train_prints_undefined_scores_and_exits_0(monkeypatch, tmp_path, capsys
     monkeypatch.setattr(training, "train", fake_train)
     monkeypatch.setattr(run_module, "default_run_dir", lambda config, group: tmp_path / "run")
     assert (
-        main(["train", "--loss", "E3", "--gamma", "2", "--epochs", "3", "--model", "channels=8"])
+        main(
+            ["train", "--loss", "E3", "--gamma", "2", "--epochs", "3", "--set", "model.channels=8"]
+        )
         == 0
     )
     out = capsys.readouterr().out
@@ -171,8 +173,14 @@ def test_train_prints_undefined_scores_and_exits_0(monkeypatch, tmp_path, capsys
 
 
 def test_train_refuses_bad_options_before_training(capsys):
-    with pytest.raises(ValueError, match=r"TrainConfig.epochs = 0"):
+    with pytest.raises(SystemExit):
         main(["train", "--epochs", "0"])
+    assert "argument --epochs: must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["train", "--set", "epochs=0"]) == 1  # one line, no traceback
+    err = capsys.readouterr().err
+    assert "TrainConfig.epochs = 0" in err and "Traceback" not in err
+    with pytest.raises(ValueError, match=r"TrainConfig.epochs = 0"):
+        main(["--debug", "train", "--set", "epochs=0"])
     with pytest.raises(SystemExit):
         main(["train", "--protocol", "holdout"])
 

@@ -280,7 +280,7 @@ def test_train_command_succeeds_when_micro_f_is_undefined(tiny, tmp_path, monkey
         code = main(
             ["train", "--profile", "detect-nothing", "--dataset", str(tiny.audio_dir),
              "--protocol", "dev-eval", "--epochs", "1", "--batch-size", "8", "--patience", "0",
-             "--device", "cpu", "--model", "channels=8", "--output-dir", str(run_dir)]
+             "--device", "cpu", "--set", "model.channels=8", "--output-dir", str(run_dir)]
         )  # fmt: skip
     finally:
         sedlib_logger.setLevel(level)

@@ -234,7 +234,7 @@ def test_profiles_and_parameters():
     with pytest.raises(ValueError, match="unknown profile"):
         TrainConfig.from_parameters(profile="fast")
     with pytest.raises(ValueError, match="unknown TrainConfig field"):
-        TrainConfig.from_parameters(optimizer="sgd")
+        TrainConfig.from_parameters(optimiser="sgd")
 
 
 def test_gamma_losses_agree_with_the_loss_registry():

@@ -5,7 +5,7 @@ audio file of a split in parallel (with a progress bar), aligns a
 frame-level label roll with them, and stores both in one ``.npz`` under
 ``<data root>/cache/<data set>/<metadata fingerprint>-<feature key>/<split>-<audio signature>.npz``.
 A change of the metadata, of any feature parameter, or of any audio file
-(its size or modification time) makes a new entry, so an old one is never
+(its content, not its time: see :mod:`sedlib.data.content`) makes a new entry, so an old one is never
 used by mistake. Entries are written atomically; an entry that cannot be
 read is rebuilt, with a warning that names it.
 

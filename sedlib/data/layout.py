@@ -189,10 +189,12 @@ class Dataset:
         return digest.hexdigest()[:16]
 
     def audio_signature(self, files: list[str]) -> str:
-        """Short hash of the size and modification time of every audio file in ``files``.
+        """Short hash of the content (sha256) of every audio file in ``files``, with its name.
 
-        Replacing, truncating or touching an audio file changes it; it is part
-        of the feature cache key and of a run's identity.
+        Replacing or truncating an audio file changes it; a copy or a
+        ``touch`` does not. It is part of the feature cache key and of a
+        run's identity (digests are kept per file version, see
+        :mod:`sedlib.data.content`).
 
         Raises
         ------
@@ -201,18 +203,17 @@ class Dataset:
         """
         import hashlib
 
-        digest = hashlib.sha256()
-        missing = []
-        for name in sorted(set(files)):
-            try:
-                stat = self.audio_path(name).stat()
-            except FileNotFoundError:
-                missing.append(name)
-                continue
-            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        from sedlib.data.content import content_digests
+
+        names = sorted(set(files))
+        missing = [name for name in names if not self.audio_path(name).is_file()]
         if missing:
             shown = "\n  ".join(str(self.audio_path(f)) for f in missing[:5])
             raise FileNotFoundError(
                 f"{len(missing)} audio file(s) of data set {self.name!r} are missing, e.g.:\n  {shown}"
             )
+        digests = content_digests(self.audio_path(name) for name in names)
+        digest = hashlib.sha256()
+        for name in names:
+            digest.update(f"{name}\0{digests[str(self.audio_path(name).absolute())]}\n".encode())
         return digest.hexdigest()[:16]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from sedlib.data.layout import Dataset
 
-_SYNTHETIC = re.compile(r"^synthetic-(small|paper|tut-timeline)(?:-seed(\d+))?$")
+_SYNTHETIC = re.compile(
+    r"^synthetic-(small|paper|tut-timeline)(?:-ebr(-?\d+(?:\.\d+)?))?(?:-seed(\d+))?$"
+)
 
 
 def dataset_names() -> list[str]:
@@ -21,8 +23,9 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
     Parameters
     ----------
     name : str or path
-        ``"synthetic-<preset>[-seed<N>]"`` (generated on first use when
-        ``create``), ``"tut"`` (the real data, fetched by ``sedlib data tut``),
+        ``"synthetic-<preset>[-ebr<dB>][-seed<N>]"`` (generated on first use
+        when ``create``; ``-ebr-12``: every event 12 dB quieter against its
+        background, a harder task), ``"tut"`` (the real data, fetched by ``sedlib data tut``),
         or a folder in the common layout.
     create : bool
         Generate a missing synthetic data set.
@@ -40,13 +43,15 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
     if match:
         from sedlib.data.synthetic import default_root, generate
 
-        preset, seed = match.group(1), int(match.group(2) or 0)
-        root = default_root(preset, seed)
+        preset, offset, seed = match.group(1), float(match.group(2) or 0), int(match.group(3) or 0)
+        root = default_root(preset, seed, offset)
         if not (root / "dataset.json").is_file() and not create:
+            difficulty = f" --ebr-offset-db {offset:g}" if offset else ""
             raise FileNotFoundError(
-                f"{text} is not generated yet: run `sedlib data synthetic --preset {preset} --seed {seed}`"
+                f"{text} is not generated yet: run "
+                f"`sedlib data synthetic --preset {preset} --seed {seed}{difficulty}`"
             )
-        return generate(root, preset, seed, progress=progress, create=create)
+        return generate(root, preset, seed, progress=progress, create=create, ebr_offset_db=offset)
     if text == "tut":
         meta = tut_meta_dir()
         if not (meta / "meta" / "meta_development.txt").is_file():

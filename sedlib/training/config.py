@@ -12,17 +12,19 @@ protocol              4-fold cross-validation     the paper's data: its Table 1 
                                                   with 4 folds; scored once over the pooled
                                                   test folds
 optimizer, lr         Adam, 1e-3                  the DCASE 2018 task 4 baseline the paper
-                                                  builds on
+                                                  builds on (SGD with momentum: an option)
 batch_size            16 clips of 10 s            the paper's 10 s clips; 16 gives ~40
                                                   updates per epoch at the paper's size
 epochs, patience      at most 60, stop after 20   enough to converge at the paper's size;
                       without a better score      the paper gives neither
 model selection       best validation macro F     the paper's headline metric, on held-out
                                                   development files, never the test files
+                                                  (``last`` epoch of a fixed schedule: an option)
 validation            20% of the training files   per scene, fixed seed: the same files for
                       of each scene               every run and loss
 output bias           log-odds of the class's     without it the first hundreds of updates
                       frame frequency (Lin 2017)  only learn that most frames are inactive
+                                                  (``zero``: an option)
 reduction             mean over valid frames      the paper writes sums; the mean only
                       and classes                 rescales the gradient (Adam is invariant)
 bf16 autocast         on CUDA only                the GPU's fast path; on CPU float32
@@ -45,8 +47,15 @@ from typing import Any
 #: (train on the development set, test on the evaluation set).
 PROTOCOLS = ("folds", "dev-eval")
 
-#: Bumped when the meaning of the identity changes.
-IDENTITY_VERSION = 1
+#: Bumped when the meaning of the identity changes. 2: the data set is known by its
+#: content (fingerprint and audio), not by the name or path it was given; the
+#: optimizer, output bias and model selection are settings.
+IDENTITY_VERSION = 2
+
+#: Choices of the settings that take a name.
+OPTIMIZERS = ("adam", "sgd")
+OUTPUT_BIASES = ("prior", "zero")
+SELECTIONS = ("best", "last")
 
 #: Named sets of overrides, declared once. ``book``: the short run the training
 #: chapter trains at every book build.
@@ -84,8 +93,18 @@ class TrainConfig:
         Seed of the initialisation, dropout and batch order.
     epochs : int
         Maximum number of epochs (per fold).
+    optimizer : {"adam", "sgd"}
+        Adam, or SGD with ``momentum``.
     batch_size, lr, weight_decay : int, float, float
         Optimisation.
+    momentum : float
+        Momentum of SGD (ignored by Adam).
+    output_bias : {"prior", "zero"}
+        Initial output bias: the log-odds of each class's frame frequency in
+        the training files (Lin et al. 2017), or zero.
+    selection : {"best", "last"}
+        Which epoch's model a training keeps: the best validation macro F, or
+        the last epoch (a fixed schedule; needs ``patience`` 0).
     patience : int
         Early stopping: epochs without a better validation macro F (0: never stop early).
     val_fraction : float
@@ -116,9 +135,13 @@ class TrainConfig:
     loss_options: dict = field(default_factory=dict)
     seed: int = 0
     epochs: int = 60
+    optimizer: str = "adam"
     batch_size: int = 16
     lr: float = 1e-3
+    momentum: float = 0.9
     weight_decay: float = 0.0
+    output_bias: str = "prior"
+    selection: str = "best"
     patience: int = 20
     val_fraction: float = 0.2
     threshold: float = 0.5
@@ -169,6 +192,7 @@ class TrainConfig:
         values["gamma"] = values["gamma"] if loss in GAMMA_LOSSES else None
         values["C"] = values["C"] if loss == "inverse_frequency" else None
         values["class_frames"] = self.class_frames if loss == "inverse_frequency" else None
+        values["momentum"] = values["momentum"] if self.optimizer == "sgd" else None
         defaults = _loss_defaults(loss)
         values["loss_options"] = {
             k: _like(v, defaults.get(k)) for k, v in {**defaults, **self.loss_options}.items()
@@ -183,8 +207,14 @@ class TrainConfig:
         return json.loads(json.dumps(values))  # plain JSON types, as stored
 
     def identity(self, device_type: str, data: dict[str, str]) -> str:
-        """Short hash of the resolved settings and the data (fingerprint, audio signature)."""
-        payload = {"version": IDENTITY_VERSION, "config": self.resolved(device_type), "data": data}
+        """Short hash of the resolved settings and the data (fingerprint, audio signature).
+
+        The data set enters by ``data`` alone: its content, not the name or
+        path that ``dataset`` gives it, so one data set has one identity
+        however it is named or spelled.
+        """
+        config = {k: v for k, v in self.resolved(device_type).items() if k != "dataset"}
+        payload = {"version": IDENTITY_VERSION, "config": config, "data": data}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
     def loss_params(self, class_frames) -> dict[str, Any]:
@@ -206,6 +236,23 @@ class TrainConfig:
 #: The losses that take γ (equal to :data:`sedlib.losses.GAMMA_LOSSES`, tested; kept here
 #: so that reading a configuration does not import torch).
 GAMMA_LOSSES = ("duration_robust", "focal")
+
+
+def merge_settings(base: dict, overrides: dict) -> dict:
+    """``base`` updated by ``overrides``; the ``model`` and ``loss_options`` dictionaries merge key by key.
+
+    Examples
+    --------
+    >>> merge_settings({"model": {"channels": 8}, "epochs": 2}, {"model": {"gru_units": 16}})
+    {'model': {'channels': 8, 'gru_units': 16}, 'epochs': 2}
+    """
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for key, value in overrides.items():
+        if key in ("model", "loss_options") and isinstance(value, dict):
+            out[key] = {**(out.get(key) or {}), **value}
+        else:
+            out[key] = value
+    return out
 
 
 def device_kind(device: str) -> str:
@@ -288,9 +335,13 @@ _RULES: dict[str, tuple[Any, str]] = {
     "class_frames": (lambda v: v in ("dataset", "clip"), "'dataset' or 'clip'"),
     "seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "epochs": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {OPTIMIZERS}"),
     "batch_size": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "momentum": (lambda v: _finite(v) and 0 <= v < 1, "in [0, 1)"),
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "output_bias": (lambda v: v in OUTPUT_BIASES, f"one of {OUTPUT_BIASES}"),
+    "selection": (lambda v: v in SELECTIONS, f"one of {SELECTIONS}"),
     "patience": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: never stop early)"),
     "val_fraction": (lambda v: _finite(v) and 0 < v < 1, "in (0, 1)"),
     "threshold": (lambda v: _finite(v) and 0 < v <= 1, "in (0, 1]"),
@@ -320,6 +371,31 @@ def check_config(config: TrainConfig) -> None:
     _require(not set(options) - set(accepted), "loss_options", options, f"{loss} takes {accepted}")
     for key, value in options.items():
         _require(_finite(value), f"loss_options[{key!r}]", value, "a finite number")
-    _require(isinstance(config.model, dict), "model", config.model, "a dict of CRNN arguments")
-    unknown = set(config.model) - set(model_defaults())
-    _require(not unknown, "model", config.model, f"CRNN takes {sorted(model_defaults())}")
+    _require(
+        config.selection != "last" or config.patience == 0,
+        "selection",
+        config.selection,
+        "'last' keeps the last epoch of a fixed schedule: set patience to 0 (no early stop)",
+    )
+    _check_model(config.model)
+
+
+def _check_model(model: Any) -> None:
+    """The CRNN arguments: known names, each of the type of its default."""
+    _require(isinstance(model, dict), "model", model, "a dict of CRNN arguments")
+    defaults = model_defaults()
+    unknown = set(model) - set(defaults)
+    _require(not unknown, "model", model, f"CRNN takes {sorted(defaults)}")
+    for key, value in model.items():
+        default = defaults[key]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = _is_int(value) and value >= 1
+        elif isinstance(default, float):  # dropout
+            ok = _finite(value) and 0 <= value < 1
+        elif isinstance(default, tuple | list):
+            ok = isinstance(value, tuple | list) and all(_is_int(v) and v >= 1 for v in value)
+        else:
+            ok = True
+        _require(ok, f"model[{key!r}]", value, f"like the default {default!r}")

@@ -3,8 +3,9 @@
 The training clips live on the device as one tensor, so a batch is an index
 into it and no loader can starve the model. After every epoch the model is
 scored on the validation files (segment-based macro F at the run's
-threshold); the best epoch is kept (ties: lower validation loss), and
-training stops early after ``patience`` epochs without improvement.
+threshold); the best epoch is kept (ties: lower validation loss), or the
+last one (``selection="last"``), and training stops early after
+``patience`` epochs without improvement.
 """
 
 from __future__ import annotations
@@ -39,6 +40,27 @@ class RunState:
         return self.epoch >= config.epochs or bool(
             config.patience and self.stale_epochs >= config.patience
         )
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The configured optimizer: Adam, or SGD with momentum, at ``config.lr``."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
+    return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def init_bias(model: CRNN, config: TrainConfig, class_frames: np.ndarray, n_frames: int) -> None:
+    """The configured initial output bias: each class's prior (:func:`init_output_bias`) or zero."""
+    if config.output_bias == "prior":
+        init_output_bias(model, class_frames, n_frames)
+    else:
+        with torch.no_grad():
+            model.out.bias.zero_()
 
 
 def init_output_bias(model: CRNN, class_frames: np.ndarray, n_frames: int) -> None:
@@ -177,7 +199,7 @@ def fit(
                 }
             )
             score = (metrics.macro_f, -val_loss)
-            improved = score > tuple(state.best_score)
+            improved = config.selection == "last" or score > tuple(state.best_score)
             if improved:
                 state.best_score, state.best_epoch, state.stale_epochs = score, state.epoch, 0
             else:

@@ -34,7 +34,7 @@ from sedlib.model import CRNN, count_parameters
 from sedlib.training import checkpoint
 from sedlib.training.config import TrainConfig
 from sedlib.training.inference import predict
-from sedlib.training.loop import fit, init_output_bias
+from sedlib.training.loop import fit, init_bias, make_optimizer
 from sedlib.training.preflight import RunPlan, preflight
 from sedlib.training.record import RECORD, FoldRecord, RunRecord
 from sedlib.training.split import FoldData, FoldPlan, prepare_fold
@@ -128,8 +128,9 @@ def default_run_dir(config: TrainConfig, group: str, dataset: Dataset | None = N
 def _finished(run_dir: Path, config: TrainConfig, dataset: Dataset | None) -> RunRecord | None:
     """The finished run in ``run_dir`` if it is this one; another run raises; None if unfinished.
 
-    Needs only the data's identity (metadata and the size and time of each
-    audio file), not the features: reading a finished run is quick.
+    Needs only the data's identity (metadata and the content digest of each
+    audio file, read from the digest index when unchanged), not the features:
+    reading a finished run is quick.
     """
     if not (run_dir / RECORD).is_file():
         return None
@@ -185,9 +186,9 @@ def _train_fold(
         return _load_fold(folder, data), 0
     torch.manual_seed(config.seed)
     model = CRNN(n_classes=len(plan.dataset.labels), **config.model)
-    init_output_bias(model, data.class_frames, int(data.train.offsets[-1]))
+    init_bias(model, config, data.class_frames, int(data.train.offsets[-1]))
     model = model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model, config)
     folder.mkdir(parents=True, exist_ok=True)
     state = checkpoint.resume(folder, plan.identity, model, optimizer, device)
     first_epoch = state.epoch

@@ -76,11 +76,21 @@ PRESETS = {
 TIMELINE = "tut-timeline"
 
 
-def default_root(preset: str, seed: int) -> Path:
-    """``<data root>/synthetic/<preset>-seed<seed>``."""
+def default_root(preset: str, seed: int, ebr_offset_db: float = 0.0) -> Path:
+    """``<data root>/synthetic/<name>``, the name as :func:`dataset_name` gives it (without ``synthetic-``)."""
     from sedlib.settings import data_root
 
-    return data_root() / "synthetic" / f"{preset}-seed{seed}"
+    return (
+        data_root()
+        / "synthetic"
+        / dataset_name(preset, seed, ebr_offset_db).removeprefix("synthetic-")
+    )
+
+
+def dataset_name(preset: str, seed: int, ebr_offset_db: float = 0.0) -> str:
+    """``synthetic-<preset>[-ebr<offset>]-seed<seed>``, e.g. ``synthetic-tut-timeline-ebr-12-seed0``."""
+    difficulty = f"-ebr{float(ebr_offset_db):g}" if ebr_offset_db else ""
+    return f"synthetic-{preset}{difficulty}-seed{seed}"
 
 
 # ----------------------------------------------------------------------------- timelines
@@ -150,9 +160,18 @@ def _timeline_lengths(meta: pd.DataFrame) -> dict[str, float]:
 
 # ----------------------------------------------------------------------------- rendering
 def render_file(
-    events: pd.DataFrame, scene: str, length_s: float, sr: int, seed: tuple[int, ...]
+    events: pd.DataFrame,
+    scene: str,
+    length_s: float,
+    sr: int,
+    seed: tuple[int, ...],
+    ebr_offset_db: float = 0.0,
 ) -> np.ndarray:
     """Mix one file: scene background plus every event at a random event-to-background ratio.
+
+    ``ebr_offset_db`` shifts every event's ratio by that many dB (negative:
+    quieter events, a harder task); the random draws are the same whatever
+    the offset, so only the events' gains change.
 
     Returns float32 samples peaking at most at 0.9 (random gain 0 to -6 dB below that).
     """
@@ -164,17 +183,17 @@ def render_file(
         if stop - start < 8:
             continue
         lo, hi = TEXTURE_EBR_DB if event.event_label in TEXTURES else TRANSIENT_EBR_DB
-        gain = 0.05 * 10 ** (rng.uniform(lo, hi) / 20)
+        gain = 0.05 * 10 ** ((rng.uniform(lo, hi) + ebr_offset_db) / 20)
         mix[start:stop] += gain * MODELS[event.event_label](stop - start, sr, rng)
     peak = np.max(np.abs(mix)) + 1e-12
     return (mix / peak * 0.9 * 10 ** (-rng.uniform(0, 6) / 20)).astype(np.float32)
 
 
 def _render_and_write(job: tuple) -> str:
-    path, events, scene, length_s, sr, seed = job
+    path, events, scene, length_s, sr, seed, ebr_offset_db = job
     import soundfile
 
-    audio = render_file(events, scene, length_s, sr, seed)
+    audio = render_file(events, scene, length_s, sr, seed, ebr_offset_db)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # no two generators share one
@@ -199,6 +218,7 @@ def generate(
     progress: bool = True,
     force: bool = False,
     create: bool = True,
+    ebr_offset_db: float = 0.0,
 ) -> Dataset:
     """Write a synthetic data set in the common layout and return it.
 
@@ -225,6 +245,9 @@ def generate(
     create : bool
         False: only return an existing data set with these settings; never write
         (a reader must not re-render a data set behind its user's back).
+    ebr_offset_db : float
+        Difficulty: every event's event-to-background ratio shifted by this
+        many dB (0: the generator's ratios; -10: every event 10 dB quieter).
 
     Returns
     -------
@@ -232,7 +255,9 @@ def generate(
         The generated data set (``Dataset.from_folder(root)``).
     """
     sizes, preset = _resolve_preset(preset)
-    root = Path(root) if root is not None else default_root(preset, seed)
+    if not (isinstance(ebr_offset_db, int | float) and math.isfinite(ebr_offset_db)):
+        raise ValueError(f"ebr_offset_db must be a finite number of dB, got {ebr_offset_db!r}")
+    root = Path(root) if root is not None else default_root(preset, seed, ebr_offset_db)
     settings = {
         "preset": preset,
         "sizes": asdict(sizes) if sizes else None,
@@ -242,6 +267,8 @@ def generate(
     }
     if sizes is not None:
         settings["folds"] = N_FOLDS  # cross-validation folds drawn over the development files
+    if ebr_offset_db:  # only when set: the default data sets keep their identity
+        settings["ebr_offset_db"] = float(ebr_offset_db)
     marker = root / "dataset.json"
     current = _existing(marker, settings, force, create)
     if current is not None:
@@ -277,11 +304,13 @@ def _existing(marker: Path, settings: dict, force: bool, create: bool) -> Datase
 def _generate(root, marker, settings, sizes, preset, seed, sr, jobs, meta_dir, progress) -> Dataset:
     start = time.perf_counter()
     splits, lengths, scenes = _timelines(sizes, seed, meta_dir)
-    render = _render_jobs(root, splits, lengths, scenes, sr, seed)
+    render = _render_jobs(
+        root, splits, lengths, scenes, sr, seed, settings.get("ebr_offset_db", 0.0)
+    )
     digests = _run_jobs(render, jobs, progress)
     _write_metadata(root, splits, copy_verbatim=sizes is None)
     info = {
-        "name": f"synthetic-{preset}-seed{seed}",
+        "name": dataset_name(preset, seed, settings.get("ebr_offset_db", 0.0)),
         "kind": "synthetic",
         "settings": settings,
         "timeline_meta_dir": str(meta_dir) if sizes is None else None,
@@ -309,7 +338,9 @@ def _resolve_preset(preset: str | Preset) -> tuple[Preset | None, str]:
     raise ValueError(f"unknown preset {preset!r}; choose one of {[*PRESETS, TIMELINE]} or a Preset")
 
 
-def _render_jobs(root: Path, splits: dict, lengths: dict, scenes: dict, sr: int, seed: int) -> list:
+def _render_jobs(
+    root: Path, splits: dict, lengths: dict, scenes: dict, sr: int, seed: int, ebr_offset_db: float
+) -> list:
     """One rendering job per audio file; folds reuse the development files, rendered once."""
     jobs_list, seen = [], set()
     for split_index, meta in enumerate(splits.values()):
@@ -321,7 +352,15 @@ def _render_jobs(root: Path, splits: dict, lengths: dict, scenes: dict, sr: int,
             events = by_file.get(filename, meta.iloc[:0])
             seed_key = (int(seed), GENERATOR_VERSION, split_index, file_index)
             jobs_list.append(
-                (root / filename, events, scenes[filename], lengths[filename], sr, seed_key)
+                (
+                    root / filename,
+                    events,
+                    scenes[filename],
+                    lengths[filename],
+                    sr,
+                    seed_key,
+                    ebr_offset_db,
+                )
             )
     return jobs_list
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The attribution study of chapter "Why the numbers differ from the paper", one stage a call:
+#
+#   bash tools/attribution.sh screen      # rung 1 (synthetic-small, dev-eval, full CRNN, 30 epochs):
+#                                         # SGD's learning rate on BCE, then every arm, 3 seeds
+#
+# Every stage is a list of `sedlib sweep` commands: they resume where they stopped, skip
+# finished runs (identity), and aggregate into data/results/<grid>/. Environment:
+# SEDLIB (default: sedlib on PATH, else .venv/bin/sedlib), JOBS (default 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEDLIB=${SEDLIB:-$(command -v sedlib || echo .venv/bin/sedlib)}
+JOBS=${JOBS:-1}
+RUNG1=(--dataset synthetic-small --protocol dev-eval --epochs 30 --device cpu --executor python --jobs "$JOBS")
+
+screen() {
+  for lr in 0.01 0.03 0.1 0.3 1; do
+    "$SEDLIB" sweep --grid sgd-lr "${RUNG1[@]}" --set lr=$lr
+  done
+  for grid in cause-baseline cause-zero-bias cause-last-epoch cause-clip-frames cause-sgd; do
+    "$SEDLIB" sweep --grid "$grid" "${RUNG1[@]}"
+  done
+}
+
+case "${1:-}" in
+  screen) screen ;;
+  *) echo "usage: bash tools/attribution.sh screen" >&2; exit 2 ;;
+esac
