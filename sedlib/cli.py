@@ -207,11 +207,13 @@ def _parse_settings(items: list[str], option: str) -> dict:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from sedlib.data.registry import get_dataset
+    from sedlib.study.grids import check_overrides, get_grid
     from sedlib.study.sweep import aggregate_grid, parse_shard, plan_grid, run_grid
 
     overrides = _overrides(args, _SWEEP_OPTIONS)
     if "dataset" in overrides:
         raise ValueError("--set dataset=...: give the data set with --dataset")
+    check_overrides(get_grid(args.grid), overrides)  # before any data is made or run started
     args.dataset = _resolve_dataset(args.dataset)
     command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
     if args.aggregate_only:

@@ -170,13 +170,7 @@ def run_config(grid: Grid, spec: RunSpec, overrides: dict[str, Any]) -> TrainCon
     ValueError
         When ``overrides`` sets what the grid sets run by run (:data:`PER_RUN`).
     """
-    clash = sorted(set(overrides) & set(PER_RUN))
-    if clash:
-        raise ValueError(
-            f"grid {grid.name!r} sets {', '.join(clash)} run by run (methods {grid_methods(grid)}, "
-            "seeds 0..N-1 with --seeds N): a shared setting cannot change it; declare a grid "
-            "in sedlib/study/grids.py, or train one run with `sedlib train`"
-        )
+    check_overrides(grid, overrides)
     values = merge_settings(grid.settings, overrides)
     values.update(
         loss=spec.method.loss,
@@ -185,6 +179,31 @@ def run_config(grid: Grid, spec: RunSpec, overrides: dict[str, Any]) -> TrainCon
         seed=spec.seed,
     )
     return TrainConfig.from_parameters(**values)
+
+
+def check_overrides(grid: Grid, overrides: dict[str, Any]) -> None:
+    """Refuse shared settings that the grid sets run by run, and settings no run could take.
+
+    Every run of the grid is configured with ``overrides`` (its data set
+    aside), so a bad value is refused naming it before any data is made or
+    any run starts.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting.
+    """
+    clash = sorted(set(overrides) & set(PER_RUN))
+    if clash:
+        raise ValueError(
+            f"grid {grid.name!r} sets {', '.join(clash)} run by run (methods {grid_methods(grid)}, "
+            "seeds 0..N-1 with --seeds N): a shared setting cannot change it; declare a grid "
+            "in sedlib/study/grids.py, or train one run with `sedlib train`"
+        )
+    for method in grid.methods:
+        values = merge_settings(grid.settings, overrides)
+        values.update(loss=method.loss, gamma=method.gamma, loss_options=dict(method.loss_options))
+        TrainConfig.from_parameters(**values)
 
 
 def grid_methods(grid: Grid) -> str:
