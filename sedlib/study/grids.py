@@ -95,6 +95,12 @@ CAUSE_GRIDS = (
         {"selection": "last", "patience": 0},
     ),
     Grid(
+        "calibration",
+        "the audio's difficulty, calibrated on BCE alone (run on synthetic-tut-timeline-ebr<dB>)",
+        (Method("bce"),),
+        1,
+    ),
+    Grid(
         "sgd-lr",
         "SGD's learning rate, chosen once on BCE's validation macro F (run with --set lr=...)",
         (Method("bce"),),

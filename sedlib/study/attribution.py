@@ -1,0 +1,176 @@
+"""Why the numbers depart from the paper: the effect of each cause, and a verdict from the numbers.
+
+Each candidate cause is one setting changed alone (an *arm*) against the
+baseline grid (today's defaults), on one rung (data set, protocol, model).
+The paper's finding has two gaps to BCE, in macro F:
+
+- the inverse frequency loss (IF) falls far below BCE (−6.29 points);
+- the duration robust loss with γ=4 (DR) rises above it (+3.15 points).
+
+On this study's rungs IF rises above BCE. An arm *explains* a gap's
+departure when it moves the gap towards the paper's by more than its
+uncertainty (and ends closer to it) and brings it from the wrong side of
+zero to the paper's side; it *partly explains* it when it moves the gap
+towards the paper beyond its uncertainty otherwise (the sign stays, or was
+already the paper's); it *does not explain* it otherwise. The uncertainty is the bootstrap interval
+of the change of the gap over paired seeds: seed s of the arm against seed
+s of the baseline, which share data, hold-out and initial weights (see
+:func:`sedlib.study.stats.paired_difference`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sedlib.study import paper
+from sedlib.study.stats import PairedDifference, by_seed, paired_difference
+
+#: The methods of the attribution study and the gaps it follows (challenger, baseline).
+BASELINE_METHOD = "bce"
+CHALLENGERS = ("inverse_frequency", "duration_robust-g4")
+
+VERDICTS = ("explains", "partly explains", "does not explain")
+
+
+def paper_gap(challenger: str, metric: str = "macro_f") -> float:
+    """The paper's challenger − BCE in Table 4 (points of F)."""
+    table = paper.table4()
+    column = {"macro_f": "macro_f_percent", "micro_f": "micro_f_percent"}[metric]
+    return float(table.loc[challenger, column] - table.loc[BASELINE_METHOD, column])
+
+
+def gap_by_seed(table: pd.DataFrame, challenger: str, metric: str) -> pd.Series:
+    """Challenger − BCE per seed (in points, ×100), from a per-run table."""
+    gap = by_seed(table, challenger, metric) - by_seed(table, BASELINE_METHOD, metric)
+    return (gap * 100).dropna()
+
+
+@dataclass
+class GapChange:
+    """How an arm changes one gap (challenger − BCE), against the baseline.
+
+    Attributes
+    ----------
+    challenger : str
+        Method key.
+    baseline_gap, arm_gap : float
+        Mean gap over seeds in the baseline and in the arm (points).
+    change : PairedDifference
+        Arm gap − baseline gap over paired seeds (points).
+    paper : float
+        The paper's gap.
+    verdict : str
+        One of :data:`VERDICTS`.
+    """
+
+    challenger: str
+    baseline_gap: float
+    arm_gap: float
+    change: PairedDifference
+    paper: float
+    verdict: str
+
+
+def gap_verdict(baseline_gap: float, arm_gap: float, change: PairedDifference, paper: float) -> str:
+    """The verdict of the module docstring for one gap.
+
+    Examples
+    --------
+    >>> from sedlib.study.stats import PairedDifference
+    >>> moved = PairedDifference(-9.0, -12.0, -6.0, 0.25, 3, 0)
+    >>> gap_verdict(6.0, -3.0, moved, -6.29), gap_verdict(6.0, 2.0, moved, -6.29)
+    ('explains', 'partly explains')
+    """
+    towards = paper - baseline_gap
+    beyond = change.ci_high < 0 if towards < 0 else change.ci_low > 0
+    closer = abs(arm_gap - paper) < abs(baseline_gap - paper)
+    if not (beyond and closer):
+        return "does not explain"
+    flipped = (baseline_gap > 0) != (paper > 0) and (arm_gap > 0) == (paper > 0)
+    return "explains" if flipped else "partly explains"
+
+
+def gap_change(
+    base: pd.DataFrame, arm: pd.DataFrame, challenger: str, metric: str = "macro_f"
+) -> GapChange:
+    """The change an arm makes to challenger − BCE, with its verdict.
+
+    Parameters
+    ----------
+    base, arm : pandas.DataFrame
+        Per-run tables (``method``, ``seed`` and the metric; fractions) of
+        the baseline grid and of the arm's grid, on one rung.
+    challenger : str
+        ``inverse_frequency`` or ``duration_robust-g4``.
+    metric : {"macro_f", "micro_f"}
+        The F-score compared.
+    """
+    base_gap, arm_gap = gap_by_seed(base, challenger, metric), gap_by_seed(arm, challenger, metric)
+    change = paired_difference(base_gap, arm_gap)
+    reference = paper_gap(challenger, metric)
+    return GapChange(
+        challenger,
+        float(base_gap.mean()),
+        float(arm_gap.mean()),
+        change,
+        reference,
+        gap_verdict(float(base_gap.mean()), float(arm_gap.mean()), change, reference),
+    )
+
+
+def method_effects(base: pd.DataFrame, arm: pd.DataFrame, metric: str = "macro_f") -> pd.DataFrame:
+    """Per method: the arm's mean, and arm − baseline over paired seeds (points)."""
+    rows = []
+    for method in (BASELINE_METHOD, *CHALLENGERS):
+        a, b = by_seed(base, method, metric) * 100, by_seed(arm, method, metric) * 100
+        effect = paired_difference(a, b)
+        rows.append(
+            {
+                "method": method,
+                "metric": metric,
+                "baseline": float(a.mean()),
+                "arm": float(b.mean()),
+                "effect": effect.mean,
+                "ci_low": effect.ci_low,
+                "ci_high": effect.ci_high,
+                "seeds": effect.n,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def attribution_table(
+    base: pd.DataFrame, arms: dict[str, pd.DataFrame], metric: str = "macro_f"
+) -> pd.DataFrame:
+    """One row per arm and gap: the gaps, their paired change with its interval, and the verdict.
+
+    Parameters
+    ----------
+    base : pandas.DataFrame
+        Per-run table of the baseline grid.
+    arms : dict
+        Arm name -> per-run table of that arm's grid (same rung).
+    metric : {"macro_f", "micro_f"}
+        The F-score compared.
+    """
+    rows = []
+    for name, arm in arms.items():
+        for challenger in CHALLENGERS:
+            found = gap_change(base, arm, challenger, metric)
+            rows.append(
+                {
+                    "arm": name,
+                    "gap": f"{challenger} − {BASELINE_METHOD}",
+                    "baseline_gap": found.baseline_gap,
+                    "arm_gap": found.arm_gap,
+                    "change": found.change.mean,
+                    "ci_low": found.change.ci_low,
+                    "ci_high": found.change.ci_high,
+                    "seeds": found.change.n,
+                    "paper_gap": found.paper,
+                    "verdict": found.verdict,
+                }
+            )
+    return pd.DataFrame(rows)
