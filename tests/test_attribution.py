@@ -71,3 +71,51 @@ def test_a_table_row_per_arm_and_gap_and_effects_per_method():
         "inverse_frequency": -24.0,
         "duration_robust-g4": -11.0,
     }
+
+
+# ---------------------------------------------------------------------------- the chapter's matching
+def _set(grid: str, settings: dict, means: dict, fingerprint: str = "fp", seed: int = 0):
+    from sedlib.study.results import ResultSet
+
+    base = {"dataset": "d", "protocol": "dev-eval", "device": "cpu", "epochs": 30, "lr": 0.001}
+    header = {
+        "settings": {**base, "optimizer": "adam", "momentum": None, **settings},
+        "data": {
+            "name": "d",
+            "fingerprint": fingerprint,
+            "audio_minutes": 16,
+            "frame_imbalance": 60,
+        },
+        "protocol": "dev-eval",
+        "seeds": 5,
+        "runs": 15,
+    }
+    return ResultSet(grid, f"{grid}-{fingerprint}", header, _table(means, seed=seed), {})
+
+
+def test_arms_are_matched_to_the_baseline_of_their_rung(tmp_path):
+    import json
+
+    from sedlib.report.attribution import cause_rungs, cause_table, effects_table, same_rung
+    from sedlib.study.grids import GRIDS
+
+    base = _set("cause-baseline", {}, BASE)
+    sgd = _set("cause-sgd", {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}, BASE, seed=3)
+    other_data = _set("cause-sgd", {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}, BASE, "other")
+    longer = _set("cause-zero-bias", {"output_bias": "zero", "epochs": 60}, BASE)
+    assert same_rung(base, sgd, GRIDS["cause-sgd"])
+    assert not same_rung(base, other_data, GRIDS["cause-sgd"])
+    assert not same_rung(base, longer, GRIDS["cause-zero-bias"])  # epochs is not the arm's
+    for result in (base, sgd, other_data, longer):
+        folder = tmp_path / result.grid
+        folder.mkdir(exist_ok=True)
+        result.table.to_csv(folder / f"{result.slug}.csv", index=False)
+        (folder / f"{result.slug}.json").write_text(
+            json.dumps({"header": result.header, "runs": {}})
+        )
+    (rung,) = cause_rungs(tmp_path)
+    assert list(rung.arms) == ["cause-sgd"]
+    table = cause_table(rung)
+    assert list(table["cause"]) == ["1. optimizer"] * 2
+    assert set(table["verdict"]) == {"does not explain"}
+    assert list(effects_table(rung)["method"]) == ["bce", "inverse_frequency", "duration_robust-g4"]

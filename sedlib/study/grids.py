@@ -39,6 +39,7 @@ class Grid:
     methods: tuple[Method, ...]
     seeds: int = 10
     settings: dict = field(default_factory=dict, hash=False)
+    cause: str = ""  # for the attribution study's arms: the cause the arm tests
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ CAUSE_GRIDS = (
         CAUSE_METHODS,
         3,
         {"optimizer": "sgd", "lr": SGD_LR},
+        "1. optimizer",
     ),
     Grid(
         "cause-zero-bias",
@@ -79,6 +81,7 @@ CAUSE_GRIDS = (
         CAUSE_METHODS,
         3,
         {"output_bias": "zero"},
+        "2. output-bias initialisation",
     ),
     Grid(
         "cause-clip-frames",
@@ -86,6 +89,7 @@ CAUSE_GRIDS = (
         CAUSE_METHODS,
         3,
         {"class_frames": "clip"},
+        "3. E2's N_m",
     ),
     Grid(
         "cause-last-epoch",
@@ -93,6 +97,7 @@ CAUSE_GRIDS = (
         CAUSE_METHODS,
         3,
         {"selection": "last", "patience": 0},
+        "4. model selection",
     ),
     Grid(
         "calibration",

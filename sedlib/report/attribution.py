@@ -1,0 +1,123 @@
+"""The chapter "Why the numbers differ from the paper": arms matched to their baseline, tables, figure.
+
+The attribution grids (:data:`sedlib.study.grids.CAUSE_GRIDS`) are run on
+rungs; a *cause rung* is one baseline result set with the arms' result sets
+made on the same data with the same settings but the arm's own. Everything
+here reads committed result sets; the arithmetic and the verdict rule are
+in :mod:`sedlib.study.attribution`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sedlib.study.attribution import CHALLENGERS, attribution_table, gap_by_seed, method_effects
+from sedlib.study.grids import CAUSE_GRIDS, Grid
+from sedlib.study.results import ResultSet, load_ladder
+from sedlib.study.summary import mean_ci, short_name
+
+BASELINE_GRID = CAUSE_GRIDS[0].name
+ARM_GRIDS: tuple[Grid, ...] = CAUSE_GRIDS[1:]
+#: Settings that follow from an arm's own (SGD's momentum exists only with SGD).
+_FOLLOWING = {"optimizer": ("momentum",)}
+
+
+@dataclass
+class CauseRung:
+    """A baseline result set and the arms run on the same rung."""
+
+    baseline: ResultSet
+    arms: dict[str, ResultSet] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The rung as the ladder describes it."""
+        return self.baseline.label
+
+
+def _arm_keys(grid: Grid) -> set[str]:
+    keys = set(grid.settings)
+    for key in list(keys):
+        keys.update(_FOLLOWING.get(key, ()))
+    return keys
+
+
+def same_rung(baseline: ResultSet, arm: ResultSet, grid: Grid) -> bool:
+    """Same data and the same shared settings, except those the arm's grid sets."""
+    if baseline.header["data"].get("fingerprint") != arm.header["data"].get("fingerprint"):
+        return False
+    skip = _arm_keys(grid) | {"dataset"}
+    a = {k: v for k, v in baseline.header["settings"].items() if k not in skip}
+    b = {k: v for k, v in arm.header["settings"].items() if k not in skip}
+    return a == b
+
+
+def cause_rungs(root: Path | None = None) -> list[CauseRung]:
+    """Every baseline result set with the arms found on its rung, farthest from the paper first."""
+    arm_sets = {grid.name: load_ladder(grid.name, root) for grid in ARM_GRIDS}
+    rungs = []
+    for base in load_ladder(BASELINE_GRID, root):
+        rung = CauseRung(base)
+        for grid in ARM_GRIDS:
+            match = [s for s in arm_sets[grid.name] if same_rung(base, s, grid)]
+            if match:
+                rung.arms[grid.name] = max(match, key=lambda s: s.header["runs"])
+        rungs.append(rung)
+    return rungs
+
+
+def cause_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
+    """Cause → arm → gap → change with its paired interval → verdict, for every arm on the rung."""
+    grids = {g.name: g for g in ARM_GRIDS}
+    arms = {name: s.table for name, s in rung.arms.items()}
+    table = attribution_table(rung.baseline.table, arms, metric)
+    table.insert(0, "cause", [grids[a].cause for a in table["arm"]])
+    table["arm"] = [grids[a].description.removeprefix("attribution: ") for a in table["arm"]]
+    return table
+
+
+def effects_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
+    """Per arm and method: the arm's mean and its effect on the method (arm − baseline, paired)."""
+    frames = []
+    for name, arm in rung.arms.items():
+        frame = method_effects(rung.baseline.table, arm.table, metric)
+        frame.insert(0, "grid", name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def gap_figure(rung: CauseRung, metric: str = "macro_f"):
+    """IF − BCE and DR γ=4 − BCE (points, mean ± 95% CI over seeds) per arm, with the paper's gaps."""
+    from sedlib.study.attribution import paper_gap
+
+    sets = {BASELINE_GRID: rung.baseline, **rung.arms}
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x = np.arange(len(sets))
+    for k, (challenger, colour) in enumerate(
+        zip(CHALLENGERS, ("tab:red", "tab:green"), strict=True)
+    ):
+        stats = [mean_ci(gap_by_seed(s.table, challenger, metric)) for s in sets.values()]
+        means = [m for m, _, _ in stats]
+        errors = [np.nan_to_num(h) for _, h, _ in stats]
+        offset = (k - 0.5) * 0.2
+        ax.errorbar(x + offset, means, yerr=errors, fmt="o", color=colour, capsize=3,
+                    label=f"{short_name(challenger)} − BCE")  # fmt: skip
+        ax.axhline(paper_gap(challenger, metric), color=colour, ls="--", lw=1,
+                   label=f"paper: {short_name(challenger)} − BCE")  # fmt: skip
+    ax.axhline(0, color="gray", lw=0.8)
+    ax.set_xticks(x, [name.removeprefix("cause-") for name in sets])
+    ax.set_ylabel(f"gap in {metric.replace('_', ' ')} (points)")
+    ax.set_xlabel("arm (one setting changed against the baseline)")
+    ax.legend(fontsize=9, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    fig.tight_layout()
+    return fig
+
+
+def pending_arms(rung: CauseRung) -> list[str]:
+    """Arm grids not yet run on this rung."""
+    return [g.name for g in ARM_GRIDS if g.name not in rung.arms]
