@@ -22,7 +22,7 @@ from sedlib.study.results import ResultSet, load_ladder
 from sedlib.study.summary import mean_ci, short_name
 
 BASELINE_GRID = CAUSE_GRIDS[0].name
-ARM_GRIDS: tuple[Grid, ...] = CAUSE_GRIDS[1:]
+ARM_GRIDS: tuple[Grid, ...] = tuple(g for g in CAUSE_GRIDS if g.cause)
 #: Settings that follow from an arm's own (SGD's momentum exists only with SGD).
 _FOLLOWING = {"optimizer": ("momentum",)}
 
@@ -121,3 +121,99 @@ def gap_figure(rung: CauseRung, metric: str = "macro_f"):
 def pending_arms(rung: CauseRung) -> list[str]:
     """Arm grids not yet run on this rung."""
     return [g.name for g in ARM_GRIDS if g.name not in rung.arms]
+
+
+def sgd_lr_table(root: Path | None = None) -> pd.DataFrame:
+    """SGD's learning rates tried on BCE: validation and test macro F (%), the chosen one marked.
+
+    The choice is the best validation macro F (the development files held
+    out for validation); the test score is shown, never used.
+    """
+    rows = []
+    for result in load_ladder("sgd-lr", root):
+        table = result.table
+        rows.append(
+            {
+                "lr": float(result.header["settings"]["lr"]),
+                "rung": result.header["data"]["name"],
+                "validation macro F (%)": float(table["val_macro_f"].mean() * 100)
+                if "val_macro_f" in table
+                else np.nan,
+                "test macro F (%)": float(table["macro_f"].mean() * 100),
+                "seeds": int(table["seed"].nunique()),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame = frame.sort_values(["rung", "lr"]).reset_index(drop=True)
+    best = frame.groupby("rung")["validation macro F (%)"].transform("max")
+    frame["chosen"] = np.where(frame["validation macro F (%)"] == best, "✓", "")
+    return frame
+
+
+#: How close BCE must land to the paper's BCE for a difficulty to count as calibrated (points).
+CALIBRATION_WINDOW = {"micro_f": 5.0, "macro_f": 4.0}
+
+
+def calibration_table(root: Path | None = None) -> pd.DataFrame:
+    """BCE per difficulty (event-to-background offset, dB) against the paper's BCE, the chosen one marked.
+
+    The chosen offset is the one whose BCE lies within the windows of
+    :data:`CALIBRATION_WINDOW` around the paper's and nearest to it (largest
+    distance in window units smallest); none is chosen when none lies within.
+    """
+    import re
+
+    from sedlib.study import paper
+
+    printed = paper.table4().loc["bce"]
+    rows = []
+    for result in load_ladder("calibration", root):
+        match = re.search(r"-ebr(-?[\d.]+)", result.header["data"]["name"])
+        rows.append(
+            {
+                "offset (dB)": float(match.group(1)) if match else 0.0,
+                "data": result.header["data"]["name"],
+                "protocol": result.header["protocol"],
+                "seeds": int(result.table["seed"].nunique()),
+                "macro F (%)": float(result.table["macro_f"].mean() * 100),
+                "micro F (%)": float(result.table["micro_f"].mean() * 100),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame = frame.sort_values("offset (dB)", ascending=False).reset_index(drop=True)
+    distance = np.maximum(
+        (frame["micro F (%)"] - printed["micro_f_percent"]).abs() / CALIBRATION_WINDOW["micro_f"],
+        (frame["macro F (%)"] - printed["macro_f_percent"]).abs() / CALIBRATION_WINDOW["macro_f"],
+    )
+    frame["within the window"] = distance <= 1
+    chosen = (
+        distance[frame["within the window"]].idxmin() if frame["within the window"].any() else None
+    )
+    frame["chosen"] = ["✓" if k == chosen else "" for k in frame.index]
+    return frame
+
+
+def rung_paragraph(rung: CauseRung, metric: str = "macro_f") -> str:
+    """What the arms on one rung explain, written from the cause table."""
+    if not rung.arms:
+        return "No arm has been run on this rung yet."
+    table = cause_table(rung, metric)
+    parts = []
+    for verdict in ("explains", "partly explains", "does not explain"):
+        found = table[table["verdict"] == verdict]
+        if found.empty:
+            continue
+        named = "; ".join(
+            f"{row.cause} on {row.gap} ({row.baseline_gap:+.1f} → {row.arm_gap:+.1f} points, "
+            f"change {row.change:+.1f} [{row.ci_low:+.1f}, {row.ci_high:+.1f}])"
+            for row in found.itertuples()
+        )
+        parts.append(f"**{verdict.capitalize()}**: {named}.")
+    pending = pending_arms(rung)
+    if pending:
+        parts.append(f"Not run yet on this rung: {', '.join(pending)}.")
+    return " ".join(parts)

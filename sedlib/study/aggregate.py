@@ -89,6 +89,7 @@ def table_row(record: RunRecord) -> dict[str, Any]:
         "best_epochs": ";".join(map(str, record.best_epochs)),
         "macro_f": ev["macro_f"],
         "micro_f": ev["micro_f"],
+        "val_macro_f": _mean_validation(record, "macro_f"),
         "macro_er": ev["macro_er"],
         "micro_er": ev["micro_er"],
         "seconds_per_epoch": record.seconds_per_epoch,
@@ -107,6 +108,13 @@ def table_row(record: RunRecord) -> dict[str, Any]:
     for label, values in record.threshold_free.get("per_class", {}).items():
         row[f"ap:{label}"] = values["ap"]
     return row
+
+
+def _mean_validation(record: RunRecord, metric: str) -> float:
+    """The kept epochs' validation score, averaged over the run's trainings (NaN when unknown)."""
+    values = [f.validation.get(metric) for f in record.folds]
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else np.nan
 
 
 def compact(record: RunRecord) -> dict[str, Any]:
