@@ -29,9 +29,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from sedlib import _moved
-
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _SUBMODULES = (
     "features",
@@ -62,8 +60,6 @@ _NAMES = {
 }
 
 __all__ = ["__version__", *_SUBMODULES, *_NAMES]
-
-_moved.install()
 
 
 def __getattr__(name: str) -> Any:

@@ -243,18 +243,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_migrate(args: argparse.Namespace) -> int:
-    from sedlib.study.migrate import migrate_paths
-
-    changed = migrate_paths(args.paths)
-    print(f"migrated {changed} file(s)")
-    return 0
-
-
 def _add_run_commands(sub) -> None:
     _add_train_command(sub)
     _add_sweep_command(sub)
-    _add_migrate_command(sub)
 
 
 def _add_train_command(sub) -> None:
@@ -363,16 +354,6 @@ def _add_sweep_command(sub) -> None:
         help="write the canonical command into the results instead of this one",
     )
     sw.set_defaults(func=_cmd_sweep)
-
-
-def _add_migrate_command(sub) -> None:
-    mig = sub.add_parser(
-        "migrate", help="upgrade run records and result files written by older versions, in place"
-    )
-    mig.add_argument(
-        "paths", nargs="+", type=Path, help="metrics.json files, run folders or results folders"
-    )
-    mig.set_defaults(func=_cmd_migrate)
 
 
 def _train_defaults() -> dict:

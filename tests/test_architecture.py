@@ -66,7 +66,7 @@ def layer(name: str) -> int:
     for rank, prefixes in LAYERS.items():
         if any(name == p or name.startswith(p + ".") for p in prefixes):
             return rank
-    if name in ("sedlib", "sedlib._moved"):
+    if name == "sedlib":
         return 8  # the package's own entry point re-exports from every layer
     raise AssertionError(f"{name} belongs to no layer; add it to LAYERS")
 
@@ -172,13 +172,3 @@ def test_numpydoc_examples_run(name):
     assert runner.failures == 0, (
         f"{runner.failures} example(s) of {name} failed (run with -s to see them)"
     )
-
-
-def test_moved_modules_still_import_with_a_warning():
-    from sedlib._moved import MOVED
-
-    for old, new in MOVED.items():
-        sys.modules.pop(old, None)
-        with pytest.warns(DeprecationWarning, match=f"{old} moved to {new}"):
-            module = importlib.import_module(old)
-        assert module is importlib.import_module(new)

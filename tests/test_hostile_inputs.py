@@ -14,7 +14,7 @@ Each test asserts the fixed behaviour on a tiny synthetic data set (8 files,
 | 5c. empty evaluation / fold metadata | found after training | ``ValueError`` naming the split and its file, before the first epoch |
 | 5d. wav shorter than its annotations | silently cut; trained and scored on wrong labels | ``DataError`` naming ``metadata:line`` and the audio file (test and training splits) |
 | 5e. non-UTF-8 metadata, UTF-8 BOM | ``UnicodeDecodeError`` without a line; a BOM made the header an event | ``MetadataError`` naming ``file:line``; the BOM is ignored |
-| 5f. corrupt cache / ``metrics.json``, old schema | ``np.load`` / ``json`` errors without advice; old records read as new | cache rebuilt with a warning; ``CorruptFileError`` naming the file; ``SchemaError`` saying to run ``sedlib migrate`` |
+| 5f. corrupt cache / ``metrics.json``, old schema | ``np.load`` / ``json`` errors without advice; old records read as new | cache rebuilt with a warning; ``CorruptFileError`` naming the file; ``SchemaError`` naming the version that upgrades it (sedlib 0.2.0's ``sedlib migrate``) |
 | 5g. events at 1e9 s, durations 1e12 s | ``class_stats`` and the metrics allocated one cell per frame / segment (memory error) | time and memory grow with the number of events; an infinite duration is refused naming the file |
 | 5h. a server that accepts but never answers | waited 60 s per attempt, reported as a generic error | ``stall_timeout``: each stalled attempt is logged, ``DownloadError`` says it stalled |
 | 5i. two sweeps on one folder | both trained the same run into the same folder | a run is locked while it executes; the other sweep leaves it ("left to another sweep") |
@@ -488,7 +488,7 @@ def test_a_damaged_run_record_is_refused_before_the_first_epoch(damage, tiny, tm
         record.write_text(json.dumps({"run": "bce-s0", "config": {"loss": "bce"}, "epochs_run": 1}))
         error, pattern = (
             SchemaError,
-            rf"{re.escape(str(record))} has schema version 1.*`sedlib migrate ",
+            rf"{re.escape(str(record))} has schema version 1.*sedlib 0.2.0",
         )
     with pytest.raises(error, match=pattern):
         RunRecord.load(record)

@@ -3,15 +3,12 @@ the ladder, and the migration of sedlib 0.1 results without changing a number.""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from sedlib.study.results import ResultSet, describe_ladder, load_ladder, slug
+from sedlib.study.results import ResultSet, describe_ladder, slug
 from sedlib.study.summary import (
     format_mean_ci,
     mean_ci,
@@ -22,8 +19,6 @@ from sedlib.study.summary import (
     short_name,
     summarize,
 )
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_mean_ci_matches_scipy_t_interval():
@@ -149,38 +144,3 @@ def test_the_ladder_climbs_towards_the_paper():
     assert "narrow CRNN (32 ch)" in rungs[2].label and "10 seeds" in rungs[0].label
     table = describe_ladder(ordered)
     assert list(table["protocol"]) == ["dev-eval", "dev-eval", "folds", "folds"]
-
-
-@pytest.mark.slow
-def test_migrating_sedlib_0_1_results_keeps_every_number(tmp_path, monkeypatch):
-    from sedlib.cli import main
-
-    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path / "root"))
-    results = tmp_path / "results"
-    shutil.copytree(FIXTURES / "results-0.1", results)
-    old = pd.read_csv(results / "paper.csv")
-    assert main(["migrate", str(results)]) == 0
-    assert not (results / "paper.json").exists() and not (results / "paper.csv").exists()
-    (rung,) = load_ladder("paper", root=results)
-    assert rung.header["protocol"] == "dev-eval" and rung.header["seeds"] == 2
-    made_by = (
-        "sedlib sweep --grid paper --seeds 3 --epochs 30 --dataset synthetic-small --device cpu"
-    )
-    assert rung.header["created_by"] == made_by
-    # today's defaults differ (the folds protocol, early stopping): the command for the same settings
-    assert rung.command == (
-        "sedlib sweep --grid paper --seeds 2 --dataset synthetic-small --protocol dev-eval "
-        "--epochs 30 --set patience=0 --device cpu"
-    )
-    new = rung.table.set_index("run").loc[old["run"]]
-    for column in [c for c in old.columns if c not in ("run", "best_epoch")]:
-        pd.testing.assert_series_equal(
-            old.set_index("run")[column], new[column], check_dtype=False, check_names=False
-        )
-    assert [str(b) for b in new["best_epochs"]] == [str(b) for b in old["best_epoch"]]
-    a, b = summarize(old), summarize(rung.table)
-    pd.testing.assert_frame_equal(a, b.loc[a.index], check_dtype=False)
-    run = rung.runs["bce-s0"]
-    assert run["tuned"]["thresholds"]["dev-eval"]["fan"] == pytest.approx(0.5, abs=0.5)
-    assert run["resolved"]["loss"] == "bce" and run["config"]["protocol"] == "dev-eval"
-    assert main(["migrate", str(results)]) == 0  # nothing left to migrate: a no-op

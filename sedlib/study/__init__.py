@@ -7,5 +7,5 @@
 - :mod:`~sedlib.study.summary`: method keys and names, means with confidence intervals;
 - :mod:`~sedlib.study.stats`: paired statistics over seeds;
 - :mod:`~sedlib.study.paper`: the paper's Tables 1, 2 and 4;
-- :mod:`~sedlib.study.migrate`: upgrading files of older versions.
+- :mod:`~sedlib.study.attribution`: why the numbers depart from the paper's.
 """

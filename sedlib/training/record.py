@@ -3,8 +3,8 @@
 Readers use the typed fields and properties of :class:`RunRecord`
 (``record.macro_f``, ``record.device_used``, ``record.history``...) instead
 of string paths into nested dictionaries. A record written by an older
-version of the study is refused with the command that upgrades it
-(``sedlib migrate``); nothing upgrades a file behind the reader's back.
+version of the study is refused, naming the version that reads it;
+nothing upgrades a file behind the reader's back.
 
 Schema history: 1 (sedlib 0.1: one training, development -> evaluation,
 train/eval splits in the configuration); 2 (this one: a protocol, one
@@ -68,8 +68,7 @@ class RunRecord:
     evaluation : dict
         The paper's metrics of the pooled test predictions at the run's threshold.
     tuned, threshold_free : dict
-        See :mod:`sedlib.evaluation.extended` (empty for records migrated from
-        runs that never had them).
+        See :mod:`sedlib.evaluation.extended`.
     folds : list of FoldRecord
         One per training.
     model_parameters : int
@@ -164,7 +163,8 @@ class RunRecord:
         if version != SCHEMA_VERSION:
             raise SchemaError(
                 f"{source} has schema version {version}, this sedlib reads {SCHEMA_VERSION}: "
-                f"run `sedlib migrate {source}` to upgrade it"
+                "schema 1 was written by sedlib 0.1; sedlib 0.2.0 (git tag v0.2.0) upgrades it "
+                f"with `sedlib migrate {source}`, or train the run again"
             )
         names = {f.name for f in fields(cls)}
         missing = names - set(data) - {"schema"}
@@ -185,82 +185,3 @@ class RunRecord:
         if path.is_dir():
             path = path / RECORD
         return cls.from_dict(read_json(path, "run record"), source=str(path))
-
-
-# ---------------------------------------------------------------------- migration
-def migrate_v1(data: dict) -> dict:
-    """A schema-1 record (one development -> evaluation training) in schema 2.
-
-    The identity of a migrated run cannot include the signature of the audio
-    it was trained on (it was not recorded), so it never equals the identity
-    of a new run: a sweep trains such a run again rather than reuse it.
-    """
-    from sedlib.training.config import TrainConfig
-
-    config = dict(data["config"])
-    splits = (config.pop("train_split", "development"), config.pop("eval_split", "evaluation"))
-    if splits != ("development", "evaluation"):
-        raise SchemaError(
-            f"cannot migrate a run trained on {splits[0]!r} and tested on {splits[1]!r}"
-        )
-    config["protocol"] = "dev-eval"
-    used = str(data.get("provenance", {}).get("device", {}).get("used", "cpu"))
-    device_type = "cuda" if used.startswith("cuda") else "cpu"
-    train_config = TrainConfig(**config)
-    dataset = dict(data.get("dataset", {}))
-    identity_data = {"fingerprint": dataset.get("fingerprint"), "audio": "not recorded (schema 1)"}
-    tuned = dict(data.get("tuned", {}))
-    for key in ("thresholds", "validation_f"):
-        if key in tuned:
-            tuned[key] = {"dev-eval": tuned[key]}
-    timing = dict(data.get("timing", {}))
-    fold = FoldRecord(
-        name="dev-eval",
-        train_split="development",
-        test_split="evaluation",
-        train_files=int(dataset.get("train_files", 0)),
-        validation_files=int(dataset.get("validation_files", 0)),
-        test_files=int(dataset.get("evaluation_files", 0)),
-        train_clips=int(data.get("train_clips", 0)),
-        class_frames=dict(data.get("class_frames", {})),
-        epochs_run=int(data["epochs_run"]),
-        best_epoch=int(data["best_epoch"]),
-        history=list(data.get("history", [])),
-        train_seconds=float(timing.get("train_seconds", 0.0)),
-        validation=dict(data.get("validation", {})),
-    )
-    record = RunRecord(
-        run=data["run"],
-        identity=train_config.identity(device_type, identity_data),
-        config={**asdict(train_config)},
-        resolved=train_config.resolved(device_type),
-        dataset={
-            "name": dataset.get("name"),
-            "fingerprint": dataset.get("fingerprint"),
-            "audio": identity_data["audio"],
-        },
-        evaluation=data["evaluation"],
-        tuned=tuned,
-        threshold_free=dict(data.get("threshold_free", {})),
-        folds=[fold],
-        model_parameters=int(data.get("model_parameters", 0)),
-        probability_histograms=dict(data.get("probability_histograms") or {}),
-        timing=timing,
-        provenance=dict(data.get("provenance", {})),
-    )
-    out = record.to_dict()
-    out["migrated_from"] = {"schema": 1}
-    return out
-
-
-def migrate_file(path: str | Path) -> bool:
-    """Upgrade one ``metrics.json`` in place; True when it was changed."""
-    path = Path(path)
-    data = read_json(path, "run record")
-    version = data.get("schema", 1)
-    if version == SCHEMA_VERSION:
-        return False
-    if version != 1:
-        raise SchemaError(f"{path}: unknown schema version {version}")
-    write_json(path, migrate_v1(data))
-    return True
