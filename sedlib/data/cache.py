@@ -42,7 +42,7 @@ CACHE_VERSION = 2
 
 
 class DataError(ValueError):
-    """Annotations and audio disagree; the message names the metadata line and the audio file."""
+    """Annotations, audio or splits disagree; the message names the metadata lines, files or splits."""
 
 
 @dataclass(frozen=True)

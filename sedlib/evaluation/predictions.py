@@ -67,7 +67,11 @@ class Predictions:
                 f"{len(self.durations)} durations and {len(self.groups)} groups: they must match"
             )
         if len(set(self.files)) != len(self.files):
-            raise ValueError("a file appears twice in the predictions")
+            twice = sorted({f for f in self.files if self.files.count(f) > 1})
+            groups = sorted({g for f, g in zip(self.files, self.groups, strict=True) if f in twice})
+            raise ValueError(
+                f"file(s) {twice[:5]} appear more than once in the predictions (groups {groups})"
+            )
         for name, p, duration in zip(self.files, self.probs, self.durations, strict=True):
             if p.ndim != 2 or p.shape[1] != len(self.labels):
                 raise ValueError(
