@@ -48,7 +48,9 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
     MetadataError
         On a line that is not UTF-8, has the wrong number of fields, a time
         that is not a finite non-negative number, an onset after its offset,
-        or an unknown label; the message gives ``file:line``.
+        an unknown label, or that repeats an earlier event (same file,
+        scene, times and label); the message gives ``file:line`` (and the
+        line of the first copy).
     FileNotFoundError
         When the file does not exist.
 
@@ -66,6 +68,7 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
     known = None if labels is None else set(labels)
     rows: list[tuple] = []
     lines: list[int] = []
+    seen: dict[tuple, int] = {}
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             line = _decode_line(raw, path, number)
@@ -74,7 +77,15 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
             fields = line.split("\t")
             if number == 1 and tuple(f.strip() for f in fields) == TUT_HEADER:
                 continue
-            rows.append(_parse_row(fields, line, f"{path}:{number}", known))
+            row = _parse_row(fields, line, f"{path}:{number}", known)
+            if row in seen:
+                raise MetadataError(
+                    f"{path}:{number}: the event of line {seen[row]} again ({line!r}); an event "
+                    "listed twice counts twice in the statistics and the loss weights: "
+                    "remove one copy"
+                )
+            seen[row] = number
+            rows.append(row)
             lines.append(number)
     meta = pd.DataFrame(rows, columns=list(META_COLUMNS))
     meta["onset"] = meta["onset"].astype(np.float64)

@@ -196,7 +196,7 @@ class Predictions:
                         "event_label": [str(lbl) for lbl in z["ref_label"]],
                     }
                 )
-                return cls(
+                loaded = cls(
                     files=files,
                     probs=[z[f"p{i}"].astype(np.float32) for i in range(len(files))],
                     durations=z["durations"],
@@ -211,3 +211,18 @@ class Predictions:
             raise CorruptFileError(
                 f"{path}: these stored predictions cannot be read ({err})"
             ) from None
+        _check_finite(loaded, path)
+        return loaded
+
+
+def _check_finite(predictions: Predictions, path: str | Path) -> None:
+    """Refuse stored probabilities that are not finite, naming the file, audio file, frame and class."""
+    for name, p in zip(predictions.files, predictions.probs, strict=True):
+        bad = np.argwhere(~np.isfinite(p))
+        if len(bad):
+            frame, column = (int(v) for v in bad[0])
+            raise CorruptFileError(
+                f"{path}: the stored probabilities of {name!r} hold {p[frame, column]} at frame "
+                f"{frame}, class {predictions.labels[column]!r} ({len(bad)} non-finite value(s)); "
+                "delete it (and the fold.json next to it) and run again"
+            )
