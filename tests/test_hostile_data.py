@@ -16,7 +16,7 @@ Each test asserts the fixed behaviour on a tiny synthetic data set (8 files,
 | 10f. NaN in a stored ``test.npz`` | loaded; scoring raised "non-finite value at frame 7" (no file) | ``CorruptFileError`` naming the ``.npz``, the audio file, frame and class |
 | 11a. ``--model n_mels=128`` | failed at batch 1, after the features and ``run.json`` were written | ``ValueError`` naming ``TrainConfig.model`` and the features' 64 bands, nothing of the run written |
 | 11b. ``time_resolution=1e-9`` | accepted; the metrics then asked for 1.8 TiB | ``ValueError`` naming ``TrainConfig.time_resolution`` before anything is written |
-| 11c. a metadata line twice | read; doubled the event in ``data stats`` and the loss weights | ``MetadataError`` naming ``file:line`` of the copy and the line of the first |
+| 11c. a metadata line twice | read; doubled the event in ``data stats`` | ``MetadataError`` naming ``file:line`` of the copy and the line of the first (``read_meta(..., allow_duplicates=True)`` in generated data sets, whose generator writes exact pairs) |
 | 11d. ``data synthetic --root <an existing data set>`` | overwrote it without a word | ``FileExistsError`` naming the folder unless ``force=True`` |
 """
 
@@ -258,16 +258,19 @@ def test_segments_shorter_than_a_frame_fail_before_anything_is_written(tiny, tmp
 
 
 def test_a_metadata_line_twice_is_refused_naming_both_lines(tiny, tmp_path):
-    source = tiny.meta_dir / "meta" / "meta_development.txt"
-    lines = source.read_text().splitlines()
-    path = tmp_path / "meta_development.txt"
+    ds = private_copy(tiny, tmp_path / "data")
+    path = ds.meta_dir / "meta" / "meta_development.txt"
+    lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines, lines[3]]) + "\n")  # line 4 again, as line len+1
-    with pytest.raises(
-        MetadataError, match=rf"{re.escape(str(path))}:{len(lines) + 1}: the event of line 4 again"
-    ):
+    pattern = rf"{re.escape(str(path))}:{len(lines) + 1}: the event of line 4 again"
+    with pytest.raises(MetadataError, match=pattern):
         read_meta(path, labels=tiny.labels)
-    # the statistics the duplicate would have doubled
-    assert class_stats(read_meta(source))["n_events"].sum() == len(lines) - 1
+    (ds.audio_dir / "dataset.json").unlink()  # hand-made data in the common layout
+    with pytest.raises(MetadataError, match=pattern):
+        Dataset.from_folder(ds.audio_dir).meta("development")  # as `sedlib data stats` reads it
+    # the generator writes exact pairs on purpose (texture events cut to the whole file)
+    kept = read_meta(path, labels=tiny.labels, allow_duplicates=True)
+    assert len(kept) == len(lines) and class_stats(kept)["n_events"].sum() == len(lines)
 
 
 def test_generating_over_another_data_set_is_refused_unless_forced(tiny, tmp_path):

@@ -161,13 +161,19 @@ class Dataset:
         return [s for s in available_split_names() if (self.meta_dir / split_file(s)).is_file()]
 
     def meta(self, split: str) -> pd.DataFrame:
-        """Events of one split (see :func:`split_file`), labels checked against :attr:`labels`."""
+        """Events of one split (see :func:`split_file`), labels checked against :attr:`labels`.
+
+        A line that repeats an earlier event is refused (see
+        :func:`~sedlib.data.meta.read_meta`), except in a generated data set,
+        whose generator writes such pairs on purpose.
+        """
         path = self.meta_dir / split_file(split)
         if not path.is_file():
             raise FileNotFoundError(
                 f"data set {self.name!r} has no split {split!r}: {path} does not exist"
             )
-        return read_meta(path, labels=self.labels)
+        generated = bool(self.info.get("settings"))
+        return read_meta(path, labels=self.labels, allow_duplicates=generated)
 
     def audio_path(self, filename: str) -> Path:
         """Absolute path of an audio file named in the metadata."""
