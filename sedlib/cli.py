@@ -108,8 +108,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from sedlib.training import TrainConfig, train
     from sedlib.training.config import merge_settings
     from sedlib.training.run import default_run_dir
+    from sedlib.util.io import read_config_file
 
-    values = _read_config_file(args.config) if args.config else {}
+    values = read_config_file(args.config.absolute()) if args.config else {}
     values = merge_settings(values, _overrides(args, _TRAIN_OPTIONS))
     if "dataset" in values:
         values["dataset"] = _resolve_dataset(values["dataset"])
@@ -136,20 +137,6 @@ _TRAIN_OPTIONS = (
 )  # fmt: skip
 #: ``sedlib sweep`` options that are TrainConfig fields of the same name.
 _SWEEP_OPTIONS = ("epochs", "protocol", "device")
-
-
-def _read_config_file(path: Path) -> dict:
-    """A JSON object of TrainConfig fields, or an error naming the file."""
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"--config {path}: cannot read it as JSON ({err})") from None
-    if not isinstance(values, dict):
-        raise ValueError(
-            f"--config {path}: expected a JSON object of TrainConfig fields, "
-            f"got a {type(values).__name__}"
-        )
-    return values
 
 
 def _resolve_dataset(dataset):

@@ -140,3 +140,21 @@ def test_failing_notebook_is_named_with_its_cell(tmp_path):
     proc = build(book, tmp_path)
     assert proc.returncode != 0
     assert "FAILED book/broken.ipynb: cell 3 raised ValueError: bad gamma: -1" in proc.stderr
+
+
+def test_the_training_notebook_takes_every_train_config_field_as_a_parameter():
+    """The parameters cell of book/03_training.ipynb names every TrainConfig field, and nothing else
+    but the profile and the output folder: a sweep's setting can never be dropped on the way."""
+    import ast
+    import json
+
+    from sedlib.training import TrainConfig
+
+    cells = json.loads((ROOT / "book" / "03_training.ipynb").read_text())["cells"]
+    (cell,) = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assigned = [
+        node.targets[0].id
+        for node in ast.parse("".join(cell["source"])).body
+        if isinstance(node, ast.Assign)
+    ]
+    assert sorted(assigned) == sorted([*TrainConfig.field_names(), "profile", "output_dir"])

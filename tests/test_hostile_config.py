@@ -92,7 +92,7 @@ def test_the_old_override_options_name_their_replacement(old, capsys):
 
 @pytest.mark.parametrize(
     "content, says",
-    [("[1, 2]", "expected a JSON object"), ("{broken", "cannot read it as JSON")],
+    [("[1, 2]", "one JSON object"), ("{broken", "cfg.json:1:2")],
 )
 def test_a_config_file_that_is_not_an_object_is_named(content, says, tmp_path, capsys):
     cfg = tmp_path / "cfg.json"

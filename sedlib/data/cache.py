@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sedlib.data.audio import audio_info, load_audio
+from sedlib.data.audio import AudioError, audio_info, load_audio
 from sedlib.data.layout import Dataset, split_file
 from sedlib.data.meta import label_roll
 from sedlib.util.io import atomic_write_bytes, read_json, write_json
@@ -42,7 +42,7 @@ CACHE_VERSION = 2
 
 
 class DataError(ValueError):
-    """Annotations and audio disagree; the message names the metadata line and the audio file."""
+    """Annotations, audio or splits disagree; the message names the metadata lines, files or splits."""
 
 
 @dataclass(frozen=True)
@@ -213,13 +213,16 @@ def _featurize(job: tuple[str, FeatureConfig]) -> tuple[np.ndarray, float]:
     from sedlib.features import log_mel
 
     y, sr = load_audio(path, config.sr, quiet=True)
-    feats = log_mel(
-        y,
-        sr,
-        n_mels=config.n_mels,
-        win_length_s=config.win_length_s,
-        hop_length_s=config.hop_length_s,
-    )
+    try:
+        feats = log_mel(
+            y,
+            sr,
+            n_mels=config.n_mels,
+            win_length_s=config.win_length_s,
+            hop_length_s=config.hop_length_s,
+        )
+    except ValueError as err:  # e.g. a file shorter than one hop: name it
+        raise AudioError(f"audio file {path} ({len(y) / sr:.4f} s): {err}") from None
     return feats, len(y) / sr
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sedlib.data.meta import read_meta
+from sedlib.data.meta import MetadataError, read_meta
+from sedlib.util.io import read_json_object
 
 #: The 25 sound event classes of the study (TUT Sound Events 2016/2017 and
 #: TUT Acoustic Scenes 2016 annotated by Imoto's group), in sorted order.
@@ -89,6 +90,36 @@ def available_split_names() -> list[str]:
     return names
 
 
+def read_description(path: Path) -> dict:
+    """A data set's ``dataset.json``: a JSON object whose ``name`` and ``labels``, if any, are valid.
+
+    Raises
+    ------
+    sedlib.util.io.CorruptFileError
+        When the file is not JSON (``file:line:column``) or not an object.
+    MetadataError
+        When ``name`` is not a string or ``labels`` is not a non-empty list of
+        distinct names; the message names the file, the key and the culprit.
+    """
+    info = read_json_object(path, "data set description", "fix it, or generate the data set again")
+    if "name" in info and not (isinstance(info["name"], str) and info["name"]):
+        raise MetadataError(f"{path}: key 'name' must be a non-empty string, got {info['name']!r}")
+    if "labels" in info:
+        labels = info["labels"]
+        if not (isinstance(labels, list) and labels) or not all(
+            isinstance(x, str) and x for x in labels
+        ):
+            raise MetadataError(
+                f"{path}: key 'labels' must be a non-empty list of class names, got {labels!r}"
+            )
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if twice:
+            raise MetadataError(
+                f"{path}: key 'labels' lists {twice} more than once; each class must appear once"
+            )
+    return info
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A data set in the common layout.
@@ -121,7 +152,7 @@ class Dataset:
         root = Path(root)
         info = {}
         if (root / "dataset.json").is_file():
-            info = json.loads((root / "dataset.json").read_text())
+            info = read_description(root / "dataset.json")
         labels = tuple(info.get("labels", TUT_LABELS))
         return cls(name or info.get("name", root.name), root, root, labels, info)
 
@@ -130,13 +161,19 @@ class Dataset:
         return [s for s in available_split_names() if (self.meta_dir / split_file(s)).is_file()]
 
     def meta(self, split: str) -> pd.DataFrame:
-        """Events of one split (see :func:`split_file`), labels checked against :attr:`labels`."""
+        """Events of one split (see :func:`split_file`), labels checked against :attr:`labels`.
+
+        A line that repeats an earlier event is refused (see
+        :func:`~sedlib.data.meta.read_meta`), except in a generated data set,
+        whose generator writes such pairs on purpose.
+        """
         path = self.meta_dir / split_file(split)
         if not path.is_file():
             raise FileNotFoundError(
                 f"data set {self.name!r} has no split {split!r}: {path} does not exist"
             )
-        return read_meta(path, labels=self.labels)
+        generated = bool(self.info.get("settings"))
+        return read_meta(path, labels=self.labels, allow_duplicates=generated)
 
     def audio_path(self, filename: str) -> Path:
         """Absolute path of an audio file named in the metadata."""

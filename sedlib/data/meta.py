@@ -25,7 +25,12 @@ class MetadataError(ValueError):
     """A metadata file is malformed; the message names the file and line."""
 
 
-def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> pd.DataFrame:
+def read_meta(
+    path: str | os.PathLike,
+    labels: Iterable[str] | None = None,
+    *,
+    allow_duplicates: bool = False,
+) -> pd.DataFrame:
     """Read a TUT-format metadata file.
 
     Parameters
@@ -35,6 +40,15 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
         absent; a byte-order mark is ignored).
     labels : iterable of str, optional
         When given, every event label must be one of these.
+    allow_duplicates : bool
+        Accept a line that repeats an earlier event (same file, scene, times
+        and label). Refused by default: in hand-made metadata a repeated line
+        is an editing mistake (the TUT metadata has none) that would count
+        the event twice in :func:`class_stats`, and dropping it quietly could
+        hide the line it replaced. The synthetic generator writes such pairs
+        on purpose (two texture events of one class, both cut to the whole
+        file), so :meth:`~sedlib.data.layout.Dataset.meta` accepts them in
+        generated data sets.
 
     Returns
     -------
@@ -48,7 +62,9 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
     MetadataError
         On a line that is not UTF-8, has the wrong number of fields, a time
         that is not a finite non-negative number, an onset after its offset,
-        or an unknown label; the message gives ``file:line``.
+        an unknown label, or that repeats an earlier event (unless
+        ``allow_duplicates``); the message gives ``file:line`` (and the line
+        of the first copy).
     FileNotFoundError
         When the file does not exist.
 
@@ -66,6 +82,7 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
     known = None if labels is None else set(labels)
     rows: list[tuple] = []
     lines: list[int] = []
+    seen: dict[tuple, int] = {}
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             line = _decode_line(raw, path, number)
@@ -74,7 +91,14 @@ def read_meta(path: str | os.PathLike, labels: Iterable[str] | None = None) -> p
             fields = line.split("\t")
             if number == 1 and tuple(f.strip() for f in fields) == TUT_HEADER:
                 continue
-            rows.append(_parse_row(fields, line, f"{path}:{number}", known))
+            row = _parse_row(fields, line, f"{path}:{number}", known)
+            if row in seen and not allow_duplicates:
+                raise MetadataError(
+                    f"{path}:{number}: the event of line {seen[row]} again ({line!r}); an event "
+                    "listed twice counts twice in the event statistics: remove one copy"
+                )
+            seen.setdefault(row, number)
+            rows.append(row)
             lines.append(number)
     meta = pd.DataFrame(rows, columns=list(META_COLUMNS))
     meta["onset"] = meta["onset"].astype(np.float64)

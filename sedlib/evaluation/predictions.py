@@ -67,7 +67,11 @@ class Predictions:
                 f"{len(self.durations)} durations and {len(self.groups)} groups: they must match"
             )
         if len(set(self.files)) != len(self.files):
-            raise ValueError("a file appears twice in the predictions")
+            twice = sorted({f for f in self.files if self.files.count(f) > 1})
+            groups = sorted({g for f, g in zip(self.files, self.groups, strict=True) if f in twice})
+            raise ValueError(
+                f"file(s) {twice[:5]} appear more than once in the predictions (groups {groups})"
+            )
         for name, p, duration in zip(self.files, self.probs, self.durations, strict=True):
             if p.ndim != 2 or p.shape[1] != len(self.labels):
                 raise ValueError(
@@ -192,7 +196,7 @@ class Predictions:
                         "event_label": [str(lbl) for lbl in z["ref_label"]],
                     }
                 )
-                return cls(
+                loaded = cls(
                     files=files,
                     probs=[z[f"p{i}"].astype(np.float32) for i in range(len(files))],
                     durations=z["durations"],
@@ -207,3 +211,18 @@ class Predictions:
             raise CorruptFileError(
                 f"{path}: these stored predictions cannot be read ({err})"
             ) from None
+        _check_finite(loaded, path)
+        return loaded
+
+
+def _check_finite(predictions: Predictions, path: str | Path) -> None:
+    """Refuse stored probabilities that are not finite, naming the file, audio file, frame and class."""
+    for name, p in zip(predictions.files, predictions.probs, strict=True):
+        bad = np.argwhere(~np.isfinite(p))
+        if len(bad):
+            frame, column = (int(v) for v in bad[0])
+            raise CorruptFileError(
+                f"{path}: the stored probabilities of {name!r} hold {p[frame, column]} at frame "
+                f"{frame}, class {predictions.labels[column]!r} ({len(bad)} non-finite value(s)); "
+                "delete it (and the fold.json next to it) and run again"
+            )

@@ -247,7 +247,7 @@ def threshold_free_metrics(
             scores = score_dataframes(
                 probs, predictions.files, names, predictions.hop, predictions.durations
             )
-        results = _psds_scenarios(sse, scores, truth, durations)
+        results = _psds_scenarios(sse, scores, truth, durations, cross_trigger=len(names) > 1)
         results["psds_levels"] = psds_levels
     return ThresholdFreeMetrics(
         segment_ap=float(per_class["ap"].mean()),
@@ -257,11 +257,21 @@ def threshold_free_metrics(
     )
 
 
-def _psds_scenarios(sse, scores: dict, truth: dict, durations: dict) -> dict[str, float]:
-    """Every scenario of :data:`PSDS_SCENARIOS`; those with equal criteria share their statistics."""
+def _psds_scenarios(
+    sse, scores: dict, truth: dict, durations: dict, cross_trigger: bool = True
+) -> dict[str, float]:
+    """Every scenario of :data:`PSDS_SCENARIOS`; those with equal criteria share their statistics.
+
+    With a single evaluated class (``cross_trigger`` False) no detection can
+    cross-trigger another class: the cross-trigger criterion is dropped
+    (``alpha_ct`` 0), which is the scenario's value there. Passing it would
+    make sed_scores_eval 0.0.4 index an empty dictionary of cross-trigger
+    statistics (``TypeError: unhashable type: 'numpy.ndarray'``).
+    """
     intersection = sse.intersection_based
     results, deltas_by_criteria = {}, {}
-    for name, params in PSDS_SCENARIOS.items():
+    for name, scenario in PSDS_SCENARIOS.items():
+        params = scenario if cross_trigger else _without_cross_trigger(scenario)
         criteria = tuple(
             params.get(k) for k in ("dtc_threshold", "gtc_threshold", "cttc_threshold")
         )
@@ -278,6 +288,19 @@ def _psds_scenarios(sse, scores: dict, truth: dict, durations: dict) -> dict[str
         )
         results[name] = float(value)
     return results
+
+
+def _without_cross_trigger(params: dict) -> dict:
+    """A PSDS scenario without its cross-trigger criterion (one class: nothing to cross-trigger).
+
+    Examples
+    --------
+    >>> sorted(_without_cross_trigger(PSDS_SCENARIOS["psds2"]).items())
+    [('alpha_ct', 0.0), ('alpha_st', 1.0), ('dtc_threshold', 0.1), ('gtc_threshold', 0.1)]
+    """
+    out = {k: v for k, v in params.items() if k != "cttc_threshold"}
+    out["alpha_ct"] = 0.0
+    return out
 
 
 def _sed_scores_eval():

@@ -22,7 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from sedlib.util.io import read_json
+from sedlib.training.record import SchemaError
+from sedlib.util.io import read_json_object
 
 
 def slug(shared: dict[str, Any], fingerprint: str = "") -> str:
@@ -125,7 +126,14 @@ def joined(result: ResultSet, others: list[ResultSet]) -> pd.DataFrame:
 def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
     """The result set ``<root>/<grid>/<name>.csv`` / ``.json``."""
     folder = results_root(root) / grid
-    summary = read_json(folder / f"{name}.json", "result summary")
+    path = folder / f"{name}.json"
+    summary = read_json_object(path, "result summary", "remove it or aggregate the runs again")
+    missing = [key for key in ("header", "runs") if key not in summary]
+    if missing or not isinstance(summary["header"], dict):
+        raise SchemaError(
+            f"{path}: not a result summary (it lacks {missing or 'a header object'}); every "
+            f".json in {folder} is read as one: move it out or aggregate the runs again"
+        )
     return ResultSet(
         grid, name, summary["header"], pd.read_csv(folder / f"{name}.csv"), summary["runs"]
     )

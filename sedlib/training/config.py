@@ -170,6 +170,11 @@ class TrainConfig:
             raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}")
         return cls(**values)
 
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The names of every setting, in declaration order."""
+        return tuple(f.name for f in fields(cls))
+
     def describe(self) -> str:
         """Short run name, e.g. ``duration_robust-g4-s3`` (aliases such as ``E3`` by their canonical name)."""
         from sedlib.losses import canonical_loss_name

@@ -13,12 +13,13 @@ train/eval splits in the configuration); 2 (this one: a protocol, one
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from sedlib.evaluation.extended import failed_parts
 from sedlib.util.io import read_json, write_json
 
 SCHEMA_VERSION = 2
@@ -46,6 +47,29 @@ class FoldRecord:
     history: list[dict]
     train_seconds: float
     validation: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "fold record") -> FoldRecord:
+        """Build from a record's content; a missing or unknown key raises naming ``source`` and the key.
+
+        Raises
+        ------
+        SchemaError
+            When ``data`` is not an object, lacks a field or has one this version does not know.
+        """
+        if not isinstance(data, dict):
+            raise SchemaError(f"{source}: expected a JSON object, found {type(data).__name__}")
+        names = {f.name for f in fields(cls)}
+        required = {
+            f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+        }
+        unknown, missing = sorted(set(data) - names), sorted(required - set(data))
+        if unknown or missing:
+            raise SchemaError(
+                f"{source}: not a fold record of this sedlib "
+                f"(unknown key(s) {unknown}, missing key(s) {missing})"
+            )
+        return cls(**data)
 
 
 @dataclass
@@ -171,12 +195,21 @@ class RunRecord:
         if missing:
             raise SchemaError(f"{source} lacks {sorted(missing)}; it is not a complete run record")
         values = {k: v for k, v in data.items() if k in names}
-        values["folds"] = [FoldRecord(**f) for f in data["folds"]]
+        values["folds"] = _fold_records(data["folds"], source)
         return cls(**values)
 
     def save(self, path: str | Path) -> None:
         """Write atomically (a reader never sees half a record)."""
         write_json(path, self.to_dict())
+
+    @property
+    def failed_parts(self) -> dict[str, str]:
+        """Parts of the evaluation beyond the paper that failed: ``{"threshold_free": "TypeError: ..."}``.
+
+        Such a part is stored as ``{"error": ...}`` and its metrics are absent
+        (readers get NaN); the paper's metrics (:attr:`evaluation`) are complete.
+        """
+        return failed_parts({"tuned": self.tuned, "threshold_free": self.threshold_free})
 
     @classmethod
     def load(cls, path: str | Path) -> RunRecord:
@@ -185,3 +218,12 @@ class RunRecord:
         if path.is_dir():
             path = path / RECORD
         return cls.from_dict(read_json(path, "run record"), source=str(path))
+
+
+def _fold_records(folds: Any, source: str) -> list[FoldRecord]:
+    """The ``folds`` of a record: a non-empty list of fold records, errors naming ``folds[i]``."""
+    if not isinstance(folds, list) or not folds:
+        raise SchemaError(
+            f"{source}: 'folds' must list the run's trainings (at least one), found {folds!r}"
+        )
+    return [FoldRecord.from_dict(f, f"{source}: folds[{i}]") for i, f in enumerate(folds)]

@@ -234,7 +234,8 @@ def _train_fold(
 
 def _load_fold(folder: Path, data: FoldData) -> FoldOutcome:
     """A training finished in an earlier call."""
-    record = FoldRecord(**read_json(folder / FOLD_RECORD, "fold record"))
+    path = folder / FOLD_RECORD
+    record = FoldRecord.from_dict(read_json(path, "fold record"), str(path))
     return FoldOutcome(
         record,
         Predictions.load(folder / "validation.npz"),

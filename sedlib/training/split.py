@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sedlib.data.cache import Clips, SplitFeatures, build_features
-from sedlib.data.layout import N_FOLDS, Dataset
+from sedlib.data.cache import Clips, DataError, SplitFeatures, build_features
+from sedlib.data.layout import N_FOLDS, Dataset, split_file
 from sedlib.losses import count_class_frames
 
 #: Frames of a training clip: the paper's 10 s clips at 20 ms.
@@ -49,6 +49,75 @@ def protocol_folds(protocol: str) -> list[FoldPlan]:
     if protocol == "dev-eval":
         return [FoldPlan("dev-eval", "development", "evaluation")]
     raise ValueError(f"unknown protocol {protocol!r}; known: folds, dev-eval")
+
+
+def check_protocol_splits(dataset: Dataset, protocol: str) -> None:
+    """Refuse splits that would test a model on files it trained on, or pool a file twice.
+
+    Every training's test files must be neither training nor validation files
+    of it (the validation files are drawn from the training split). Under
+    ``folds``, the test folds must partition the development files (each in
+    exactly one test fold) and each fold's training split must be the
+    development files outside its test fold.
+
+    Raises
+    ------
+    DataError
+        Naming every offending file (the first 12) with its folds and splits.
+    """
+    folds = protocol_folds(protocol)
+    files = {s: set(dataset.files(s)) for f in folds for s in (f.train_split, f.test_split)}
+    problems = []
+    for fold in folds:
+        problems += _named(
+            files[fold.train_split] & files[fold.test_split],
+            f"both a training and a test file of {fold.name} ({split_file(fold.train_split)} "
+            f"and {split_file(fold.test_split)})",
+        )
+    if protocol == "folds":
+        problems += _partition_problems(dataset, folds, files)
+    if problems:
+        more = f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
+        raise DataError(
+            f"the splits of protocol {protocol!r} in {dataset.meta_dir} are inconsistent "
+            f"({len(problems)} problem(s)):\n  " + "\n  ".join(problems[:12]) + more
+        )
+
+
+def _partition_problems(dataset: Dataset, folds: list[FoldPlan], files: dict) -> list[str]:
+    """What keeps the folds' test files from partitioning the development files."""
+    test_of: dict[str, list[str]] = {}
+    for fold in folds:
+        for name in files[fold.test_split]:
+            test_of.setdefault(name, []).append(f"{fold.name} ({split_file(fold.test_split)})")
+    problems = [
+        f"{name}: a test file of {' and of '.join(where)} (a file must be in one test fold)"
+        for name, where in sorted(test_of.items())
+        if len(where) > 1
+    ]
+    if "development" not in dataset.splits():
+        return problems
+    dev, where = set(dataset.files("development")), split_file("development")
+    problems += _named(
+        set(test_of) - dev, f"in a test fold but not in the development split ({where})"
+    )
+    problems += _named(dev - set(test_of), f"a development file ({where}) in no test fold")
+    for fold in folds:
+        train, test = files[fold.train_split], files[fold.test_split]
+        problems += _named(
+            train - dev,
+            f"a training file of {fold.name} ({split_file(fold.train_split)}) not in {where}",
+        )
+        problems += _named(
+            dev - test - train,
+            f"a development file outside the test fold of {fold.name} missing from its training "
+            f"split ({split_file(fold.train_split)})",
+        )
+    return problems
+
+
+def _named(names: set[str], what: str) -> list[str]:
+    return [f"{name}: {what}" for name in sorted(names)]
 
 
 def validation_files(dataset: Dataset, split: str, fraction: float, seed: int = 0) -> list[str]:

@@ -90,3 +90,67 @@ def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
             f"{path}: this {what} is corrupt ({err}); delete it (and what depends on it) "
             "and run again"
         ) from None
+
+
+def read_json_object(
+    path: str | os.PathLike, what: str = "JSON file", advice: str = "fix it"
+) -> dict[str, Any]:
+    """Read a JSON file that must hold an object (names to values).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file is, for messages ("configuration file").
+    advice : str
+        What to do about a bad file, for messages.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    CorruptFileError
+        When it is not UTF-8 JSON (the message gives ``file:line:column``) or
+        holds something other than an object (a list, a number...).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.json"
+    >>> _ = p.write_text('{"epochs": 2,\\n "lr": }')
+    >>> read_json_object(p, "configuration file")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sedlib.util.io.CorruptFileError: ...c.json:2:8: this configuration file is not valid JSON (Expecting value); fix it
+    """
+    path = Path(path)
+    try:
+        value = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise CorruptFileError(
+            f"{path}: this {what} is not UTF-8 text (byte {err.start}); {advice}"
+        ) from None
+    except json.JSONDecodeError as err:
+        raise CorruptFileError(
+            f"{path}:{err.lineno}:{err.colno}: this {what} is not valid JSON ({err.msg}); {advice}"
+        ) from None
+    if not isinstance(value, dict):
+        raise CorruptFileError(
+            f'{path}: this {what} must hold a JSON object ({{"name": value, ...}}), '
+            f"not a {type(value).__name__}; {advice}"
+        )
+    return value
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The settings of a ``--config`` file: a JSON object of ``TrainConfig`` fields.
+
+    Raises
+    ------
+    FileNotFoundError, CorruptFileError
+        Naming the file (and the line and column of a JSON syntax error).
+    """
+    return read_json_object(
+        path, "configuration file", 'fix it: it must be one JSON object, e.g. {"epochs": 2}'
+    )

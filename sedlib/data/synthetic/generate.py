@@ -47,7 +47,7 @@ from sedlib.data.synthetic.sounds import (
     TRANSIENT_EBR_DB,
     background,
 )
-from sedlib.util.io import read_json, write_json
+from sedlib.util.io import read_json_object, write_json
 from sedlib.util.lock import FileLock
 from sedlib.util.parallel import map_jobs
 
@@ -241,7 +241,8 @@ def generate(
     progress : bool
         Show a progress bar.
     force : bool
-        Regenerate even when a complete data set with the same settings exists.
+        Regenerate even when a complete data set with the same settings exists,
+        and write into a ``root`` that holds another data set (replacing it).
     create : bool
         False: only return an existing data set with these settings; never write
         (a reader must not re-render a data set behind its user's back).
@@ -253,10 +254,17 @@ def generate(
     -------
     Dataset
         The generated data set (``Dataset.from_folder(root)``).
+
+    Raises
+    ------
+    FileExistsError
+        When ``root`` (given, and not the preset's default folder) holds
+        another data set and ``force`` is False (see :func:`refuse_overwrite`).
     """
     sizes, preset = _resolve_preset(preset)
     if not (isinstance(ebr_offset_db, int | float) and math.isfinite(ebr_offset_db)):
         raise ValueError(f"ebr_offset_db must be a finite number of dB, got {ebr_offset_db!r}")
+    own = root is None or Path(root) == default_root(preset, seed, ebr_offset_db)
     root = Path(root) if root is not None else default_root(preset, seed, ebr_offset_db)
     settings = {
         "preset": preset,
@@ -273,6 +281,8 @@ def generate(
     current = _existing(marker, settings, force, create)
     if current is not None:
         return current
+    if not (force or own):
+        refuse_overwrite(root, settings)
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(root / ".generating.lock", f"generation of {root}", blocking=True):
         current = _existing(marker, settings, force, create)  # another process may have made it
@@ -281,13 +291,40 @@ def generate(
         return _generate(root, marker, settings, sizes, preset, seed, sr, jobs, meta_dir, progress)
 
 
+def refuse_overwrite(root: Path, settings: dict) -> None:
+    """Raise ``FileExistsError`` naming ``root`` when it holds a data set other than ``settings``'.
+
+    A data set is a ``dataset.json`` (generated with other settings) or any
+    metadata file of the common layout. The preset's default folder is
+    sedlib's own and is regenerated without asking (e.g. after a generator
+    update); a folder with audio but no metadata is an interrupted
+    generation, and is completed.
+    """
+    marker = root / "dataset.json"
+    if marker.is_file():
+        stored = read_json_object(marker, "data set description").get("settings")
+        stored = stored if isinstance(stored, dict) else {}
+        ours = json.loads(json.dumps(settings))
+        differing = sorted(k for k in set(stored) | set(ours) if stored.get(k) != ours.get(k))
+        what = f"a data set described by {marker} ({differing or 'its settings'} differ)"
+    else:
+        found = [split_file(s) for s in available_split_names() if (root / split_file(s)).is_file()]
+        if not found:
+            return
+        what = f"a data set with metadata {found[:3]}{' ...' if len(found) > 3 else ''}"
+    raise FileExistsError(
+        f"{root} already holds {what}; generating here would overwrite it: choose another "
+        "folder, or pass force=True (`sedlib data synthetic --force`) to replace it"
+    )
+
+
 def _existing(marker: Path, settings: dict, force: bool, create: bool) -> Dataset | None:
     """The data set already at ``marker``'s folder with these settings, if any."""
     if not marker.is_file() or force:
         if not create:
             raise FileNotFoundError(f"{marker.parent} holds no generated data set (create=False)")
         return None
-    stored = read_json(marker, "data set description").get("settings")
+    stored = read_json_object(marker, "data set description").get("settings")
     if stored == json.loads(json.dumps(settings)):  # as stored: tuples become lists
         return Dataset.from_folder(marker.parent)
     if not create:
