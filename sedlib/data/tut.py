@@ -6,14 +6,16 @@ audio files, downloads their Zenodo archives (verified by size and MD5,
 resumable), and extracts only the files the metadata lists. It prints the
 download size and disk space needed before it starts.
 
-The archive facts (record, file name, bytes, MD5) are those of the dataset
-definitions in ``dcase_util`` 0.2.20 (``dcase_util/datasets/tut.py``); for
+The facts (``resources/tut_manifest.json``: the metadata files' sizes and
+sha256; each archive's record, file name, bytes and MD5) are those of the
+dataset definitions in ``dcase_util`` 0.2.20 (``dcase_util/datasets/tut.py``); for
 TUT Sound Events 2017 development that file stores the MD5s under the key
 ``remote_md``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import zipfile
@@ -27,54 +29,7 @@ from sedlib.data.meta import read_meta
 
 log = logging.getLogger(__name__)
 
-META_REPOSITORY = "KeisukeImoto/metadata_SEDandASC01"
-META_COMMIT = "6eb571bbbe6c88e9caaae04274aa6a615e4207ed"
-META_BASE_URL = f"https://raw.githubusercontent.com/{META_REPOSITORY}/{META_COMMIT}/"
 ZENODO_BASE_URL = "https://zenodo.org/record/"
-
-#: Metadata files: relative path -> (bytes, sha256).
-META_FILES: dict[str, tuple[int, str]] = {
-    "meta/meta_development.txt": (
-        470684,
-        "0407db2496b69c5f2107ebd3c41d0d01e706ac7e869e423a3dc794058b37d9cd",
-    ),
-    "meta/meta_evaluation.txt": (
-        154389,
-        "8014f443bf00d1bd7c59f6ee5560b6aac0f0905b6c7aecebcde09d4d30ee80ee",
-    ),
-    "crossvaridation/meta_fold01_development.txt": (
-        371520,
-        "dad05f4a77508ca4f99b05fe99a245fe58c4f30e3afc701a88e1167272960961",
-    ),
-    "crossvaridation/meta_fold01_evaluation.txt": (
-        99225,
-        "8a390e11112dfc72f3cc8b056f65e741ab8b0afa840b7d14b953d438750ace0e",
-    ),
-    "crossvaridation/meta_fold02_development.txt": (
-        366552,
-        "e8a5280a94148046d526453e74e8afbd79042384f4424c478fe2a160faf00719",
-    ),
-    "crossvaridation/meta_fold02_evaluation.txt": (
-        104193,
-        "3857cc2de5f9a4fd56f2d623b6b66321b94568855095558e4160b3fa562c9f22",
-    ),
-    "crossvaridation/meta_fold03_development.txt": (
-        329486,
-        "b5122523268a6971e5cbe9fb36d1daabd607cf72731a343d0cafee052cc428e5",
-    ),
-    "crossvaridation/meta_fold03_evaluation.txt": (
-        141259,
-        "8cd3014550a5a9b01eb81b5393bd79d71e38d021f0308527ab5b8b2b17c4ff0e",
-    ),
-    "crossvaridation/meta_fold04_development.txt": (
-        344555,
-        "5047965f784b8d84ae3da606895587881524de41896c78b20c29c566188db01e",
-    ),
-    "crossvaridation/meta_fold04_evaluation.txt": (
-        126190,
-        "5ceb5112b448327524106468481f443fbce1d050cab4bf922bc146dbfa5c74d1",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -90,142 +45,26 @@ class Archive:
         return f"{base}{self.record}/files/{self.filename}"
 
 
+def _manifest() -> dict:
+    """``resources/tut_manifest.json``: the pinned metadata files and the audio archives."""
+    from importlib import resources
+
+    text = resources.files("sedlib").joinpath("resources/tut_manifest.json").read_text("utf-8")
+    return json.loads(text)
+
+
+_MANIFEST = _manifest()
+META_REPOSITORY: str = _MANIFEST["meta_repository"]
+META_COMMIT: str = _MANIFEST["meta_commit"]
+META_BASE_URL = f"https://raw.githubusercontent.com/{META_REPOSITORY}/{META_COMMIT}/"
+#: Metadata files: relative path -> (bytes, sha256).
+META_FILES: dict[str, tuple[int, str]] = {
+    path: (fact["bytes"], fact["sha256"]) for path, fact in _MANIFEST["meta_files"].items()
+}
 #: Audio archives of each TUT data set, by the top folder the metadata paths start with.
 ARCHIVES: dict[str, tuple[Archive, ...]] = {
-    "TUT-acoustic-scenes-2016-development": (
-        Archive(
-            "45739",
-            "TUT-acoustic-scenes-2016-development.audio.1.zip",
-            1070981236,
-            "e39546e65f2e72517b6335aaf0c8323d",
-        ),
-        Archive(
-            "45739",
-            "TUT-acoustic-scenes-2016-development.audio.2.zip",
-            1067186166,
-            "d36cf3253e2c041f68e937a3fe804807",
-        ),
-        Archive(
-            "45739",
-            "TUT-acoustic-scenes-2016-development.audio.3.zip",
-            1073644405,
-            "0393a9620ab882b1c26d884eccdcffdd",
-        ),
-        Archive(
-            "45739",
-            "TUT-acoustic-scenes-2016-development.audio.4.zip",
-            1072111347,
-            "fb3e4e0cd7ea82120ec07031dee558ce",
-        ),
-        Archive(
-            "45739",
-            "TUT-acoustic-scenes-2016-development.audio.5.zip",
-            1069681513,
-            "a19cf600b33c8f88f6ad607bafd74057",
-        ),
-        Archive(
-            "45739",
-            "TUT-acoustic-scenes-2016-development.audio.6.zip",
-            1072890150,
-            "591aad3219d1155342572cc1f6af5680",
-        ),
-        Archive(
-            "45739",
-            "TUT-acoustic-scenes-2016-development.audio.7.zip",
-            1069265197,
-            "9e6c1897789e6bce13ac69c6caedb7ab",
-        ),
-        Archive(
-            "45739",
-            "TUT-acoustic-scenes-2016-development.audio.8.zip",
-            528461098,
-            "c4718354f48fcc9dfc7305f6cd8325c8",
-        ),
-    ),
-    "TUT-acoustic-scenes-2016-evaluation": (
-        Archive(
-            "165995",
-            "TUT-acoustic-scenes-2016-evaluation.audio.1.zip",
-            1067685684,
-            "7c6c2e54b8a9c4c37a803b81446d16fe",
-        ),
-        Archive(
-            "165995",
-            "TUT-acoustic-scenes-2016-evaluation.audio.2.zip",
-            1068308900,
-            "7930f1dc26707ab3ba9526073af87333",
-        ),
-        Archive(
-            "165995",
-            "TUT-acoustic-scenes-2016-evaluation.audio.3.zip",
-            538894804,
-            "17187d633d6402aee4b481122a1b28f0",
-        ),
-    ),
-    "TUT-acoustic-scenes-2017-evaluation": (
-        Archive(
-            "1040168",
-            "TUT-acoustic-scenes-2017-evaluation.audio.1.zip",
-            1071856687,
-            "3d6dda4445871e9544e0fefe7d14c7d9",
-        ),
-        Archive(
-            "1040168",
-            "TUT-acoustic-scenes-2017-evaluation.audio.2.zip",
-            1073362972,
-            "4085ef5fa286f2169074993a4e405953",
-        ),
-        Archive(
-            "1040168",
-            "TUT-acoustic-scenes-2017-evaluation.audio.3.zip",
-            1071521152,
-            "cac432579e7cf2dff0aec7aaed248956",
-        ),
-        Archive(
-            "1040168",
-            "TUT-acoustic-scenes-2017-evaluation.audio.4.zip",
-            382756463,
-            "664bf09c3d24bd26c6b587f1d709de36",
-        ),
-    ),
-    "TUT-sound-events-2016-development": (
-        Archive(
-            "45759",
-            "TUT-sound-events-2016-development.audio.zip",
-            1014040667,
-            "a6006efaa85bb69d5064b00c6802a8f8",
-        ),
-    ),
-    "TUT-sound-events-2016-evaluation": (
-        Archive(
-            "996424",
-            "TUT-sound-events-2016-evaluation.audio.zip",
-            471072452,
-            "29434e8c53bd51206df0234e6cf2238c",
-        ),
-    ),
-    "TUT-sound-events-2017-development": (
-        Archive(
-            "814831",
-            "TUT-sound-events-2017-development.audio.1.zip",
-            1062653169,
-            "6f1cd31592b8240a14be3ee513db6a23",
-        ),
-        Archive(
-            "814831",
-            "TUT-sound-events-2017-development.audio.2.zip",
-            213232458,
-            "adcff03341b84dc8d35f035b93c1efa0",
-        ),
-    ),
-    "TUT-sound-events-2017-evaluation": (
-        Archive(
-            "1040179",
-            "TUT-sound-events-2017-evaluation.audio.zip",
-            388173790,
-            "1d3aa81896be0f142130ca9ca7a2b871",
-        ),
-    ),
+    name: tuple(Archive(**fact) for fact in archives)
+    for name, archives in _MANIFEST["archives"].items()
 }
 
 #: Bytes per second of the TUT audio (44.1 kHz, 24 bit, 2 channels), to estimate extracted size.
