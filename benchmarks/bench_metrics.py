@@ -6,7 +6,7 @@ The paper's evaluation-set size: 136 files, 74 min, 25 classes, 1 s segments
 - imports and a first, untimed call happen before any clock starts;
 - input conversion is timed apart: sed_eval's per-file event containers
   (``dcase_util`` ``MetaDataContainer``, what ``SegmentBasedMetrics.evaluate``
-  converts to) against sedlib's :class:`~sedlib.metrics.EventList`, both from
+  converts to) against sedlib's :class:`~sedlib.events.EventList`, both from
   the same DataFrames;
 - the metric itself is timed on the converted input: sed_eval's
   ``evaluate`` over every file plus its overall and class-wise results,
@@ -31,7 +31,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, print_table
 
-from sedlib.metrics import EventList, segment_based_metrics
+from sedlib.events import EventList
+from sedlib.metrics import segment_based_metrics
 
 N_FILES, TOTAL_MINUTES, N_CLASSES = 136, 74.0, 25
 

@@ -17,7 +17,14 @@ PACKAGE = ROOT / "sedlib"
 
 #: Layers, bottom first. A module may import its own layer or a lower one, never a higher one.
 LAYERS = {
-    0: ("sedlib.features", "sedlib.model", "sedlib.losses", "sedlib.metrics", "sedlib.loss_shares"),
+    0: (
+        "sedlib.features",
+        "sedlib.model",
+        "sedlib.losses",
+        "sedlib.events",
+        "sedlib.metrics",
+        "sedlib.loss_shares",
+    ),
     1: ("sedlib.util", "sedlib.settings", "sedlib.provenance"),
     2: ("sedlib.data",),
     3: ("sedlib.evaluation",),
@@ -26,7 +33,7 @@ LAYERS = {
     6: ("sedlib.report",),
     7: ("sedlib.cli", "sedlib.system_check", "sedlib.__main__"),
 }
-#: The science: it imports nothing else from sedlib.
+#: The science, the foundation: it imports nothing of sedlib but itself.
 CORE = LAYERS[0]
 #: Functions allowed over the length limit, with the reason.
 LONG_FUNCTIONS = {
@@ -76,7 +83,7 @@ def test_every_module_has_a_layer():
         layer(name)
 
 
-def test_imports_only_point_down_and_the_core_imports_nothing_of_sedlib():
+def test_imports_only_point_down_and_the_core_imports_only_the_core():
     graph = {name: imports(name, path) for name, path in modules().items()}
     for name, targets in graph.items():
         for target in targets:
@@ -86,9 +93,8 @@ def test_imports_only_point_down_and_the_core_imports_nothing_of_sedlib():
                 f"{name} (layer {layer(name)}) imports {target} (layer {layer(target)})"
             )
         if name in CORE:
-            assert not {t for t in targets if t != "sedlib"}, (
-                f"core module {name} imports {targets}"
-            )
+            outside = {t for t in targets if t != "sedlib" and t not in CORE}
+            assert not outside, f"core module {name} imports {outside}"
 
 
 def test_no_import_cycles():

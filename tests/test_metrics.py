@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from conftest import LABELS, random_event_lists, sed_eval_segment_metrics
 
-from sedlib.metrics import frames_to_events, segment_based_metrics
+from sedlib.events import frames_to_events
+from sedlib.metrics import segment_based_metrics
 
 
 def _close(a: float, b: float) -> bool:
@@ -185,7 +186,7 @@ def test_memory_grows_with_events_not_with_audio_length():
 
 
 def test_prepared_event_lists_score_like_frames():
-    from sedlib.metrics import EventList
+    from sedlib.events import EventList
 
     ref, est, durations = random_event_lists(3)
     labels = LABELS

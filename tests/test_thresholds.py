@@ -9,7 +9,7 @@ from conftest import sed_eval_segment_metrics
 
 from sedlib.evaluation import Predictions
 from sedlib.evaluation.thresholds import class_f_curves, tune_thresholds
-from sedlib.metrics import frames_to_events
+from sedlib.events import frames_to_events
 
 LABELS = ["quiet", "loud", "absent"]
 HOP = 0.02

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sedlib.metrics import EVENT_COLUMNS, SegmentMetrics, frames_to_events, segment_based_metrics
+from sedlib.events import EVENT_COLUMNS, frames_to_events
+from sedlib.metrics import SegmentMetrics, segment_based_metrics
 from sedlib.util.io import CorruptFileError, atomic_write_bytes
 
 

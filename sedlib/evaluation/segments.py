@@ -8,7 +8,7 @@ the largest probability among the frames whose own span covers the segment.
 So one pass over the frames gives, for every segment and class, the score
 above which it is detected, and the F-score of every class at every
 threshold follows by counting: exactly the numbers that thresholding,
-:func:`~sedlib.metrics.frames_to_events` and
+:func:`~sedlib.events.frames_to_events` and
 :func:`~sedlib.metrics.segment_based_metrics` give one threshold at a time
 (checked against them in the tests).
 """

@@ -19,7 +19,7 @@ thresholds instead, using `sed_scores_eval <https://github.com/fgnt/sed_scores_e
   area under the mean of the per-class curves).
 
 Frame ``n`` of a file covers ``[n * hop, (n + 1) * hop)`` seconds, as in
-:func:`sedlib.metrics.frames_to_events`.
+:func:`sedlib.events.frames_to_events`.
 
 PSDS is computed on a fixed grid of thresholds, as the DCASE evaluation
 (``psds_eval``, 50 thresholds) does: scores are floored to multiples of
