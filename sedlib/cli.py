@@ -99,6 +99,9 @@ def _cmd_data_features(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from sedlib.util.process import die_with_parent
+
+    die_with_parent()  # started by a sweep: end with it (no orphan trains on)
     from sedlib.training import TrainConfig, train
     from sedlib.training.run import default_run_dir
 
@@ -164,39 +167,72 @@ def _parse_settings(items: list[str], option: str) -> dict:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sedlib.data.registry import get_dataset
-    from sedlib.study.sweep import aggregate_grid, parse_shard, plan_grid, run_grid
+    from sedlib.study.results import ResultSetConflict
+    from sedlib.study.sweep import SweepError
 
     overrides = _parse_settings(args.set, "--set")
     for key in ("epochs", "protocol", "device"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
-    if args.aggregate_only:
-        dataset = get_dataset(args.dataset, create=False)
-        planned = plan_grid(
-            args.grid,
-            dataset=dataset,
-            seeds=args.seeds,
-            overrides={**overrides, "dataset": args.dataset},
-        )
-        result = aggregate_grid(args.grid, planned, dataset, command=command)
-    else:
-        result = run_grid(
-            args.grid,
-            dataset=args.dataset,
-            seeds=args.seeds,
-            overrides=overrides,
-            jobs=args.jobs,
-            shard=parse_shard(args.shard),
-            command=command,
-            executor=args.executor,
-        )
-    if result is not None:
-        print(
-            f"grid {args.grid}: {len(result.table)} finished runs -> results/{args.grid}/{result.slug}.csv"
-        )
+    try:
+        if args.aggregate_only:
+            result, planned = _aggregate_only(args, overrides)
+        else:
+            result, planned = _sweep(args, overrides, command), None
+    except ResultSetConflict as err:
+        raise SystemExit(f"sedlib sweep: {err}") from None
+    except SweepError as err:
+        raise SystemExit(f"sedlib sweep: {err}") from None
+    if result is None:
+        what = f"none of the {planned} planned runs" if planned else "no run"
+        print(f"grid {args.grid}: {what} has finished; no results were written", file=sys.stderr)
+        return 1 if args.aggregate_only else 0
+    print(
+        f"grid {args.grid}: {result.header['runs']} of {result.header['planned']} planned runs "
+        f"finished -> {result.path}"
+    )
     return 0
+
+
+def _sweep(args: argparse.Namespace, overrides: dict, command: str | None):
+    from sedlib.study.sweep import parse_shard, run_grid
+
+    try:
+        shard = parse_shard(args.shard)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return run_grid(
+        args.grid,
+        dataset=args.dataset,
+        seeds=args.seeds,
+        overrides=overrides,
+        jobs=args.jobs,
+        shard=shard,
+        command=command,
+        executor=args.executor,
+        force=args.force,
+    )
+
+
+def _aggregate_only(args: argparse.Namespace, overrides: dict):
+    """The result set of the finished runs (the command that made them is kept); and the runs planned."""
+    from sedlib.data.registry import canonical_name, get_dataset
+    from sedlib.study.sweep import aggregate_grid, plan_grid
+
+    if args.shard:
+        raise SystemExit(
+            "--shard cannot be used with --aggregate-only: aggregating collects the finished "
+            "runs of the whole grid (run it once, after the shards)"
+        )
+    dataset = get_dataset(args.dataset, create=False)
+    planned = plan_grid(
+        args.grid,
+        dataset=dataset,
+        seeds=args.seeds,
+        overrides={**overrides, "dataset": canonical_name(args.dataset)},
+    )
+    return aggregate_grid(args.grid, planned, dataset, force=args.force), len(planned)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -305,13 +341,24 @@ def _add_sweep_command(sub) -> None:
         "in its own process (no Jupyter needed, e.g. on a bare GPU machine)",
     )
     sw.add_argument(
-        "--jobs", type=int, default=1, help="runs at the same time (several fit on one GPU)"
+        "--jobs",
+        type=_at_least_one("--jobs"),
+        default=1,
+        help="runs at the same time (several fit on one GPU)",
     )
     sw.add_argument(
         "--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)"
     )
     sw.add_argument(
-        "--aggregate-only", action="store_true", help="only collect the finished runs into results"
+        "--aggregate-only",
+        action="store_true",
+        help="only collect the finished runs into results (the result keeps the command that "
+        "made them)",
+    )
+    sw.add_argument(
+        "--force",
+        action="store_true",
+        help="let the results replace a result file that holds finished runs they lack",
     )
     sw.add_argument(
         "--no-record-command",
@@ -320,6 +367,23 @@ def _add_sweep_command(sub) -> None:
         help="write the canonical command into the results instead of this one",
     )
     sw.set_defaults(func=_cmd_sweep)
+
+
+def _at_least_one(option: str):
+    """An argparse type: an integer of at least 1 (the message names ``option``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{option} needs a whole number, got {text!r}"
+            ) from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{option} must be at least 1, got {value}")
+        return value
+
+    return parse
 
 
 def _add_migrate_command(sub) -> None:
@@ -455,6 +519,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    from sedlib.settings import pin_paths
+
+    pin_paths()  # relative folders mean the user's folder, also to child processes
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("sedlib").setLevel(logging.INFO)
     if not getattr(args, "func", None):
