@@ -11,7 +11,7 @@ cpu``). Before: the code of a910190; after: this code.
 | 3b. touched audio, then ``--shard 0/4`` | the 4-run set became a 1-run set | the new runs (other data identity) are a set of their own ("1 of 4 planned runs"); the 4-run file is untouched |
 | 3c. a set that lost runs | silently rewritten smaller | ``ResultSetConflict`` naming the file and the runs it would lose (exit 1), unless ``--force`` |
 | 7. a run folder without ``metrics.json`` | retrained in ``.work/``, then ``OSError: Directory not empty`` on promotion, at every sweep | the unfinished folder is moved aside to ``.work/<folder>.stale-<n>`` (logged), the run is promoted; a finished folder is never replaced |
-| 8. the sweep killed (SIGKILL, SIGTERM) | its ``sedlib train`` child trained on as an orphan, its run's lock already free | the child dies with its sweep (``PR_SET_PDEATHSIG``); ``train()`` holds the lock of its folder, so a second trainer (or a new sweep) is refused while one trains |
+| 8. the sweep killed (SIGKILL, SIGTERM) or interrupted | its ``sedlib train`` child trained on as an orphan, its run's lock already free | the child dies with its sweep (``PR_SET_PDEATHSIG``; a papermill kernel polls its parent); an interrupted sweep ends its children; ``train()`` holds the lock of its folder, so a second trainer (or a new sweep) is refused while one trains |
 | 9. undefined values in summaries | micro F [undefined, 0.40, 0.50] was "45.0 ± 63.5" over "3 seeds" while macro F counted undefined as 0 | one rule, ``UNDEFINED_RULE``: an undefined F counts as 0 (30.0 ± 65.7); another undefined metric is left out and the text says "2 of 3 seeds" |
 | 11a. ``results`` is a file | found after every run had trained | ``PermissionError`` naming the folder before the first run |
 | 11b. ``--device cuda`` without CUDA | every run launched and failed in its child's log | ``ValueError`` naming ``--device`` before the first run |
@@ -274,6 +274,28 @@ def test_a_killed_sweep_leaves_no_trainer_behind(sig, tiny, tmp_path, monkeypatc
             except (psutil.NoSuchProcess, ProcessLookupError):
                 pass
         sweeper.wait()
+
+
+def test_an_interrupted_sweep_ends_its_children(tmp_path):
+    import threading
+
+    from sedlib.util.process import start_child, stop_children
+
+    statuses: list[int] = []
+    command = [sys.executable, "-c", "import time; time.sleep(60)"]
+    waiter = threading.Thread(  # as a sweep's worker thread waits for its run
+        target=lambda: statuses.append(
+            start_child(command, env=dict(os.environ), cwd=tmp_path, log_path=tmp_path / "log")
+        )
+    )
+    waiter.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not _children(os.getpid()):
+        time.sleep(0.05)
+    (child,) = [c for c in _children(os.getpid()) if "time.sleep(60)" in " ".join(c.cmdline())]
+    stop_children()  # what the sweep does on KeyboardInterrupt (or any error) while runs execute
+    waiter.join(10)
+    assert statuses == [-signal.SIGTERM] and not child.is_running()
 
 
 HOLD_LOCK = """

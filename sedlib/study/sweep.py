@@ -379,17 +379,20 @@ def _execute_all(grid: str, todo: list[PlannedRun], jobs: int, executor: str) ->
     failures, messages = [], []
     with tqdm(total=len(todo), desc=f"sweep {grid}", unit="run") as bar:
         # each run is its own process (a papermill kernel or `sedlib train`); threads only wait
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            try:
-                for message, failure in pool.map(lambda run: _try(run, executor), todo):
-                    bar.set_postfix_str(message)
-                    bar.update()
-                    messages.append(message)
-                    if failure:
-                        failures.append(failure)
-            except BaseException:  # KeyboardInterrupt...: no run may go on without its sweep
-                stop_children()
-                raise
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
+            for message, failure in pool.map(lambda run: _try(run, executor), todo):
+                bar.set_postfix_str(message)
+                bar.update()
+                messages.append(message)
+                if failure:
+                    failures.append(failure)
+        except BaseException:  # KeyboardInterrupt...: no run may go on without its sweep
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_children()
+            raise
+        finally:
+            pool.shutdown(wait=True)
     _log_outcomes(grid, messages)
     return failures
 
