@@ -105,6 +105,10 @@ def _cmd_data_features(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from sedlib.util.process import die_with_parent
+
+    die_with_parent()  # started by a sweep: end with it (no orphan trains on)
+    from sedlib.data.registry import canonical_name
     from sedlib.training import TrainConfig, train
     from sedlib.training.config import merge_settings
     from sedlib.training.run import default_run_dir
@@ -113,7 +117,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     values = read_config_file(args.config.absolute()) if args.config else {}
     values = merge_settings(values, _overrides(args, _TRAIN_OPTIONS))
     if "dataset" in values:
-        values["dataset"] = _resolve_dataset(values["dataset"])
+        values["dataset"] = canonical_name(values["dataset"])
     config = TrainConfig.from_parameters(profile=args.profile, **values)
     run_dir = args.output_dir.absolute() if args.output_dir else default_run_dir(config, "cli")
     record = train(config, run_dir)
@@ -137,12 +141,6 @@ _TRAIN_OPTIONS = (
 )  # fmt: skip
 #: ``sedlib sweep`` options that are TrainConfig fields of the same name.
 _SWEEP_OPTIONS = ("epochs", "protocol", "device")
-
-
-def _resolve_dataset(dataset):
-    """A data set folder given relative to the user's folder, made absolute; names stay names."""
-    path = Path(str(dataset)).expanduser()
-    return str(path.resolve()) if (path / "meta").is_dir() else dataset
 
 
 def _overrides(args: argparse.Namespace, options: tuple[str, ...]) -> dict:
@@ -193,41 +191,75 @@ def _parse_settings(items: list[str], option: str) -> dict:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sedlib.data.registry import get_dataset
+    from sedlib.data.registry import canonical_name
     from sedlib.study.grids import check_overrides, get_grid
-    from sedlib.study.sweep import aggregate_grid, parse_shard, plan_grid, run_grid
+    from sedlib.study.results import ResultSetConflict
+    from sedlib.study.sweep import SweepError
 
     overrides = _overrides(args, _SWEEP_OPTIONS)
     if "dataset" in overrides:
         raise ValueError("--set dataset=...: give the data set with --dataset")
     check_overrides(get_grid(args.grid), overrides)  # before any data is made or run started
-    args.dataset = _resolve_dataset(args.dataset)
+    args.dataset = canonical_name(args.dataset)
     command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
-    if args.aggregate_only:
-        dataset = get_dataset(args.dataset, create=False)
-        planned = plan_grid(
-            args.grid,
-            dataset=dataset,
-            seeds=args.seeds,
-            overrides={**overrides, "dataset": args.dataset},
-        )
-        result = aggregate_grid(args.grid, planned, dataset, command=command)
-    else:
-        result = run_grid(
-            args.grid,
-            dataset=args.dataset,
-            seeds=args.seeds,
-            overrides=overrides,
-            jobs=args.jobs,
-            shard=parse_shard(args.shard),
-            command=command,
-            executor=args.executor,
-        )
-    if result is not None:
-        print(
-            f"grid {args.grid}: {len(result.table)} finished runs -> results/{args.grid}/{result.slug}.csv"
-        )
+    try:
+        if args.aggregate_only:
+            result, planned = _aggregate_only(args, overrides)
+        else:
+            result, planned = _sweep(args, overrides, command), None
+    except ResultSetConflict as err:
+        raise SystemExit(f"sedlib sweep: {err}") from None
+    except SweepError as err:
+        raise SystemExit(f"sedlib sweep: {err}") from None
+    if result is None:
+        what = f"none of the {planned} planned runs" if planned else "no run"
+        print(f"grid {args.grid}: {what} has finished; no results were written", file=sys.stderr)
+        return 1 if args.aggregate_only else 0
+    print(
+        f"grid {args.grid}: {result.header['runs']} of {result.header['planned']} planned runs "
+        f"finished -> {result.path}"
+    )
     return 0
+
+
+def _sweep(args: argparse.Namespace, overrides: dict, command: str | None):
+    from sedlib.study.sweep import parse_shard, run_grid
+
+    try:
+        shard = parse_shard(args.shard)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return run_grid(
+        args.grid,
+        dataset=args.dataset,
+        seeds=args.seeds,
+        overrides=overrides,
+        jobs=args.jobs,
+        shard=shard,
+        command=command,
+        executor=args.executor,
+        force=args.force,
+    )
+
+
+def _aggregate_only(args: argparse.Namespace, overrides: dict):
+    """The result set of the finished runs (the command that made them is kept); and the runs planned."""
+    from sedlib.data.registry import canonical_name, get_dataset
+    from sedlib.study.sweep import aggregate_grid, plan_grid
+
+    if args.shard:
+        raise SystemExit(
+            "--shard cannot be used with --aggregate-only: aggregating collects the finished "
+            "runs of the whole grid (run it once, after the shards)"
+        )
+    dataset = get_dataset(args.dataset, create=False)
+    planned = plan_grid(
+        args.grid,
+        dataset=dataset,
+        seeds=args.seeds,
+        overrides={**overrides, "dataset": canonical_name(args.dataset)},
+    )
+    return aggregate_grid(args.grid, planned, dataset, force=args.force), len(planned)
 
 
 def _add_run_commands(sub) -> None:
@@ -332,7 +364,15 @@ def _add_sweep_command(sub) -> None:
         "--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)"
     )
     sw.add_argument(
-        "--aggregate-only", action="store_true", help="only collect the finished runs into results"
+        "--aggregate-only",
+        action="store_true",
+        help="only collect the finished runs into results (the result keeps the command that "
+        "made them)",
+    )
+    sw.add_argument(
+        "--force",
+        action="store_true",
+        help="let the results replace a result file that holds finished runs they lack",
     )
     sw.add_argument(
         "--no-record-command",
@@ -502,6 +542,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    from sedlib.settings import pin_paths
+
+    pin_paths()  # relative folders mean the user's folder, also to child processes
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("sedlib").setLevel(logging.INFO)
     if not getattr(args, "func", None):

@@ -7,6 +7,11 @@
     An existing copy of the TUT event metadata (the tree with ``meta/`` and
     ``crossvaridation/``). Tests and CI point it at a local copy instead of
     downloading; unset, the metadata is looked for under the data root.
+
+A relative value is taken relative to the folder the user started the
+command in: :func:`pin_paths` makes both absolute once, at the entry point,
+so that child processes (papermill kernels, ``sedlib train``), which run in
+the repository folder, see the same folders.
 """
 
 from __future__ import annotations
@@ -18,11 +23,29 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+#: The environment variables that name folders.
+PATH_VARIABLES = ("SEDLIB_DATA_ROOT", "SEDLIB_TUT_META")
+
+
+def pin_paths() -> dict[str, str]:
+    """Make :data:`PATH_VARIABLES` absolute in ``os.environ`` (against the current folder); the new values.
+
+    Called once at an entry point (the command line, a sweep), so that every
+    child process inherits the folders the user meant.
+    """
+    pinned = {}
+    for name in PATH_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            pinned[name] = os.environ[name] = str(Path(value).expanduser().absolute())
+    return pinned
+
+
 def data_root() -> Path:
-    """Root folder for downloads, caches and results."""
+    """Root folder for downloads, caches and results (absolute)."""
     env = os.environ.get("SEDLIB_DATA_ROOT")
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser().absolute()
     if (REPO_ROOT / "pyproject.toml").is_file():
         return REPO_ROOT / "data"
     return Path.cwd() / "data"
@@ -31,7 +54,7 @@ def data_root() -> Path:
 def tut_meta_dir() -> Path:
     """Folder of the TUT event metadata (``SEDLIB_TUT_META`` or ``<data root>/tut-meta``)."""
     env = os.environ.get("SEDLIB_TUT_META")
-    return Path(env).expanduser() if env else data_root() / "tut-meta"
+    return Path(env).expanduser().absolute() if env else data_root() / "tut-meta"
 
 
 def results_dir() -> Path:

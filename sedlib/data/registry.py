@@ -17,6 +17,23 @@ def dataset_names() -> list[str]:
     return ["synthetic-small", "synthetic-paper", "synthetic-tut-timeline", "tut"]
 
 
+def canonical_name(name: str | Path) -> str:
+    """``name`` as any process understands it: a data set name as it is, a folder as an absolute path.
+
+    A relative folder is taken relative to the current folder, once: child
+    processes (which run in the repository folder) get the absolute path.
+
+    Examples
+    --------
+    >>> canonical_name("synthetic-small"), canonical_name("/data/sets/mine")
+    ('synthetic-small', '/data/sets/mine')
+    """
+    text = str(name)
+    if _SYNTHETIC.match(text) or text == "tut":
+        return text
+    return str(Path(text).expanduser().absolute())
+
+
 def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True) -> Dataset:
     """The data set called ``name``.
 
@@ -57,7 +74,7 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
         if not (meta / "meta" / "meta_development.txt").is_file():
             raise FileNotFoundError(f"no TUT metadata in {meta}: run `sedlib data tut` first")
         return Dataset("tut", meta, data_root() / "tut")
-    path = Path(text)
+    path = Path(text).expanduser()
     if (path / "meta").is_dir():
         return Dataset.from_folder(path)
     raise ValueError(

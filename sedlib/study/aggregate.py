@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sedlib import provenance
 from sedlib.data.audio import audio_info
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import class_stats
-from sedlib.study.results import ResultSet, results_root, slug
+from sedlib.study.results import ResultSet, check_replace, find_result_file, results_root
 from sedlib.study.summary import method_key
 from sedlib.training.record import RunRecord
 from sedlib.training.split import protocol_folds
@@ -155,10 +156,12 @@ def aggregate(
     records: list[RunRecord],
     *,
     data: dict[str, Any],
-    command: str,
+    command: str | None = None,
+    default_command: str = "",
     description: str = "",
     root: Path | None = None,
-    planned: int | None = None,
+    planned: Sequence[str] | int | None = None,
+    force: bool = False,
 ) -> ResultSet | None:
     """Write the result set of these finished runs; None when there are none.
 
@@ -170,23 +173,39 @@ def aggregate(
         Finished runs sharing every setting but the method and seed.
     data : dict
         :func:`data_facts` of the runs' data set and protocol.
-    command : str
-        The command that reproduces the runs.
+    command : str, optional
+        The command that reproduces the runs; None keeps the one recorded in
+        the set's file, else ``default_command``.
+    default_command : str
+        The canonical command of the runs.
     description : str
         What the grid compares.
     root : path, optional
         Results folder (default ``<data root>/results``).
-    planned : int, optional
-        Runs the sweep planned (the header says when some have not finished).
+    planned : list of str or int, optional
+        The identities of the runs the sweep planned: they identify the set
+        (its file name, see :func:`sedlib.study.results.find_result_file`).
+        A number only says how many were planned (older callers).
+    force : bool
+        Replace the set's file even when it holds runs these records lack.
+
+    Raises
+    ------
+    ResultSetConflict
+        When the set's file holds finished runs these records lack (unless ``force``).
     """
     if not records:
         log.warning("grid %s: no finished run to aggregate yet", grid)
         return None
     shared = shared_settings(records)
-    name = slug(shared, data.get("fingerprint", ""))
+    runs_planned = sorted(planned) if isinstance(planned, (list, tuple, set)) else None
+    folder = results_root(root) / grid
+    name, previous = find_result_file(folder, shared, data.get("fingerprint", ""), runs_planned)
+    check_replace(folder / f"{name}.json", previous, {r.identity for r in records}, force)
     table = pd.DataFrame([table_row(r) for r in records]).sort_values(
         ["method", "seed"], kind="stable"
     )
+    created_by = command or (previous or {}).get("header", {}).get("created_by") or default_command
     header = {
         "grid": grid,
         "slug": name,
@@ -196,16 +215,28 @@ def aggregate(
         "data": data,
         "seeds": int(table["seed"].nunique()),
         "runs": len(records),
-        "planned": planned if planned is not None else len(records),
-        "created_by": command,
+        "planned": len(runs_planned) if runs_planned else (planned or len(records)),
+        "created_by": created_by,
         "aggregated": provenance.collect(include_device=False),
         "table_columns": list(table.columns),
     }
+    if runs_planned:
+        header["planned_runs"] = runs_planned
     runs = {r.run: compact(r) for r in sorted(records, key=lambda r: r.run)}
-    folder = results_root(root) / grid
     atomic_write_text(folder / f"{name}.csv", table.to_csv(index=False))
     atomic_write_text(folder / f"{name}.json", summary_json(header, runs))
-    log.info("grid %s: %d finished runs -> %s", grid, len(records), folder / f"{name}.csv")
+    log.info(
+        "grid %s: %d of %d planned runs finished -> %s",
+        grid,
+        len(records),
+        header["planned"],
+        folder / f"{name}.csv",
+    )
     return ResultSet(
-        grid, name, json.loads(json.dumps(json_safe(header))), table.reset_index(drop=True), runs
+        grid,
+        name,
+        json.loads(json.dumps(json_safe(header))),
+        table.reset_index(drop=True),
+        runs,
+        folder / f"{name}.csv",
     )

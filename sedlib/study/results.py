@@ -4,8 +4,12 @@ A sweep's finished runs are aggregated into ``<results>/<grid>/<slug>.csv``
 (one row per run) and ``.json`` (a header that says what was run, on which
 data, by which command, and a compact record of every run). The slug names
 the data set, the protocol and the device, and ends with a hash of every
-setting the runs share, so two sweeps that differ in anything (epochs,
-model width...) never write into each other's files.
+setting the runs share and of the identities of the runs the sweep planned
+(which cover the data, audio included, and the seeds), so two sweeps that
+differ in anything (epochs, model width, seeds, data...) never write into
+each other's files. A set is rewritten only with at least the runs it holds
+(:func:`check_replace`), unless forced. Files written before the planned
+runs were hashed keep their names (:func:`find_result_file`).
 
 The sets of one grid form a *ladder*: the same comparison at increasing
 fidelity to the paper (more data, the paper's protocol, more seeds, the
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,24 +28,87 @@ from typing import Any
 import pandas as pd
 
 from sedlib.training.record import SchemaError
-from sedlib.util.io import read_json_object
+from sedlib.util.io import read_json, read_json_object
 
 
-def slug(shared: dict[str, Any], fingerprint: str = "") -> str:
+class ResultSetConflict(RuntimeError):
+    """Writing a result set would drop finished runs of the file already there; the message says which."""
+
+
+def slug(shared: dict[str, Any], fingerprint: str = "", runs: Sequence[str] | None = None) -> str:
     """``<dataset>_<protocol>_<device>_<hash>`` of the settings shared by a set of runs and their data.
 
-    The hash covers every shared setting and the data set's fingerprint, so
-    results of regenerated or changed data never overwrite older ones.
+    The hash covers every shared setting, the data set's fingerprint and,
+    when given, the identities of the planned ``runs`` (the set's seeds and
+    the audio), so results of other seeds, regenerated or changed data never
+    overwrite older ones. Without ``runs``: the names of sedlib 0.2 files.
 
     Examples
     --------
     >>> slug({"dataset": "synthetic-small", "protocol": "folds", "device": "cpu", "epochs": 30}, "ab12")
     'synthetic-small_folds_cpu_dc5b097d'
     """
-    payload = {"settings": shared, "data": fingerprint}
+    payload: dict[str, Any] = {"settings": shared, "data": fingerprint}
+    if runs is not None:
+        payload["runs"] = sorted(runs)
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
     name = str(shared.get("dataset", "data")).rstrip("/").split("/")[-1]
     return f"{name}_{shared.get('protocol')}_{shared.get('device')}_{digest}"
+
+
+def find_result_file(
+    folder: Path, shared: dict[str, Any], fingerprint: str, planned: Sequence[str] | None
+) -> tuple[str, dict | None]:
+    """The name of the file of a result set in ``folder`` and its current summary (None when new).
+
+    A file written before sets were keyed by their planned runs (its header
+    lacks ``planned_runs``) is this set when it has the older name
+    (:func:`slug` without runs), holds only planned runs and planned as many.
+    """
+    name = slug(shared, fingerprint, planned)
+    if (folder / f"{name}.json").is_file():
+        return name, read_json(folder / f"{name}.json", "result summary")
+    if planned is None:
+        return name, None
+    legacy = slug(shared, fingerprint)
+    if (folder / f"{legacy}.json").is_file():
+        summary = read_json(folder / f"{legacy}.json", "result summary")
+        held = {run["identity"] for run in summary["runs"].values()}
+        header = summary["header"]
+        if (
+            "planned_runs" not in header
+            and held <= set(planned)
+            and header.get("planned") == len(planned)
+        ):
+            return legacy, summary
+    return name, None
+
+
+def check_replace(path: Path, previous: dict | None, identities: set[str], force: bool) -> None:
+    """Raise :class:`ResultSetConflict` unless the new set of ``identities`` keeps every run of ``previous``.
+
+    Parameters
+    ----------
+    path : Path
+        The result file (for the message).
+    previous : dict or None
+        Its current summary (None: no file yet).
+    identities : set of str
+        The runs of the set about to be written.
+    force : bool
+        Replace anyway.
+    """
+    if previous is None or force:
+        return
+    lost = sorted(
+        name for name, run in previous["runs"].items() if run["identity"] not in identities
+    )
+    if lost:
+        raise ResultSetConflict(
+            f"{path} holds {len(previous['runs'])} finished run(s), the new aggregate "
+            f"{len(identities)} and lacks {len(lost)} of them ({', '.join(lost[:4])}"
+            f"{', ...' if len(lost) > 4 else ''}); not replaced (use --force to replace it)"
+        )
 
 
 def results_root(root: Path | None = None) -> Path:
@@ -65,6 +133,8 @@ class ResultSet:
         One row per run (metrics, per-class columns ``f:<label>`` ...).
     runs : dict
         Compact record of every run, by run name.
+    path : Path, optional
+        The ``.csv`` file (its ``.json`` beside it), when read or written.
     """
 
     grid: str
@@ -72,6 +142,7 @@ class ResultSet:
     header: dict
     table: pd.DataFrame
     runs: dict
+    path: Path | None = None
 
     @property
     def label(self) -> str:
@@ -134,9 +205,8 @@ def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
             f"{path}: not a result summary (it lacks {missing or 'a header object'}); every "
             f".json in {folder} is read as one: move it out or aggregate the runs again"
         )
-    return ResultSet(
-        grid, name, summary["header"], pd.read_csv(folder / f"{name}.csv"), summary["runs"]
-    )
+    csv = folder / f"{name}.csv"
+    return ResultSet(grid, name, summary["header"], pd.read_csv(csv), summary["runs"], csv)
 
 
 def load_ladder(grid: str, root: Path | None = None) -> list[ResultSet]:

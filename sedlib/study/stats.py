@@ -62,6 +62,7 @@ def paired_difference(
     confidence: float = 0.95,
     n_boot: int = 10_000,
     seed: int = 0,
+    metric: str | None = None,
 ) -> PairedDifference:
     """Mean of ``b - a`` over the seeds both have, with a bootstrap CI and a Wilcoxon test.
 
@@ -75,11 +76,20 @@ def paired_difference(
         Bootstrap resamples.
     seed : int
         Seed of the resampling.
+    metric : str, optional
+        The metric compared (default: the Series' name); undefined values follow
+        :data:`sedlib.study.summary.UNDEFINED_RULE` (an undefined F counts as 0,
+        another undefined value drops its seed from the pairs).
 
     Returns
     -------
     PairedDifference
     """
+    from sedlib.study.summary import seed_values
+
+    a, b = (  # the summaries' rule for undefined values (an undefined F counts as 0)
+        pd.Series(seed_values(s, metric or s.name), index=s.index) for s in (a, b)
+    )
     joined = pd.concat({"a": a, "b": b}, axis=1).dropna()
     if len(joined) < 2:
         raise ValueError(f"need at least 2 paired seeds, got {len(joined)}")

@@ -3,6 +3,21 @@
 A result table (one row per run, see :mod:`sedlib.study.results`) is
 reduced here to one row per method (loss and γ): the mean over seeds and
 the half-width of its 95% confidence interval from Student's t distribution.
+
+Undefined values (a metric a run could not compute) follow one rule in every
+summary, :data:`UNDEFINED_RULE` (applied by :func:`seed_values`; chapters show
+the sentence under their tables):
+
+- an undefined **F-score** counts as 0. F is undefined when a run (or a
+  class) has no detection or no reference: a system that detects nothing has
+  recall 0, and 0 is what the paper's macro F already counts for an undefined
+  class-wise F (its Table 4 follows from its Table 2 that way). Dropping the
+  seed instead would average only the seeds that detected something and make
+  the method look better the more often it fails;
+- any other undefined metric (an error rate without reference segments, an
+  AP or PSDS without events) has no honest stand-in value: it is left out of
+  the mean, its n counts only the seeds where it is defined, and the number
+  left out is shown (``"40.0 ± 12.0 (2 of 3 seeds)"``).
 """
 
 from __future__ import annotations
@@ -14,6 +29,13 @@ from scipy import stats
 from sedlib.training.config import GAMMA_LOSSES
 
 METRICS = ("macro_f", "micro_f", "macro_er", "micro_er")
+
+#: How every summary of this module treats undefined values; a sentence for under a table.
+UNDEFINED_RULE = (
+    "Undefined values: an undefined F-score (no detection or no reference) counts as 0, as in "
+    "the paper's macro F; an undefined error rate or other metric is left out of its mean, "
+    "which then says over how many seeds it was taken (n of N)."
+)
 
 
 #: The methods of the paper's Table 4, in its order.
@@ -88,12 +110,52 @@ def short_name(method: str) -> str:
     return _SHORT.get(method, method)
 
 
-def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, int]:
-    """Mean, half-width of its t confidence interval, and the number of finite values.
+def is_f_score(metric: str | None) -> bool:
+    """Whether a result column is an F-score (``macro_f``, ``tuned_micro_f``, ``f:<label>``...).
 
-    The half-width is NaN for fewer than two values.
+    Examples
+    --------
+    >>> is_f_score("micro_f"), is_f_score("tuned_f:fan"), is_f_score("macro_er"), is_f_score(None)
+    (True, True, False, False)
     """
-    x = np.asarray(values, dtype=np.float64)
+    if not metric:
+        return False
+    base = str(metric).split(":", 1)[0].removeprefix("tuned_")
+    return base in ("f", "macro_f", "micro_f")
+
+
+def seed_values(values, metric: str | None = None) -> np.ndarray:
+    """A metric's values over seeds with :data:`UNDEFINED_RULE` applied (float array).
+
+    Parameters
+    ----------
+    values : array-like or pandas.Series
+        One value per seed; None or NaN where undefined.
+    metric : str, optional
+        The metric (result column) the values are of; default the Series' name.
+        Undefined F-scores become 0, other undefined values stay NaN (left out).
+    """
+    if metric is None:
+        metric = getattr(values, "name", None)
+    x = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce")
+    x = x.to_numpy(dtype=np.float64, copy=True)
+    x[np.isinf(x)] = np.nan
+    if is_f_score(metric if isinstance(metric, str) else None):
+        x = np.nan_to_num(x, nan=0.0)
+    return x
+
+
+def mean_ci(
+    values, confidence: float = 0.95, *, metric: str | None = None
+) -> tuple[float, float, int]:
+    """Mean, half-width of its t confidence interval, and the number of values it is over.
+
+    :data:`UNDEFINED_RULE` applies (see :func:`seed_values`; ``metric``
+    defaults to the Series' name): undefined F-scores count as 0, other
+    undefined values are left out of the mean and of n. The half-width is
+    NaN for fewer than two values.
+    """
+    x = seed_values(values, metric)
     x = x[np.isfinite(x)]
     n = len(x)
     if n == 0:
@@ -104,20 +166,31 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, int]:
     return float(x.mean()), float(half), n
 
 
-def format_mean_ci(values, scale: float = 100.0, digits: int = 1) -> str:
+def format_mean_ci(
+    values, scale: float = 100.0, digits: int = 1, *, metric: str | None = None
+) -> str:
     """``"mean ± half-width"`` of a metric over seeds (scaled, e.g. to percent); ``–`` when empty.
+
+    :data:`UNDEFINED_RULE` applies; when values were left out the text says
+    over how many seeds the mean is, e.g. ``"45.0 ± 63.5 (2 of 3 seeds)"``.
 
     Examples
     --------
     >>> format_mean_ci([0.10, 0.12, 0.14])
     '12.0 ± 5.0'
+    >>> format_mean_ci([None, 0.40, 0.50], metric="micro_f")
+    '30.0 ± 65.7'
+    >>> format_mean_ci([None, 0.40, 0.50], metric="micro_er")
+    '45.0 ± 63.5 (2 of 3 seeds)'
     """
-    mean, half, n = mean_ci(values)
+    total = len(seed_values(values, metric))
+    mean, half, n = mean_ci(values, metric=metric)
     if n == 0:
         return "–"
-    if not np.isfinite(half):
-        return f"{mean * scale:.{digits}f}"
-    return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
+    text = f"{mean * scale:.{digits}f}"
+    if np.isfinite(half):
+        text += f" ± {half * scale:.{digits}f}"
+    return text + (f" ({n} of {total} seeds)" if n < total else "")
 
 
 def with_method(table: pd.DataFrame) -> pd.DataFrame:
@@ -131,13 +204,17 @@ def with_method(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize(table: pd.DataFrame, metrics=METRICS, confidence: float = 0.95) -> pd.DataFrame:
-    """One row per method: ``<metric>_mean``, ``<metric>_ci`` (half-width) and ``n_seeds``."""
+    """One row per method: ``<metric>_mean``, ``<metric>_ci`` (half-width), ``<metric>_n`` and ``n_seeds``.
+
+    :data:`UNDEFINED_RULE` applies: ``<metric>_n`` is the number of seeds the
+    mean is over (fewer than ``n_seeds`` when undefined values were left out).
+    """
     rows = {}
     for method, group in with_method(table).groupby("method", sort=False):
         row = {}
         for metric in metrics:
-            mean, half, _ = mean_ci(group[metric], confidence)
-            row[f"{metric}_mean"], row[f"{metric}_ci"] = mean, half
+            mean, half, n = mean_ci(group[metric], confidence, metric=metric)
+            row[f"{metric}_mean"], row[f"{metric}_ci"], row[f"{metric}_n"] = mean, half, n
         row["n_seeds"] = group["seed"].nunique()
         rows[method] = row
     return pd.DataFrame(rows).T
@@ -150,18 +227,16 @@ def per_class(table: pd.DataFrame, metric: str = "f", confidence: float = 0.95) 
     and ``er`` (threshold 0.5), ``tuned_f`` (tuned thresholds), ``ap``
     (segment-based average precision).
 
-    An undefined class-wise F (no reference or no detection) counts as 0, as in
-    the macro average; an undefined error rate stays undefined.
+    :data:`UNDEFINED_RULE` applies: an undefined class-wise F (no reference or
+    no detection) counts as 0, as in the macro average; an undefined error
+    rate is left out of its class's mean.
     """
     prefix = f"{metric}:"
     columns = [c for c in table.columns if c.startswith(prefix)]
     out = {}
     for method, group in with_method(table).groupby("method", sort=False):
-        values = group[columns].astype(float)
-        if metric in ("f", "tuned_f"):
-            values = values.fillna(0.0)
         for column in columns:
-            mean, half, _ = mean_ci(values[column], confidence)
+            mean, half, _ = mean_ci(group[column], confidence, metric=column)
             out[(method, "mean"), column[len(prefix) :]] = mean
             out[(method, "ci"), column[len(prefix) :]] = half
     frame = pd.Series(out).unstack(0)

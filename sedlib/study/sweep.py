@@ -14,7 +14,18 @@ that keep results apart:
   planned identity: a failed or interrupted execution replaces nothing, and
   the next sweep resumes it from its checkpoints;
 - each run is locked while it executes, so two sweeps on one folder share
-  the work instead of doing it twice.
+  the work instead of doing it twice; the process that trains it (``sedlib
+  train`` or a papermill kernel) holds the lock of its work folder too
+  (:func:`sedlib.training.run.training_lock`) and ends with its sweep
+  (:mod:`sedlib.util.process`), so no orphan trains a run a new sweep
+  trains again;
+- a final folder left unfinished (no ``metrics.json``: deleted, or left by
+  a crash) is moved aside into ``.work/<folder>.stale-<n>`` and trained
+  again; a finished one is never replaced;
+- every folder the user gives (data set, runs, results, the data root) is
+  made absolute once, here: the children run in the repository folder;
+- the output folders, the device and ``jobs`` are checked before the first
+  run starts.
 
 ``shard=(i, n)`` takes every n-th run from the i-th on, for cluster array
 jobs; :func:`aggregate_grid` collects the finished runs afterwards.
@@ -39,6 +50,7 @@ from sedlib.training.config import TrainConfig, device_kind
 from sedlib.training.preflight import data_identity
 from sedlib.training.record import RECORD, RunRecord
 from sedlib.util.lock import FileLock, LockedError
+from sedlib.util.process import start_child, stop_children
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +156,47 @@ def _reuse(run: PlannedRun) -> bool:
     return False
 
 
+def _set_aside_unfinished(run: PlannedRun) -> None:
+    """Move an unfinished final folder (no ``metrics.json``) into ``.work/<folder>.stale-<n>``.
+
+    Such a folder was left by a crash or had its record deleted; promoting
+    the run's new execution needs its place. A finished folder is never moved.
+    """
+    if not run.folder.exists() or (run.folder / RECORD).is_file():
+        return
+    run.work.parent.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while (run.work.parent / f"{run.key}.stale-{n}").exists():
+        n += 1
+    stale = run.work.parent / f"{run.key}.stale-{n}"
+    os.replace(run.folder, stale)
+    log.warning(
+        "run %s: %s had no %s (deleted, or left by a crash); moved aside to %s, trained again",
+        run.spec.name,
+        run.folder,
+        RECORD,
+        stale,
+    )
+
+
+def _promote(run: PlannedRun) -> None:
+    """Move the finished work folder to the run's final folder (never over a finished run)."""
+    if (run.folder / RECORD).is_file():
+        raise RuntimeError(
+            f"{run.folder} already holds a finished run; the new execution stays in {run.work}"
+        )
+    _set_aside_unfinished(run)
+    os.replace(run.work, run.folder)
+
+
+def _check_not_training(run: PlannedRun) -> None:
+    """Raise :class:`LockedError` when a process still trains in the run's work folder."""
+    from sedlib.training.run import training_lock
+
+    with FileLock(training_lock(run.work), f"the work folder {run.work}"):
+        pass
+
+
 def _execute_notebook(run: PlannedRun) -> None:
     """The training notebook, executed with papermill into the run's work folder."""
     import papermill
@@ -164,8 +217,9 @@ def _execute_notebook(run: PlannedRun) -> None:
 def _execute_python(run: PlannedRun) -> None:
     """``sedlib train`` in its own process (one process per run, as papermill's kernels)."""
     import json
-    import subprocess
     import sys
+
+    from sedlib.settings import pin_paths
 
     config_file = run.work / "config.json"
     config_file.write_text(json.dumps(asdict(run.config)))
@@ -179,12 +233,10 @@ def _execute_python(run: PlannedRun) -> None:
         "--output-dir",
         str(run.work),
     ]
-    with open(run.work / "train.log", "w") as log_file:
-        done = subprocess.run(
-            command, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT, check=False
-        )
-    if done.returncode:
-        raise RuntimeError(f"`sedlib train` exited {done.returncode}; see {run.work / 'train.log'}")
+    env = {**os.environ, **pin_paths()}  # the data root as an absolute path
+    status = start_child(command, env=env, cwd=REPO_ROOT, log_path=run.work / "train.log")
+    if status:
+        raise RuntimeError(f"`sedlib train` exited {status}; see {run.work / 'train.log'}")
 
 
 EXECUTORS = {"papermill": _execute_notebook, "python": _execute_python}
@@ -195,6 +247,8 @@ def _execute(run: PlannedRun, executor: str = "papermill") -> str:
     with FileLock(run.folder.parent / ".locks" / f"{run.key}.lock", f"run {run.key}"):
         if run.finished() is not None:  # another sweep finished it meanwhile
             return f"{run.spec.name}: finished by another sweep"
+        _check_not_training(run)  # e.g. the child of a sweep that was killed
+        _set_aside_unfinished(run)
         if _reuse(run):
             return f"{run.spec.name}: reused, identical to a finished run of another grid"
         run.work.mkdir(parents=True, exist_ok=True)
@@ -206,7 +260,7 @@ def _execute(run: PlannedRun, executor: str = "papermill") -> str:
                 f"{run.work}: the notebook trained run {record.identity}, the sweep planned "
                 f"{run.identity} (the data changed during the sweep?); nothing was kept"
             )
-        os.replace(run.work, run.folder)
+        _promote(run)
         return f"{run.spec.name}: {time.perf_counter() - start:.0f} s"
 
 
@@ -236,6 +290,7 @@ def run_grid(
     results_root: Path | None = None,
     command: str | None = None,
     executor: str = "papermill",
+    force: bool = False,
 ) -> ResultSet | None:
     """Execute the grid's unfinished runs (those of this shard) and aggregate the finished ones.
 
@@ -244,23 +299,28 @@ def run_grid(
     grid : str
         A grid of :data:`sedlib.study.grids.GRIDS`.
     dataset : str
-        Data set name or folder (generated when it is a synthetic one).
+        Data set name or folder (generated when it is a synthetic one); a
+        relative folder is taken relative to the current folder.
     seeds : int, optional
         Seeds per method (default: the grid's).
     overrides : dict, optional
         Shared settings on top of the grid's (``epochs``, ``protocol``,
         ``device``, ``model``, ``patience``...).
     jobs : int
-        Runs executed at the same time (several fit on one GPU).
+        Runs executed at the same time (several fit on one GPU); at least 1.
     shard : (int, int)
         Run only every n-th run starting at the i-th.
     runs_root, results_root : path, optional
         Default ``<data root>/runs`` and ``<data root>/results``.
     command : str, optional
-        The command line that reproduces the sweep (written into the results).
+        The command line that reproduces the sweep (written into the results;
+        default: the one already there, else the canonical one).
     executor : {"papermill", "python"}
         How a run executes: the training notebook with papermill (its executed
         copy kept beside the results), or ``sedlib train`` in its own process.
+    force : bool
+        Let the aggregate replace a result set that holds runs this one lacks
+        (see :func:`sedlib.study.aggregate.aggregate`).
 
     Returns
     -------
@@ -269,15 +329,24 @@ def run_grid(
 
     Raises
     ------
+    ValueError
+        Before any run starts: ``jobs`` below 1, or a CUDA ``device`` on a
+        machine without it.
+    PermissionError
+        Before any run starts: an output folder that cannot be written.
     SweepError
         After the other runs have finished and been aggregated, when some failed.
     """
-    from tqdm.auto import tqdm
+    from sedlib.data.registry import canonical_name, get_dataset
+    from sedlib.settings import pin_paths
 
-    from sedlib.data.registry import get_dataset
-
+    if jobs < 1:
+        raise ValueError(f"jobs (--jobs) must be at least 1, got {jobs}")
+    pin_paths()  # the children (papermill kernels, `sedlib train`) inherit absolute folders
     ds = get_dataset(dataset)
-    overrides = {**(overrides or {}), "dataset": dataset}
+    overrides = {**(overrides or {}), "dataset": canonical_name(dataset)}
+    runs_root = Path(runs_root).absolute() if runs_root else None
+    results_root = Path(results_root).absolute() if results_root else None
     planned = plan_grid(grid, dataset=ds, seeds=seeds, overrides=overrides, runs_root=runs_root)
     mine = [r for k, r in enumerate(planned) if k % shard[1] == shard[0]]
     todo = [r for r in mine if r.finished() is None]
@@ -289,23 +358,82 @@ def run_grid(
         *shard,
         len(todo),
     )
+    check_outputs(grid, planned, results_root)
+    if todo:
+        check_devices(todo)
+    failures = _execute_all(grid, todo, jobs, executor)
+    result = aggregate_grid(
+        grid, planned, ds, command=command, results_root=results_root, force=force
+    )
+    if failures:
+        raise SweepError(
+            f"{len(failures)} run(s) of grid {grid} failed:\n  " + "\n  ".join(failures)
+        )
+    return result
+
+
+def _execute_all(grid: str, todo: list[PlannedRun], jobs: int, executor: str) -> list[str]:
+    """Execute the runs, ``jobs`` at a time; the failures. Children end with an interruption."""
+    from tqdm.auto import tqdm
+
     failures, messages = [], []
     with tqdm(total=len(todo), desc=f"sweep {grid}", unit="run") as bar:
         # each run is its own process (a papermill kernel or `sedlib train`); threads only wait
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
             for message, failure in pool.map(lambda run: _try(run, executor), todo):
                 bar.set_postfix_str(message)
                 bar.update()
                 messages.append(message)
                 if failure:
                     failures.append(failure)
+        except BaseException:  # KeyboardInterrupt...: no run may go on without its sweep
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_children()
+            raise
+        finally:
+            pool.shutdown(wait=True)
     _log_outcomes(grid, messages)
-    result = aggregate_grid(grid, planned, ds, command=command, results_root=results_root)
-    if failures:
-        raise SweepError(
-            f"{len(failures)} run(s) of grid {grid} failed:\n  " + "\n  ".join(failures)
-        )
-    return result
+    return failures
+
+
+def check_outputs(grid: str, planned: list[PlannedRun], results_root: Path | None) -> None:
+    """Raise ``PermissionError`` naming the folder unless the runs and results folders are writable."""
+    from sedlib.study.results import results_root as default_results
+
+    if not planned:
+        return
+    folders = {
+        "runs": planned[0].folder.parent,
+        "results": default_results(results_root) / grid,
+    }
+    for what, folder in folders.items():
+        probe = folder / f".write-test-{os.getpid()}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise PermissionError(
+                f"the sweep cannot write its {what} into {folder}: {err}; nothing was run"
+            ) from None
+
+
+def check_devices(runs: list[PlannedRun]) -> None:
+    """Raise ``ValueError`` naming ``--device`` when a run asks for a CUDA device this machine lacks."""
+    import torch
+
+    for device in sorted({run.config.device for run in runs}):
+        if not device.startswith("cuda"):
+            continue
+        index = int(device.partition(":")[2] or 0)
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if index >= available:
+            raise ValueError(
+                f"--device {device} (TrainConfig.device): this machine has "
+                f"{available or 'no'} CUDA device(s); no run was started "
+                "(use --device cpu or auto, or run on a GPU machine)"
+            )
 
 
 def _log_outcomes(grid: str, messages: list[str]) -> None:
@@ -328,8 +456,15 @@ def aggregate_grid(
     *,
     command: str | None = None,
     results_root: Path | None = None,
+    force: bool = False,
 ) -> ResultSet | None:
     """Aggregate the finished runs among ``planned`` (see :func:`sedlib.study.aggregate.aggregate`).
+
+    The result set is identified by the planned runs (their identities
+    cover every setting, the data and the seeds): a set of other runs is
+    written beside the others, and a set that would lose finished runs is
+    refused unless ``force``. ``command`` None keeps the command recorded by
+    the sweep that made the set (else the canonical :func:`default_command`).
 
     Concurrent sweeps (shards) aggregate one after the other, each reading the
     records inside the lock, so none writes a stale, shorter result set.
@@ -346,10 +481,12 @@ def aggregate_grid(
             grid,
             records,
             data=data_facts(dataset, records[0].protocol),
-            command=command or default_command(grid, planned),
+            command=command,
+            default_command=default_command(grid, planned),
             description=get_grid(grid).description,
             root=results_root,
-            planned=len(planned),
+            planned=[run.identity for run in planned],
+            force=force,
         )
 
 

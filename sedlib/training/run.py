@@ -11,7 +11,10 @@ A run folder holds::
     metrics.json       the run's record (RunRecord), written last and atomically
 
 A folder that holds another run (another identity) is refused before
-anything is written; a finished run is returned as it is, untouched.
+anything is written; a finished run is returned as it is, untouched. A run
+folder is trained by one process at a time: :func:`train` holds the lock
+:func:`training_lock` while it trains, and a second trainer of the same
+folder gets :class:`~sedlib.util.lock.LockedError` naming the first.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from sedlib.training.preflight import RunPlan, preflight
 from sedlib.training.record import RECORD, FoldRecord, RunRecord
 from sedlib.training.split import FoldData, FoldPlan, prepare_fold
 from sedlib.util.io import read_json, write_json
+from sedlib.util.lock import FileLock
 
 CLAIM = "run.json"
 FOLD_RECORD = "fold.json"
@@ -93,6 +97,8 @@ def train(
     ------
     RuntimeError
         When ``run_dir`` holds another run.
+    LockedError
+        When another process is training in ``run_dir``.
     """
     wall_start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -100,6 +106,23 @@ def train(
     if finished is not None:
         return finished
     plan = preflight(config, run_dir, dataset, progress)
+    with FileLock(training_lock(run_dir), f"the run folder {run_dir}"):
+        finished = _finished(run_dir, config, dataset)  # by the trainer that held the lock
+        if finished is not None:
+            return finished
+        return _train_locked(plan, run_dir, progress, stop_after_epochs, wall_start)
+
+
+def training_lock(run_dir: str | Path) -> Path:
+    """The lock file held while a process trains in ``run_dir``: ``<parent>/.locks/<name>.train.lock``."""
+    run_dir = Path(run_dir).absolute()
+    return run_dir.parent / ".locks" / f"{run_dir.name}.train.lock"
+
+
+def _train_locked(
+    plan: RunPlan, run_dir: Path, progress: bool, stop_after_epochs: int | None, wall_start: float
+) -> RunRecord | Interrupted:
+    """Claim the folder, train every fold (resuming), record; under :func:`training_lock`."""
     _claim(run_dir, plan)
     outcomes, budget = [], stop_after_epochs
     for fold in plan.folds:
