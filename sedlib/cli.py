@@ -350,6 +350,12 @@ def _add_sweep_command(sub) -> None:
         metavar="FIELD=VALUE",
         help="any other shared TrainConfig setting, VALUE as JSON, e.g. patience=0, model.channels=32",
     )
+    _add_sweep_execution_options(sw)
+    sw.set_defaults(func=_cmd_sweep)
+
+
+def _add_sweep_execution_options(sw) -> None:
+    """How a sweep runs (executor, jobs, shard) and what it writes (aggregation, results)."""
     sw.add_argument(
         "--executor",
         choices=("papermill", "python"),
@@ -380,7 +386,6 @@ def _add_sweep_command(sub) -> None:
         action="store_false",
         help="write the canonical command into the results instead of this one",
     )
-    sw.set_defaults(func=_cmd_sweep)
 
 
 def _train_defaults() -> dict:

@@ -8,7 +8,7 @@ cpu``). Before: the code of a910190; after: this code.
 |---|---|---|
 | 2. relative folders | children (papermill, ``sedlib train``) ran in the repository with the paths as given: ``--dataset minirel`` was looked up in the repository ("unknown data set"), ``SEDLIB_DATA_ROOT=relroot`` wrote runs and a second feature cache into ``<repo>/relroot`` | every folder is made absolute once at the entry point (``pin_paths``, ``canonical_name``, the roots); children get absolute paths and data root |
 | 3a. ``--aggregate-only`` without ``--seeds`` | the 4-run result file was rewritten with 2 runs, exit 0 | a result set is named by its planned runs too: the 1-seed set goes into a file of its own; the 4-run file is untouched; the command prints the path and "2 of 2 planned runs" |
-| 3b. touched audio, then ``--shard 0/4`` | the 4-run set became a 1-run set | the new runs (other data identity) are a set of their own ("1 of 4 planned runs"); the 4-run file is untouched |
+| 3b. touched audio, then ``--shard 0/4`` | the 4-run set became a 1-run set | a ``touch`` changes nothing (audio is known by its content): the set stays whole; other sound in a file makes other runs, a set of their own ("1 of 4 planned runs"), the 4-run file untouched |
 | 3c. a set that lost runs | silently rewritten smaller | ``ResultSetConflict`` naming the file and the runs it would lose (exit 1), unless ``--force`` |
 | 7. a run folder without ``metrics.json`` | retrained in ``.work/``, then ``OSError: Directory not empty`` on promotion, at every sweep | the unfinished folder is moved aside to ``.work/<folder>.stale-<n>`` (logged), the run is promoted; a finished folder is never replaced |
 | 8. the sweep killed (SIGKILL, SIGTERM) or interrupted | its ``sedlib train`` child trained on as an orphan, its run's lock already free | the child dies with its sweep (``PR_SET_PDEATHSIG``; a papermill kernel polls its parent); an interrupted sweep ends its children; ``train()`` holds the lock of its folder, so a second trainer (or a new sweep) is refused while one trains |
@@ -170,18 +170,30 @@ def test_aggregate_only_without_seeds_does_not_shrink_the_set(
 
 
 def test_touched_audio_and_a_shard_do_not_replace_the_set(tiny, two_seeds, tmp_path, monkeypatch):
+    import soundfile as sf
+
     root = own_root(two_seeds, tmp_path, monkeypatch)
     before = result_files(root)
     wav = sorted(tiny.audio_dir.rglob("*.wav"))[0]
     st = wav.stat()
-    os.utime(wav, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # `touch`: new runs
-    try:
+    os.utime(wav, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # `touch`: the same runs
+    assert main(sweep_args(tiny, "--seeds", "2", "--shard", "0/4")) == 0
+    after = result_files(root)
+    assert sorted(after) == sorted(before)  # known by content: nothing to train, the set whole
+    (name,) = [k for k in after if k.endswith(".json")]
+    header = json.loads((root / "results" / "smoke" / name).read_text())["header"]
+    assert (header["runs"], header["planned"]) == (4, 4)
+    original = wav.read_bytes()
+    try:  # other sound in the file: other runs, a set of their own
+        audio, rate = sf.read(wav)
+        sf.write(wav, audio[::-1].copy(), rate, subtype=sf.info(wav).subtype)
         assert main(sweep_args(tiny, "--seeds", "2", "--shard", "0/4")) == 0
     finally:
-        os.utime(wav, ns=(st.st_atime_ns, st.st_mtime_ns))  # the fixture's data again
-    after = result_files(root)
-    assert {k: v for k, v in after.items() if k in before} == before
-    (new,) = [k for k in after if k not in before and k.endswith(".json")]
+        wav.write_bytes(original)  # the fixture's data again
+        os.utime(wav, ns=(st.st_atime_ns, st.st_mtime_ns))
+    changed = result_files(root)
+    assert {k: v for k, v in changed.items() if k in after} == after
+    (new,) = [k for k in changed if k not in after and k.endswith(".json")]
     header = json.loads((root / "results" / "smoke" / new).read_text())["header"]
     assert (header["runs"], header["planned"]) == (1, 4)
 
@@ -434,6 +446,6 @@ def test_jobs_0_is_refused_naming_the_option(tiny, two_seeds, tmp_path, monkeypa
     own_root(two_seeds, tmp_path, monkeypatch)
     with pytest.raises(SystemExit):
         main(sweep_args(tiny, "--seeds", "2", "--jobs", "0"))
-    assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
+    assert "argument --jobs: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"--jobs"):
         run_grid("smoke", dataset=str(tiny.audio_dir), jobs=0)

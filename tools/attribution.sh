@@ -21,7 +21,7 @@ RUNG2=(--protocol folds --epochs 15 --set model.channels=32 --device cpu --execu
 OFFSETS=${OFFSETS:-"-10 -20 -30"}
 
 screen() {
-  for lr in 0.01 0.03 0.1 0.3 1; do
+  for lr in 0.01 0.03 0.1 0.3 1 3; do
     "$SEDLIB" sweep --grid sgd-lr "${RUNG1[@]}" --set lr=$lr
   done
   for grid in cause-baseline cause-zero-bias cause-last-epoch cause-clip-frames cause-sgd; do

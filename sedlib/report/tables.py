@@ -8,13 +8,22 @@ import numpy as np
 import pandas as pd
 
 from sedlib.data.cache import FeatureConfig
-from sedlib.study.summary import format_mean_ci, method_name, short_name, with_method
+from sedlib.study.summary import (
+    UNDEFINED_RULE,
+    format_mean_ci,
+    method_name,
+    short_name,
+    with_method,
+)
 from sedlib.training.config import TrainConfig, model_defaults
 from sedlib.training.record import RunRecord
 from sedlib.training.split import CLIP_FRAMES
 
 #: The frame hop of the features and labels, in seconds.
 HOP_S = FeatureConfig().hop_length_s
+
+#: The rule for undefined values, as chapters print it under every results table.
+UNDEFINED_NOTE = f"*{UNDEFINED_RULE}*"
 
 
 def _defaults() -> dict:

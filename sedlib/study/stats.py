@@ -112,11 +112,17 @@ def paired_difference(
 
 
 def by_seed(table: pd.DataFrame, method: str, metric: str) -> pd.Series:
-    """One method's metric per seed from a per-run table with ``method`` and ``seed`` columns."""
+    """One method's metric per seed from a per-run table with ``method`` and ``seed`` columns.
+
+    Undefined values follow :data:`sedlib.study.summary.UNDEFINED_RULE`.
+    """
+    from sedlib.study.summary import seed_values
+
     rows = table[table["method"] == method]
     if rows.empty:
         raise ValueError(f"no runs of method {method!r}; have {sorted(table['method'].unique())}")
-    return rows.set_index("seed")[metric].astype(float)
+    values = rows.set_index("seed")[metric]
+    return pd.Series(seed_values(values, metric), index=values.index, name=metric)
 
 
 @dataclass
