@@ -39,10 +39,10 @@ def start_child(command: list[str], *, env: dict[str, str], cwd: Path, log_path:
     """Run ``command`` (output into ``log_path``) as a child that dies with this process; its exit status."""
     env = {**env, PARENT_ENV: str(os.getpid())}
     with open(log_path, "w") as log_file:
-        child = subprocess.Popen(
-            command, stdout=log_file, stderr=subprocess.STDOUT, cwd=cwd, env=env
-        )
-        with _children_lock:
+        with _children_lock:  # started and known at once: stop_children never misses it
+            child = subprocess.Popen(
+                command, stdout=log_file, stderr=subprocess.STDOUT, cwd=cwd, env=env
+            )
             _children.add(child)
         try:
             return child.wait()
