@@ -84,13 +84,20 @@ def predict(
                 )
                 total += float(loss_fn(logits, target, reduction="sum"))
                 count += target.numel()
-    predictions = Predictions(
+    predictions = as_predictions(features, reference, probs, group)
+    return predictions, (total / max(count, 1) if loss_fn is not None else None)
+
+
+def as_predictions(
+    features: SplitFeatures, reference: pd.DataFrame, probs: list, group: str
+) -> Predictions:
+    """The :class:`Predictions` of a split's files from their frame probabilities."""
+    return Predictions(
         files=list(features.files),
         probs=probs,
         durations=features.durations,
         labels=features.label_names,
         hop=features.config.hop_length_s,
         reference=reference,
-        groups=[group] * n_files,
+        groups=[group] * len(features.files),
     )
-    return predictions, (total / max(count, 1) if loss_fn is not None else None)
