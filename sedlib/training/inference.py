@@ -21,14 +21,14 @@ from sedlib.model import CRNN
 MAX_BATCH_FRAMES = 8_000
 
 
-def _batches(lengths: list[int]) -> list[list[int]]:
-    """File indices grouped by length, each group cut to at most MAX_BATCH_FRAMES frames."""
+def _batches(lengths: list[int], max_frames: int = MAX_BATCH_FRAMES) -> list[list[int]]:
+    """File indices grouped by length, each group cut to at most ``max_frames`` frames (one file at least)."""
     by_length: dict[int, list[int]] = {}
     for i, n in enumerate(lengths):
         by_length.setdefault(n, []).append(i)
     groups = []
     for n, members in by_length.items():
-        size = max(1, MAX_BATCH_FRAMES // max(n, 1))
+        size = max(1, max_frames // max(n, 1))
         groups += [members[k : k + size] for k in range(0, len(members), size)]
     return groups
 

@@ -1,0 +1,259 @@
+"""Many CRNNs of one shape as one model: every parameter stacked along a leading member axis.
+
+:class:`StackedCRNN` computes, for ``M`` members at once, what ``M``
+:class:`~sedlib.model.CRNN` objects compute one by one (same operations in
+the same order, the folded batch normalisation of :class:`ConvBlock`
+included), with each member's own parameters, batch statistics, running
+statistics and dropout masks:
+
+- convolutions are grouped (members stacked along the channels,
+  ``groups=M``), so one kernel call serves every member;
+- the bidirectional GRU is a hand-written cell over stacked weights: the
+  input projection of every frame is one batched matrix product, and each of
+  the 500 time steps is one ``torch.baddbmm`` over the ``2 M`` (member,
+  direction) pairs plus a few element-wise kernels (``gru="loop"`` instead
+  calls the fused GRU once per member: cuDNN on CUDA; see
+  ``benchmarks/bench_batched.py`` for the measurements behind the default);
+- the dense layers are batched matrix products.
+
+Members never mix: a non-finite value in one member stays in that member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sedlib.model import CRNN
+
+GRU_IMPLEMENTATIONS = ("cell", "loop")
+
+
+def _key(name: str) -> str:
+    return name.replace(".", "__")
+
+
+class StackedCRNN(nn.Module):
+    """``M`` CRNNs of one shape, trained as one model.
+
+    Parameters
+    ----------
+    members : sequence of CRNN
+        Initialised models of one shape; their parameters and buffers are
+        copied (stacked along a new first axis).
+    gru : {"cell", "loop"}
+        How the recurrent layer runs (see the module docstring).
+
+    Notes
+    -----
+    ``forward`` maps ``(M, batch, frames, n_mels)`` features (one batch per
+    member) to ``(M, batch, frames, n_classes)`` logits.
+    """
+
+    def __init__(self, members: Sequence[CRNN], gru: str = "cell"):
+        super().__init__()
+        if gru not in GRU_IMPLEMENTATIONS:
+            raise ValueError(f"gru must be one of {GRU_IMPLEMENTATIONS}, got {gru!r}")
+        template = members[0]
+        self.gru_impl = gru
+        self.n_mels, self.n_classes = template.n_mels, template.n_classes
+        self.pools = [int(block.pool.kernel_size[1]) for block in template.cnn]
+        self.p_drop = float(template.cnn[0].dropout.p)
+        self.eps = float(template.cnn[0].norm.eps)
+        self.momentum = float(template.cnn[0].norm.momentum)
+        self.hidden = int(template.gru.hidden_size)
+        self.names = [name for name, _ in template.named_parameters()]
+        self.buffer_names = [name for name, _ in template.named_buffers()]
+        self.params = nn.ParameterDict(
+            {
+                _key(n): nn.Parameter(
+                    torch.stack([dict(m.named_parameters())[n].detach() for m in members])
+                )
+                for n in self.names
+            }
+        )
+        for n in self.buffer_names:
+            self.register_buffer(
+                _key(n), torch.stack([dict(m.named_buffers())[n] for m in members])
+            )
+
+    @property
+    def members(self) -> int:
+        """Number of members."""
+        return self.params[_key(self.names[0])].shape[0]
+
+    def p(self, name: str, members: torch.Tensor | None = None) -> torch.Tensor:
+        """The stacked parameter or buffer ``name`` (CRNN's name), optionally of some members only."""
+        key = _key(name)
+        value = self.params[key] if key in self.params else getattr(self, key)
+        return value if members is None else value.index_select(0, members)
+
+    def member_state(self, i: int) -> dict[str, torch.Tensor]:
+        """Member ``i`` as a :class:`CRNN` state dict (copies)."""
+        return {n: self.p(n)[i].detach().clone() for n in self.names + self.buffer_names}
+
+    @torch.no_grad()
+    def keep(self, members: torch.Tensor) -> None:
+        """Keep only ``members`` (indices), in that order: parameters and buffers are re-packed."""
+        for n in self.names:
+            self.params[_key(n)] = nn.Parameter(self.p(n).index_select(0, members).contiguous())
+        for n in self.buffer_names:
+            setattr(self, _key(n), self.p(n).index_select(0, members).contiguous())
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        generators: Sequence[torch.Generator] | None = None,
+        members: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits ``(M, batch, frames, n_classes)`` of ``(M, batch, frames, n_mels)`` features.
+
+        ``generators`` (one per member) draw the dropout masks in training
+        mode; ``members`` (indices) runs only those members (evaluation).
+        """
+        m, batch, frames, _ = x.shape
+        if self.training and self.p_drop > 0 and (generators is None or len(generators) != m):
+            raise ValueError("training with dropout needs one generator per member")
+        h = x.transpose(0, 1)  # (batch, M, frames, mels): member = input channel
+        for k, pool in enumerate(self.pools):
+            h = self._block(k, h, m, pool, generators, members)
+        h = h.view(batch, m, -1, frames, h.shape[-1]).permute(1, 0, 3, 2, 4).flatten(3)
+        h = self._gru(h, members)  # (M, batch, frames, 2 * hidden)
+        h = self._linear(h.flatten(1, 2), "fc.0", members).relu()
+        h = self._dropout(h, generators)
+        return self._linear(h, "out", members).view(m, batch, frames, -1)
+
+    def _block(self, k, h, m, pool, generators, members) -> torch.Tensor:
+        """Conv 3x3 -> batch norm -> frequency max pool -> ReLU -> dropout, for every member."""
+        name = f"cnn.{k}"
+        w, b = self.p(f"{name}.conv.weight", members), self.p(f"{name}.conv.bias", members)
+        if not self.training:
+            mean, var = (
+                self.p(f"{name}.norm.running_mean", members),
+                self.p(f"{name}.norm.running_var", members),
+            )
+            y = self._folded_conv(h, w, b, name, mean, var, members)
+        elif w.shape[2] == 1:
+            mean, var, n = _patch_statistics(h, w, b)
+            self._update_running(name, mean, var, n)
+            y = self._folded_conv(h, w, b, name, mean, var, members)
+        else:
+            y = F.conv2d(h, w.flatten(0, 1), b.flatten(), padding=1, groups=m)
+            y = F.batch_norm(
+                y,
+                self.p(f"{name}.norm.running_mean").view(-1),
+                self.p(f"{name}.norm.running_var").view(-1),
+                self.p(f"{name}.norm.weight").flatten(),
+                self.p(f"{name}.norm.bias").flatten(),
+                training=True,
+                momentum=self.momentum,
+                eps=self.eps,
+            )
+            getattr(self, _key(f"{name}.norm.num_batches_tracked")).add_(1)
+        return self._dropout(F.max_pool2d(y, (1, pool)).relu(), generators)
+
+    def _folded_conv(self, h, w, b, name, mean, var, members) -> torch.Tensor:
+        """``norm(conv(h))`` for a normalisation by ``mean`` and ``var``, as one grouped convolution."""
+        scale = self.p(f"{name}.norm.weight", members) / torch.sqrt(var + self.eps)
+        weight = w * scale[..., None, None, None]
+        bias = self.p(f"{name}.norm.bias", members) + (b - mean) * scale
+        return F.conv2d(h, weight.flatten(0, 1), bias.flatten(), padding=1, groups=w.shape[0])
+
+    @torch.no_grad()
+    def _update_running(self, name: str, mean, var, n: int) -> None:
+        """The running statistics, updated as :class:`torch.nn.BatchNorm2d` updates them."""
+        a = self.momentum
+        self.p(f"{name}.norm.running_mean").mul_(1 - a).add_(mean.detach(), alpha=a)
+        unbiased = var.detach() * (n / max(n - 1, 1))
+        self.p(f"{name}.norm.running_var").mul_(1 - a).add_(unbiased, alpha=a)
+        self.p(f"{name}.norm.num_batches_tracked").add_(1)
+
+    def _dropout(self, h: torch.Tensor, generators) -> torch.Tensor:
+        """Dropout with each member's masks drawn from its own generator (member axis: 1 or 0)."""
+        if not self.training or self.p_drop == 0:
+            return h
+        keep = 1.0 - self.p_drop
+        axis = 1 if h.ndim == 4 else 0
+        parts = h.chunk(len(generators), dim=axis)
+        masks = [
+            torch.empty_like(part).bernoulli_(keep, generator=g)
+            for part, g in zip(parts, generators, strict=True)
+        ]
+        return h * torch.cat(masks, dim=axis).div_(keep)
+
+    def _linear(self, h: torch.Tensor, name: str, members) -> torch.Tensor:
+        """``h @ W^T + b`` per member: ``(M, rows, in)`` -> ``(M, rows, out)``."""
+        w, b = self.p(f"{name}.weight", members), self.p(f"{name}.bias", members)
+        return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+
+    def _gru(self, x: torch.Tensor, members) -> torch.Tensor:
+        """The bidirectional GRU of every member: ``(M, batch, frames, in)`` -> ``(M, batch, frames, 2H)``."""
+        names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+        forward = [self.p(f"gru.{n}", members) for n in names]
+        backward = [self.p(f"gru.{n}_reverse", members) for n in names]
+        if self.gru_impl == "loop":
+            return _gru_loop(x, forward, backward)
+        return stacked_bigru(x, forward, backward, self.hidden)
+
+
+def _patch_statistics(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor):
+    """Batch mean and (biased) variance of every member's one-channel 3x3 convolution, from its patches.
+
+    ``x`` is ``(batch, M, frames, mels)``, ``w`` ``(M, C, 1, 3, 3)``; as
+    :func:`sedlib.model._single_channel_conv_norm`, in float32.
+    """
+    batch, m, frames, mels = x.shape
+    kernel = w.shape[-2] * w.shape[-1]
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        one = x.float().transpose(0, 1).reshape(m * batch, 1, frames, mels)
+        patches = F.unfold(one, w.shape[-2:], padding=1)  # (M * batch, kernel, positions)
+        patches = patches.view(m, batch, kernel, -1).transpose(1, 2).reshape(m, kernel, -1)
+        n = patches.shape[-1]
+        patch_mean = patches.mean(-1)
+        centred = patches - patch_mean.unsqueeze(-1)
+        cov = centred @ centred.transpose(1, 2) / n
+        wf = w.float().reshape(m, -1, kernel)
+        mean = (wf @ patch_mean.unsqueeze(-1)).squeeze(-1) + b.float()
+        var = ((wf @ cov) * wf).sum(-1)
+    return mean, var, n
+
+
+def stacked_bigru(x: torch.Tensor, forward: list, backward: list, hidden: int) -> torch.Tensor:
+    """Bidirectional single-layer GRU over stacked weights (PyTorch's gate order r, z, n).
+
+    Both directions run as one recurrence over ``2 M`` weight sets (the
+    backward one on time-reversed input); the input projection of all frames
+    is one ``baddbmm``, each time step one ``baddbmm`` plus element-wise
+    gates. The recurrence runs in float32 (also under autocast).
+    """
+    m, batch, frames, _ = x.shape
+    w_ih, w_hh, b_ih, b_hh = (torch.cat([f, r]) for f, r in zip(forward, backward, strict=True))
+    xs = torch.cat([x, x.flip(2)]).flatten(1, 2)  # (2M, batch * frames, in)
+    gi = torch.baddbmm(b_ih.unsqueeze(1), xs, w_ih.transpose(1, 2))
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        gi = gi.float().view(2 * m, batch, frames, 3 * hidden)
+        w_hh_t, b_hh = w_hh.float().transpose(1, 2), b_hh.float().unsqueeze(1)
+        h = gi.new_zeros(2 * m, batch, hidden)
+        outputs = []
+        for g in gi.unbind(2):  # one backward node for all steps (a slice per step costs T^2)
+            gh = torch.baddbmm(b_hh, h, w_hh_t)
+            r, z = torch.sigmoid(g[..., : 2 * hidden] + gh[..., : 2 * hidden]).chunk(2, -1)
+            n = torch.tanh(g[..., 2 * hidden :] + r * gh[..., 2 * hidden :])
+            h = n + z * (h - n)
+            outputs.append(h)
+        out = torch.stack(outputs, 2)  # (2M, batch, frames, hidden)
+    return torch.cat([out[:m], out[m:].flip(2)], -1)
+
+
+def _gru_loop(x: torch.Tensor, forward: list, backward: list) -> torch.Tensor:
+    """The fused GRU kernel (cuDNN on CUDA) once per member."""
+    outputs = []
+    for i in range(x.shape[0]):
+        weights = [w[i] for w in forward] + [w[i] for w in backward]
+        h0 = x.new_zeros(2, x.shape[1], forward[1].shape[-1])
+        out, _ = torch._VF.gru(x[i], h0, weights, True, 1, 0.0, torch.is_grad_enabled(), True, True)
+        outputs.append(out)
+    return torch.stack(outputs)
