@@ -1,0 +1,216 @@
+"""The batched engine: a group of members trains as the same members would train one by one.
+
+Tolerances: float32. The stacked model computes each member's operations in
+the same order as :class:`~sedlib.model.CRNN` (folded batch normalisation
+included) but through other kernels (grouped convolutions, a hand-written GRU
+cell), so sums are rounded differently (~1e-7 relative per operation); after
+a few Adam steps the losses agree to 1e-5 and the parameters to 2e-4
+(Adam's normalised step turns a rounding difference in a near-zero gradient
+into up to ``lr`` of parameter difference, rarely).
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from sedlib.data.synthetic import generate
+from sedlib.data.synthetic.generate import Preset
+from sedlib.losses import get_loss
+from sedlib.training import Interrupted, RunRecord, TrainConfig, train
+from sedlib.training import batched
+from sedlib.training.loop import DeviceClips, RunState, end_epoch, make_optimizer, train_epoch
+from sedlib.training.preflight import preflight
+from sedlib.training.split import prepare_fold
+
+TINY = Preset(dev_minutes=2.0, eval_minutes=0.5, recording_s=30.0, min_events=(1, 1))
+CPU = torch.device("cpu")
+LOSS_TOL, PARAM_TOL = 1e-5, 2e-4
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("data"), TINY, seed=5, jobs=1, progress=False)
+
+
+@pytest.fixture(autouse=True)
+def one_thread(tmp_path_factory, monkeypatch):
+    """One thread (a busy second core makes two threads 30x slower) and an isolated cache."""
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path_factory.getbasetemp() / "data-root"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def config(**kw) -> TrainConfig:
+    base = {
+        "dataset": "unused",
+        "protocol": "dev-eval",
+        "epochs": 2,
+        "batch_size": 4,
+        "device": "cpu",
+        "model": {"channels": 4, "gru_units": 8, "fc_units": 8, "dropout": 0.0},
+        "patience": 0,
+    }
+    return TrainConfig(**{**base, **kw})
+
+
+MIXED = [
+    {"loss": "bce", "seed": 0},
+    {"loss": "duration_robust", "gamma": 4.0, "seed": 1},
+    {"loss": "inverse_frequency", "seed": 2},
+]
+
+
+def members_of(dataset, tmp_path, folds=("fold1", "fold2"), **kw) -> list[batched.Member]:
+    """Members of the MIXED runs for some folds (folds 1 and 2 have 7 clips each: one schedule)."""
+    out = []
+    for k, settings in enumerate(MIXED):
+        cfg = config(protocol="folds", **settings, **kw)
+        plan = preflight(cfg, tmp_path / f"run{k}", dataset, progress=False)
+        for fold in plan.folds:
+            if fold.name in folds:
+                data = prepare_fold(dataset, fold, cfg.val_fraction, progress=False)
+                out.append(batched.Member(plan, fold, tmp_path / f"run{k}" / fold.name, data))
+    return out
+
+
+def test_a_group_trains_as_its_members_alone_losses_and_parameters(dataset, tmp_path):
+    members = members_of(dataset, tmp_path)
+    assert len(members) == 6 and len({batched.schedule_key(m) for m in members}) == 1
+    group = batched._start(members, tmp_path / "group", CPU, "cell")
+    clips = batched._Clips.of(members, CPU)
+    grouped = [batched._train_epoch(group, clips, epoch, CPU).tolist() for epoch in range(2)]
+    for pos, member in enumerate(members):
+        model = batched.initial_model(member)
+        optimizer = make_optimizer(model, member.config)
+        loss_fn = get_loss(
+            member.config.loss, **member.config.loss_params(member.data.class_frames)
+        )
+        own = DeviceClips.of(member.data, CPU)
+        for epoch in range(2):  # 2 steps an epoch (7 clips, batch 4)
+            alone = train_epoch(model, optimizer, own, loss_fn, member.config, epoch, CPU, "")
+            assert math.isclose(alone, grouped[epoch][pos], rel_tol=LOSS_TOL), member.what
+        stacked = group.model.member_state(pos)
+        for name, value in model.state_dict().items():
+            diff = (stacked[name].float() - value.float()).abs().max().item()
+            assert diff <= PARAM_TOL, f"{member.what} {name}: {diff}"
+
+
+def comparable(record: RunRecord) -> dict:
+    """Histories without timings, the kept epoch, the evaluation."""
+    return {
+        "history": [
+            {k: v for k, v in h.items() if "seconds" not in k and not k.startswith("group")}
+            for f in record.folds
+            for h in f.history
+        ],
+        "best": [f.best_epoch for f in record.folds],
+        "evaluation": record.evaluation,
+    }
+
+
+def differences(a, b, tol=1e-4, path="") -> list[str]:
+    """Where ``a`` and ``b`` differ (floats: beyond ``tol``, relative or absolute)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [f"{path}: keys {sorted(a)} != {sorted(b)}"]
+        return [d for k in a for d in differences(a[k], b[k], tol, f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} != {len(b)} items"]
+        return [
+            d for k, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, tol, f"{path}[{k}]")
+        ]
+    if isinstance(a, float) and isinstance(b, float):
+        same = math.isclose(a, b, rel_tol=tol, abs_tol=tol) or (math.isnan(a) and math.isnan(b))
+        return [] if same else [f"{path}: {a} != {b}"]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def test_records_equal_single_runs_without_dropout(dataset, tmp_path):
+    configs = [config(**s, epochs=3) for s in MIXED]
+    dirs = [tmp_path / "batched" / c.describe() for c in configs]
+    records = batched.train_batched(configs, dirs, dataset=dataset, progress=False)
+    for cfg, record, folder in zip(configs, records, dirs, strict=True):
+        alone = train(cfg, tmp_path / "single" / cfg.describe(), dataset=dataset, progress=False)
+        assert isinstance(record, RunRecord) and record.timing["engine"] == "batched"
+        stored = RunRecord.load(folder / "metrics.json")  # as aggregation reads them
+        alone = RunRecord.load(tmp_path / "single" / cfg.describe() / "metrics.json")
+        assert stored.identity == alone.identity and stored.resolved == alone.resolved
+        assert not differences(comparable(stored), comparable(alone)), cfg.describe()
+        assert {p.name for p in (folder / "dev-eval").iterdir()} == {
+            "best.pt", "validation.npz", "test.npz", "fold.json"
+        }  # fmt: skip
+
+
+def test_with_dropout_a_group_is_reproducible_and_resumes_to_the_same_result(dataset, tmp_path):
+    configs = [
+        config(**s, epochs=3, model={"channels": 4, "gru_units": 8, "fc_units": 8}) for s in MIXED
+    ]
+
+    def run(name: str, stops: int | None):
+        dirs = [tmp_path / name / c.describe() for c in configs]
+        while True:
+            out = batched.train_batched(
+                configs, dirs, dataset=dataset, progress=False, stop_after_epochs=stops
+            )
+            if not any(isinstance(r, Interrupted) for r in out):
+                return out
+
+    whole, resumed = run("whole", None), run("resumed", 1)
+    assert all(isinstance(r, RunRecord) for r in whole + resumed)
+    assert [comparable(r) for r in whole] == [comparable(r) for r in resumed]
+    assert len({str(comparable(r)["history"]) for r in whole}) == 3  # the members differ
+
+
+def test_a_non_finite_loss_stops_only_its_member_naming_it(dataset, tmp_path, monkeypatch):
+    class Poisoned:
+        def __init__(self, loss):
+            self.loss, self.name, self.params = loss, loss.name, {**loss.params, "poison": 1}
+
+        def __call__(self, logits, targets, reduction="mean"):
+            return self.loss(logits, targets, reduction) * math.nan
+
+    def poisoned(name, **params):
+        loss = get_loss(name, **params)
+        return Poisoned(loss) if name == "inverse_frequency" else loss
+
+    monkeypatch.setattr(batched, "get_loss", poisoned)
+    configs = [config(**s, epochs=1) for s in MIXED]
+    out = batched.train_batched(
+        configs, [tmp_path / c.describe() for c in configs], dataset=dataset, progress=False
+    )
+    assert isinstance(out[0], RunRecord) and isinstance(out[1], RunRecord)
+    assert isinstance(out[2], FloatingPointError) and "inverse_frequency-s2 dev-eval" in str(out[2])
+
+
+@pytest.mark.parametrize(
+    ("scores", "patience", "selection", "best", "stopped"),
+    [
+        (
+            [(0.1, 1.0), (0.3, 0.9), (0.3, 0.8), (0.2, 0.5), (0.25, 0.4), (0.5, 0.1)],
+            2,
+            "best",
+            3,
+            5,
+        ),
+        ([(0.1, 1.0), (0.3, 0.9), (0.3, 0.95), (0.3, 0.9), (0.1, 0.1)], 0, "best", 2, 5),
+        ([(0.0, 1.0), (0.0, 1.0), (0.0, 1.0)], 1, "best", 1, 2),
+        ([(0.4, 0.1), (0.1, 2.0), (0.2, 1.0)], 0, "last", 3, 3),
+        ([(math.nan, 1.0), (0.2, 1.0), (0.1, 0.5)], 0, "best", 2, 3),
+    ],
+)
+def test_selection_on_given_histories(scores, patience, selection, best, stopped):
+    """Best: the highest (macro F, -loss), first of equals; stop after ``patience`` stale epochs."""
+    cfg = config(epochs=len(scores), patience=patience, selection=selection)
+    state = RunState()
+    for f, loss in scores:
+        if state.finished(cfg):
+            break
+        end_epoch(state, cfg, 0.0, loss, SimpleNamespace(macro_f=f, micro_f=f), 1.0, 1.0)
+    assert (state.best_epoch, state.epoch) == (best, stopped)
