@@ -20,8 +20,7 @@ import torch
 from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.generate import Preset
 from sedlib.losses import get_loss
-from sedlib.training import Interrupted, RunRecord, TrainConfig, train
-from sedlib.training import batched
+from sedlib.training import Interrupted, RunRecord, TrainConfig, batched, train
 from sedlib.training.loop import DeviceClips, RunState, end_epoch, make_optimizer, train_epoch
 from sedlib.training.preflight import preflight
 from sedlib.training.split import prepare_fold
@@ -124,7 +123,9 @@ def differences(a, b, tol=1e-4, path="") -> list[str]:
         if len(a) != len(b):
             return [f"{path}: {len(a)} != {len(b)} items"]
         return [
-            d for k, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, tol, f"{path}[{k}]")
+            d
+            for k, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in differences(x, y, tol, f"{path}[{k}]")
         ]
     if isinstance(a, float) and isinstance(b, float):
         same = math.isclose(a, b, rel_tol=tol, abs_tol=tol) or (math.isnan(a) and math.isnan(b))
