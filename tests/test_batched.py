@@ -215,3 +215,54 @@ def test_selection_on_given_histories(scores, patience, selection, best, stopped
             break
         end_epoch(state, cfg, 0.0, loss, SimpleNamespace(macro_f=f, micro_f=f), 1.0, 1.0)
     assert (state.best_epoch, state.epoch) == (best, stopped)
+
+
+@pytest.mark.slow
+def test_the_gpu_scripts_batched_grid_step_runs_and_packs_on_cpu(tmp_path):
+    """``tools/gpu/study.sh grid-batched`` as on the GPU machine, with DEVICE=cpu and the smoke grid;
+    a second machine given the packed records trains nothing again."""
+    import os
+    import subprocess
+    import sys
+    import tarfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def machine(name: str) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "SEDLIB_DATA_ROOT": str(tmp_path / name / "data"),
+            "OUT": str(tmp_path / name / "out"),
+            "CARRIED": str(tmp_path / name / "carried"),
+            "DEVICE": "cpu",
+            "SEEDS": "1",
+            "SKIP_INSTALL": "1",
+            "PYTHON": sys.executable,
+            "OMP_NUM_THREADS": "1",
+        }
+        command = ["bash", "tools/gpu/study.sh", "grid-batched", "smoke", "synthetic-small", "300"]
+        return subprocess.run(
+            command, env=env, cwd=root, capture_output=True, text=True, timeout=600
+        )
+
+    done = machine("first")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    archive = tmp_path / "first" / "out" / "runs-smoke-synthetic-small.tar.gz"
+    with tarfile.open(archive) as tar:
+        records = [n for n in tar.getnames() if n.endswith("metrics.json")]
+        assert len(records) == 2
+        engines = {json_of(tar, n)["timing"]["engine"] for n in records}
+    assert engines == {"batched"}
+    carried = tmp_path / "second" / "carried" / archive.name
+    carried.parent.mkdir(parents=True)
+    carried.write_bytes(archive.read_bytes())
+    again = machine("second")
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    assert "2 runs, 2 in shard 0/1, 0 to run" in again.stderr
+
+
+def json_of(tar, name: str) -> dict:
+    import json
+
+    return json.loads(tar.extractfile(name).read())
