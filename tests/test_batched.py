@@ -266,3 +266,47 @@ def json_of(tar, name: str) -> dict:
     import json
 
     return json.loads(tar.extractfile(name).read())
+
+
+KILLED = """
+import pickle, sys, torch
+from sedlib.training.batched import train_batched
+torch.set_num_threads(1)
+dataset, configs, dirs = pickle.load(open(sys.argv[1], "rb"))
+train_batched(configs, dirs, dataset=dataset, progress=False)
+"""
+
+
+def test_a_group_killed_mid_epoch_resumes_to_the_uninterrupted_result(dataset, tmp_path):
+    import os
+    import pickle
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    model = {"channels": 4, "gru_units": 8, "fc_units": 8}
+    configs = [config(**s, epochs=4, model=model) for s in MIXED]
+    whole = batched.train_batched(
+        configs,
+        [tmp_path / "whole" / c.describe() for c in configs],
+        dataset=dataset,
+        progress=False,
+    )
+    dirs = [tmp_path / "killed" / c.describe() for c in configs]
+    (tmp_path / "job.pkl").write_bytes(pickle.dumps((dataset, configs, dirs)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    job = subprocess.Popen([sys.executable, "-c", KILLED, str(tmp_path / "job.pkl")], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "killed").glob(".batched/*/group.pt")):
+            assert job.poll() is None and time.monotonic() < deadline, "no checkpoint was written"
+            time.sleep(0.05)
+    finally:
+        os.kill(job.pid, signal.SIGKILL)
+        job.wait()
+    assert not (dirs[0] / "metrics.json").is_file(), "killed too late to test a resume"
+    (saved,) = (tmp_path / "killed").glob(".batched/*/group.pt")
+    assert torch.load(saved, weights_only=False)["states"][0]["epoch"] >= 1  # resumed, not restarted
+    resumed = batched.train_batched(configs, dirs, dataset=dataset, progress=False)
+    assert [comparable(r) for r in resumed] == [comparable(r) for r in whole]
