@@ -4,9 +4,10 @@ Tolerances: float32. The stacked model computes each member's operations in
 the same order as :class:`~sedlib.model.CRNN` (folded batch normalisation
 included) but through other kernels (grouped convolutions, a hand-written GRU
 cell), so sums are rounded differently (~1e-7 relative per operation); after
-a few Adam steps the losses agree to 1e-5 and the parameters to 2e-4
-(Adam's normalised step turns a rounding difference in a near-zero gradient
-into up to ``lr`` of parameter difference, rarely).
+a few Adam steps the losses agree to 1e-5 and the parameters to 2e-4, except
+the convolutions' biases before batch normalisation, whose gradient is zero
+in exact arithmetic and rounding noise in float32: Adam's normalised step
+turns that noise into steps of up to ``lr`` either way.
 """
 
 from __future__ import annotations
@@ -97,7 +98,10 @@ def test_a_group_trains_as_its_members_alone_losses_and_parameters(dataset, tmp_
         stacked = group.model.member_state(pos)
         for name, value in model.state_dict().items():
             diff = (stacked[name].float() - value.float()).abs().max().item()
-            assert diff <= PARAM_TOL, f"{member.what} {name}: {diff}"
+            # a convolution's bias before batch norm has a zero gradient in exact arithmetic: its
+            # gradient is rounding noise, which Adam turns into steps of up to lr (4 steps here)
+            tol = 4 * member.config.lr if name.endswith("conv.bias") else PARAM_TOL
+            assert diff <= tol, f"{member.what} {name}: {diff}"
 
 
 def comparable(record: RunRecord) -> dict:
@@ -307,6 +311,21 @@ def test_a_group_killed_mid_epoch_resumes_to_the_uninterrupted_result(dataset, t
         job.wait()
     assert not (dirs[0] / "metrics.json").is_file(), "killed too late to test a resume"
     (saved,) = (tmp_path / "killed").glob(".batched/*/group.pt")
-    assert torch.load(saved, weights_only=False)["states"][0]["epoch"] >= 1  # resumed, not restarted
+    assert (
+        torch.load(saved, weights_only=False)["states"][0]["epoch"] >= 1
+    )  # resumed, not restarted
     resumed = batched.train_batched(configs, dirs, dataset=dataset, progress=False)
     assert [comparable(r) for r in resumed] == [comparable(r) for r in whole]
+
+
+def test_a_member_costs_at_most_a_single_run_on_a_cpu():
+    """``bench_batched.py --check``: time per member and clip at M=4 <= 1.1x one run's (narrow model)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "benchmarks/bench_batched.py", "--check", "--threads", "1"]
+    command += ["--clips", "16", "--rounds", "3", "--repeats", "2"]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]

@@ -238,11 +238,13 @@ def stacked_bigru(x: torch.Tensor, forward: list, backward: list, hidden: int) -
         w_hh_t, b_hh = w_hh.float().transpose(1, 2), b_hh.float().unsqueeze(1)
         h = gi.new_zeros(2 * m, batch, hidden)
         outputs = []
-        for g in gi.unbind(2):  # one backward node for all steps (a slice per step costs T^2)
-            gh = torch.baddbmm(b_hh, h, w_hh_t)
-            r, z = torch.sigmoid(g[..., : 2 * hidden] + gh[..., : 2 * hidden]).chunk(2, -1)
-            n = torch.tanh(g[..., 2 * hidden :] + r * gh[..., 2 * hidden :])
-            h = n + z * (h - n)
+        # unbind and split: one backward node each (a slice per step would cost T^2 in backward)
+        gi_rz, gi_n = (part.unbind(2) for part in gi.split((2 * hidden, hidden), -1))
+        for g_rz, g_n in zip(gi_rz, gi_n, strict=True):
+            gh_rz, gh_n = torch.baddbmm(b_hh, h, w_hh_t).split((2 * hidden, hidden), -1)
+            r, z = torch.sigmoid(g_rz + gh_rz).chunk(2, -1)
+            n = torch.tanh(torch.addcmul(g_n, r, gh_n))
+            h = torch.addcmul(n, z, h - n)
             outputs.append(h)
         out = torch.stack(outputs, 2)  # (2M, batch, frames, hidden)
     return torch.cat([out[:m], out[m:].flip(2)], -1)
