@@ -65,6 +65,9 @@ from sedlib.util.io import write_json
 
 log = logging.getLogger(__name__)
 
+#: Member-frames per validation pass (frames of the batch x members): 8 single-run batches.
+VALIDATION_FRAMES = 8 * MAX_BATCH_FRAMES
+
 GROUP_CHECKPOINT = "group.pt"
 GROUP_MEMBERS = "members.json"
 
@@ -151,7 +154,7 @@ def _start(members: list[Member], folder: Path, device: torch.device, gru: str) 
     optimizer = make_optimizer(model, members[0].config)
     optimizer.load_state_dict(saved["optimizer"])
     for g, state in zip(generators, saved["generators"], strict=True):
-        g.set_state(state)
+        g.set_state(state.cpu())  # a generator's state is a CPU tensor, even a CUDA one's
     states = [RunState(**s) for s in saved["states"]]
     failed = {int(k): v for k, v in saved["failed"].items()}
     return _Group(members, model, optimizer, generators, states, list(saved["active"]), failed)
@@ -278,7 +281,7 @@ def _validate(group: _Group, positions: list[int], data: FoldData, device: torch
     probs = [[None] * len(lengths) for _ in range(k)]
     totals, count = torch.zeros(k, device=device), 0
     with torch.inference_mode(), targets_checked_elsewhere():
-        for batch in _batches(lengths, max(1, MAX_BATCH_FRAMES // k)):
+        for batch in _batches(lengths, max(1, VALIDATION_FRAMES // k)):
             pairs = [features.file(i) for i in batch]
             x = data.norm(torch.from_numpy(np.stack([f for f, _ in pairs])).to(device))
             logits = model(x.expand(k, *x.shape), members=index).float()
@@ -315,10 +318,14 @@ def _validate_all(group: _Group, device: torch.device, skip: set[int]) -> dict[i
         if i not in skip:
             by_fold.setdefault(id(group.members[i].data), []).append(pos)
     out = {}
-    for positions in by_fold.values():
-        data = group.members[group.active[positions[0]]].data
-        metrics, losses = _validate(group, positions, data, device)
-        out.update({p: (m, v) for p, m, v in zip(positions, metrics, losses, strict=True)})
+    for same_fold in by_fold.values():
+        data = group.members[group.active[same_fold[0]]].data
+        longest = int(np.diff(data.validation.offsets).max())
+        size = max(1, VALIDATION_FRAMES // max(longest, 1))  # members per pass
+        for k in range(0, len(same_fold), size):
+            positions = same_fold[k : k + size]
+            metrics, losses = _validate(group, positions, data, device)
+            out.update({p: (m, v) for p, m, v in zip(positions, metrics, losses, strict=True)})
     return out
 
 
@@ -403,8 +410,6 @@ def train_group(
         Per member: its :class:`FoldOutcome`, :class:`Interrupted` when it is
         still training, or the exception that stopped it (a non-finite loss).
     """
-    from tqdm.auto import tqdm
-
     if len({schedule_key(m) for m in members}) != 1:
         raise ValueError("a group's members must share one schedule (see schedule_key)")
     folder.mkdir(parents=True, exist_ok=True)
@@ -415,16 +420,22 @@ def train_group(
     done = [i for i in group.active if (members[i].folder / FOLD_RECORD).is_file()]
     if done:  # stopped between a member's record and the group's checkpoint
         _finish(group, done, device)
+    _run_epochs(group, folder, device, progress, max_epochs)
+    return [_outcome(group, i) for i in range(len(members))]
+
+
+def _run_epochs(
+    group: _Group, folder: Path, device: torch.device, progress: bool, max_epochs: int | None
+) -> None:
+    """Epochs until every member has stopped (or ``max_epochs``), checkpointing after each."""
+    from tqdm.auto import tqdm
+
+    members = group.members
     clips = _Clips.of([members[i] for i in group.active] or members, device)
     epochs = max(m.config.epochs for m in members)
     first = group.states[group.active[0]].epoch if group.active else epochs
-    with tqdm(
-        total=epochs,
-        initial=first,
-        desc=f"group of {len(members)}",
-        unit="epoch",
-        disable=not progress,
-    ) as bar:
+    what = f"group of {len(members)}"
+    with tqdm(total=epochs, initial=first, desc=what, unit="epoch", disable=not progress) as bar:
         for _ in range(max_epochs if max_epochs is not None else epochs):
             if not group.active:
                 break
@@ -432,7 +443,6 @@ def train_group(
             _save(group, folder)
             bar.update()
             bar.set_postfix(members=len(group.active))
-    return [_outcome(group, i) for i in range(len(members))]
 
 
 def _outcome(group: _Group, i: int) -> FoldOutcome | Interrupted | Exception:
