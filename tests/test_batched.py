@@ -329,3 +329,16 @@ def test_a_member_costs_at_most_a_single_run_on_a_cpu():
     command += ["--clips", "16", "--rounds", "3", "--repeats", "2"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+
+
+def test_the_gru_recurrences_backward_is_autograds():
+    from sedlib.training.stacked import GRURecurrence, _recurrence_autograd
+
+    g = torch.Generator().manual_seed(0)
+    gi = torch.randn(4, 3, 7, 15, dtype=torch.float64, generator=g, requires_grad=True)
+    w_hh = torch.randn(4, 15, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    b_hh = torch.randn(4, 15, dtype=torch.float64, generator=g, requires_grad=True)
+    assert torch.autograd.gradcheck(GRURecurrence.apply, (gi, w_hh, b_hh))
+    torch.testing.assert_close(
+        GRURecurrence.apply(gi, w_hh, b_hh), _recurrence_autograd(gi, w_hh, b_hh)
+    )

@@ -29,7 +29,7 @@ from torch import nn
 
 from sedlib.model import CRNN
 
-GRU_IMPLEMENTATIONS = ("cell", "loop")
+GRU_IMPLEMENTATIONS = ("cell", "autograd", "loop")
 
 
 def _key(name: str) -> str:
@@ -44,8 +44,9 @@ class StackedCRNN(nn.Module):
     members : sequence of CRNN
         Initialised models of one shape; their parameters and buffers are
         copied (stacked along a new first axis).
-    gru : {"cell", "loop"}
-        How the recurrent layer runs (see the module docstring).
+    gru : {"cell", "autograd", "loop"}
+        How the recurrent layer runs (see the module docstring; ``autograd``:
+        the cell's recurrence through autograd step by step, for comparison).
 
     Notes
     -----
@@ -196,7 +197,7 @@ class StackedCRNN(nn.Module):
         backward = [self.p(f"gru.{n}_reverse", members) for n in names]
         if self.gru_impl == "loop":
             return _gru_loop(x, forward, backward)
-        return stacked_bigru(x, forward, backward, self.hidden)
+        return stacked_bigru(x, forward, backward, self.hidden, self.gru_impl == "autograd")
 
 
 def _patch_statistics(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor):
@@ -221,13 +222,17 @@ def _patch_statistics(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor):
     return mean, var, n
 
 
-def stacked_bigru(x: torch.Tensor, forward: list, backward: list, hidden: int) -> torch.Tensor:
+def stacked_bigru(
+    x: torch.Tensor, forward: list, backward: list, hidden: int, autograd: bool = False
+) -> torch.Tensor:
     """Bidirectional single-layer GRU over stacked weights (PyTorch's gate order r, z, n).
 
     Both directions run as one recurrence over ``2 M`` weight sets (the
     backward one on time-reversed input); the input projection of all frames
     is one ``baddbmm``, each time step one ``baddbmm`` plus element-wise
-    gates. The recurrence runs in float32 (also under autocast).
+    gates. The recurrence runs in float32 (also under autocast), through
+    :class:`GRURecurrence` (its backward written out), or with ``autograd``
+    through PyTorch's autograd step by step (the slower reference).
     """
     m, batch, frames, _ = x.shape
     w_ih, w_hh, b_ih, b_hh = (torch.cat([f, r]) for f, r in zip(forward, backward, strict=True))
@@ -235,19 +240,86 @@ def stacked_bigru(x: torch.Tensor, forward: list, backward: list, hidden: int) -
     gi = torch.baddbmm(b_ih.unsqueeze(1), xs, w_ih.transpose(1, 2))
     with torch.autocast(device_type=x.device.type, enabled=False):
         gi = gi.float().view(2 * m, batch, frames, 3 * hidden)
-        w_hh_t, b_hh = w_hh.float().transpose(1, 2), b_hh.float().unsqueeze(1)
-        h = gi.new_zeros(2 * m, batch, hidden)
-        outputs = []
-        # unbind and split: one backward node each (a slice per step would cost T^2 in backward)
-        gi_rz, gi_n = (part.unbind(2) for part in gi.split((2 * hidden, hidden), -1))
-        for g_rz, g_n in zip(gi_rz, gi_n, strict=True):
-            gh_rz, gh_n = torch.baddbmm(b_hh, h, w_hh_t).split((2 * hidden, hidden), -1)
-            r, z = torch.sigmoid(g_rz + gh_rz).chunk(2, -1)
-            n = torch.tanh(torch.addcmul(g_n, r, gh_n))
-            h = torch.addcmul(n, z, h - n)
-            outputs.append(h)
-        out = torch.stack(outputs, 2)  # (2M, batch, frames, hidden)
+        if autograd:
+            out = _recurrence_autograd(gi, w_hh.float(), b_hh.float())
+        else:
+            out = GRURecurrence.apply(gi, w_hh.float(), b_hh.float())
     return torch.cat([out[:m], out[m:].flip(2)], -1)
+
+
+def _recurrence_autograd(gi: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+    """:class:`GRURecurrence` through autograd, step by step."""
+    hidden = w_hh.shape[-1]
+    w_hh_t, b_hh = w_hh.transpose(1, 2), b_hh.unsqueeze(1)
+    h = gi.new_zeros(gi.shape[0], gi.shape[1], hidden)
+    outputs = []
+    # unbind and split: one backward node each (a slice per step would cost T^2 in backward)
+    gi_rz, gi_n = (part.unbind(2) for part in gi.split((2 * hidden, hidden), -1))
+    for g_rz, g_n in zip(gi_rz, gi_n, strict=True):
+        gh_rz, gh_n = torch.baddbmm(b_hh, h, w_hh_t).split((2 * hidden, hidden), -1)
+        r, z = torch.sigmoid(g_rz + gh_rz).chunk(2, -1)
+        n = torch.tanh(torch.addcmul(g_n, r, gh_n))
+        h = torch.addcmul(n, z, h - n)
+        outputs.append(h)
+    return torch.stack(outputs, 2)
+
+
+class GRURecurrence(torch.autograd.Function):
+    """The GRU recurrence ``h_t = (1 - z) n + z h_{t-1}`` over stacked weights, backward written out.
+
+    Input: the input projections ``gi`` ``(S, batch, frames, 3H)`` (biases
+    included), the recurrent weights ``w_hh`` ``(S, 3H, H)`` and biases
+    ``b_hh`` ``(S, 3H)``; output: every ``h_t``, ``(S, batch, frames, H)``,
+    from ``h_0 = 0``. The forward keeps the gates; the backward runs the steps
+    in reverse with plain tensor operations (no autograd graph of 500 steps)
+    and forms the weight gradient as one batched product over all steps.
+    Checked against autograd with ``torch.autograd.gradcheck`` (tests).
+    """
+
+    @staticmethod
+    def forward(ctx, gi, w_hh, b_hh):
+        s, batch, frames, three = gi.shape
+        hidden = three // 3
+        w_t, bias = w_hh.transpose(1, 2), b_hh.unsqueeze(1)
+        hs = gi.new_zeros(s, batch, frames + 1, hidden)
+        gates = gi.new_empty(s, batch, frames, three)  # r, z, n
+        gh_n = gi.new_empty(s, batch, frames, hidden)
+        h = hs[:, :, 0]
+        for t in range(frames):
+            gh = torch.baddbmm(bias, h, w_t)
+            g = gi[:, :, t]
+            rz = torch.sigmoid(g[..., : 2 * hidden] + gh[..., : 2 * hidden])
+            n = torch.tanh(
+                torch.addcmul(g[..., 2 * hidden :], rz[..., :hidden], gh[..., 2 * hidden :])
+            )
+            h = torch.addcmul(n, rz[..., hidden:], h - n)
+            hs[:, :, t + 1] = h
+            gates[:, :, t, : 2 * hidden] = rz
+            gates[:, :, t, 2 * hidden :] = n
+            gh_n[:, :, t] = gh[..., 2 * hidden :]
+        ctx.save_for_backward(w_hh, hs, gates, gh_n)
+        return hs[:, :, 1:]
+
+    @staticmethod
+    def backward(ctx, d_out):
+        w_hh, hs, gates, gh_n = ctx.saved_tensors
+        hidden = w_hh.shape[-1]
+        d_pre = torch.empty_like(gates)  # gradients of the input projections (r, z, n parts)
+        d_gh = torch.empty_like(gates)  # and of the recurrent projections
+        dh = torch.zeros_like(hs[:, :, 0])
+        for t in range(gates.shape[2] - 1, -1, -1):
+            dh = dh + d_out[:, :, t]
+            r, z, n = gates[:, :, t].split(hidden, -1)
+            da = dh * (1 - z) * (1 - n * n)
+            d_pre[:, :, t, :hidden] = da * gh_n[:, :, t] * r * (1 - r)
+            d_pre[:, :, t, hidden : 2 * hidden] = dh * (hs[:, :, t] - n) * z * (1 - z)
+            d_pre[:, :, t, 2 * hidden :] = da
+            d_gh[:, :, t, : 2 * hidden] = d_pre[:, :, t, : 2 * hidden]
+            d_gh[:, :, t, 2 * hidden :] = da * r
+            dh = torch.baddbmm(dh * z, d_gh[:, :, t], w_hh)
+        flat = d_gh.flatten(1, 2)
+        d_w = flat.transpose(1, 2) @ hs[:, :, :-1].flatten(1, 2)
+        return d_pre, d_w, flat.sum(1)
 
 
 def _gru_loop(x: torch.Tensor, forward: list, backward: list) -> torch.Tensor:
