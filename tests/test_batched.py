@@ -342,3 +342,19 @@ def test_the_gru_recurrences_backward_is_autograds():
     torch.testing.assert_close(
         GRURecurrence.apply(gi, w_hh, b_hh), _recurrence_autograd(gi, w_hh, b_hh)
     )
+
+
+def test_with_dropout_a_members_result_does_not_depend_on_its_group(dataset, tmp_path):
+    """Its dropout masks come from its own seed: alone or with others, the same training."""
+    model = {"channels": 4, "gru_units": 8, "fc_units": 8}
+    configs = [config(**s, epochs=2, model=model) for s in MIXED]
+    together = batched.train_batched(
+        configs,
+        [tmp_path / "group" / c.describe() for c in configs],
+        dataset=dataset,
+        progress=False,
+    )
+    alone = batched.train_batched(
+        configs[1:2], [tmp_path / "alone" / configs[1].describe()], dataset=dataset, progress=False
+    )
+    assert not differences(comparable(together[1]), comparable(alone[0]))
