@@ -140,7 +140,12 @@ def group_of(args, device, m: int, clips: DeviceClips, gru: str):
     model = StackedCRNN(models, gru=gru).to(device)
     generators = [torch.Generator(device=device).manual_seed(c.seed) for c in configs(args, m)]
     group = batched._Group(
-        members, model, make_optimizer(model, members[0].config), generators, [], list(range(m))
+        members,
+        model,
+        batched.stacked_optimizer(model, members[0].config),
+        generators,
+        [],
+        list(range(m)),
     )
     return group, batched._Clips(clips, {id(data): 0})
 

@@ -2,17 +2,18 @@
 
 A *member* is one training of a run (one fold, or the single dev-eval
 training). Members that share a *schedule* (model shape, optimizer and its
-settings, batch size, device, and the number of training clips, hence the
-same steps per epoch and the same batch sizes) train together as one
+settings, batch size, device) train together as one
 :class:`~sedlib.training.stacked.StackedCRNN`; any mix of seed, loss, γ and
-fold with that schedule can share a group. Each member keeps what a single
-run of :func:`sedlib.training.run.train` would have:
+fold can share a group. Each member keeps what a single run of
+:func:`sedlib.training.run.train` would have:
 
 - its initialisation (``torch.manual_seed(seed)``, ``CRNN(...)``,
   :func:`~sedlib.training.loop.init_bias`) and its batch order (the seeded
   permutation of :func:`~sedlib.training.loop.train_epoch`), its loss, its
   validation, its model selection and early stopping
   (:func:`~sedlib.training.loop.end_epoch`);
+- its optimizer: :class:`~sedlib.training.stacked.StackedOptimizer` is
+  Adam (or SGD) per member, with the member's own step count;
 - its dropout masks, from a generator seeded with its seed (independent of
   the other members; not the masks of the single run, which draws them
   from the global generator);
@@ -21,13 +22,17 @@ run of :func:`sedlib.training.run.train` would have:
   and the run's ``metrics.json`` (:func:`sedlib.training.run._assemble`),
   with ``timing["engine"] = "batched"``.
 
-Why group by schedule instead of mixing epoch lengths: members of one group
-then take every step together with full batches, so the batch statistics,
-the optimizer's step count and the per-step cost are those of a single run,
-with no masking; the folds of the paper's data differ in their clip counts,
-so the grid forms about one group per fold (each still tens of members).
-The training clips of every fold in a group live on the device as one
-tensor; each member indexes its fold's part.
+Folds of different lengths in one group: the training clips of every fold
+in the group live on the device as one tensor, and each member indexes its
+fold's part with its own batch order. Members step together while they all
+have full batches (all but the last step or two of an epoch); at an epoch's
+end the members with a batch of one size (a fold's last, smaller batch)
+step together, and a member whose epoch is over waits: it does not step, its
+optimizer state and step count stay as they are. So the batch statistics
+and the optimizer are exactly a run's own, while the paper's grid (40 runs
+x 4 folds of unequal length) is one group of 160 members, not four of 40:
+the recurrent layer's 500 sequential steps, which cost about the same for
+any number of members, are shared four times as widely.
 
 A member that stops (early stopping, its last epoch, or a non-finite loss,
 which fails that member only, naming it) leaves the group at the end of the
@@ -51,16 +56,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from sedlib.losses import get_loss, targets_checked_elsewhere
 from sedlib.model import CRNN
 from sedlib.training import checkpoint
 from sedlib.training.inference import MAX_BATCH_FRAMES, _batches, as_predictions
-from sedlib.training.loop import DeviceClips, RunState, end_epoch, init_bias, make_optimizer
+from sedlib.training.loop import DeviceClips, RunState, end_epoch, init_bias
 from sedlib.training.preflight import RunPlan
 from sedlib.training.run import FOLD_RECORD, FoldOutcome, Interrupted, _load_fold, finish_fold
 from sedlib.training.split import FoldData, FoldPlan
-from sedlib.training.stacked import StackedCRNN
+from sedlib.training.stacked import StackedCRNN, StackedOptimizer
 from sedlib.util.io import write_json
 
 log = logging.getLogger(__name__)
@@ -96,7 +102,7 @@ class Member:
 
 
 def schedule_key(member: Member) -> str:
-    """What members of one group must share: model shape, optimisation, device, steps per epoch."""
+    """What members of one group must share: model shape, optimizer and its settings, batch size, device."""
     c, resolved = member.config, member.config.resolved(member.plan.device.type)
     shared = {
         "device": str(member.plan.device),
@@ -105,7 +111,6 @@ def schedule_key(member: Member) -> str:
         "optimizer": [c.optimizer, c.lr, resolved["momentum"], c.weight_decay],
         "amp": resolved["amp"],
         "batch_size": c.batch_size,
-        "clips": len(member.data.clips),
     }
     return json.dumps(shared, sort_keys=True)
 
@@ -144,14 +149,14 @@ def _start(members: list[Member], folder: Path, device: torch.device, gru: str) 
     states = [RunState() for _ in members]
     path = folder / GROUP_CHECKPOINT
     if not path.is_file():
-        optimizer = make_optimizer(model, members[0].config)
+        optimizer = stacked_optimizer(model, members[0].config)
         return _Group(members, model, optimizer, generators, states, list(range(len(members))))
     saved = checkpoint.load(path, device)
     if saved["members"] != [m.key for m in members]:
         raise RuntimeError(f"{path} belongs to another group of trainings; delete its folder")
     model.keep(torch.tensor(saved["active"], dtype=torch.long, device=device))
     model.load_state_dict(saved["model"])
-    optimizer = make_optimizer(model, members[0].config)
+    optimizer = stacked_optimizer(model, members[0].config)
     optimizer.load_state_dict(saved["optimizer"])
     for g, state in zip(generators, saved["generators"], strict=True):
         g.set_state(state.cpu())  # a generator's state is a CPU tensor, even a CUDA one's
@@ -183,7 +188,7 @@ def _keep(group: _Group, keep: list[int]) -> None:
     old = group.optimizer
     state_of = {name: old.state.get(p, {}) for name, p in group.model.params.items()}
     group.model.keep(index)
-    new = make_optimizer(group.model, group.members[0].config)
+    new = stacked_optimizer(group.model, group.members[0].config)
     for name, p in group.model.params.items():
         new.state[p] = {
             k: (v.index_select(0, index) if torch.is_tensor(v) and v.ndim > 0 else v)
@@ -217,10 +222,15 @@ def epoch_order(member: Member, epoch: int, start: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed)) + start
 
 
-def _loss_groups(group: _Group, device: torch.device) -> list[tuple[object, torch.Tensor]]:
-    """Active members by identical loss (same function and parameters): one call per loss."""
+def _loss_groups(
+    group: _Group, device: torch.device, positions: tuple[int, ...]
+) -> list[tuple[object, torch.Tensor]]:
+    """The active members at ``positions`` by identical loss (function and parameters): one call each.
+
+    Indices are into ``positions`` (the rows of that step's logits).
+    """
     by_loss: dict[str, tuple[object, list[int]]] = {}
-    for pos, i in enumerate(group.active):
+    for pos, i in enumerate(group.active[p] for p in positions):
         member = group.members[i]
         loss = get_loss(member.config.loss, **member.config.loss_params(member.data.class_frames))
         params = {
@@ -243,29 +253,78 @@ def member_losses(logits, targets, mask, loss_groups) -> torch.Tensor:
     return out
 
 
+def stacked_optimizer(model: StackedCRNN, config) -> StackedOptimizer:
+    """The configured optimizer (:func:`~sedlib.training.loop.make_optimizer`'s) for every member."""
+    momentum = config.momentum if config.optimizer == "sgd" else 0.0
+    return StackedOptimizer(
+        model.parameters(), config.optimizer, config.lr, config.weight_decay, momentum
+    )
+
+
+def _parts(lengths: list[int], step: int, batch: int) -> list[tuple[int, tuple[int, ...]]]:
+    """The members (positions) that train at ``step``, by their batch size there (0: epoch over)."""
+    parts: dict[int, list[int]] = {}
+    for pos, n in enumerate(lengths):
+        size = min(batch, n - step * batch)
+        if size > 0:
+            parts.setdefault(size, []).append(pos)
+    return [(size, tuple(positions)) for size, positions in parts.items()]
+
+
 def _train_epoch(group: _Group, clips: _Clips, epoch: int, device: torch.device) -> torch.Tensor:
-    """One epoch of every active member; their mean training losses, on the device (no host sync)."""
+    """One epoch of every active member; their mean training losses, on the device (no host sync).
+
+    Members of different folds have different numbers of clips: at every step
+    the members with a batch of one size train together (usually all of
+    them, with full batches; at an epoch's end, the members of each fold with
+    their last, smaller batch), and a member whose epoch is over does not step.
+    """
     model, optimizer = group.model, group.optimizer
     active = [group.members[i] for i in group.active]
     config = active[0].config
+    batch = config.batch_size
     model.train()
-    order = torch.stack([epoch_order(m, epoch, clips.start[id(m.data)]) for m in active]).to(device)
-    loss_groups = _loss_groups(group, device)
-    generators = [group.generators[i] for i in group.active]
-    use_amp = config.amp and device.type == "cuda"
-    total, steps = torch.zeros(len(active), device=device), 0
+    orders = [epoch_order(m, epoch, clips.start[id(m.data)]) for m in active]
+    lengths = [len(o) for o in orders]
+    steps = max(-(-n // batch) for n in lengths)
+    order = torch.stack([F.pad(o, (0, steps * batch - len(o))) for o in orders]).to(device)
+    cached: dict[tuple, tuple] = {}  # per set of members training together
+    masks: dict[tuple, torch.Tensor] = {}  # per set of members stepping
+    total = torch.zeros(len(active), device=device)
     with targets_checked_elsewhere():
-        for start in range(0, order.shape[1], config.batch_size):
-            idx = order[:, start : start + config.batch_size]
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(clips.clips.x[idx], generators)
-            losses = member_losses(logits, clips.clips.y[idx], clips.clips.mask[idx], loss_groups)
+        for step in range(steps):
+            parts = _parts(lengths, step, batch)
             optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            optimizer.step()
-            total += losses.detach()
-            steps += 1
-    return total / max(steps, 1)
+            for size, positions in parts:
+                if positions not in cached:
+                    cached[positions] = _part(group, positions, device)
+                index, every, loss_groups, generators = cached[positions]
+                rows = order if every else order.index_select(0, index)
+                idx = rows[:, step * batch : step * batch + size]
+                with torch.autocast(
+                    device.type, torch.bfloat16, enabled=config.amp and device.type == "cuda"
+                ):
+                    logits = model(clips.clips.x[idx], generators, None if every else index)
+                losses = member_losses(
+                    logits, clips.clips.y[idx], clips.clips.mask[idx], loss_groups
+                )
+                losses.sum().backward()
+                total.index_add_(0, index, losses.detach())
+            trained = tuple(sorted(p for _, positions in parts for p in positions))
+            if trained not in masks:
+                masks[trained] = torch.isin(torch.arange(len(active)), torch.tensor(trained))
+            optimizer.step(masks[trained].to(device))
+    counts = torch.tensor([-(-n // batch) for n in lengths], dtype=torch.float32, device=device)
+    return total / counts
+
+
+def _part(group: _Group, positions: tuple[int, ...], device: torch.device) -> tuple:
+    """What a step of the members at ``positions`` needs: their index, losses, generators."""
+    index = torch.tensor(positions, dtype=torch.long, device=device)
+    every = positions == tuple(range(len(group.active)))
+    loss_groups = _loss_groups(group, device, positions)
+    generators = [group.generators[group.active[p]] for p in positions]
+    return index, every, loss_groups, generators
 
 
 def _validate(group: _Group, positions: list[int], data: FoldData, device: torch.device):
@@ -470,7 +529,7 @@ def member_bytes(member: Member, device: torch.device, gru: str = "cell") -> int
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
         model = StackedCRNN([initial_model(member)] * m, gru=gru).to(device)
-        optimizer = make_optimizer(model, config)
+        optimizer = stacked_optimizer(model, config)
         x = torch.randn(m, config.batch_size, 500, model.n_mels, device=device)
         generators = [torch.Generator(device=device).manual_seed(k) for k in range(m)]
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=config.amp):

@@ -112,8 +112,9 @@ class StackedCRNN(nn.Module):
     ) -> torch.Tensor:
         """Logits ``(M, batch, frames, n_classes)`` of ``(M, batch, frames, n_mels)`` features.
 
-        ``generators`` (one per member) draw the dropout masks in training
-        mode; ``members`` (indices) runs only those members (evaluation).
+        ``generators`` (one per member run) draw the dropout masks in
+        training mode; ``members`` (indices) runs only those members (their
+        running statistics alone are updated in training).
         """
         m, batch, frames, _ = x.shape
         if self.training and self.p_drop > 0 and (generators is None or len(generators) != m):
@@ -139,22 +140,38 @@ class StackedCRNN(nn.Module):
             y = self._folded_conv(h, w, b, name, mean, var, members)
         elif w.shape[2] == 1:
             mean, var, n = _patch_statistics(h, w, b)
-            self._update_running(name, mean, var, n)
+            self._update_running(name, mean, var, n, members)
             y = self._folded_conv(h, w, b, name, mean, var, members)
         else:
             y = F.conv2d(h, w.flatten(0, 1), b.flatten(), padding=1, groups=m)
-            y = F.batch_norm(
-                y,
-                self.p(f"{name}.norm.running_mean").view(-1),
-                self.p(f"{name}.norm.running_var").view(-1),
-                self.p(f"{name}.norm.weight").flatten(),
-                self.p(f"{name}.norm.bias").flatten(),
-                training=True,
-                momentum=self.momentum,
-                eps=self.eps,
-            )
-            getattr(self, _key(f"{name}.norm.num_batches_tracked")).add_(1)
+            y = self._batch_norm(y, name, members)
         return self._dropout(F.max_pool2d(y, (1, pool)).relu(), generators)
+
+    def _batch_norm(self, y: torch.Tensor, name: str, members) -> torch.Tensor:
+        """Training-mode batch norm of every member's channels; the members' running statistics updated."""
+        stats = [self.p(f"{name}.norm.running_{s}", members) for s in ("mean", "var")]
+        y = F.batch_norm(
+            y,
+            stats[0].view(-1),
+            stats[1].view(-1),
+            self.p(f"{name}.norm.weight", members).flatten(),
+            self.p(f"{name}.norm.bias", members).flatten(),
+            training=True,
+            momentum=self.momentum,
+            eps=self.eps,
+        )
+        if members is not None:  # the statistics were updated in copies: write them back
+            for s, value in zip(("mean", "var"), stats, strict=True):
+                self.p(f"{name}.norm.running_{s}").index_copy_(0, members, value)
+        self._count_batch(name, members)
+        return y
+
+    def _count_batch(self, name: str, members) -> None:
+        count = self.p(f"{name}.norm.num_batches_tracked")
+        if members is None:
+            count.add_(1)
+        else:
+            count.index_add_(0, members, torch.ones_like(members, dtype=count.dtype))
 
     def _folded_conv(self, h, w, b, name, mean, var, members) -> torch.Tensor:
         """``norm(conv(h))`` for a normalisation by ``mean`` and ``var``, as one grouped convolution."""
@@ -164,13 +181,18 @@ class StackedCRNN(nn.Module):
         return F.conv2d(h, weight.flatten(0, 1), bias.flatten(), padding=1, groups=w.shape[0])
 
     @torch.no_grad()
-    def _update_running(self, name: str, mean, var, n: int) -> None:
-        """The running statistics, updated as :class:`torch.nn.BatchNorm2d` updates them."""
+    def _update_running(self, name: str, mean, var, n: int, members=None) -> None:
+        """The running statistics (of ``members``, or all), updated as :class:`torch.nn.BatchNorm2d` does."""
         a = self.momentum
-        self.p(f"{name}.norm.running_mean").mul_(1 - a).add_(mean.detach(), alpha=a)
         unbiased = var.detach() * (n / max(n - 1, 1))
-        self.p(f"{name}.norm.running_var").mul_(1 - a).add_(unbiased, alpha=a)
-        self.p(f"{name}.norm.num_batches_tracked").add_(1)
+        for s, batch in (("mean", mean.detach()), ("var", unbiased)):
+            running = self.p(f"{name}.norm.running_{s}")
+            if members is None:
+                running.mul_(1 - a).add_(batch, alpha=a)
+            else:
+                updated = running.index_select(0, members).mul_(1 - a).add_(batch, alpha=a)
+                running.index_copy_(0, members, updated)
+        self._count_batch(name, members)
 
     def _dropout(self, h: torch.Tensor, generators) -> torch.Tensor:
         """Dropout with each member's masks drawn from its own generator (member axis: 1 or 0)."""
@@ -331,3 +353,81 @@ def _gru_loop(x: torch.Tensor, forward: list, backward: list) -> torch.Tensor:
         out, _ = torch._VF.gru(x[i], h0, weights, True, 1, 0.0, torch.is_grad_enabled(), True, True)
         outputs.append(out)
     return torch.stack(outputs)
+
+
+class StackedOptimizer(torch.optim.Optimizer):
+    """Adam or SGD with momentum over stacked parameters, where each member steps only when it trained.
+
+    ``step(active)`` updates the members whose entry of the boolean ``active``
+    ``(M,)`` is true and leaves the others (parameters and state) as they
+    were; every member counts its own steps, so its bias corrections (Adam)
+    and its first momentum step (SGD) are those of a run of its own
+    (:func:`sedlib.training.loop.make_optimizer`: ``torch.optim.Adam``, or
+    ``torch.optim.SGD`` without dampening), whatever the other members did.
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor
+        Stacked parameters, members along the first axis.
+    kind : {"adam", "sgd"}
+        The update rule.
+    lr, weight_decay, momentum : float
+        As in the torch optimizers (``momentum``: SGD only).
+    """
+
+    def __init__(
+        self, params, kind: str, lr: float, weight_decay: float = 0.0, momentum: float = 0.0
+    ):
+        if kind not in ("adam", "sgd"):
+            raise ValueError(f"kind must be 'adam' or 'sgd', got {kind!r}")
+        defaults = {"lr": lr, "weight_decay": weight_decay, "momentum": momentum, "kind": kind}
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor | None = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                on = active if active is not None else p.new_ones(p.shape[0], dtype=torch.bool)
+                state = self.state[p]
+                if not state:
+                    state["step"] = torch.zeros(p.shape[0], device=p.device)
+                grad = (
+                    p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                )
+                mask = on.view(-1, *([1] * (p.ndim - 1)))
+                state["step"].add_(on.to(state["step"].dtype))
+                if group["kind"] == "adam":
+                    _adam(p, grad, state, mask, group["lr"])
+                else:
+                    _sgd(p, grad, state, mask, group["lr"], group["momentum"])
+
+
+def _adam(
+    p, grad, state, mask, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+):
+    """``torch.optim.Adam``'s update (its defaults) for the members in ``mask``."""
+    if "exp_avg" not in state:
+        state["exp_avg"], state["exp_avg_sq"] = torch.zeros_like(p), torch.zeros_like(p)
+    exp_avg = state["exp_avg"].lerp(grad, 1 - beta1)
+    exp_avg_sq = state["exp_avg_sq"].mul(beta2).addcmul_(grad, grad, value=1 - beta2)
+    step = state["step"].clamp_min(1).double().view(mask.shape)
+    step_size = (lr / (1 - beta1**step)).to(p.dtype)
+    denom = (exp_avg_sq.sqrt() / (1 - beta2**step).sqrt().to(p.dtype)).add_(eps)
+    new = p - step_size * exp_avg / denom
+    p.copy_(torch.where(mask, new, p))
+    state["exp_avg"] = torch.where(mask, exp_avg, state["exp_avg"])
+    state["exp_avg_sq"] = torch.where(mask, exp_avg_sq, state["exp_avg_sq"])
+
+
+def _sgd(p, grad, state, mask, lr: float, momentum: float):
+    """``torch.optim.SGD``'s update (no dampening, no Nesterov) for the members in ``mask``."""
+    if momentum:
+        if "momentum_buffer" not in state:
+            state["momentum_buffer"] = torch.zeros_like(p)
+        first = (state["step"] == 1).view(mask.shape)
+        buf = torch.where(first, grad, state["momentum_buffer"] * momentum + grad)
+        state["momentum_buffer"] = torch.where(mask, buf, state["momentum_buffer"])
+        grad = buf
+    p.copy_(torch.where(mask, p - lr * grad, p))
