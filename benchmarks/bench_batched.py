@@ -10,8 +10,8 @@ random features and labels, 25 classes, batch 16 per member):
 - ``batched M=...``: :func:`sedlib.training.batched._train_epoch`, the
   batched engine's epoch, for groups of M members (mixed seeds and losses),
   with the recurrent layer as ``--gru`` says (``cell``: the stacked GRU cell
-  over ``baddbmm`` with its backward written out; ``autograd``: the same cell
-  through autograd step by step; ``loop``: the fused GRU kernel once per
+  over ``baddbmm``, autograd step by step; ``function``: the same cell with
+  its backward written out; ``loop``: the fused GRU kernel once per
   member, cuDNN on CUDA). ``--gru-options`` also times the recurrent layer
   alone, with ``vmap`` over ``nn.GRU`` as a fourth option.
 
@@ -187,7 +187,7 @@ def gru_options(args, device, m: int) -> dict[str, str]:
     base = grus[0].to(device)
     options = {
         "cell": lambda: stacked_bigru(x, fwd, bwd, 32),
-        "autograd": lambda: stacked_bigru(x, fwd, bwd, 32, autograd=True),
+        "function": lambda: stacked_bigru(x, fwd, bwd, 32, written_backward=True),
         "loop": lambda: _gru_loop(x, fwd, bwd),
         "vmap": lambda: vmap(lambda p, xi: functional_call(base, p, (xi,))[0])(params, x),
     }

@@ -11,9 +11,11 @@ statistics and dropout masks:
 - the bidirectional GRU is a hand-written cell over stacked weights: the
   input projection of every frame is one batched matrix product, and each of
   the 500 time steps is one ``torch.baddbmm`` over the ``2 M`` (member,
-  direction) pairs plus a few element-wise kernels (``gru="loop"`` instead
-  calls the fused GRU once per member: cuDNN on CUDA; see
-  ``benchmarks/bench_batched.py`` for the measurements behind the default);
+  direction) pairs plus a few element-wise kernels (``gru="function"``: the
+  same with its backward written out; ``gru="loop"``: the fused GRU once per
+  member, cuDNN on CUDA; ``vmap`` over ``nn.GRU`` has no batching rule; see
+  ``benchmarks/bench_batched.py`` and ``benchmarks/RESULTS.md`` for the
+  measurements behind the default);
 - the dense layers are batched matrix products.
 
 Members never mix: a non-finite value in one member stays in that member.
@@ -29,7 +31,7 @@ from torch import nn
 
 from sedlib.model import CRNN
 
-GRU_IMPLEMENTATIONS = ("cell", "autograd", "loop")
+GRU_IMPLEMENTATIONS = ("cell", "function", "loop")
 
 
 def _key(name: str) -> str:
@@ -44,9 +46,9 @@ class StackedCRNN(nn.Module):
     members : sequence of CRNN
         Initialised models of one shape; their parameters and buffers are
         copied (stacked along a new first axis).
-    gru : {"cell", "autograd", "loop"}
-        How the recurrent layer runs (see the module docstring; ``autograd``:
-        the cell's recurrence through autograd step by step, for comparison).
+    gru : {"cell", "function", "loop"}
+        How the recurrent layer runs (see the module docstring; ``function``:
+        the cell's recurrence as :class:`GRURecurrence`, its backward written out).
 
     Notes
     -----
@@ -219,7 +221,7 @@ class StackedCRNN(nn.Module):
         backward = [self.p(f"gru.{n}_reverse", members) for n in names]
         if self.gru_impl == "loop":
             return _gru_loop(x, forward, backward)
-        return stacked_bigru(x, forward, backward, self.hidden, self.gru_impl == "autograd")
+        return stacked_bigru(x, forward, backward, self.hidden, self.gru_impl == "function")
 
 
 def _patch_statistics(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor):
@@ -245,7 +247,7 @@ def _patch_statistics(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor):
 
 
 def stacked_bigru(
-    x: torch.Tensor, forward: list, backward: list, hidden: int, autograd: bool = False
+    x: torch.Tensor, forward: list, backward: list, hidden: int, written_backward: bool = False
 ) -> torch.Tensor:
     """Bidirectional single-layer GRU over stacked weights (PyTorch's gate order r, z, n).
 
@@ -253,8 +255,9 @@ def stacked_bigru(
     backward one on time-reversed input); the input projection of all frames
     is one ``baddbmm``, each time step one ``baddbmm`` plus element-wise
     gates. The recurrence runs in float32 (also under autocast), through
-    :class:`GRURecurrence` (its backward written out), or with ``autograd``
-    through PyTorch's autograd step by step (the slower reference).
+    autograd step by step, or with ``written_backward`` as
+    :class:`GRURecurrence` (2 graph nodes instead of ~10 a step; on a CPU
+    slower, its backward being more, unfused element-wise kernels).
     """
     m, batch, frames, _ = x.shape
     w_ih, w_hh, b_ih, b_hh = (torch.cat([f, r]) for f, r in zip(forward, backward, strict=True))
@@ -262,10 +265,10 @@ def stacked_bigru(
     gi = torch.baddbmm(b_ih.unsqueeze(1), xs, w_ih.transpose(1, 2))
     with torch.autocast(device_type=x.device.type, enabled=False):
         gi = gi.float().view(2 * m, batch, frames, 3 * hidden)
-        if autograd:
-            out = _recurrence_autograd(gi, w_hh.float(), b_hh.float())
-        else:
+        if written_backward:
             out = GRURecurrence.apply(gi, w_hh.float(), b_hh.float())
+        else:
+            out = _recurrence_autograd(gi, w_hh.float(), b_hh.float())
     return torch.cat([out[:m], out[m:].flip(2)], -1)
 
 
