@@ -311,9 +311,10 @@ def _train_epoch(group: _Group, clips: _Clips, epoch: int, device: torch.device)
                 losses.sum().backward()
                 total.index_add_(0, index, losses.detach())
             trained = tuple(sorted(p for _, positions in parts for p in positions))
-            if trained not in masks:
-                masks[trained] = torch.isin(torch.arange(len(active)), torch.tensor(trained))
-            optimizer.step(masks[trained].to(device))
+            if trained not in masks:  # on the device once: a copy per step would wait for the GPU
+                stepping = torch.isin(torch.arange(len(active)), torch.tensor(trained))
+                masks[trained] = stepping.to(device)
+            optimizer.step(masks[trained])
     counts = torch.tensor([-(-n // batch) for n in lengths], dtype=torch.float32, device=device)
     return total / counts
 
