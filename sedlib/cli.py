@@ -358,10 +358,11 @@ def _add_sweep_execution_options(sw) -> None:
     """How a sweep runs (executor, jobs, shard) and what it writes (aggregation, results)."""
     sw.add_argument(
         "--executor",
-        choices=("papermill", "python"),
+        choices=("papermill", "python", "batched"),
         default="papermill",
         help="papermill: each run executes book/03_training.ipynb (default); python: `sedlib train` "
-        "in its own process (no Jupyter needed, e.g. on a bare GPU machine)",
+        "in its own process (no Jupyter needed, e.g. on a bare GPU machine); batched: every run "
+        "at once in this process as stacked models (sedlib.training.batched; GPU grids)",
     )
     sw.add_argument(
         "--jobs", type=_count(1), default=1, help="runs at the same time (several fit on one GPU)"

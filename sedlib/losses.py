@@ -34,7 +34,9 @@ the scale of the gradient, not its direction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,6 +49,27 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 #: The paper's constant C of the inverse frequency weights (Table 3).
 DEFAULT_C = 500.0
+
+
+#: Whether the losses check that the targets lie in [0, 1] (a host sync per call); see
+#: :func:`targets_checked_elsewhere`.
+_CHECK_TARGET_VALUES = ContextVar("sedlib_check_target_values", default=True)
+
+
+@contextmanager
+def targets_checked_elsewhere() -> Iterator[None]:
+    """Skip the value check of the targets (``0 <= z <= 1``) inside this block.
+
+    The check reads the targets' range back to the host, a synchronisation
+    per call; a trainer whose labels were checked once when they were loaded
+    (the batched trainer, on a GPU) computes the losses without it. Shapes and
+    types are still checked.
+    """
+    token = _CHECK_TARGET_VALUES.set(False)
+    try:
+        yield
+    finally:
+        _CHECK_TARGET_VALUES.reset(token)
 
 
 def _check_inputs(logits: torch.Tensor, targets: torch.Tensor, reduction: str) -> None:
@@ -65,7 +88,7 @@ def _check_inputs(logits: torch.Tensor, targets: torch.Tensor, reduction: str) -
         raise TypeError(f"logits must be floating point, got dtype {logits.dtype}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    if targets.numel():
+    if targets.numel() and _CHECK_TARGET_VALUES.get():
         lo, hi = torch.aminmax(targets.detach())
         if not (float(lo) >= 0.0 and float(hi) <= 1.0):  # also catches NaN
             raise ValueError(

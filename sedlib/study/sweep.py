@@ -239,7 +239,83 @@ def _execute_python(run: PlannedRun) -> None:
         raise RuntimeError(f"`sedlib train` exited {status}; see {run.work / 'train.log'}")
 
 
-EXECUTORS = {"papermill": _execute_notebook, "python": _execute_python}
+def _execute_batched(run: PlannedRun) -> None:
+    """One run with the batched engine in this process (its folds as members of groups)."""
+    (result,) = _train_batched([run])
+    if not isinstance(result, RunRecord):
+        raise RuntimeError(f"{run.spec.name}: {type(result).__name__}: {result}")
+
+
+EXECUTORS = {"papermill": _execute_notebook, "python": _execute_python, "batched": _execute_batched}
+
+
+def _train_batched(runs: list[PlannedRun]) -> list:
+    """:func:`sedlib.training.batched.train_batched` for ``runs``, in their work folders.
+
+    ``SEDLIB_BATCHED_MEMBERS`` caps the members of a group (default: what
+    fits the free memory on CUDA, all on a CPU).
+    """
+    from sedlib.data.registry import get_dataset
+    from sedlib.training.batched import train_batched
+
+    size = os.environ.get("SEDLIB_BATCHED_MEMBERS")
+    return train_batched(
+        [r.config for r in runs],
+        [r.work for r in runs],
+        dataset=get_dataset(runs[0].config.dataset, progress=False),
+        groups_dir=runs[0].folder.parent / ".work" / ".batched",
+        max_members=int(size) if size else None,
+    )
+
+
+def _run_batched(todo: list[PlannedRun]) -> list[tuple[str, str | None]]:
+    """The batched executor: all of ``todo`` in this process, as few stacked models as fit.
+
+    Every run is locked (a run locked by another sweep is left to it), reused
+    or left when another sweep finished it, as in :func:`_execute`; the others
+    train together (:func:`_train_batched`) into their work folders, and each
+    is promoted when its record carries the planned identity.
+    """
+    from contextlib import ExitStack
+
+    outcomes, mine = [], []
+    with ExitStack() as held:
+        for run in todo:
+            lock = FileLock(run.folder.parent / ".locks" / f"{run.key}.lock", f"run {run.key}")
+            try:
+                held.enter_context(lock)
+            except LockedError as err:
+                outcomes.append((f"{run.spec.name}: left to another sweep ({err})", None))
+                continue
+            if run.finished() is not None:
+                outcomes.append((f"{run.spec.name}: finished by another sweep", None))
+            elif _reuse(run):
+                outcomes.append((f"{run.spec.name}: reused, identical to a finished run", None))
+            else:
+                run.work.mkdir(parents=True, exist_ok=True)
+                mine.append(run)
+        start = time.perf_counter()
+        try:
+            results = _train_batched(mine) if mine else []
+        except Exception as err:  # a check that fails before training fails every run
+            results = [err] * len(mine)
+        for run, result in zip(mine, results, strict=True):
+            outcomes.append(_promote(run, result, time.perf_counter() - start))
+    return outcomes
+
+
+def _promote(run: PlannedRun, result, seconds: float) -> tuple[str, str | None]:
+    """Make a batched run's work folder its final folder when its record is the planned run."""
+    if not isinstance(result, RunRecord):
+        what = f"{type(result).__name__}: {result}"
+        return f"{run.spec.name}: FAILED", f"{run.spec.name}: {what} (work folder: {run.work})"
+    if result.identity != run.identity:
+        return f"{run.spec.name}: FAILED", (
+            f"{run.spec.name}: {run.work} trained run {result.identity}, the sweep planned "
+            f"{run.identity} (the data changed during the sweep?); nothing was kept"
+        )
+    os.replace(run.work, run.folder)
+    return f"{run.spec.name}: batched, {seconds:.0f} s", None
 
 
 def _execute(run: PlannedRun, executor: str = "papermill") -> str:
@@ -315,9 +391,11 @@ def run_grid(
     command : str, optional
         The command line that reproduces the sweep (written into the results;
         default: the one already there, else the canonical one).
-    executor : {"papermill", "python"}
+    executor : {"papermill", "python", "batched"}
         How a run executes: the training notebook with papermill (its executed
-        copy kept beside the results), or ``sedlib train`` in its own process.
+        copy kept beside the results), ``sedlib train`` in its own process, or
+        (``batched``) every unfinished run at once in this process, grouped into
+        stacked models (:mod:`sedlib.training.batched`; ``jobs`` is unused).
     force : bool
         Let the aggregate replace a result set that holds runs this one lacks
         (see :func:`sedlib.study.aggregate.aggregate`).
@@ -377,6 +455,11 @@ def _execute_all(grid: str, todo: list[PlannedRun], jobs: int, executor: str) ->
     from tqdm.auto import tqdm
 
     failures, messages = [], []
+    if executor == "batched":  # every run at once, in this process
+        for message, failure in _run_batched(todo):
+            messages.append(message)
+            failures += [failure] if failure else []
+        todo = []
     with tqdm(total=len(todo), desc=f"sweep {grid}", unit="run") as bar:
         # each run is its own process (a papermill kernel or `sedlib train`); threads only wait
         pool = ThreadPoolExecutor(max_workers=jobs)

@@ -21,14 +21,14 @@ from sedlib.model import CRNN
 MAX_BATCH_FRAMES = 8_000
 
 
-def _batches(lengths: list[int]) -> list[list[int]]:
-    """File indices grouped by length, each group cut to at most MAX_BATCH_FRAMES frames."""
+def _batches(lengths: list[int], max_frames: int = MAX_BATCH_FRAMES) -> list[list[int]]:
+    """File indices grouped by length, each group cut to at most ``max_frames`` frames (one file at least)."""
     by_length: dict[int, list[int]] = {}
     for i, n in enumerate(lengths):
         by_length.setdefault(n, []).append(i)
     groups = []
     for n, members in by_length.items():
-        size = max(1, MAX_BATCH_FRAMES // max(n, 1))
+        size = max(1, max_frames // max(n, 1))
         groups += [members[k : k + size] for k in range(0, len(members), size)]
     return groups
 
@@ -84,13 +84,20 @@ def predict(
                 )
                 total += float(loss_fn(logits, target, reduction="sum"))
                 count += target.numel()
-    predictions = Predictions(
+    predictions = as_predictions(features, reference, probs, group)
+    return predictions, (total / max(count, 1) if loss_fn is not None else None)
+
+
+def as_predictions(
+    features: SplitFeatures, reference: pd.DataFrame, probs: list, group: str
+) -> Predictions:
+    """The :class:`Predictions` of a split's files from their frame probabilities."""
+    return Predictions(
         files=list(features.files),
         probs=probs,
         durations=features.durations,
         labels=features.label_names,
         hop=features.config.hop_length_s,
         reference=reference,
-        groups=[group] * n_files,
+        groups=[group] * len(features.files),
     )
-    return predictions, (total / max(count, 1) if loss_fn is not None else None)

@@ -152,6 +152,46 @@ def validate(model: CRNN, data: FoldData, loss_fn, config: TrainConfig, device: 
     return metrics, val_loss
 
 
+def end_epoch(
+    state: RunState,
+    config: TrainConfig,
+    train_loss: float,
+    val_loss: float,
+    metrics,
+    seconds: float,
+    seconds_training: float,
+    **extra: float,
+) -> bool:
+    """Record an epoch in ``state`` and apply the model selection rule; True if it is kept.
+
+    The rule of every engine: the score is (validation macro F, -validation
+    loss), compared as a tuple; an epoch is kept when its score beats the best
+    so far (or always, with ``selection="last"``); otherwise the epochs
+    without improvement count towards ``patience``.
+    """
+    state.epoch += 1
+    state.train_seconds += seconds
+    state.history.append(
+        {
+            "epoch": state.epoch,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_macro_f": metrics.macro_f,
+            "val_micro_f": metrics.micro_f,
+            "seconds": round(seconds, 3),
+            "seconds_training": round(seconds_training, 3),  # without validation
+            **extra,
+        }
+    )
+    score = (metrics.macro_f, -val_loss)
+    improved = config.selection == "last" or score > tuple(state.best_score)
+    if improved:
+        state.best_score, state.best_epoch, state.stale_epochs = score, state.epoch, 0
+    else:
+        state.stale_epochs += 1
+    return improved
+
+
 def fit(
     model: CRNN,
     optimizer: torch.optim.Optimizer,
@@ -184,26 +224,10 @@ def fit(
             )
             training_part = time.perf_counter() - start
             metrics, val_loss = validate(model, data, loss_fn, config, device)
-            state.epoch += 1
             elapsed = time.perf_counter() - start
-            state.train_seconds += elapsed
-            state.history.append(
-                {
-                    "epoch": state.epoch,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    "val_macro_f": metrics.macro_f,
-                    "val_micro_f": metrics.micro_f,
-                    "seconds": round(elapsed, 3),
-                    "seconds_training": round(training_part, 3),  # without validation
-                }
+            improved = end_epoch(
+                state, config, train_loss, val_loss, metrics, elapsed, training_part
             )
-            score = (metrics.macro_f, -val_loss)
-            improved = config.selection == "last" or score > tuple(state.best_score)
-            if improved:
-                state.best_score, state.best_epoch, state.stale_epochs = score, state.epoch, 0
-            else:
-                state.stale_epochs += 1
             on_epoch(state, improved)
             done_here += 1
             bar.update()

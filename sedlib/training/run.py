@@ -229,6 +229,20 @@ def _train_fold(
     epochs_done = state.epoch - first_epoch
     if not state.finished(config):
         return Interrupted(fold.name, state.epoch), epochs_done
+    return finish_fold(plan, fold, folder, data, model, state), epochs_done
+
+
+def finish_fold(
+    plan: RunPlan, fold: FoldPlan, folder: Path, data: FoldData, model: CRNN, state
+) -> FoldOutcome:
+    """A training that has finished: predict with the kept model (``best.pt``), write its record.
+
+    Shared by both engines (this module's, one run at a time, and
+    :mod:`sedlib.training.batched`): ``model`` is a :class:`CRNN` of the run's
+    shape on the run's device, ``state`` the training's finished
+    :class:`~sedlib.training.loop.RunState`.
+    """
+    config, device = plan.config, plan.device
     checkpoint.load_best(folder, plan.identity, model, device)
     validation, _ = predict(
         model, data.validation, data.train_meta, data.norm, device, group=fold.name
@@ -252,7 +266,7 @@ def _train_fold(
         validation=validation.segment_metrics(config.threshold, config.time_resolution).to_dict(),
     )
     write_json(folder / FOLD_RECORD, asdict(record))
-    return FoldOutcome(record, validation, test, _test_labels(data)), epochs_done
+    return FoldOutcome(record, validation, test, _test_labels(data))
 
 
 def _load_fold(folder: Path, data: FoldData) -> FoldOutcome:

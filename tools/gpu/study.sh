@@ -5,6 +5,8 @@
 #   bash tools/gpu/study.sh data              # synthetic-paper and synthetic-tut-timeline, 16 cores (~1-2 min)
 #   bash tools/gpu/study.sh smoke             # every CUDA path in about a minute (tools/gpu/smoke.py)
 #   bash tools/gpu/study.sh grid GRID DATASET [SECONDS]   # resumable: runs until SECONDS, then packs
+#   bash tools/gpu/study.sh grid-batched GRID DATASET [SECONDS]  # the same, every run at once in one
+#                                             # process as stacked models (sedlib.training.batched)
 #   bash tools/gpu/study.sh all [SECONDS]     # setup, data, smoke, then the paper/gamma/baselines grids
 #
 # Every step begins with the steps it needs (a fresh machine is bare). Finished runs
@@ -14,6 +16,8 @@
 # Runs still training when a step stops resume only on the same machine: issue the
 # next step while it is still warm (within 30 s); a fresh machine starts them over.
 #
+# grid-batched stops itself at SECONDS (SIGINT; the groups' checkpoints stay for a warm machine),
+# then aggregates and packs like grid. MEMBERS caps a group (default: what fits the free memory).
 # Variables: DEVICE (cuda), JOBS (runs at once, 8), SEEDS (10), EPOCHS (TrainConfig's),
 # SEDLIB_DATA_ROOT (/tmp/sedlib-data), SITE (/tmp/sedlib-site), WHEELS (.whl),
 # SKIP_INSTALL=1 (use the packages already importable, as CI does), CARRIED (.gpu: the
@@ -94,6 +98,28 @@ step_grid() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540)
   [[ $status == 0 || $status == 124 || $status == 130 ]] || return "$status"
 }
 
+step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540)
+  local grid="$1" dataset="$2" seconds="${3:-540}" start
+  start=$(date +%s)
+  step_setup
+  unpack_finished
+  local extra=()
+  [[ -n "${EPOCHS:-}" ]] && extra+=(--epochs "$EPOCHS")
+  [[ -n "${MEMBERS:-}" ]] && export SEDLIB_BATCHED_MEMBERS="$MEMBERS"
+  local left=$(( seconds - ($(date +%s) - start) - 20 ))  # 20 s kept for aggregating and packing
+  (( left > 10 )) || left=10
+  set +e
+  timeout --signal=INT --kill-after=15 "$left" "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" \
+    --device "$DEVICE" --seeds "$SEEDS" --executor batched "${extra[@]}"
+  local status=$?
+  set -e
+  "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" --device "$DEVICE" --seeds "$SEEDS" \
+    --aggregate-only "${extra[@]}" || true
+  pack_finished "$grid" "$dataset"
+  echo "grid-batched $grid $dataset: $(( $(date +%s) - start )) s of $seconds"
+  [[ $status == 0 || $status == 124 || $status == 130 ]] || return "$status"
+}
+
 step_all() {  # $1 seconds for the grids
   local budget="${1:-540}" start
   start=$(date +%s)
@@ -113,6 +139,7 @@ case "${1:-}" in
   data) step_data ;;
   smoke) step_smoke ;;
   grid) shift; step_grid "$@" ;;
+  grid-batched) shift; step_grid_batched "$@" ;;
   all) shift; step_all "$@" ;;
-  *) sed -n '2,20p' "$0"; exit 2 ;;
+  *) sed -n '2,25p' "$0"; exit 2 ;;
 esac

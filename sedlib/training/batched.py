@@ -1,0 +1,697 @@
+"""The batched engine: many trainings of one model shape in one process, as one stacked model.
+
+A *member* is one training of a run (one fold, or the single dev-eval
+training). Members that share a *schedule* (model shape, optimizer and its
+settings, batch size, device) train together as one
+:class:`~sedlib.training.stacked.StackedCRNN`; any mix of seed, loss, γ and
+fold can share a group. Each member keeps what a single run of
+:func:`sedlib.training.run.train` would have:
+
+- its initialisation (``torch.manual_seed(seed)``, ``CRNN(...)``,
+  :func:`~sedlib.training.loop.init_bias`) and its batch order (the seeded
+  permutation of :func:`~sedlib.training.loop.train_epoch`), its loss, its
+  validation, its model selection and early stopping
+  (:func:`~sedlib.training.loop.end_epoch`);
+- its optimizer: :class:`~sedlib.training.stacked.StackedOptimizer` is
+  Adam (or SGD) per member, with the member's own step count;
+- its dropout masks, from a generator seeded with its seed (independent of
+  the other members; not the masks of the single run, which draws them
+  from the global generator);
+- its records: ``best.pt``, ``validation.npz``, ``test.npz`` and
+  ``fold.json`` in its fold folder (:func:`sedlib.training.run.finish_fold`),
+  and the run's ``metrics.json`` (:func:`sedlib.training.run._assemble`),
+  with ``timing["engine"] = "batched"``.
+
+Folds of different lengths in one group: the training clips of every fold
+in the group live on the device as one tensor, and each member indexes its
+fold's part with its own batch order. Members step together while they all
+have full batches (all but the last step or two of an epoch); at an epoch's
+end the members with a batch of one size (a fold's last, smaller batch)
+step together, and a member whose epoch is over waits: it does not step, its
+optimizer state and step count stay as they are. So the batch statistics
+and the optimizer are exactly a run's own, while the paper's grid (40 runs
+x 4 folds of unequal length) is one group of 160 members, not four of 40:
+the recurrent layer's 500 sequential steps, which cost about the same for
+any number of members, are shared four times as widely.
+
+A member that stops (early stopping, its last epoch, or a non-finite loss,
+which fails that member only, naming it) leaves the group at the end of the
+epoch: parameters, buffers and optimizer state are re-packed without it. The
+group checkpoints after every epoch (one file, written atomically) and
+resumes after an interruption (SIGINT or SIGKILL) exactly where it stood.
+
+Timing: a member's ``seconds`` per epoch are the group's epoch time divided by
+the members active in it (its share of the device); ``group_seconds`` and
+``group_members`` in its history give the group's own numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sedlib.losses import get_loss, targets_checked_elsewhere
+from sedlib.model import CRNN
+from sedlib.training import checkpoint
+from sedlib.training.inference import MAX_BATCH_FRAMES, _batches, as_predictions
+from sedlib.training.loop import DeviceClips, RunState, end_epoch, init_bias
+from sedlib.training.preflight import RunPlan
+from sedlib.training.run import FOLD_RECORD, FoldOutcome, Interrupted, _load_fold, finish_fold
+from sedlib.training.split import FoldData, FoldPlan
+from sedlib.training.stacked import StackedCRNN, StackedOptimizer
+from sedlib.util.io import write_json
+
+log = logging.getLogger(__name__)
+
+#: Member-frames per validation pass (frames of the batch x members): 8 single-run batches.
+VALIDATION_FRAMES = 8 * MAX_BATCH_FRAMES
+
+GROUP_CHECKPOINT = "group.pt"
+GROUP_MEMBERS = "members.json"
+
+
+@dataclass
+class Member:
+    """One training of a run, as a member of a group."""
+
+    plan: RunPlan
+    fold: FoldPlan
+    folder: Path
+    data: FoldData
+
+    @property
+    def config(self):
+        return self.plan.config
+
+    @property
+    def key(self) -> str:
+        """``<identity>/<fold>``: unique across runs."""
+        return f"{self.plan.identity}/{self.fold.name}"
+
+    @property
+    def what(self) -> str:
+        return f"{self.config.describe()} {self.fold.name}"
+
+
+def schedule_key(member: Member) -> str:
+    """What members of one group must share: model shape, optimizer and its settings, batch size, device."""
+    c, resolved = member.config, member.config.resolved(member.plan.device.type)
+    shared = {
+        "device": str(member.plan.device),
+        "classes": len(member.plan.dataset.labels),
+        "model": resolved["model"],
+        "optimizer": [c.optimizer, c.lr, resolved["momentum"], c.weight_decay],
+        "amp": resolved["amp"],
+        "batch_size": c.batch_size,
+    }
+    return json.dumps(shared, sort_keys=True)
+
+
+def group_name(members: list[Member]) -> str:
+    """A folder name for a group: a hash of its members' keys (order-free)."""
+    return hashlib.sha256("\n".join(sorted(m.key for m in members)).encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Group:
+    """The live state of a training group (what its checkpoint holds, and the model)."""
+
+    members: list[Member]
+    model: StackedCRNN
+    optimizer: torch.optim.Optimizer
+    generators: list[torch.Generator]
+    states: list[RunState]
+    active: list[int]  # member indices, in the model's member order
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def initial_model(member: Member) -> CRNN:
+    """The member's model before training: exactly a single run's (seed, CRNN, output bias)."""
+    config, data = member.config, member.data
+    torch.manual_seed(config.seed)
+    model = CRNN(n_classes=len(member.plan.dataset.labels), **config.model)
+    init_bias(model, config, data.class_frames, int(data.train.offsets[-1]))
+    return model
+
+
+def _start(members: list[Member], folder: Path, device: torch.device, gru: str) -> _Group:
+    """A fresh group, or the group of the checkpoint in ``folder``."""
+    model = StackedCRNN([initial_model(m) for m in members], gru=gru).to(device)
+    generators = [torch.Generator(device=device).manual_seed(m.config.seed) for m in members]
+    states = [RunState() for _ in members]
+    path = folder / GROUP_CHECKPOINT
+    if not path.is_file():
+        optimizer = stacked_optimizer(model, members[0].config)
+        return _Group(members, model, optimizer, generators, states, list(range(len(members))))
+    saved = checkpoint.load(path, device)
+    if saved["members"] != [m.key for m in members]:
+        raise RuntimeError(f"{path} belongs to another group of trainings; delete its folder")
+    model.keep(torch.tensor(saved["active"], dtype=torch.long, device=device))
+    model.load_state_dict(saved["model"])
+    optimizer = stacked_optimizer(model, members[0].config)
+    optimizer.load_state_dict(saved["optimizer"])
+    for g, state in zip(generators, saved["generators"], strict=True):
+        g.set_state(state.cpu())  # a generator's state is a CPU tensor, even a CUDA one's
+    states = [RunState(**s) for s in saved["states"]]
+    failed = {int(k): v for k, v in saved["failed"].items()}
+    return _Group(members, model, optimizer, generators, states, list(saved["active"]), failed)
+
+
+def _save(group: _Group, folder: Path) -> None:
+    """The group's checkpoint, atomically."""
+    checkpoint.save(
+        folder / GROUP_CHECKPOINT,
+        {
+            "members": [m.key for m in group.members],
+            "active": group.active,
+            "model": group.model.state_dict(),
+            "optimizer": group.optimizer.state_dict(),
+            "generators": [g.get_state() for g in group.generators],
+            "states": [asdict(s) for s in group.states],
+            "failed": {str(k): v for k, v in group.failed.items()},
+        },
+    )
+
+
+def _keep(group: _Group, keep: list[int]) -> None:
+    """Re-pack the model and the optimizer state for the members ``keep`` (indices of members)."""
+    positions = [group.active.index(i) for i in keep]
+    index = torch.tensor(positions, dtype=torch.long, device=next(group.model.parameters()).device)
+    old = group.optimizer
+    state_of = {name: old.state.get(p, {}) for name, p in group.model.params.items()}
+    group.model.keep(index)
+    new = stacked_optimizer(group.model, group.members[0].config)
+    for name, p in group.model.params.items():
+        new.state[p] = {
+            k: (v.index_select(0, index) if torch.is_tensor(v) and v.ndim > 0 else v)
+            for k, v in state_of[name].items()
+        }
+    group.optimizer, group.active = new, list(keep)
+
+
+@dataclass
+class _Clips:
+    """The training clips of every fold of a group, one tensor on the device, and where each fold starts."""
+
+    clips: DeviceClips
+    start: dict[int, int]  # id(FoldData) -> first clip
+
+    @classmethod
+    def of(cls, members: list[Member], device: torch.device) -> _Clips:
+        datas = list({id(m.data): m.data for m in members}.values())
+        parts = [DeviceClips.of(d, device) for d in datas]
+        starts = np.cumsum([0] + [len(p.x) for p in parts])[:-1]
+        clips = DeviceClips(
+            *(torch.cat([getattr(p, a) for p in parts]) for a in ("x", "y", "mask"))
+        )
+        return cls(clips, {id(d): int(s) for d, s in zip(datas, starts, strict=True)})
+
+
+def epoch_order(member: Member, epoch: int, start: int) -> torch.Tensor:
+    """The member's batch order of ``epoch`` (that of ``train_epoch``), as indices into the union clips."""
+    n = len(member.data.clips)
+    seed = member.config.seed * 100_003 + epoch
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed)) + start
+
+
+def _loss_groups(
+    group: _Group, device: torch.device, positions: tuple[int, ...]
+) -> list[tuple[object, torch.Tensor]]:
+    """The active members at ``positions`` by identical loss (function and parameters): one call each.
+
+    Indices are into ``positions`` (the rows of that step's logits).
+    """
+    by_loss: dict[str, tuple[object, list[int]]] = {}
+    for pos, i in enumerate(group.active[p] for p in positions):
+        member = group.members[i]
+        loss = get_loss(member.config.loss, **member.config.loss_params(member.data.class_frames))
+        params = {
+            k: np.asarray(v).tolist() if k == "class_frames" else v for k, v in loss.params.items()
+        }
+        key = json.dumps([loss.name, params], sort_keys=True, default=str)
+        by_loss.setdefault(key, (loss, []))[1].append(pos)
+    return [(fn, torch.tensor(pos, device=device)) for fn, pos in by_loss.values()]
+
+
+def member_losses(logits, targets, mask, loss_groups) -> torch.Tensor:
+    """Each member's loss averaged over its valid frames and all classes (``loss_over_valid``), ``(M,)``."""
+    out = logits.new_zeros(logits.shape[0], dtype=torch.float32)
+    for loss_fn, index in loss_groups:
+        per_element = loss_fn(logits[index].float(), targets[index], reduction="none")
+        weights = mask[index].unsqueeze(-1).to(per_element.dtype)
+        total = (per_element * weights).sum((1, 2, 3))
+        count = (weights.sum((1, 2, 3)) * per_element.shape[-1]).clamp_min(1.0)
+        out = out.index_copy(0, index, total / count)
+    return out
+
+
+def stacked_optimizer(model: StackedCRNN, config) -> StackedOptimizer:
+    """The configured optimizer (:func:`~sedlib.training.loop.make_optimizer`'s) for every member."""
+    momentum = config.momentum if config.optimizer == "sgd" else 0.0
+    return StackedOptimizer(
+        model.parameters(), config.optimizer, config.lr, config.weight_decay, momentum
+    )
+
+
+def _parts(lengths: list[int], step: int, batch: int) -> list[tuple[int, tuple[int, ...]]]:
+    """The members (positions) that train at ``step``, by their batch size there (0: epoch over)."""
+    parts: dict[int, list[int]] = {}
+    for pos, n in enumerate(lengths):
+        size = min(batch, n - step * batch)
+        if size > 0:
+            parts.setdefault(size, []).append(pos)
+    return [(size, tuple(positions)) for size, positions in parts.items()]
+
+
+def _train_epoch(group: _Group, clips: _Clips, epoch: int, device: torch.device) -> torch.Tensor:
+    """One epoch of every active member; their mean training losses, on the device (no host sync).
+
+    Members of different folds have different numbers of clips: at every step
+    the members with a batch of one size train together (usually all of
+    them, with full batches; at an epoch's end, the members of each fold with
+    their last, smaller batch), and a member whose epoch is over does not step.
+    """
+    model, optimizer = group.model, group.optimizer
+    active = [group.members[i] for i in group.active]
+    config = active[0].config
+    batch = config.batch_size
+    model.train()
+    orders = [epoch_order(m, epoch, clips.start[id(m.data)]) for m in active]
+    lengths = [len(o) for o in orders]
+    steps = max(-(-n // batch) for n in lengths)
+    order = torch.stack([F.pad(o, (0, steps * batch - len(o))) for o in orders]).to(device)
+    cached: dict[tuple, tuple] = {}  # per set of members training together
+    masks: dict[tuple, torch.Tensor] = {}  # per set of members stepping
+    total = torch.zeros(len(active), device=device)
+    with targets_checked_elsewhere():
+        for step in range(steps):
+            parts = _parts(lengths, step, batch)
+            optimizer.zero_grad(set_to_none=True)
+            for size, positions in parts:
+                if positions not in cached:
+                    cached[positions] = _part(group, positions, device)
+                index, every, loss_groups, generators = cached[positions]
+                rows = order if every else order.index_select(0, index)
+                idx = rows[:, step * batch : step * batch + size]
+                with torch.autocast(
+                    device.type, torch.bfloat16, enabled=config.amp and device.type == "cuda"
+                ):
+                    logits = model(clips.clips.x[idx], generators, None if every else index)
+                losses = member_losses(
+                    logits, clips.clips.y[idx], clips.clips.mask[idx], loss_groups
+                )
+                losses.sum().backward()
+                total.index_add_(0, index, losses.detach())
+            trained = tuple(sorted(p for _, positions in parts for p in positions))
+            if trained not in masks:  # on the device once: a copy per step would wait for the GPU
+                stepping = torch.isin(torch.arange(len(active)), torch.tensor(trained))
+                masks[trained] = stepping.to(device)
+            optimizer.step(masks[trained])
+    counts = torch.tensor([-(-n // batch) for n in lengths], dtype=torch.float32, device=device)
+    return total / counts
+
+
+def _part(group: _Group, positions: tuple[int, ...], device: torch.device) -> tuple:
+    """What a step of the members at ``positions`` needs: their index, losses, generators."""
+    index = torch.tensor(positions, dtype=torch.long, device=device)
+    every = positions == tuple(range(len(group.active)))
+    loss_groups = _loss_groups(group, device, positions)
+    generators = [group.generators[group.active[p]] for p in positions]
+    return index, every, loss_groups, generators
+
+
+def _validate(group: _Group, positions: list[int], data: FoldData, device: torch.device):
+    """Validation metrics and loss of the active members at ``positions`` (one fold): lists."""
+    members = [group.members[group.active[p]] for p in positions]
+    fns = [get_loss(m.config.loss, **m.config.loss_params(data.class_frames)) for m in members]
+    model, features, k = group.model, data.validation, len(positions)
+    model.eval()
+    index = torch.tensor(positions, dtype=torch.long, device=device)
+    lengths = [
+        int(features.offsets[i + 1] - features.offsets[i]) for i in range(len(features.files))
+    ]
+    probs = [[None] * len(lengths) for _ in range(k)]
+    totals, count = torch.zeros(k, device=device), 0
+    with torch.inference_mode(), targets_checked_elsewhere():
+        for batch in _batches(lengths, max(1, VALIDATION_FRAMES // k)):
+            pairs = [features.file(i) for i in batch]
+            x = data.norm(torch.from_numpy(np.stack([f for f, _ in pairs])).to(device))
+            logits = model(x.expand(k, *x.shape), members=index).float()
+            target = torch.from_numpy(np.stack([y for _, y in pairs]).astype(np.float32)).to(device)
+            for j, fn in enumerate(fns):
+                totals[j] += fn(logits[j], target, reduction="sum")
+            count += target.numel()
+            p = torch.sigmoid(logits).cpu().numpy()
+            for j in range(k):
+                for q, i in enumerate(batch):
+                    probs[j][i] = p[j, q]
+    metrics = [
+        as_predictions(features, data.train_meta, probs[j], "all").segment_metrics(
+            m.config.threshold, m.config.time_resolution
+        )
+        for j, m in enumerate(members)
+    ]
+    return metrics, (totals / max(count, 1)).tolist()
+
+
+def _member_failed(group: _Group, i: int, loss: float, epoch: int) -> None:
+    member = group.members[i]
+    group.failed[i] = (
+        f"{member.what}: the loss is {loss} in epoch {epoch + 1}; this training stopped "
+        "(lower the learning rate or check the data), the other members of its group went on"
+    )
+    log.error("%s", group.failed[i])
+
+
+def _validate_all(group: _Group, device: torch.device, skip: set[int]) -> dict[int, tuple]:
+    """(metrics, validation loss) of every active member not in ``skip``, fold by fold."""
+    by_fold: dict[int, list[int]] = {}
+    for pos, i in enumerate(group.active):
+        if i not in skip:
+            by_fold.setdefault(id(group.members[i].data), []).append(pos)
+    out = {}
+    for same_fold in by_fold.values():
+        data = group.members[group.active[same_fold[0]]].data
+        longest = int(np.diff(data.validation.offsets).max())
+        size = max(1, VALIDATION_FRAMES // max(longest, 1))  # members per pass
+        for k in range(0, len(same_fold), size):
+            positions = same_fold[k : k + size]
+            metrics, losses = _validate(group, positions, data, device)
+            out.update({p: (m, v) for p, m, v in zip(positions, metrics, losses, strict=True)})
+    return out
+
+
+def _epoch(group: _Group, clips: _Clips, device: torch.device) -> list[int]:
+    """Train and validate every active member for one epoch; the members that stop now."""
+    epoch = group.states[group.active[0]].epoch
+    start = time.perf_counter()
+    train_losses = _train_epoch(group, clips, epoch, device).tolist()  # the epoch's one host sync
+    training = time.perf_counter() - start
+    for pos, i in enumerate(group.active):
+        if not np.isfinite(train_losses[pos]):
+            _member_failed(group, i, train_losses[pos], epoch)
+    validated = _validate_all(group, device, set(group.failed))
+    elapsed, share = time.perf_counter() - start, len(group.active)
+    for pos, (metrics, val_loss) in validated.items():
+        i = group.active[pos]
+        member, state = group.members[i], group.states[i]
+        improved = end_epoch(
+            state, member.config, train_losses[pos], val_loss, metrics, elapsed / share,
+            training / share, group_seconds=round(elapsed, 3), group_members=share,
+        )  # fmt: skip
+        if improved:
+            checkpoint.save(
+                member.folder / checkpoint.BEST,
+                {
+                    "identity": member.plan.identity,
+                    "model": group.model.member_state(pos),
+                    "epoch": state.epoch,
+                },
+            )
+    return [
+        i
+        for i in group.active
+        if i in group.failed or group.states[i].finished(group.members[i].config)
+    ]
+
+
+def _finish(group: _Group, stopping: list[int], device: torch.device) -> None:
+    """Write the records of the members that stop, then re-pack the group without them."""
+    for i in stopping:
+        if i in group.failed:
+            continue
+        member = group.members[i]
+        model = CRNN(n_classes=len(member.plan.dataset.labels), **member.config.model).to(device)
+        finish_fold(member.plan, member.fold, member.folder, member.data, model, group.states[i])
+    keep = [i for i in group.active if i not in stopping]
+    if keep:
+        _keep(group, keep)
+    else:
+        group.active = []
+
+
+def train_group(
+    members: list[Member],
+    folder: Path,
+    device: torch.device,
+    *,
+    gru: str = "cell",
+    progress: bool = True,
+    max_epochs: int | None = None,
+) -> list[FoldOutcome | Interrupted | Exception]:
+    """Train a group of members of one schedule to their ends (or ``max_epochs`` more epochs).
+
+    Parameters
+    ----------
+    members : list of Member
+        The trainings; they must share :func:`schedule_key`.
+    folder : Path
+        The group's folder (its checkpoint); resumed when it holds one.
+    device : torch.device
+        Where to train.
+    gru : {"cell", "loop"}
+        The recurrent layer's implementation (:class:`StackedCRNN`).
+    progress : bool
+        Show a progress bar over the epochs.
+    max_epochs : int, optional
+        Stop (as if interrupted) after this many epochs in this call.
+
+    Returns
+    -------
+    list
+        Per member: its :class:`FoldOutcome`, :class:`Interrupted` when it is
+        still training, or the exception that stopped it (a non-finite loss).
+    """
+    if len({schedule_key(m) for m in members}) != 1:
+        raise ValueError("a group's members must share one schedule (see schedule_key)")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / GROUP_MEMBERS, {"members": [m.key for m in members]})
+    for member in members:
+        member.folder.mkdir(parents=True, exist_ok=True)
+    group = _start(members, folder, device, gru)
+    done = [i for i in group.active if (members[i].folder / FOLD_RECORD).is_file()]
+    if done:  # stopped between a member's record and the group's checkpoint
+        _finish(group, done, device)
+    _run_epochs(group, folder, device, progress, max_epochs)
+    return [_outcome(group, i) for i in range(len(members))]
+
+
+def _run_epochs(
+    group: _Group, folder: Path, device: torch.device, progress: bool, max_epochs: int | None
+) -> None:
+    """Epochs until every member has stopped (or ``max_epochs``), checkpointing after each."""
+    from tqdm.auto import tqdm
+
+    members = group.members
+    clips = _Clips.of([members[i] for i in group.active] or members, device)
+    epochs = max(m.config.epochs for m in members)
+    first = group.states[group.active[0]].epoch if group.active else epochs
+    what = f"group of {len(members)}"
+    with tqdm(total=epochs, initial=first, desc=what, unit="epoch", disable=not progress) as bar:
+        for _ in range(max_epochs if max_epochs is not None else epochs):
+            if not group.active:
+                break
+            _finish(group, _epoch(group, clips, device), device)
+            _save(group, folder)
+            bar.update()
+            bar.set_postfix(members=len(group.active))
+
+
+def _outcome(group: _Group, i: int) -> FoldOutcome | Interrupted | Exception:
+    member = group.members[i]
+    if i in group.failed:
+        return FloatingPointError(group.failed[i])
+    if i in group.active:
+        return Interrupted(member.fold.name, group.states[i].epoch)
+    return _load_fold(member.folder, member.data)
+
+
+def member_bytes(member: Member, device: torch.device, gru: str = "cell") -> int:
+    """Measured device memory of one more member in a training step of ``member``'s shape (CUDA).
+
+    One step of a 1-member and of a 3-member group on random clips; half the
+    difference of their peaks. 0 on a CPU (no limit is derived there).
+    """
+    if device.type != "cuda":
+        return 0
+    config = member.config
+    peaks = []
+    for m in (1, 3):
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        model = StackedCRNN([initial_model(member)] * m, gru=gru).to(device)
+        optimizer = stacked_optimizer(model, config)
+        x = torch.randn(m, config.batch_size, 500, model.n_mels, device=device)
+        generators = [torch.Generator(device=device).manual_seed(k) for k in range(m)]
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=config.amp):
+            loss = model(x, generators).float().square().mean()
+        loss.backward()
+        optimizer.step()
+        torch.cuda.synchronize(device)
+        peaks.append(torch.cuda.max_memory_allocated(device) - base)
+        del model, optimizer, x, loss
+    return max(1, (peaks[1] - peaks[0]) // 2)
+
+
+def group_size(
+    member: Member, device: torch.device, gru: str = "cell", fraction: float = 0.8
+) -> int | None:
+    """Members per group that fit in ``fraction`` of the free device memory (CUDA); None (no limit) on a CPU."""
+    if device.type != "cuda":
+        return None
+    per_member = member_bytes(member, device, gru)
+    free, _ = torch.cuda.mem_get_info(device)
+    size = max(1, int(free * fraction / per_member))
+    log.info(
+        "batched: %.0f MiB per member, %.0f MiB free: up to %d members a group",
+        per_member / 2**20,
+        free / 2**20,
+        size,
+    )
+    return size
+
+
+def plan_groups(
+    everyone: list[Member], todo: list[Member], groups_dir: Path, max_members: int | None
+) -> list[list[Member]]:
+    """The groups to train: first the unfinished groups of earlier calls, then new ones.
+
+    A group checkpointed in ``groups_dir`` is re-formed as it was when all
+    its members are among ``everyone`` and one of them is in ``todo``; the
+    other members of ``todo`` form new groups by :func:`schedule_key`, at
+    most ``max_members`` each.
+    """
+    from sedlib.util.io import read_json
+
+    by_key = {m.key: m for m in everyone}
+    left = {m.key: m for m in todo}
+    groups = []
+    for path in sorted(groups_dir.glob(f"*/{GROUP_MEMBERS}")):
+        keys = read_json(path, "group members")["members"]
+        if (path.parent / GROUP_CHECKPOINT).is_file() and all(k in by_key for k in keys):
+            if any(k in left for k in keys):
+                groups.append([by_key[k] for k in keys])
+                for k in keys:
+                    left.pop(k, None)
+    by_schedule: dict[str, list[Member]] = {}
+    for member in sorted(left.values(), key=lambda m: m.key):
+        by_schedule.setdefault(schedule_key(member), []).append(member)
+    for members in by_schedule.values():
+        size = max_members or len(members)
+        groups += [members[k : k + size] for k in range(0, len(members), size)]
+    return groups
+
+
+def _members_of(configs, run_dirs, dataset, progress):
+    """Check and claim every unfinished run; (results so far, plans, every training, fold data)."""
+    from sedlib.training.preflight import preflight
+    from sedlib.training.run import _claim, _finished
+    from sedlib.training.split import prepare_fold
+
+    results: list = [None] * len(configs)
+    plans: dict[int, RunPlan] = {}
+    everyone: list[Member] = []
+    cache: dict[tuple, FoldData] = {}
+    for k, (config, run_dir) in enumerate(zip(configs, run_dirs, strict=True)):
+        run_dir = Path(run_dir)
+        results[k] = _finished(run_dir, config, dataset)
+        if results[k] is not None:
+            continue
+        plan = preflight(config, run_dir, dataset, progress)
+        _claim(run_dir, plan)
+        plans[k] = plan
+        for fold in plan.folds:
+            key = (json.dumps(plan.data, sort_keys=True), fold, config.val_fraction)
+            if key not in cache:
+                cache[key] = prepare_fold(plan.dataset, fold, config.val_fraction, progress)
+            everyone.append(Member(plan, fold, run_dir / fold.name, cache[key]))
+    return results, plans, everyone
+
+
+def train_batched(
+    configs: list,
+    run_dirs: list,
+    *,
+    dataset=None,
+    groups_dir: Path | None = None,
+    max_members: int | None = None,
+    gru: str = "cell",
+    progress: bool = True,
+    stop_after_epochs: int | None = None,
+) -> list:
+    """Train many runs at once: :func:`sedlib.training.run.train` for each, as groups of one model.
+
+    Parameters
+    ----------
+    configs : list of TrainConfig
+        The runs.
+    run_dirs : list of path-like
+        Their folders (as for ``train``; a finished run is returned as it is).
+    dataset : Dataset, optional
+        Use this data set instead of resolving each ``config.dataset``.
+    groups_dir : Path, optional
+        Where the groups' checkpoints live (default: ``.batched`` beside the first run folder).
+    max_members : int, optional
+        Members per group; default: what fits the free memory on CUDA, all on a CPU.
+    gru : {"cell", "loop"}
+        The recurrent layer's implementation.
+    progress : bool
+        Progress bars.
+    stop_after_epochs : int, optional
+        Stop every group after this many epochs in this call (tests).
+
+    Returns
+    -------
+    list
+        Per run: its :class:`RunRecord`, an :class:`Interrupted`, or the exception that failed it.
+    """
+    wall_start = time.perf_counter()
+    results, plans, everyone = _members_of(configs, run_dirs, dataset, progress)
+    todo = [m for m in everyone if not (m.folder / FOLD_RECORD).is_file()]
+    groups_dir = Path(groups_dir) if groups_dir else Path(run_dirs[0]).parent / ".batched"
+    outcomes: dict[str, object] = {}
+    if todo:
+        device = todo[0].plan.device
+        size = max_members or group_size(todo[0], device, gru)
+        for members in plan_groups(everyone, todo, groups_dir, size):
+            folder = groups_dir / group_name(members)
+            done = train_group(
+                members, folder, members[0].plan.device, gru=gru, progress=progress,
+                max_epochs=stop_after_epochs,
+            )  # fmt: skip
+            outcomes.update({m.key: o for m, o in zip(members, done, strict=True)})
+    for k, plan in plans.items():
+        mine = [m for m in everyone if m.plan is plan]
+        results[k] = _record(
+            plan, mine, outcomes, Path(run_dirs[k]), time.perf_counter() - wall_start
+        )
+    return results
+
+
+def _record(plan: RunPlan, members: list[Member], outcomes: dict, run_dir: Path, wall: float):
+    """The run's record once every training has finished; else what stopped it."""
+    from sedlib.training.record import RECORD
+    from sedlib.training.run import _assemble
+
+    done = []
+    for m in members:
+        outcome = outcomes.get(m.key)
+        if outcome is None:
+            outcome = _load_fold(m.folder, m.data)
+        if not isinstance(outcome, FoldOutcome):
+            return outcome
+        done.append(outcome)
+    record = _assemble(plan, done, wall)
+    record.timing["engine"] = "batched"
+    record.save(run_dir / RECORD)
+    return record
