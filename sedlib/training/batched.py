@@ -655,6 +655,22 @@ def train_batched(
     list
         Per run: its :class:`RunRecord`, an :class:`Interrupted`, or the exception that failed it.
     """
+    from contextlib import ExitStack
+
+    from sedlib.training.run import training_lock
+    from sedlib.util.lock import FileLock
+
+    with ExitStack() as held:  # whoever trains a run holds its lock, as train() does
+        for run_dir in run_dirs:
+            held.enter_context(FileLock(training_lock(run_dir), f"the run folder {run_dir}"))
+        return _train_held(configs, run_dirs, dataset, groups_dir, max_members, gru, progress,
+                           stop_after_epochs)  # fmt: skip
+
+
+def _train_held(
+    configs, run_dirs, dataset, groups_dir, max_members, gru, progress, stop_after_epochs
+):
+    """:func:`train_batched` under the runs' training locks."""
     wall_start = time.perf_counter()
     results, plans, everyone = _members_of(configs, run_dirs, dataset, progress)
     todo = [m for m in everyone if not (m.folder / FOLD_RECORD).is_file()]
