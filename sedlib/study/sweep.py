@@ -300,11 +300,11 @@ def _run_batched(todo: list[PlannedRun]) -> list[tuple[str, str | None]]:
         except Exception as err:  # a check that fails before training fails every run
             results = [err] * len(mine)
         for run, result in zip(mine, results, strict=True):
-            outcomes.append(_promote(run, result, time.perf_counter() - start))
+            outcomes.append(_promote_batched(run, result, time.perf_counter() - start))
     return outcomes
 
 
-def _promote(run: PlannedRun, result, seconds: float) -> tuple[str, str | None]:
+def _promote_batched(run: PlannedRun, result, seconds: float) -> tuple[str, str | None]:
     """Make a batched run's work folder its final folder when its record is the planned run."""
     if not isinstance(result, RunRecord):
         what = f"{type(result).__name__}: {result}"
@@ -314,7 +314,7 @@ def _promote(run: PlannedRun, result, seconds: float) -> tuple[str, str | None]:
             f"{run.spec.name}: {run.work} trained run {result.identity}, the sweep planned "
             f"{run.identity} (the data changed during the sweep?); nothing was kept"
         )
-    os.replace(run.work, run.folder)
+    _promote(run)
     return f"{run.spec.name}: batched, {seconds:.0f} s", None
 
 
