@@ -115,3 +115,30 @@ def sed_eval_segment_metrics(
         est = estimated[estimated.filename == name].to_dict("records")
         metrics.evaluate(ref, est, evaluated_length_seconds=durations[name] if durations else None)
     return metrics
+
+
+#: The tiny data set of the hostile-input tests: 8 files of 30 s, every class at least once.
+TINY_PRESET = (2.0, 0.5, 30.0, (1, 1))
+TINY_SEED = 2
+
+
+@pytest.fixture(scope="module")
+def module_data_root(tmp_path_factory):
+    """One data root (feature cache, runs) for a module, also seen by child processes.
+
+    Modules use it with ``pytestmark = pytest.mark.usefixtures("module_data_root")``.
+    """
+    root = tmp_path_factory.mktemp("data-root")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEDLIB_DATA_ROOT", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """8 files, 4 folds; never modified (tests change copies of it)."""
+    from sedlib.data.synthetic import generate
+    from sedlib.data.synthetic.generate import Preset
+
+    folder = tmp_path_factory.mktemp("tiny") / "tiny"
+    return generate(folder, Preset(*TINY_PRESET), seed=TINY_SEED, jobs=1, progress=False)

@@ -31,13 +31,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from test_hostile_inputs import TINY, checkpoints, config, private_copy, snapshot
+from conftest import TINY_PRESET, TINY_SEED
+from test_hostile_inputs import checkpoints, config, private_copy, snapshot
 
 from sedlib.data.audio import AudioError
 from sedlib.data.cache import DataError
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import MetadataError, class_stats, read_meta, write_meta
 from sedlib.data.synthetic import generate
+from sedlib.data.synthetic.generate import Preset
 from sedlib.evaluation.predictions import Predictions
 from sedlib.study.aggregate import table_row
 from sedlib.study.results import load_ladder
@@ -45,27 +47,14 @@ from sedlib.training.record import RECORD, RunRecord, SchemaError
 from sedlib.training.run import train
 from sedlib.util.io import CorruptFileError
 
-SEED = 2  # the seed of the ``tiny`` data set
+SEED = TINY_SEED  # the seed of the ``tiny`` data set
+TINY = Preset(*TINY_PRESET)
+
+
+pytestmark = pytest.mark.usefixtures("module_data_root")
 
 
 # ---------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def data_root(tmp_path_factory):
-    """One data root (feature cache) for the module."""
-    root = tmp_path_factory.mktemp("data-root")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEDLIB_DATA_ROOT", str(root))
-        yield root
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Dataset:
-    """8 files, 4 folds; never modified (tests change copies of it)."""
-    return generate(
-        tmp_path_factory.mktemp("tiny") / "tiny", TINY, seed=SEED, jobs=1, progress=False
-    )
-
-
 @pytest.fixture(scope="module")
 def finished_run(tiny, tmp_path_factory) -> Path:
     """The folder of a finished dev-eval run on ``tiny`` (never modified)."""

@@ -46,8 +46,6 @@ from sedlib.data.cache import DataError, FeatureConfig, build_features, cache_pa
 from sedlib.data.download import DownloadError, download
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import TUT_HEADER, MetadataError, class_stats, read_meta
-from sedlib.data.synthetic import generate
-from sedlib.data.synthetic.generate import Preset
 from sedlib.metrics import segment_based_metrics
 from sedlib.study.sweep import SweepError, _execute, _reuse, _try, plan_grid, run_grid
 from sedlib.training.config import PROFILES, TrainConfig
@@ -57,27 +55,14 @@ from sedlib.util.io import CorruptFileError
 from sedlib.util.lock import FileLock, LockedError
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = Preset(2.0, 0.5, 30.0, (1, 1))
 #: Shared settings of every sweep here (the smoke grid adds 1 epoch, 8 channels).
 SWEEP = {"device": "cpu"}
 
 
+pytestmark = pytest.mark.usefixtures("module_data_root")
+
+
 # ---------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def data_root(tmp_path_factory):
-    """One data root (feature cache) for the module, also seen by papermill's kernels."""
-    root = tmp_path_factory.mktemp("data-root")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEDLIB_DATA_ROOT", str(root))
-        yield root
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Dataset:
-    """8 files, 4 folds; never modified (tests change copies of it)."""
-    return generate(tmp_path_factory.mktemp("tiny") / "tiny", TINY, seed=2, jobs=1, progress=False)
-
-
 @pytest.fixture(scope="module")
 def smoke_sweep(tiny, tmp_path_factory) -> Path:
     """The runs folder after a real sweep of the smoke grid (papermill, ~40 s)."""

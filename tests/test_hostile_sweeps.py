@@ -38,8 +38,6 @@ import torch
 
 from sedlib.cli import main
 from sedlib.data.layout import Dataset
-from sedlib.data.synthetic import generate
-from sedlib.data.synthetic.generate import Preset
 from sedlib.study import sweep
 from sedlib.study.sweep import plan_grid, run_grid
 from sedlib.training.config import TrainConfig
@@ -47,27 +45,14 @@ from sedlib.training.record import RECORD
 from sedlib.util.lock import FileLock, LockedError
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = Preset(2.0, 0.5, 30.0, (1, 1))
 #: The shared options of every sweep here (the issue's "M").
 M = ["--protocol", "dev-eval", "--device", "cpu", "--executor", "python"]
 
 
+pytestmark = pytest.mark.usefixtures("module_data_root")
+
+
 # ---------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def data_root(tmp_path_factory):
-    """One data root for the module (tests that need their own set it with monkeypatch)."""
-    root = tmp_path_factory.mktemp("data-root")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEDLIB_DATA_ROOT", str(root))
-        yield root
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Dataset:
-    """8 files, 4 folds; never modified (tests change copies of it)."""
-    return generate(tmp_path_factory.mktemp("tiny") / "tiny", TINY, seed=2, jobs=1, progress=False)
-
-
 @pytest.fixture(scope="module")
 def two_seeds(tiny, tmp_path_factory) -> Path:
     """A data root after ``sedlib sweep --grid smoke --seeds 2 M`` (4 runs, ``sedlib train``)."""

@@ -47,7 +47,7 @@ from sedlib.study.aggregate import aggregate, data_facts
 from sedlib.study.grids import RunSpec, get_grid, grid_runs, run_config
 from sedlib.study.results import ResultSet
 from sedlib.training.config import TrainConfig, device_kind
-from sedlib.training.preflight import data_identity
+from sedlib.training.preflight import check_writable, data_identity
 from sedlib.training.record import RECORD, RunRecord
 from sedlib.util.lock import FileLock, LockedError
 from sedlib.util.process import start_child, stop_children
@@ -491,15 +491,7 @@ def check_outputs(grid: str, planned: list[PlannedRun], results_root: Path | Non
         "results": default_results(results_root) / grid,
     }
     for what, folder in folders.items():
-        probe = folder / f".write-test-{os.getpid()}"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as err:
-            raise PermissionError(
-                f"the sweep cannot write its {what} into {folder}: {err}; nothing was run"
-            ) from None
+        check_writable(folder, f"its {what}", "; the sweep ran nothing")
 
 
 def check_devices(runs: list[PlannedRun]) -> None:

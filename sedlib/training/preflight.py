@@ -68,15 +68,15 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
-def check_writable(folder: Path) -> None:
-    """Create ``folder`` and write a file into it, or raise naming it."""
+def check_writable(folder: Path, what: str = "the run's results", after: str = "") -> None:
+    """Create ``folder`` and write a file into it, or raise ``PermissionError`` naming it and ``what``."""
     probe = folder / f".write-test-{uuid.uuid4().hex}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise PermissionError(f"cannot write the run's results into {folder}: {err}") from None
+        raise PermissionError(f"cannot write {what} into {folder}: {err}{after}") from None
 
 
 def check_splits(dataset: Dataset, folds: list[FoldPlan], protocol: str) -> None:
