@@ -119,3 +119,122 @@ def test_arms_are_matched_to_the_baseline_of_their_rung(tmp_path):
     assert list(table["cause"]) == ["1. optimizer"] * 2
     assert set(table["verdict"]) == {"does not explain"}
     assert list(effects_table(rung)["method"]) == ["bce", "inverse_frequency", "duration_robust-g4"]
+
+
+# ---------------------------------------------------------------------------- causes 5 and 6, the summary
+def _write(tmp_path, *sets):
+    import json
+
+    for result in sets:
+        folder = tmp_path / result.grid
+        folder.mkdir(exist_ok=True)
+        result.table.to_csv(folder / f"{result.slug}.csv", index=False)
+        (folder / f"{result.slug}.json").write_text(
+            json.dumps({"header": result.header, "runs": {}})
+        )
+
+
+def _on(result, data_name: str, **settings):
+    result.header["data"]["name"] = data_name
+    result.header["settings"].update(settings)
+    result.slug = f"{result.grid}-{data_name}-{result.header['data']['fingerprint']}"
+    return result
+
+
+def test_the_paper_pattern_needs_both_gaps_on_the_papers_side_beyond_their_interval():
+    from sedlib.study.attribution import pattern_holds
+
+    paper_like = {"bce": 0.20, "inverse_frequency": 0.05, "duration_robust-g4": 0.25}
+    assert pattern_holds(_table(paper_like)) == {
+        "inverse_frequency": True,
+        "duration_robust-g4": True,
+    }
+    assert pattern_holds(_table(BASE)) == {"inverse_frequency": False, "duration_robust-g4": True}
+    noisy = {"bce": 0.20, "inverse_frequency": 0.19, "duration_robust-g4": 0.21}
+    assert not any(pattern_holds(_table(noisy, noise=0.05)).values())
+
+
+def test_the_summary_has_every_cause_with_a_command_for_those_not_run(tmp_path):
+    from sedlib.report.attribution import STAGE_COMMANDS, cause_summary
+
+    _write(
+        tmp_path,
+        _set("cause-baseline", {}, BASE),
+        _set(
+            "cause-zero-bias", {"output_bias": "zero"}, {**BASE, "inverse_frequency": 0.12}, seed=4
+        ),
+    )
+    summary = cause_summary(tmp_path)
+    assert [c.split(".")[0] for c in summary["cause"].drop_duplicates()] == list("123456")
+    ran = summary[summary["cause"] == "2. output-bias initialisation"]
+    assert list(ran["gap"]) == ["IF − BCE", "DR γ=4 − BCE"]
+    assert list(ran["verdict"]) == ["explains", "does not explain"]
+    pending = summary[summary["cause"].str.startswith(("1.", "5.", "6."))]["verdict"]
+    assert all(v.startswith("not run yet") for v in pending)
+    assert STAGE_COMMANDS["confirm"] in pending.iloc[-1]
+
+
+def test_difficulty_pairs_a_harder_baseline_with_the_same_settings_on_the_data_as_made(tmp_path):
+    from sedlib.report.attribution import cause_summary, difficulty_pairs
+
+    easy = _on(_set("cause-baseline", {}, BASE, "fa"), "synthetic-t-seed0")
+    hard_means = {"bce": 0.08, "inverse_frequency": 0.02, "duration_robust-g4": 0.10}
+    hard = _on(_set("cause-baseline", {}, hard_means, "fb", 5), "synthetic-t-ebr-20-seed0")
+    longer = _on(
+        _set("cause-baseline", {"epochs": 60}, hard_means, "fc", 6), "synthetic-t-ebr-30-seed0"
+    )
+    _write(tmp_path, easy, hard, longer)
+    (pair,) = difficulty_pairs(tmp_path)
+    assert pair.offset == -20.0
+    assert pair.easy.header["data"]["name"] == "synthetic-t-seed0"
+    rows = cause_summary(tmp_path).query("cause == '5. audio difficulty'")
+    assert list(rows["verdict"]) == ["explains", "does not explain"]  # IF 6 -> -6; DR 4 -> 2
+    assert rows["arm"].iloc[0] == "every event -20 dB against its background"
+
+
+def test_capacity_compares_an_arms_verdicts_at_128_and_at_32_channels(tmp_path):
+    from sedlib.report.attribution import cause_summary
+
+    narrow = {"model": {"channels": 32}}
+    zero = {**BASE, "inverse_frequency": 0.12}
+    _write(
+        tmp_path,
+        _set("cause-baseline", {}, BASE, "wide"),
+        _set("cause-zero-bias", {"output_bias": "zero"}, zero, "wide", 1),
+        _set("cause-baseline", narrow, BASE, "narrow", 2),
+        _set("cause-zero-bias", {"output_bias": "zero", **narrow}, BASE, "narrow", 3),
+    )
+    rows = cause_summary(tmp_path).query("cause == '6. capacity and training length'")
+    assert list(rows["gap"]) == ["IF − BCE", "DR γ=4 − BCE"]
+    assert list(rows["baseline → arm"]) == [
+        "explains → does not explain",
+        "does not explain → does not explain",
+    ]
+    assert list(rows["verdict"]) == ["partly explains", "does not explain"]
+
+
+def test_the_paper_like_rung_is_the_paper_grid_with_the_explaining_settings_at_the_calibrated_difficulty(
+    tmp_path, monkeypatch
+):
+    from sedlib.report import attribution
+    from sedlib.study import grids
+
+    like = {"bce": 0.08, "inverse_frequency": 0.02, "duration_robust-g4": 0.11}
+    wanted = _on(_set("paper", {"output_bias": "zero"}, like, "p1"), "synthetic-t-ebr-20-seed0")
+    default_bias = _on(
+        _set("paper", {"output_bias": "prior"}, like, "p2"), "synthetic-t-ebr-20-seed0"
+    )
+    other_offset = _on(
+        _set("paper", {"output_bias": "zero"}, like, "p3"), "synthetic-t-ebr-10-seed0"
+    )
+    _write(tmp_path, wanted, default_bias, other_offset)
+    monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", None)
+    assert attribution.paper_like_sets(tmp_path) == []
+    monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", -20.0)
+    (found,) = attribution.paper_like_sets(tmp_path)
+    assert found.slug == wanted.slug
+    table = attribution.paper_like_table(found)
+    assert list(table["method"]) == ["BCE", "IF", "DR γ=4"]
+    assert table["paper macro F (%)"].tolist() == [8.01, 1.72, pytest.approx(8.01 + 3.15)]
+    assert "holds" in attribution.pattern_sentence(found)
+    assert "does not hold" not in attribution.pattern_sentence(found)

@@ -7,7 +7,13 @@
 #                                         # event-to-background offsets $OFFSETS (dB), rung 2's
 #                                         # settings (4 folds of the development set, 32 channels,
 #                                         # 15 epochs); the chapter picks the offset whose BCE
-#                                         # lands nearest the paper's (development data only)
+#                                         # lands nearest the paper's (development data only),
+#                                         # and sedlib.study.grids.CALIBRATED_EBR_DB states it
+#   bash tools/attribution.sh confirm     # rung 2 on dev-eval (32 channels, 15 epochs), 3 seeds:
+#                                         # the baseline at the calibrated difficulty and as
+#                                         # generated (cause 5), the deciding arm there (cause 6),
+#                                         # and the paper grid with the settings that explain
+#                                         # (grids.PAPER_LIKE): the paper-like rung
 #
 # Every stage is a list of `sedlib sweep` commands: they resume where they stopped, skip
 # finished runs (identity), and aggregate into data/results/<grid>/. Environment:
@@ -18,10 +24,12 @@ SEDLIB=${SEDLIB:-$(command -v sedlib || echo .venv/bin/sedlib)}
 JOBS=${JOBS:-1}
 RUNG1=(--dataset synthetic-small --protocol dev-eval --epochs 30 --device cpu --executor python --jobs "$JOBS")
 RUNG2=(--protocol folds --epochs 15 --set model.channels=32 --device cpu --executor python --jobs "$JOBS")
-OFFSETS=${OFFSETS:-"-10 -20 -30"}
+RUNG2_DEV_EVAL=(--protocol dev-eval --epochs 15 --set model.channels=32 --device cpu --executor python --jobs "$JOBS")
+OFFSETS=${OFFSETS:-"-20 -10 -30"}
+PYTHON=${PYTHON:-$(dirname "$SEDLIB")/python}
 
 screen() {
-  for lr in 0.01 0.03 0.1 0.3 1 3; do
+  for lr in 0.01 0.03 0.1 0.3 1 3 10; do
     "$SEDLIB" sweep --grid sgd-lr "${RUNG1[@]}" --set lr=$lr
   done
   for grid in cause-baseline cause-zero-bias cause-last-epoch cause-clip-frames cause-sgd; do
@@ -35,8 +43,25 @@ calibrate() {
   done
 }
 
+confirm() {
+  local offset like
+  offset=$("$PYTHON" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')")
+  if [ -z "$offset" ]; then
+    echo "not calibrated yet: run the calibrate stage and set sedlib.study.grids.CALIBRATED_EBR_DB" >&2
+    exit 1
+  fi
+  like=$("$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))")
+  local hard="synthetic-tut-timeline-ebr$offset"
+  "$SEDLIB" sweep --grid cause-baseline --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
+  "$SEDLIB" sweep --grid cause-zero-bias --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
+  # shellcheck disable=SC2086  # $like is a list of options
+  "$SEDLIB" sweep --grid paper --seeds 3 --dataset "$hard" "${RUNG2_DEV_EVAL[@]}" $like
+  "$SEDLIB" sweep --grid cause-baseline --dataset synthetic-tut-timeline "${RUNG2_DEV_EVAL[@]}"
+}
+
 case "${1:-}" in
   screen) screen ;;
   calibrate) calibrate ;;
-  *) echo "usage: bash tools/attribution.sh screen|calibrate" >&2; exit 2 ;;
+  confirm) confirm ;;
+  *) echo "usage: bash tools/attribution.sh screen|calibrate|confirm" >&2; exit 2 ;;
 esac

@@ -16,7 +16,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sedlib.study.attribution import CHALLENGERS, attribution_table, gap_by_seed, method_effects
+from sedlib.study.attribution import (
+    CHALLENGERS,
+    VERDICTS,
+    attribution_table,
+    gap_by_seed,
+    gap_change,
+    method_effects,
+    paper_gap,
+    pattern_holds,
+    split_difficulty,
+)
 from sedlib.study.grids import CAUSE_GRIDS, Grid
 from sedlib.study.results import ResultSet, load_ladder
 from sedlib.study.summary import mean_ci, short_name
@@ -93,8 +103,6 @@ def effects_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
 
 def gap_figure(rung: CauseRung, metric: str = "macro_f"):
     """IF − BCE and DR γ=4 − BCE (points, mean ± 95% CI over seeds) per arm, with the paper's gaps."""
-    from sedlib.study.attribution import paper_gap
-
     sets = {BASELINE_GRID: rung.baseline, **rung.arms}
     fig, ax = plt.subplots(figsize=(8, 3.6))
     x = np.arange(len(sets))
@@ -216,4 +224,280 @@ def rung_paragraph(rung: CauseRung, metric: str = "macro_f") -> str:
     pending = pending_arms(rung)
     if pending:
         parts.append(f"Not run yet on this rung: {', '.join(pending)}.")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------- causes 5 and 6, and the summary
+#: The commands that make the runs a pending cause needs (see ``tools/attribution.sh``).
+STAGE_COMMANDS = {
+    "screen": "bash tools/attribution.sh screen",
+    "calibrate": "bash tools/attribution.sh calibrate",
+    "confirm": "bash tools/attribution.sh confirm",
+}
+DIFFICULTY_CAUSE = "5. audio difficulty"
+CAPACITY_CAUSE = "6. capacity and training length"
+
+
+@dataclass
+class DifficultyPair:
+    """The baseline grid on a data set as generated and on the same data made harder.
+
+    Attributes
+    ----------
+    easy, hard : ResultSet
+        ``cause-baseline`` result sets with equal settings; ``hard``'s data
+        is ``easy``'s with every event ``offset`` dB against its background.
+    offset : float
+        The event-to-background offset (dB).
+    """
+
+    easy: ResultSet
+    hard: ResultSet
+    offset: float
+
+
+def _settings_but_data(result: ResultSet) -> dict:
+    return {k: v for k, v in result.header["settings"].items() if k != "dataset"}
+
+
+def difficulty_pairs(root: Path | None = None) -> list[DifficultyPair]:
+    """Every harder baseline result set with its counterpart on the data as generated."""
+    sets = load_ladder(BASELINE_GRID, root)
+    pairs = []
+    for hard in sets:
+        name, offset = split_difficulty(hard.header["data"]["name"])
+        if not offset:
+            continue
+        for easy in sets:
+            if easy.header["data"]["name"] == name and _settings_but_data(
+                easy
+            ) == _settings_but_data(hard):
+                pairs.append(DifficultyPair(easy, hard, offset))
+    return pairs
+
+
+def _rung_text(result: ResultSet) -> str:
+    settings = result.header["settings"]
+    width = settings.get("model", {}).get("channels", 128)
+    return (
+        f"{result.header['data']['name']}, {result.header['protocol']}, "
+        f"{width} ch, {settings['epochs']} ep"
+    )
+
+
+def _summary_rows(cause: str, arm: str, rung: str, changes: list) -> list[dict]:
+    """One row per gap: the gap of the baseline and of the arm, the change with its interval, the verdict."""
+    return [
+        {
+            "cause": cause,
+            "arm": arm,
+            "rung": rung,
+            "gap": f"{short_name(found.challenger)} − BCE",
+            "baseline → arm": f"{found.baseline_gap:+.1f} → {found.arm_gap:+.1f}",
+            "change [95% CI]": f"{found.change.mean:+.1f} [{found.change.ci_low:+.1f}, "
+            f"{found.change.ci_high:+.1f}]",
+            "paper": f"{found.paper:+.2f}",
+            "verdict": found.verdict,
+        }
+        for found in changes
+    ]
+
+
+def _pending_row(cause: str, arm: str, stages: tuple[str, ...]) -> dict:
+    commands = ", then ".join(f"`{STAGE_COMMANDS[s]}`" for s in stages)
+    row = dict.fromkeys(("gap", "baseline → arm", "change [95% CI]", "paper"), "–")
+    return {"cause": cause, "arm": arm, "rung": "–", **row, "verdict": f"not run yet: {commands}"}
+
+
+def _capacity_rows(rungs: list[CauseRung], metric: str) -> list[dict]:
+    """Cause 6: an arm's verdicts at the full CRNN (128 channels) against those at a narrow one."""
+
+    def width(rung: CauseRung) -> int:
+        return rung.baseline.header["settings"].get("model", {}).get("channels", 128)
+
+    rows = []
+    for grid in ARM_GRIDS:
+        verdicts: dict[int, list[str]] = {}
+        for rung in rungs:
+            if grid.name in rung.arms:
+                one = CauseRung(rung.baseline, {grid.name: rung.arms[grid.name]})
+                verdicts.setdefault(width(rung), list(cause_table(one, metric)["verdict"]))
+        full = verdicts.pop(128, None)
+        if full is None:
+            continue
+        for narrow, found in sorted(verdicts.items()):
+            for challenger, wide_verdict, narrow_verdict in zip(
+                CHALLENGERS, full, found, strict=True
+            ):
+                held = wide_verdict == narrow_verdict
+                rows.append(
+                    {
+                        "cause": CAPACITY_CAUSE,
+                        "arm": f"{grid.cause} at 128 and at {narrow} channels",
+                        "rung": "the rungs above",
+                        "gap": f"{short_name(challenger)} − BCE",
+                        "baseline → arm": f"{wide_verdict} → {narrow_verdict}",
+                        "change [95% CI]": "verdict held" if held else "verdict changed",
+                        "paper": f"{paper_gap(challenger, metric):+.2f}",
+                        "verdict": "does not explain" if held else "partly explains",
+                    }
+                )
+    return rows
+
+
+def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataFrame:
+    """The six causes: each arm on each rung it ran, the gaps it moves and the verdicts.
+
+    Causes 1–4 are arms against ``cause-baseline`` on the same rung
+    (:func:`cause_table`). Cause 5 is the baseline on harder data against
+    the baseline on the data as generated (:func:`difficulty_pairs`; seeds
+    paired). Cause 6 compares an arm's verdicts at the full CRNN (128
+    channels) with its verdicts at a narrow one: a verdict that holds at both
+    widths is not an artefact of capacity ("does not explain"). A cause with
+    no runs yet has one row naming the command that makes them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cause``, ``arm``, ``rung``, then per gap (IF − BCE, DR γ=4 − BCE)
+        the text "baseline → arm (change [95% interval])" in points and its verdict.
+    """
+    rungs = cause_rungs(root)
+    rows: list[dict] = []
+    for grid in ARM_GRIDS:
+        arm = grid.description.removeprefix("attribution: ")
+        found = [r for r in rungs if grid.name in r.arms]
+        for rung in found:
+            arm_table = rung.arms[grid.name].table
+            changes = [gap_change(rung.baseline.table, arm_table, c, metric) for c in CHALLENGERS]
+            rows += _summary_rows(grid.cause, arm, _rung_text(rung.baseline), changes)
+        if not found:
+            rows.append(_pending_row(grid.cause, arm, ("screen",)))
+    pairs = difficulty_pairs(root)
+    for pair in pairs:
+        changes = [gap_change(pair.easy.table, pair.hard.table, c, metric) for c in CHALLENGERS]
+        arm = f"every event {pair.offset:g} dB against its background"
+        rows += _summary_rows(DIFFICULTY_CAUSE, arm, _rung_text(pair.hard), changes)
+    if not pairs:
+        rows.append(
+            _pending_row(DIFFICULTY_CAUSE, "the calibrated difficulty", ("calibrate", "confirm"))
+        )
+    capacity = _capacity_rows(rungs, metric)
+    rows += capacity or [
+        _pending_row(CAPACITY_CAUSE, "the deciding arm at 32 channels", ("confirm",))
+    ]
+    return pd.DataFrame(rows)
+
+
+def paper_like_sets(root: Path | None = None) -> list[ResultSet]:
+    """Result sets of the paper grid made with the settings that explain (``tools/attribution.sh``).
+
+    A paper-like result set is one of the ``paper`` grid whose settings
+    depart from the defaults in the settings of :data:`PAPER_LIKE`: the
+    arms whose verdict is "explains", and the calibrated difficulty.
+    """
+    from sedlib.study.grids import CALIBRATED_EBR_DB, PAPER_LIKE
+
+    if CALIBRATED_EBR_DB is None:
+        return []
+    return [
+        s
+        for s in load_ladder("paper", root)
+        if all(s.header["settings"].get(k) == v for k, v in PAPER_LIKE.items())
+        and split_difficulty(s.header["data"]["name"])[1] == CALIBRATED_EBR_DB
+    ]
+
+
+def paper_like_table(result: ResultSet, metric: str = "macro_f") -> pd.DataFrame:
+    """Per method: this result set's mean ± 95% CI beside the paper's Table 4, and the pattern's test."""
+    from sedlib.study import paper
+    from sedlib.study.summary import format_mean_ci
+
+    printed = paper.table4()
+    rows = []
+    for method in printed.index:
+        runs = result.table[result.table["method"] == method]
+        if runs.empty:
+            continue
+        rows.append(
+            {
+                "method": short_name(method),
+                "macro F (%)": format_mean_ci(runs["macro_f"]),
+                "paper macro F (%)": printed.loc[method, "macro_f_percent"],
+                "micro F (%)": format_mean_ci(runs["micro_f"]),
+                "paper micro F (%)": printed.loc[method, "micro_f_percent"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pattern_sentence(result: ResultSet, metric: str = "macro_f") -> str:
+    """Whether the paper's pattern (IF below BCE, DR γ=4 above it, beyond the interval) holds here."""
+    holds = pattern_holds(result.table, metric)
+    parts = [
+        f"{short_name(c)} {'below' if c == 'inverse_frequency' else 'above'} BCE: "
+        f"{'yes' if ok else 'no'}"
+        for c, ok in holds.items()
+    ]
+    verdict = "holds" if all(holds.values()) else "does not hold"
+    return f"The paper's pattern {verdict} on this rung ({'; '.join(parts)}; 95% intervals over seeds)."
+
+
+def departures(rungs: list[CauseRung], metric: str = "macro_f") -> pd.DataFrame:
+    """Per rung and gap: the baseline's gap (mean, 95% interval over seeds), the paper's, and whether it departs.
+
+    A gap departs from the paper when the paper's value lies outside the
+    baseline's interval.
+    """
+    rows = []
+    for rung in rungs:
+        for challenger in CHALLENGERS:
+            mean, half, _ = mean_ci(gap_by_seed(rung.baseline.table, challenger, metric))
+            reference = paper_gap(challenger, metric)
+            rows.append(
+                {
+                    "rung": _rung_text(rung.baseline),
+                    "gap": f"{short_name(challenger)} − BCE",
+                    "baseline": mean,
+                    "half_width": half,
+                    "paper": reference,
+                    "departs": not (abs(mean - reference) <= half),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def what_remains(summary: pd.DataFrame, gaps: pd.DataFrame) -> str:
+    """The chapter's closing paragraph, written from :func:`cause_summary` and :func:`departures`."""
+    done = summary[~summary["verdict"].str.startswith("not run")]
+    parts = []
+    for verdict in VERDICTS[:2]:
+        found = done[done["verdict"] == verdict]
+        if not found.empty:
+            named = "; ".join(
+                f"{row['gap']} by {row['cause'].split('. ', 1)[1]} ({row['rung']}: "
+                f"{row['baseline → arm']}, change {row['change [95% CI]']})"
+                for _, row in found.iterrows()
+            )
+            parts.append(f"**{verdict.capitalize()}**: {named}.")
+    for _, row in gaps.iterrows():
+        where = f"{row['gap']} on {row['rung']} ({row['baseline']:+.1f} ± {row['half_width']:.1f} against the paper's {row['paper']:+.2f})"
+        if not row["departs"]:
+            parts.append(
+                f"{where} holds the paper's value within its interval: no departure to explain there."
+            )
+        elif not (done[done["gap"] == row["gap"]]["verdict"] == "explains").any():
+            parts.append(f"{where} departs, and no cause measured so far explains it.")
+    pending = summary[summary["verdict"].str.startswith("not run")]
+    if not pending.empty:
+        named = "; ".join(
+            f"{row['cause']} ({row['verdict'].removeprefix('not run yet: ')})"
+            for _, row in pending.iterrows()
+        )
+        parts.append(f"Not measured yet: {named}.")
+    parts.append(
+        "Beyond these six, real recordings differ from the generator's in ways no setting here "
+        "models (reverberation, sources that are not events, label noise in the annotations), "
+        "and the paper's own seeds and splits are not published."
+    )
     return " ".join(parts)

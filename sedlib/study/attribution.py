@@ -20,6 +20,7 @@ s of the baseline, which share data, hold-out and initial weights (see
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -174,3 +175,51 @@ def attribution_table(
                 }
             )
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------- the audio's difficulty
+_DIFFICULTY = re.compile(r"-ebr(-?\d+(?:\.\d+)?)")
+
+
+def split_difficulty(data_name: str) -> tuple[str, float]:
+    """A synthetic data set's name without its difficulty, and the difficulty (dB; 0 when none).
+
+    Examples
+    --------
+    >>> split_difficulty("synthetic-tut-timeline-ebr-20-seed0")
+    ('synthetic-tut-timeline-seed0', -20.0)
+    >>> split_difficulty("synthetic-small-seed0")
+    ('synthetic-small-seed0', 0.0)
+    """
+    match = _DIFFICULTY.search(data_name)
+    if match is None:
+        return data_name, 0.0
+    return data_name[: match.start()] + data_name[match.end() :], float(match.group(1))
+
+
+def pattern_holds(table: pd.DataFrame, metric: str = "macro_f") -> dict[str, bool]:
+    """Whether a result set shows the paper's pattern, gap by gap, beyond the paired interval.
+
+    The paper's pattern: IF falls below BCE (its 95% interval of IF − BCE
+    over seeds lies below 0) and DR γ=4 rises above it (the interval of
+    DR − BCE lies above 0).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-run table (``method``, ``seed``, the metric as a fraction).
+    metric : {"macro_f", "micro_f"}
+        The F-score compared.
+
+    Returns
+    -------
+    dict
+        Challenger key -> whether its gap is on the paper's side beyond its interval.
+    """
+    found = {}
+    for challenger in CHALLENGERS:
+        gap = gap_by_seed(table, challenger, metric)
+        interval = paired_difference(pd.Series(0.0, index=gap.index), gap)
+        side = paper_gap(challenger, metric) > 0
+        found[challenger] = bool(interval.ci_low > 0 if side else interval.ci_high < 0)
+    return found

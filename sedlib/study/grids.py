@@ -63,6 +63,15 @@ CAUSE_METHODS = (Method("bce"), Method("inverse_frequency"), Method("duration_ro
 #: the runs of the ``sgd-lr`` grid (rung 1: 0.01 ... 3; see the chapter "Why the numbers differ").
 SGD_LR = 1.0
 
+#: The settings of the paper-like rung: those of the arms whose verdict is "explains" on rung 1
+#: (chapter "Why the numbers differ"), combined; the rung runs the ``paper`` grid with them on
+#: the data at the calibrated difficulty (:data:`CALIBRATED_EBR_DB`).
+PAPER_LIKE = {"output_bias": "zero"}
+
+#: The event-to-background offset (dB) at which BCE alone lands nearest the paper's BCE
+#: (``calibration`` grid, 4 folds of the development set); None until calibrated.
+CALIBRATED_EBR_DB: float | None = None
+
 #: The attribution study: one grid per arm, each a choice where the paper is silent,
 #: changed alone against ``cause-baseline`` (today's defaults).
 CAUSE_GRIDS = (
