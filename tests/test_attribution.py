@@ -238,3 +238,84 @@ def test_the_paper_like_rung_is_the_paper_grid_with_the_explaining_settings_at_t
     assert table["paper macro F (%)"].tolist() == [8.01, 1.72, pytest.approx(8.01 + 3.15)]
     assert "holds" in attribution.pattern_sentence(found)
     assert "does not hold" not in attribution.pattern_sentence(found)
+
+
+# ---------------------------------------------------------------------------- the documented commands
+def _stage(stage: str, monkeypatch_env: dict | None = None, root=None) -> list[str]:
+    """The sweep commands a stage of tools/attribution.sh runs (``SEDLIB=echo``: printed, not run)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = root or Path(__file__).resolve().parents[1]
+    env = {**os.environ, "SEDLIB": "echo", "PYTHON": sys.executable, "PYTHONPATH": str(root)}
+    env.update(monkeypatch_env or {})
+    done = subprocess.run(
+        ["bash", str(root / "tools" / "attribution.sh"), stage],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_every_stage_the_chapter_names_is_a_stage_of_the_script():
+    from sedlib.report.attribution import STAGE_COMMANDS
+
+    for stage, command in STAGE_COMMANDS.items():
+        assert command == f"bash tools/attribution.sh {stage}"
+    screen = _stage("screen")
+    assert any("--grid sgd-lr" in line and "--set lr=10" in line for line in screen)
+    from sedlib.report.attribution import ARM_GRIDS
+
+    for grid in ARM_GRIDS:
+        assert any(f"--grid {grid.name} " in line for line in screen), grid.name
+
+
+def test_the_calibration_reruns_from_one_command_on_rung_2_folds_with_bce_alone():
+    lines = _stage("calibrate", {"OFFSETS": "-20 -10"})
+    assert len(lines) == 2
+    for line, offset in zip(lines, ("-20", "-10"), strict=True):
+        assert f"--grid calibration --dataset synthetic-tut-timeline-ebr{offset} " in line
+        assert "--protocol folds --epochs 15 --set model.channels=32" in line
+    from sedlib.study.grids import get_grid
+
+    assert [m.key for m in get_grid("calibration").methods] == ["bce"]
+
+
+def test_confirm_refuses_before_calibration_and_then_runs_the_paper_like_rung(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sedlib.study import grids
+
+    root = Path(__file__).resolve().parents[1]
+    script = ["bash", str(root / "tools" / "attribution.sh"), "confirm"]
+    if grids.CALIBRATED_EBR_DB is None:
+        done = subprocess.run(script, capture_output=True, text=True, check=False,
+                              env={"PATH": "/usr/bin:/bin", "SEDLIB": "echo",
+                                   "PYTHON": sys.executable, "PYTHONPATH": str(root)})  # fmt: skip
+        assert done.returncode == 1 and "not calibrated yet" in done.stderr
+    # with a calibrated offset: the script in a checkout whose grids state one
+    import shutil
+
+    (tmp_path / "tools").mkdir()
+    shutil.copy(root / "tools" / "attribution.sh", tmp_path / "tools")
+    shadow = tmp_path / "sedlib" / "study"
+    shadow.mkdir(parents=True)
+    (tmp_path / "sedlib" / "__init__.py").write_text("")
+    (shadow / "__init__.py").write_text("")
+    (shadow / "grids.py").write_text(
+        "CALIBRATED_EBR_DB = -20.0\nPAPER_LIKE = {'output_bias': 'zero'}\n"
+    )
+    lines = _stage("confirm", {"PYTHONPATH": str(tmp_path)}, tmp_path)
+    hard = "--dataset synthetic-tut-timeline-ebr-20 "
+    assert [line.split()[2] for line in lines] == [
+        "cause-baseline", "cause-zero-bias", "paper", "cause-baseline",
+    ]  # fmt: skip
+    assert all(hard in line for line in lines[:3]) and hard not in lines[3]
+    assert "--set output_bias=zero" in lines[2] and "--protocol dev-eval" in lines[2]
