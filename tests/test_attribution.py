@@ -213,7 +213,7 @@ def test_capacity_compares_an_arms_verdicts_at_128_and_at_32_channels(tmp_path):
     assert list(rows["verdict"]) == ["partly explains", "does not explain"]
 
 
-def test_the_paper_like_rung_is_the_paper_grid_with_the_explaining_settings_at_the_calibrated_difficulty(
+def test_the_paper_like_rungs_are_the_paper_grid_with_the_explaining_settings(
     tmp_path, monkeypatch
 ):
     from sedlib.report import attribution
@@ -228,11 +228,10 @@ def test_the_paper_like_rung_is_the_paper_grid_with_the_explaining_settings_at_t
         _set("paper", {"output_bias": "zero"}, like, "p3"), "synthetic-t-ebr-10-seed0"
     )
     _write(tmp_path, wanted, default_bias, other_offset)
-    monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", None)
-    assert attribution.paper_like_sets(tmp_path) == []
-    monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", -20.0)
-    (found,) = attribution.paper_like_sets(tmp_path)
-    assert found.slug == wanted.slug
+    monkeypatch.setattr(grids, "PAPER_LIKE", {"output_bias": "zero"})
+    found = attribution.paper_like_sets(tmp_path)
+    assert {s.slug for s in found} == {wanted.slug, other_offset.slug}
+    found = next(s for s in found if s.slug == wanted.slug)
     table = attribution.paper_like_table(found)
     assert list(table["method"]) == ["BCE", "IF", "DR γ=4"]
     assert table["paper macro F (%)"].tolist() == [8.01, 1.72, pytest.approx(8.01 + 3.15)]
@@ -273,6 +272,11 @@ def test_every_stage_the_chapter_names_is_a_stage_of_the_script():
 
     for grid in ARM_GRIDS:
         assert any(f"--grid {grid.name} " in line for line in screen), grid.name
+    from sedlib.study.grids import PAPER_LIKE
+
+    assert "--grid paper --seeds 3 --dataset synthetic-small " in screen[-1]
+    for key, value in PAPER_LIKE.items():
+        assert f"--set {key}={value}" in screen[-1]
 
 
 def test_the_calibration_reruns_from_one_command_on_rung_2_folds_with_bce_alone():

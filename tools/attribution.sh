@@ -35,6 +35,13 @@ screen() {
   for grid in cause-baseline cause-zero-bias cause-last-epoch cause-clip-frames cause-sgd; do
     "$SEDLIB" sweep --grid "$grid" "${RUNG1[@]}"
   done
+  # the paper-like row on rung 1: the paper grid with the settings that explain, combined
+  # shellcheck disable=SC2046  # a list of options
+  "$SEDLIB" sweep --grid paper --seeds 3 "${RUNG1[@]}" $(paper_like)
+}
+
+paper_like() {
+  "$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))"
 }
 
 calibrate() {
@@ -50,7 +57,7 @@ confirm() {
     echo "not calibrated yet: run the calibrate stage and set sedlib.study.grids.CALIBRATED_EBR_DB" >&2
     exit 1
   fi
-  like=$("$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))")
+  like=$(paper_like)
   local hard="synthetic-tut-timeline-ebr$offset"
   "$SEDLIB" sweep --grid cause-baseline --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   "$SEDLIB" sweep --grid cause-zero-bias --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"

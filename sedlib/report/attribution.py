@@ -390,21 +390,20 @@ def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataF
 
 
 def paper_like_sets(root: Path | None = None) -> list[ResultSet]:
-    """Result sets of the paper grid made with the settings that explain (``tools/attribution.sh``).
+    """Result sets of the paper grid made with the settings that explain, combined.
 
-    A paper-like result set is one of the ``paper`` grid whose settings
-    depart from the defaults in the settings of :data:`PAPER_LIKE`: the
-    arms whose verdict is "explains", and the calibrated difficulty.
+    A paper-like result set is one of the ``paper`` grid whose settings are
+    those of :data:`~sedlib.study.grids.PAPER_LIKE` (the arms whose verdict
+    is "explains" on rung 1), on rung 1's data or on the second rung's data
+    at the calibrated difficulty (``tools/attribution.sh screen`` and
+    ``confirm``), from the farthest from the paper to the closest.
     """
-    from sedlib.study.grids import CALIBRATED_EBR_DB, PAPER_LIKE
+    from sedlib.study.grids import PAPER_LIKE
 
-    if CALIBRATED_EBR_DB is None:
-        return []
     return [
         s
         for s in load_ladder("paper", root)
         if all(s.header["settings"].get(k) == v for k, v in PAPER_LIKE.items())
-        and split_difficulty(s.header["data"]["name"])[1] == CALIBRATED_EBR_DB
     ]
 
 
