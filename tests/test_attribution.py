@@ -323,3 +323,17 @@ def test_confirm_refuses_before_calibration_and_then_runs_the_paper_like_rung(tm
     ]  # fmt: skip
     assert all(hard in line for line in lines[:3]) and hard not in lines[3]
     assert "--set output_bias=zero" in lines[2] and "--protocol dev-eval" in lines[2]
+
+
+def test_a_rung_made_with_attribution_settings_is_named_so():
+    result = _set("paper", {"output_bias": "zero"}, BASE)
+    result.runs = {
+        "bce-s0": {"resolved": {"class_frames": None}},
+        "inverse_frequency-s0": {"resolved": {"class_frames": "clip"}},
+    }
+    assert result.setting("class_frames") == "clip"
+    assert result.setting("output_bias") == "zero"
+    assert result.label.endswith("cpu, zero output bias, per-clip N_m")
+    default = _set("paper", {"output_bias": "prior"}, BASE)
+    assert default.label.endswith("CRNN, cpu")
+    assert default.setting("class_frames", "dataset") == "dataset"

@@ -403,7 +403,7 @@ def paper_like_sets(root: Path | None = None) -> list[ResultSet]:
     return [
         s
         for s in load_ladder("paper", root)
-        if all(s.header["settings"].get(k) == v for k, v in PAPER_LIKE.items())
+        if all(s.setting(k) == v for k, v in PAPER_LIKE.items())
     ]
 
 
