@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sedlib import __version__
+from sedlib.errors import ConfigError, MissingFileError, SedlibError
 
 DESCRIPTION = """\
 Sound event detection with a duration robust loss: the command line of the
@@ -111,6 +112,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from sedlib.data.registry import canonical_name
     from sedlib.training import TrainConfig, train
     from sedlib.training.config import merge_settings
+    from sedlib.training.preflight import RunPlan
     from sedlib.training.run import default_run_dir
     from sedlib.util.io import read_config_file
 
@@ -119,8 +121,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if "dataset" in values:
         values["dataset"] = canonical_name(values["dataset"])
     config = TrainConfig.from_parameters(profile=args.profile, **values)
-    run_dir = args.output_dir.absolute() if args.output_dir else default_run_dir(config, "cli")
-    record = train(config, run_dir)
+    plan = RunPlan(config)  # resolved once: the run folder's name and the training share it
+    run_dir = args.output_dir.absolute() if args.output_dir else default_run_dir(plan, "cli")
+    record = train(plan, run_dir)
     ev = record.evaluation
     print(
         f"{record.run} ({record.protocol}): macro F {_fmt(ev['macro_f'])}, micro F {_fmt(ev['micro_f'])}, "
@@ -151,7 +154,7 @@ def _overrides(args: argparse.Namespace, options: tuple[str, ...]) -> dict:
         if value is None:
             continue
         if name in values:
-            raise ValueError(
+            raise ConfigError(
                 f"--{name.replace('_', '-')} {value} and --set {name}={json.dumps(values[name])} "
                 "set the same setting: give it once"
             )
@@ -169,23 +172,23 @@ def _parse_settings(items: list[str], option: str) -> dict:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or "" in key.split("."):
-            raise ValueError(f"{option} must look like KEY=VALUE or KEY.SUB=VALUE, got {item!r}")
+            raise ConfigError(f"{option} must look like KEY=VALUE or KEY.SUB=VALUE, got {item!r}")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
             value = text
         if value is None:
-            raise ValueError(f"{option} {item}: a setting needs a value (null keeps nothing)")
+            raise ConfigError(f"{option} {item}: a setting needs a value (null keeps nothing)")
         *parents, leaf = key.split(".")
         node = out
         for depth, parent in enumerate(parents):
             node = node.setdefault(parent, {})
             if not isinstance(node, dict):
-                raise ValueError(
+                raise ConfigError(
                     f"{option} {item}: {'.'.join(parents[: depth + 1])} is not a group"
                 )
         if leaf in node:
-            raise ValueError(f"{option} {key} is given twice")
+            raise ConfigError(f"{option} {key} is given twice")
         node[leaf] = value
     return out
 
@@ -198,15 +201,19 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     overrides = _overrides(args, _SWEEP_OPTIONS)
     if "dataset" in overrides:
-        raise ValueError("--set dataset=...: give the data set with --dataset")
+        raise ConfigError("--set dataset=...: give the data set with --dataset")
     check_overrides(get_grid(args.grid), overrides)  # before any data is made or run started
     args.dataset = canonical_name(args.dataset)
     command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
+    notebook = args.notebook
+    if args.executor == "papermill" and not args.aggregate_only:
+        notebook = training_notebook(notebook)
+    caller = sweep_caller(notebook)
     try:
         if args.aggregate_only:
-            result, planned = _aggregate_only(args, overrides)
+            result, planned = _aggregate_only(args, overrides, caller)
         else:
-            result, planned = _sweep(args, overrides, command), None
+            result, planned = _sweep(args, overrides, command, caller), None
     except ResultSetConflict as err:
         raise SystemExit(f"sedlib sweep: {err}") from None
     except SweepError as err:
@@ -222,8 +229,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace, overrides: dict, command: str | None):
-    from sedlib.study.sweep import parse_shard, run_grid
+def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, caller):
+    from sedlib.study.sweep import run_grid
 
     try:
         shard = parse_shard(args.shard)
@@ -239,10 +246,11 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None):
         command=command,
         executor=args.executor,
         force=args.force,
+        caller=caller,
     )
 
 
-def _aggregate_only(args: argparse.Namespace, overrides: dict):
+def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
     """The result set of the finished runs (the command that made them is kept); and the runs planned."""
     from sedlib.data.registry import canonical_name, get_dataset
     from sedlib.study.sweep import aggregate_grid, plan_grid
@@ -259,7 +267,96 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict):
         seeds=args.seeds,
         overrides={**overrides, "dataset": canonical_name(args.dataset)},
     )
-    return aggregate_grid(args.grid, planned, dataset, force=args.force), len(planned)
+    result = aggregate_grid(
+        args.grid, planned, dataset, force=args.force, sweep_command=caller.sweep_command
+    )
+    return result, len(planned)
+
+
+#: Where a checkout keeps the training notebook that the papermill executor runs.
+TRAINING_NOTEBOOK = Path("book") / "03_training.ipynb"
+
+
+def training_notebook(notebook: Path | None = None) -> Path:
+    """The notebook a papermill sweep executes: ``notebook``, else the checkout's training chapter.
+
+    Raises
+    ------
+    FileNotFoundError
+        When it does not exist (e.g. sedlib installed outside its checkout),
+        naming the ``--notebook`` and ``--executor`` options.
+    """
+    from sedlib.settings import REPO_ROOT
+
+    path = Path(notebook).absolute() if notebook else REPO_ROOT / TRAINING_NOTEBOOK
+    if not path.is_file():
+        given = "" if notebook else f" ({TRAINING_NOTEBOOK} of the checkout sedlib runs from)"
+        raise MissingFileError(
+            f"--executor papermill executes the training notebook, but {path}{given} does not "
+            "exist: give it with --notebook PATH, or use --executor python or batched"
+        )
+    return path
+
+
+def sweep_caller(notebook: Path | None = None):
+    """What a sweep needs of the command line (:class:`sedlib.study.sweep.SweepCaller`).
+
+    ``notebook`` is the training notebook of the papermill executor (see
+    :func:`training_notebook`); the python executor runs :func:`train_command`;
+    the results record :func:`sweep_command`.
+    """
+    from sedlib.study.sweep import SweepCaller
+
+    return SweepCaller(notebook=notebook, train_command=train_command, sweep_command=sweep_command)
+
+
+def train_command(config_file: Path, run_dir: Path) -> list[str]:
+    """The argv of ``sedlib train`` for one run: its configuration file and its folder."""
+    return [
+        sys.executable, "-m", "sedlib", "train",
+        "--config", str(config_file), "--output-dir", str(run_dir),
+    ]  # fmt: skip
+
+
+def sweep_command(grid: str, seeds: int, config) -> str:
+    """The ``sedlib sweep`` command whose runs share ``config``'s settings (all but method and seed)."""
+    from dataclasses import asdict
+
+    from sedlib.study.grids import get_grid
+    from sedlib.training.config import TrainConfig
+
+    parts = [f"sedlib sweep --grid {grid}", f"--seeds {seeds}", f"--dataset {config.dataset}"]
+    defaults = asdict(TrainConfig.from_parameters(**get_grid(grid).settings))
+    for key, value in asdict(config).items():
+        if key in ("dataset", "loss", "gamma", "seed", "loss_options"):
+            continue
+        if value != defaults[key]:
+            parts.append(_set_option(key, value, defaults[key]))
+    return " ".join(parts)
+
+
+def _set_option(key: str, value, default) -> str:
+    """One shared setting of :func:`sweep_command`: its own option, or ``--set``."""
+    if key == "model":
+        return " ".join(
+            f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v
+        )
+    if key in _SWEEP_OPTIONS:
+        return f"--{key} {value}"
+    return f"--set {key}={json.dumps(value)}"
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"i/n"`` (``--shard``) -> (i, n) with 0 <= i < n; none: (0, 1)."""
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ConfigError(f"--shard {text!r}: need 0 <= i < n")
+    return i, n
 
 
 def _add_run_commands(sub) -> None:
@@ -360,9 +457,17 @@ def _add_sweep_execution_options(sw) -> None:
         "--executor",
         choices=("papermill", "python", "batched"),
         default="papermill",
-        help="papermill: each run executes book/03_training.ipynb (default); python: `sedlib train` "
+        help="papermill: each run executes the training notebook (--notebook; default); "
+        "python: `sedlib train` "
         "in its own process (no Jupyter needed, e.g. on a bare GPU machine); batched: every run "
         "at once in this process as stacked models (sedlib.training.batched; GPU grids)",
+    )
+    sw.add_argument(
+        "--notebook",
+        type=Path,
+        default=None,
+        help=f"the training notebook of --executor papermill (default: {TRAINING_NOTEBOOK} "
+        "of the checkout sedlib runs from)",
     )
     sw.add_argument(
         "--jobs", type=_count(1), default=1, help="runs at the same time (several fit on one GPU)"
@@ -568,7 +673,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 #: Errors of configuration, data and files: one message, no traceback (``--debug`` shows it).
-_EXPECTED = (ValueError, OSError, RuntimeError, KeyError)
+#: sedlib raises :class:`~sedlib.errors.SedlibError`; the built-ins are those of the libraries
+#: below it (a full disk, a file a library cannot read).
+_EXPECTED = (SedlibError, ValueError, OSError, RuntimeError, KeyError)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,7 @@ import pandas as pd
 from sedlib.data.audio import AudioError, audio_info, load_audio
 from sedlib.data.layout import Dataset, split_file
 from sedlib.data.meta import label_roll
+from sedlib.errors import DataError
 from sedlib.util.io import atomic_write_bytes, read_json, write_json
 from sedlib.util.parallel import map_jobs
 
@@ -39,10 +40,6 @@ log = logging.getLogger(__name__)
 
 #: Bumped whenever the stored arrays change meaning.
 CACHE_VERSION = 2
-
-
-class DataError(ValueError):
-    """Annotations, audio or splits disagree; the message names the metadata lines, files or splits."""
 
 
 @dataclass(frozen=True)

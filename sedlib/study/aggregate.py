@@ -20,6 +20,7 @@ from sedlib import provenance
 from sedlib.data.audio import audio_info
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import class_stats
+from sedlib.errors import ConfigError
 from sedlib.study.results import ResultSet, check_replace, find_result_file, results_root
 from sedlib.study.summary import method_key
 from sedlib.training.record import RunRecord
@@ -67,7 +68,7 @@ def shared_settings(records: list[RunRecord]) -> dict[str, Any]:
         other = {k: v for k, v in record.resolved.items() if k not in VARYING}
         if other != first:
             diff = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
-            raise ValueError(
+            raise ConfigError(
                 f"runs {records[0].run} and {record.run} differ in shared settings {diff}"
             )
     return first

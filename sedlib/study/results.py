@@ -27,11 +27,12 @@ from typing import Any
 
 import pandas as pd
 
+from sedlib.errors import SedlibError
 from sedlib.training.record import SchemaError
 from sedlib.util.io import read_json, read_json_object
 
 
-class ResultSetConflict(RuntimeError):
+class ResultSetConflict(SedlibError, RuntimeError):
     """Writing a result set would drop finished runs of the file already there; the message says which."""
 
 

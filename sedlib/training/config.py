@@ -42,6 +42,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sedlib.errors import ConfigError
+
 #: Evaluation protocols: ``folds`` (the paper's: 4-fold cross-validation on the
 #: development set, scored over the pooled test folds) and ``dev-eval``
 #: (train on the development set, test on the evaluation set).
@@ -78,7 +80,9 @@ class TrainConfig:
         See :data:`PROTOCOLS`.
     loss : str
         ``bce``, ``inverse_frequency``, ``duration_robust``, ``focal``,
-        ``class_balanced`` or ``asymmetric`` (see :func:`sedlib.losses.get_loss`).
+        ``class_balanced`` or ``asymmetric`` (see :func:`sedlib.losses.get_loss`);
+        an alias (``E1``, ``E2``, ``E3``) is replaced by its canonical name when
+        the configuration is made.
     gamma : float
         γ of the duration robust and the focal loss (ignored by the others).
     C : float
@@ -151,7 +155,10 @@ class TrainConfig:
     model: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from sedlib.losses import canonical_loss_name
+
         check_config(self)
+        self.loss = canonical_loss_name(self.loss)  # an alias (``E3``) names its loss once, here
 
     @classmethod
     def from_parameters(cls, profile: str | None = None, **params: Any) -> TrainConfig:
@@ -162,12 +169,12 @@ class TrainConfig:
         default.
         """
         if profile not in (None, "", *PROFILES):
-            raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
+            raise ConfigError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
         values = dict(PROFILES.get(profile or "", {}))
         values.update({k: v for k, v in params.items() if v is not None})
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
-            raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}")
+            raise ConfigError(f"unknown TrainConfig field(s) {sorted(unknown)}")
         return cls(**values)
 
     @classmethod
@@ -176,22 +183,18 @@ class TrainConfig:
         return tuple(f.name for f in fields(cls))
 
     def describe(self) -> str:
-        """Short run name, e.g. ``duration_robust-g4-s3`` (aliases such as ``E3`` by their canonical name)."""
-        from sedlib.losses import canonical_loss_name
-
-        return run_name(canonical_loss_name(self.loss), self.gamma, self.seed)
+        """Short run name, e.g. ``duration_robust-g4-s3``."""
+        return run_name(self.loss, self.gamma, self.seed)
 
     def resolved(self, device_type: str) -> dict[str, Any]:
         """Every setting as the run uses it: the basis of its identity.
 
-        Aliases become canonical names, settings the loss ignores become None,
+        Settings the loss ignores become None,
         the loss and model options are filled with their defaults, the device
         becomes the kind actually used. Two configurations with equal resolved
         settings train the same run.
         """
-        from sedlib.losses import canonical_loss_name
-
-        loss = canonical_loss_name(self.loss)
+        loss = self.loss
         values = {f.name: _like(getattr(self, f.name), _default_of(f)) for f in fields(self)}
         values["loss"] = loss
         values["gamma"] = values["gamma"] if loss in GAMMA_LOSSES else None
@@ -224,9 +227,7 @@ class TrainConfig:
 
     def loss_params(self, class_frames) -> dict[str, Any]:
         """Keyword parameters of the configured loss, given the training set's frame counts."""
-        from sedlib.losses import canonical_loss_name
-
-        loss = canonical_loss_name(self.loss)
+        loss = self.loss
         params: dict[str, Any] = {}
         if loss in GAMMA_LOSSES:
             params["gamma"] = self.gamma
@@ -320,7 +321,7 @@ def _like(value: Any, default: Any) -> Any:
 
 def _require(ok: bool, name: str, value: Any, rule: str) -> None:
     if not ok:
-        raise ValueError(f"TrainConfig.{name} = {value!r}: {rule}")
+        raise ConfigError(f"TrainConfig.{name} = {value!r}: {rule}")
 
 
 def _is_int(value: Any) -> bool:

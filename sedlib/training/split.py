@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sedlib.data.cache import Clips, DataError, SplitFeatures, build_features
+from sedlib.data.cache import Clips, SplitFeatures, build_features
 from sedlib.data.layout import N_FOLDS, Dataset, split_file
+from sedlib.errors import ConfigError, DataError
 from sedlib.losses import count_class_frames
 
 #: Frames of a training clip: the paper's 10 s clips at 20 ms.
@@ -48,7 +49,7 @@ def protocol_folds(protocol: str) -> list[FoldPlan]:
         ]
     if protocol == "dev-eval":
         return [FoldPlan("dev-eval", "development", "evaluation")]
-    raise ValueError(f"unknown protocol {protocol!r}; known: folds, dev-eval")
+    raise ConfigError(f"unknown protocol {protocol!r}; known: folds, dev-eval")
 
 
 def check_protocol_splits(dataset: Dataset, protocol: str) -> None:
@@ -130,7 +131,7 @@ def validation_files(dataset: Dataset, split: str, fraction: float, seed: int = 
     meta = dataset.meta(split)
     scene_of = meta.groupby("filename", sort=False)["scene_label"].first()
     if len(scene_of) < 2:
-        raise ValueError(
+        raise DataError(
             f"split {split!r} of {dataset.name!r} has {len(scene_of)} file(s); need 2 to hold one out for validation"
         )
     rng = np.random.default_rng(seed)
