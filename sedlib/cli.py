@@ -111,13 +111,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     die_with_parent()  # started by a sweep: end with it (no orphan trains on)
     from sedlib.data.registry import canonical_name
     from sedlib.training import TrainConfig, train
-    from sedlib.training.config import merge_settings
+    from sedlib.training.config import merge_settings, option_settings
     from sedlib.training.preflight import RunPlan
     from sedlib.training.run import default_run_dir
     from sedlib.util.io import read_config_file
 
     values = read_config_file(args.config.absolute()) if args.config else {}
-    values = merge_settings(values, _overrides(args, _TRAIN_OPTIONS))
+    values = merge_settings(values, _overrides(args, option_settings("train")))
     if "dataset" in values:
         values["dataset"] = canonical_name(values["dataset"])
     config = TrainConfig.from_parameters(profile=args.profile, **values)
@@ -137,15 +137,6 @@ def _fmt(value) -> str:
     return "undefined" if value is None else f"{value:.4f}"
 
 
-#: ``sedlib train`` options that are TrainConfig fields of the same name.
-_TRAIN_OPTIONS = (
-    "dataset", "protocol", "loss", "gamma", "seed", "epochs", "batch_size",
-    "patience", "lr", "device",
-)  # fmt: skip
-#: ``sedlib sweep`` options that are TrainConfig fields of the same name.
-_SWEEP_OPTIONS = ("epochs", "protocol", "device")
-
-
 def _overrides(args: argparse.Namespace, options: tuple[str, ...]) -> dict:
     """The settings of ``--set`` and of the named options; a setting given twice is refused."""
     values = _parse_settings(args.set, "--set")
@@ -155,7 +146,7 @@ def _overrides(args: argparse.Namespace, options: tuple[str, ...]) -> dict:
             continue
         if name in values:
             raise ConfigError(
-                f"--{name.replace('_', '-')} {value} and --set {name}={json.dumps(values[name])} "
+                f"--{_option(name)} {value} and --set {name}={json.dumps(values[name])} "
                 "set the same setting: give it once"
             )
         values[name] = value
@@ -198,8 +189,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from sedlib.study.grids import check_overrides, get_grid
     from sedlib.study.results import ResultSetConflict
     from sedlib.study.sweep import SweepError
+    from sedlib.training.config import option_settings
 
-    overrides = _overrides(args, _SWEEP_OPTIONS)
+    overrides = _overrides(args, option_settings("sweep"))
     if "dataset" in overrides:
         raise ConfigError("--set dataset=...: give the data set with --dataset")
     check_overrides(get_grid(args.grid), overrides)  # before any data is made or run started
@@ -322,13 +314,13 @@ def sweep_command(grid: str, seeds: int, config) -> str:
     """The ``sedlib sweep`` command whose runs share ``config``'s settings (all but method and seed)."""
     from dataclasses import asdict
 
-    from sedlib.study.grids import get_grid
+    from sedlib.study.grids import PER_RUN, get_grid
     from sedlib.training.config import TrainConfig
 
     parts = [f"sedlib sweep --grid {grid}", f"--seeds {seeds}", f"--dataset {config.dataset}"]
     defaults = asdict(TrainConfig.from_parameters(**get_grid(grid).settings))
     for key, value in asdict(config).items():
-        if key in ("dataset", "loss", "gamma", "seed", "loss_options"):
+        if key == "dataset" or key in PER_RUN:  # given apart, or set run by run
             continue
         if value != defaults[key]:
             parts.append(_set_option(key, value, defaults[key]))
@@ -341,8 +333,10 @@ def _set_option(key: str, value, default) -> str:
         return " ".join(
             f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v
         )
-    if key in _SWEEP_OPTIONS:
-        return f"--{key} {value}"
+    from sedlib.training.config import option_settings
+
+    if key in option_settings("sweep"):
+        return f"--{_option(key)} {value}"
     return f"--set {key}={json.dumps(value)}"
 
 
@@ -365,8 +359,7 @@ def _add_run_commands(sub) -> None:
 
 
 def _add_train_command(sub) -> None:
-    from sedlib.losses import LOSSES
-    from sedlib.training.config import PROFILES, PROTOCOLS
+    from sedlib.training.config import PROFILES
 
     tr = sub.add_parser(
         "train",
@@ -374,7 +367,6 @@ def _add_train_command(sub) -> None:
         description="Train and evaluate one run. Unset options take the defaults of "
         "sedlib.training.TrainConfig, the study's one source of defaults (shown in brackets).",
     )
-    defaults = _train_defaults()
     tr.add_argument("--profile", default=None, choices=sorted(PROFILES), help="named overrides")
     tr.add_argument(
         "--config",
@@ -382,13 +374,7 @@ def _add_train_command(sub) -> None:
         default=None,
         help="a JSON file of TrainConfig fields (options override it)",
     )
-    tr.add_argument("--dataset", help=f"data set name or folder [{defaults['dataset']}]")
-    tr.add_argument("--protocol", choices=PROTOCOLS, help=f"[{defaults['protocol']}]")
-    losses = ", ".join(sorted(LOSSES))
-    tr.add_argument("--loss", help=f"{losses}, or E1, E2, E3 [{defaults['loss']}]")
-    tr.add_argument(
-        "--gamma", type=float, help=f"γ of duration_robust and focal [{defaults['gamma']}]"
-    )
+    _add_setting_options(tr, "train")
     tr.add_argument(
         "--set",
         action="append",
@@ -399,12 +385,6 @@ def _add_train_command(sub) -> None:
     )
     for gone in ("--model", "--loss-option"):
         tr.add_argument(gone, action=_Replaced, help=argparse.SUPPRESS)
-    tr.add_argument("--seed", type=_count(0), help=f"[{defaults['seed']}]")
-    tr.add_argument("--epochs", type=_count(1), help=f"[{defaults['epochs']}]")
-    tr.add_argument("--batch-size", type=_count(1), help=f"[{defaults['batch_size']}]")
-    tr.add_argument("--patience", type=_count(0), help=f"[{defaults['patience']}]")
-    tr.add_argument("--lr", type=float, help=f"[{defaults['lr']}]")
-    tr.add_argument("--device", help=f"auto, cpu, cuda[:N] [{defaults['device']}]")
     tr.add_argument(
         "--output-dir",
         type=Path,
@@ -414,11 +394,47 @@ def _add_train_command(sub) -> None:
     tr.set_defaults(func=_cmd_train)
 
 
+def _option(name: str) -> str:
+    """The option of a TrainConfig setting, without its dashes: ``batch_size`` -> ``batch-size``."""
+    return name.replace("_", "-")
+
+
+def _add_setting_options(parser, command: str, default_note: str = "") -> None:
+    """An option for each TrainConfig setting that ``command`` takes (its field's metadata says which).
+
+    Type, choices and help come from the field; the help ends with the default,
+    in brackets, or with ``default_note``.
+    """
+    from dataclasses import fields
+
+    from sedlib.training.config import (
+        TrainConfig,
+        default_settings,
+        option_settings,
+        setting_choices,
+        setting_help,
+        setting_least,
+    )
+
+    kinds = {f.name: f.type for f in fields(TrainConfig)}
+    defaults = default_settings()
+    for name in option_settings(command):
+        least, kind = setting_least(name), kinds[name]
+        parse = _count(least) if least is not None else float if kind == "float" else None
+        parser.add_argument(
+            f"--{_option(name)}",
+            type=parse,
+            choices=setting_choices(name),
+            default=None,
+            help=f"{setting_help(name)} {default_note or f'[{defaults[name]}]'}",
+        )
+
+
 def _add_sweep_command(sub) -> None:
     from sedlib.study.grids import GRIDS
-    from sedlib.training.config import PROTOCOLS
+    from sedlib.training.config import default_settings
 
-    defaults = _train_defaults()
+    defaults = default_settings()
 
     sw = sub.add_parser(
         "sweep",
@@ -429,14 +445,7 @@ def _add_sweep_command(sub) -> None:
     )
     sw.add_argument("--grid", required=True, choices=list(GRIDS))
     sw.add_argument("--dataset", default=defaults["dataset"], help=f"[{defaults['dataset']}]")
-    sw.add_argument("--protocol", choices=PROTOCOLS, default=None, help="default: the grid's")
-    sw.add_argument("--device", default=None, help="auto, cpu, cuda[:N] (default: TrainConfig's)")
-    sw.add_argument(
-        "--epochs",
-        type=_count(1),
-        default=None,
-        help="epochs per training (default: TrainConfig's)",
-    )
+    _add_setting_options(sw, "sweep", "(default: the grid's, else TrainConfig's)")
     sw.add_argument(
         "--seeds", type=_count(1), default=None, help="seeds per method (default: the grid's)"
     )
@@ -492,17 +501,6 @@ def _add_sweep_execution_options(sw) -> None:
         action="store_false",
         help="write the canonical command into the results instead of this one",
     )
-
-
-def _train_defaults() -> dict:
-    from dataclasses import MISSING, fields
-
-    from sedlib.training.config import TrainConfig
-
-    return {
-        f.name: (f.default if f.default is not MISSING else f.default_factory())
-        for f in fields(TrainConfig)
-    }
 
 
 def _add_data_commands(sub) -> None:
@@ -633,9 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     info = sub.add_parser("info", help="print versions, device and data locations as JSON")
-    info.add_argument(
-        "--no-device", action="store_true", help="do not import torch to probe the device"
-    )
+    info.add_argument("--no-device", action="store_true", help="do not probe the device (CUDA)")
     info.set_defaults(func=_cmd_info)
 
     check = sub.add_parser("check", help="check that the system has what the study needs")

@@ -126,8 +126,10 @@ def test_train_options_default_to_train_config():
     """Unset options are None and become TrainConfig's defaults: one source of defaults."""
     from dataclasses import fields
 
-    from sedlib.cli import _TRAIN_OPTIONS
     from sedlib.training import TrainConfig
+    from sedlib.training.config import option_settings
+
+    _TRAIN_OPTIONS = option_settings("train")  # from the fields' metadata
 
     args = build_parser().parse_args(["train"])
     names = {f.name for f in fields(TrainConfig)}

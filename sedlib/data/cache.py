@@ -33,6 +33,7 @@ from sedlib.data.audio import AudioError, audio_info, load_audio
 from sedlib.data.layout import Dataset, split_file
 from sedlib.data.meta import label_roll
 from sedlib.errors import DataError
+from sedlib.features import FeatureConfig
 from sedlib.util.io import atomic_write_bytes, read_json, write_json
 from sedlib.util.parallel import map_jobs
 
@@ -42,22 +43,10 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 2
 
 
-@dataclass(frozen=True)
-class FeatureConfig:
-    """Parameters of the acoustic features (the paper's Table 3 by default).
-
-    ``sr`` is the rate all audio is brought to before analysis (TUT is 44.1 kHz).
-    """
-
-    sr: int = 44100
-    n_mels: int = 64
-    win_length_s: float = 0.04
-    hop_length_s: float = 0.02
-
-    def key(self) -> str:
-        """Short stable hash of the parameters (and the cache version)."""
-        text = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+def feature_key(config: FeatureConfig) -> str:
+    """Short stable hash of the feature parameters and the cache version: part of a cache entry's folder."""
+    text = json.dumps({**asdict(config), "cache_version": CACHE_VERSION}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -194,7 +183,7 @@ def cache_dir(dataset: Dataset, config: FeatureConfig, root: Path | None = None)
     from sedlib.settings import data_root
 
     base = Path(root) if root is not None else data_root() / "cache"
-    return base / dataset.name / f"{dataset.fingerprint}-{config.key()}"
+    return base / dataset.name / f"{dataset.fingerprint}-{feature_key(config)}"
 
 
 def cache_path(

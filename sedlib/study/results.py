@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from sedlib.errors import SedlibError
+from sedlib.training.config import FOLDS
 from sedlib.training.record import SchemaError
 from sedlib.util.io import read_json, read_json_object
 
@@ -162,7 +163,7 @@ class ResultSet:
         """Sort key: closer to the paper is larger."""
         settings = self.header["settings"]
         return (
-            self.header["protocol"] == "folds",
+            self.header["protocol"] == FOLDS,  # the paper's protocol
             settings.get("model", {}).get("channels", 128) == 128,
             float(self.header["data"]["audio_minutes"]),
             int(self.header["seeds"]),

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sedlib.training.config import GAMMA_LOSSES
+from sedlib.losses import GAMMA_LOSSES
+from sedlib.training.config import method_key
 
 METRICS = ("macro_f", "micro_f", "macro_er", "micro_er")
 
@@ -42,19 +43,6 @@ UNDEFINED_RULE = (
 PAPER_METHODS = ("bce", "inverse_frequency", "duration_robust-g1", "duration_robust-g4")
 #: The later imbalance losses of the ``baselines`` grid.
 BASELINE_METHODS = ("focal-g2", "class_balanced", "asymmetric")
-
-
-def method_key(loss: str, gamma: float | None) -> str:
-    """``bce``, ``inverse_frequency``, ``duration_robust-g<γ>`` (the keys of :mod:`sedlib.study.paper`), ``focal-g<γ>``...
-
-    Examples
-    --------
-    >>> method_key("duration_robust", 4.0), method_key("bce", None)
-    ('duration_robust-g4', 'bce')
-    """
-    if loss in GAMMA_LOSSES:
-        return f"{loss}-g{float(gamma):g}"
-    return loss
 
 
 def parse_method_key(key: str) -> tuple[str, float | None]:

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sedlib.data.cache import FeatureConfig
 from sedlib.data.layout import Dataset, split_file
 from sedlib.errors import ConfigError, DataError, MissingFileError, NotWritableError, StateError
+from sedlib.features import FeatureConfig
 from sedlib.losses import get_loss
 from sedlib.model import CRNN
-from sedlib.training.config import TrainConfig, device_kind
+from sedlib.training.config import DEV_EVAL, FOLDS, TrainConfig, device_kind
 from sedlib.training.split import (
     CLIP_FRAMES,
     FoldPlan,
@@ -137,7 +137,7 @@ def check_splits(dataset: Dataset, folds: list[FoldPlan], protocol: str) -> None
         for split in (fold.train_split, fold.test_split):
             path = dataset.meta_dir / split_file(split)
             if not path.is_file():
-                other = "dev-eval" if protocol == "folds" else "folds"
+                other = DEV_EVAL if protocol == FOLDS else FOLDS
                 raise MissingFileError(
                     f"protocol {protocol!r} needs split {split!r} of data set {dataset.name!r}, "
                     f"but {path} does not exist (use protocol {other!r}, or a data set that has it)"

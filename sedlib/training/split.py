@@ -18,6 +18,7 @@ from sedlib.data.cache import Clips, SplitFeatures, build_features
 from sedlib.data.layout import N_FOLDS, Dataset, split_file
 from sedlib.errors import ConfigError, DataError
 from sedlib.losses import count_class_frames
+from sedlib.training.config import DEV_EVAL, FOLDS, PROTOCOLS
 
 #: Frames of a training clip: the paper's 10 s clips at 20 ms.
 CLIP_FRAMES = 500
@@ -42,14 +43,14 @@ def protocol_folds(protocol: str) -> list[FoldPlan]:
     >>> protocol_folds("dev-eval")
     [FoldPlan(name='dev-eval', train_split='development', test_split='evaluation')]
     """
-    if protocol == "folds":
+    if protocol == FOLDS:
         return [
             FoldPlan(f"fold{k}", f"fold{k}-development", f"fold{k}-evaluation")
             for k in range(1, N_FOLDS + 1)
         ]
-    if protocol == "dev-eval":
-        return [FoldPlan("dev-eval", "development", "evaluation")]
-    raise ConfigError(f"unknown protocol {protocol!r}; known: folds, dev-eval")
+    if protocol == DEV_EVAL:
+        return [FoldPlan(DEV_EVAL, "development", "evaluation")]
+    raise ConfigError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
 
 
 def check_protocol_splits(dataset: Dataset, protocol: str) -> None:
@@ -75,7 +76,7 @@ def check_protocol_splits(dataset: Dataset, protocol: str) -> None:
             f"both a training and a test file of {fold.name} ({split_file(fold.train_split)} "
             f"and {split_file(fold.test_split)})",
         )
-    if protocol == "folds":
+    if protocol == FOLDS:
         problems += _partition_problems(dataset, folds, files)
     if problems:
         more = f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
