@@ -50,32 +50,6 @@ def feature_key(config: FeatureConfig) -> str:
 
 
 @dataclass
-class Clips:
-    """Fixed-length training clips as tensors.
-
-    Attributes
-    ----------
-    features : torch.Tensor
-        float32 ``(clips, frames, n_mels)``.
-    labels : torch.Tensor
-        float32 ``(clips, frames, classes)``, 0 or 1.
-    mask : torch.Tensor
-        bool ``(clips, frames)``, False on padding (files shorter than a clip).
-    file_index, start_frame : torch.Tensor
-        int64 ``(clips,)``: where each clip comes from.
-    """
-
-    features: object
-    labels: object
-    mask: object
-    file_index: object
-    start_frame: object
-
-    def __len__(self) -> int:
-        return int(self.features.shape[0])
-
-
-@dataclass
 class SplitFeatures:
     """Features and label rolls of every file of one split, concatenated along time.
 
@@ -131,7 +105,7 @@ class SplitFeatures:
             config=self.config,
         )
 
-    def clip_starts(self, clip_frames: int = 500, min_frames: int = 50) -> list[tuple[int, int]]:
+    def clip_starts(self, clip_frames: int, min_frames: int) -> list[tuple[int, int]]:
         """``(file, start frame)`` of each clip.
 
         Each file is cut into consecutive clips of ``clip_frames``; a remainder
@@ -150,32 +124,6 @@ class SplitFeatures:
             if n - full * clip_frames >= min_frames:
                 starts.append((i, n - clip_frames))
         return starts
-
-    def clips(self, clip_frames: int = 500, min_frames: int = 50) -> Clips:
-        """Training clips as tensors (see :meth:`clip_starts`)."""
-        import torch
-
-        starts = self.clip_starts(clip_frames, min_frames)
-        n_clips, n_mels, n_classes = len(starts), self.features.shape[1], self.labels.shape[1]
-        feats = np.zeros((n_clips, clip_frames, n_mels), dtype=np.float32)
-        labels = np.zeros((n_clips, clip_frames, n_classes), dtype=np.float32)
-        mask = np.zeros((n_clips, clip_frames), dtype=bool)
-        for c, (i, start) in enumerate(starts):
-            f, lab = self.file(i)
-            take = min(clip_frames, len(f) - start)
-            feats[c, :take] = f[start : start + take]
-            labels[c, :take] = lab[start : start + take]
-            mask[c, :take] = True
-            if take < clip_frames:  # pad with the file's quietest frame, labelled inactive
-                feats[c, take:] = f.min(axis=0)
-        index = np.array(starts, dtype=np.int64).reshape(-1, 2)
-        return Clips(
-            torch.from_numpy(feats),
-            torch.from_numpy(labels),
-            torch.from_numpy(mask),
-            torch.from_numpy(index[:, 0].copy()),
-            torch.from_numpy(index[:, 1].copy()),
-        )
 
 
 def cache_dir(dataset: Dataset, config: FeatureConfig, root: Path | None = None) -> Path:
