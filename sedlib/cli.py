@@ -294,12 +294,41 @@ def sweep_caller(notebook: Path | None = None):
     """What a sweep needs of the command line (:class:`sedlib.study.sweep.SweepCaller`).
 
     ``notebook`` is the training notebook of the papermill executor (see
-    :func:`training_notebook`); the python executor runs :func:`train_command`;
-    the results record :func:`sweep_command`.
+    :func:`training_notebook`), executed after :func:`kernel_wakeup`; the python
+    executor runs :func:`train_command`; the results record :func:`sweep_command`.
     """
     from sedlib.study.sweep import SweepCaller
 
-    return SweepCaller(notebook=notebook, train_command=train_command, sweep_command=sweep_command)
+    return SweepCaller(
+        notebook=notebook,
+        train_command=train_command,
+        sweep_command=sweep_command,
+        before_notebooks=kernel_wakeup,
+    )
+
+
+#: The book-build tool that keeps a missed socket wake-up from hanging a notebook execution.
+KERNEL_WAKEUP = Path("tools") / "kernel_wakeup.py"
+
+
+def kernel_wakeup() -> None:
+    """Install the checkout's kernel wake-up fix (:data:`KERNEL_WAKEUP`), where there is one.
+
+    papermill waits for a kernel's reply without a timeout: a missed socket
+    wake-up would hang the run. Installed outside a checkout, sedlib has no
+    such tool, and the executions run without it.
+    """
+    import importlib.util
+
+    from sedlib.settings import REPO_ROOT
+
+    path = REPO_ROOT / KERNEL_WAKEUP
+    if not path.is_file():
+        return
+    spec = importlib.util.spec_from_file_location("sedlib_tools_kernel_wakeup", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install()
 
 
 def train_command(config_file: Path, run_dir: Path) -> list[str]:

@@ -81,11 +81,15 @@ class SweepCaller:
     sweep_command : callable or None
         ``(grid, seeds, shared configuration) -> str``: the command that plans
         the same runs, written into the results (None: none is written).
+    before_notebooks : callable or None
+        Called before a notebook executes (e.g. the checkout's kernel wake-up
+        fix, ``tools/kernel_wakeup.py``); None: nothing.
     """
 
     notebook: Path | None = None
     train_command: Callable[[Path, Path], list[str]] | None = None
     sweep_command: Callable[[str, int, TrainConfig], str] | None = None
+    before_notebooks: Callable[[], None] | None = None
 
     def check(self, executor: str) -> None:
         """Raise ``ValueError`` when ``executor`` needs something this caller did not give."""
@@ -228,9 +232,8 @@ def _execute_notebook(run: PlannedRun, caller: SweepCaller) -> None:
     """
     import papermill
 
-    from sedlib.util.kernel_wakeup import install
-
-    install()  # a missed socket wake-up must not hang the run (papermill has no timeout)
+    if caller.before_notebooks:
+        caller.before_notebooks()
     notebook = caller.notebook
     papermill.execute_notebook(
         str(notebook),
