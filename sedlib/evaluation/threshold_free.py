@@ -319,6 +319,15 @@ def _sed_scores_eval():
     return package
 
 
+def check_available() -> None:
+    """Import what the threshold-free metrics need (``sed_scores_eval``), or raise ``ImportError``.
+
+    A run scores them after its training: the preflight calls this so that
+    a missing package fails at the first second, not after the last epoch.
+    """
+    _sed_scores_eval()
+
+
 def _merge_overlaps(events: list) -> list:
     """Merge overlapping or touching events of the same class (sed_scores_eval requires it)."""
     merged: list = []

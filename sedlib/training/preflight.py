@@ -24,6 +24,7 @@ import torch
 
 from sedlib.data.layout import Dataset, split_file
 from sedlib.errors import ConfigError, DataError, MissingFileError, NotWritableError, StateError
+from sedlib.evaluation import threshold_free
 from sedlib.features import FeatureConfig
 from sedlib.losses import get_loss
 from sedlib.model import CRNN
@@ -217,8 +218,6 @@ def preflight(
             )
     check_model_input(config, model, n_mels)
     get_loss(config.loss, **config.loss_params(np.ones(len(ds.labels), dtype=np.int64)))
-    from sedlib.evaluation.threshold_free import _sed_scores_eval
-
-    _sed_scores_eval()  # needed after training: missing, it would fail only then
+    threshold_free.check_available()  # needed after training: missing, it would fail only then
     plan.identity  # noqa: B018 (the data identity, once, after the audio is checked)
     return plan
