@@ -8,13 +8,8 @@ import numpy as np
 import pandas as pd
 
 from sedlib.features import FeatureConfig
-from sedlib.study.summary import (
-    UNDEFINED_RULE,
-    format_mean_ci,
-    method_name,
-    short_name,
-    with_method,
-)
+from sedlib.report.names import method_name, short_name
+from sedlib.study.summary import UNDEFINED_RULE, format_mean_ci, with_method
 from sedlib.training.config import TRAINING_CHOICES, TrainConfig, model_defaults
 from sedlib.training.record import RunRecord
 from sedlib.training.split import CLIP_FRAMES

@@ -216,23 +216,3 @@ def load_ladder(grid: str, root: Path | None = None) -> list[ResultSet]:
     folder = results_root(root) / grid
     sets = [load_result(grid, p.stem, root) for p in sorted(folder.glob("*.json"))]
     return sorted(sets, key=lambda s: s.fidelity)
-
-
-def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
-    """One row per rung: data, minutes of audio, frame imbalance, protocol, seeds, epochs, model width, device."""
-    rows = []
-    for s in sets:
-        data, settings = s.header["data"], s.header["settings"]
-        rows.append(
-            {
-                "data": data["name"],
-                "min": round(float(data["audio_minutes"])),
-                "imbalance": f"{float(data['frame_imbalance']):,.0f}x",
-                "protocol": s.header["protocol"],
-                "seeds": s.header["seeds"],
-                "epochs": settings["epochs"],
-                "channels": settings.get("model", {}).get("channels", 128),
-                "device": settings["device"],
-            }
-        )
-    return pd.DataFrame(rows, index=pd.Index([f"rung {k + 1}" for k in range(len(sets))]))

@@ -59,45 +59,6 @@ def parse_method_key(key: str) -> tuple[str, float | None]:
     return key, None
 
 
-_BASELINE_NAMES = {
-    "class_balanced": "class-balanced BCE (β=0.9999)",
-    "asymmetric": "asymmetric loss (γ+=0, γ−=4, clip 0.05)",
-}
-
-
-def method_name(method: str) -> str:
-    """Readable name of a method key: the paper's names, then the later baselines."""
-    from sedlib.study import paper
-
-    names = paper.methods()
-    if method in names:
-        return names[method]
-    loss, gamma = parse_method_key(method)
-    if loss == "focal":
-        return f"α-balanced focal (γ={gamma:g}, α=0.25)"
-    if loss == "duration_robust":
-        return f"duration robust (γ={gamma:g})"
-    return _BASELINE_NAMES.get(method, method)
-
-
-_SHORT = {
-    "bce": "BCE",
-    "inverse_frequency": "IF",
-    "class_balanced": "CB",
-    "asymmetric": "ASL",
-}
-
-
-def short_name(method: str) -> str:
-    """Short label for tables: ``BCE``, ``IF``, ``DR γ=1``, ``focal γ=2``, ``CB``, ``ASL``."""
-    loss, gamma = parse_method_key(method)
-    if loss == "duration_robust":
-        return f"DR γ={gamma:g}"
-    if loss == "focal":
-        return f"focal γ={gamma:g}"
-    return _SHORT.get(method, method)
-
-
 def is_f_score(metric: str | None) -> bool:
     """Whether a result column is an F-score (``macro_f``, ``tuned_micro_f``, ``f:<label>``...).
 
