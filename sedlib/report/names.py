@@ -13,41 +13,36 @@ from sedlib.study import paper
 from sedlib.study.results import ResultSet
 from sedlib.study.summary import parse_method_key
 
-_BASELINE_NAMES = {
-    "class_balanced": "class-balanced BCE (β=0.9999)",
-    "asymmetric": "asymmetric loss (γ+=0, γ−=4, clip 0.05)",
+#: The names of the methods without γ that the paper does not name: (readable, short).
+_NAMES = {
+    "bce": (None, "BCE"),
+    "inverse_frequency": (None, "IF"),
+    "class_balanced": ("class-balanced BCE (β=0.9999)", "CB"),
+    "asymmetric": ("asymmetric loss (γ+=0, γ−=4, clip 0.05)", "ASL"),
 }
+#: The names of the losses that take γ, as templates: (readable, short).
+_GAMMA_NAMES = {
+    "duration_robust": ("duration robust (γ={gamma:g})", "DR γ={gamma:g}"),
+    "focal": ("α-balanced focal (γ={gamma:g}, α=0.25)", "focal γ={gamma:g}"),
+}
+
+
+def _name(method: str, kind: int) -> str | None:
+    """Name ``kind`` (0: readable, 1: short) of a method key; None where there is none."""
+    loss, gamma = parse_method_key(method)
+    if loss in _GAMMA_NAMES:
+        return _GAMMA_NAMES[loss][kind].format(gamma=gamma)
+    return _NAMES.get(method, (None, None))[kind]
 
 
 def method_name(method: str) -> str:
     """Readable name of a method key: the paper's names, then the later baselines."""
-    names = paper.methods()
-    if method in names:
-        return names[method]
-    loss, gamma = parse_method_key(method)
-    if loss == "focal":
-        return f"α-balanced focal (γ={gamma:g}, α=0.25)"
-    if loss == "duration_robust":
-        return f"duration robust (γ={gamma:g})"
-    return _BASELINE_NAMES.get(method, method)
-
-
-_SHORT = {
-    "bce": "BCE",
-    "inverse_frequency": "IF",
-    "class_balanced": "CB",
-    "asymmetric": "ASL",
-}
+    return paper.methods().get(method) or _name(method, 0) or method
 
 
 def short_name(method: str) -> str:
     """Short label for tables: ``BCE``, ``IF``, ``DR γ=1``, ``focal γ=2``, ``CB``, ``ASL``."""
-    loss, gamma = parse_method_key(method)
-    if loss == "duration_robust":
-        return f"DR γ={gamma:g}"
-    if loss == "focal":
-        return f"focal γ={gamma:g}"
-    return _SHORT.get(method, method)
+    return _name(method, 1) or method
 
 
 def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
