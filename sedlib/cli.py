@@ -325,9 +325,12 @@ def kernel_wakeup() -> None:
     path = REPO_ROOT / KERNEL_WAKEUP
     if not path.is_file():
         return
-    spec = importlib.util.spec_from_file_location("sedlib_tools_kernel_wakeup", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = sys.modules.get(path.stem)  # one instance: its settings are the ones in use
+    if getattr(module, "__file__", None) != str(path):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules.setdefault(path.stem, module)
     module.install()
 
 
