@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sedlib import __version__
+from sedlib.errors import ConfigError, MissingFileError, SedlibError
 
 DESCRIPTION = """\
 Sound event detection with a duration robust loss: the command line of the
@@ -110,17 +111,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     die_with_parent()  # started by a sweep: end with it (no orphan trains on)
     from sedlib.data.registry import canonical_name
     from sedlib.training import TrainConfig, train
-    from sedlib.training.config import merge_settings
+    from sedlib.training.config import merge_settings, option_settings
+    from sedlib.training.preflight import RunPlan
     from sedlib.training.run import default_run_dir
     from sedlib.util.io import read_config_file
 
     values = read_config_file(args.config.absolute()) if args.config else {}
-    values = merge_settings(values, _overrides(args, _TRAIN_OPTIONS))
+    values = merge_settings(values, _overrides(args, option_settings("train")))
     if "dataset" in values:
         values["dataset"] = canonical_name(values["dataset"])
     config = TrainConfig.from_parameters(profile=args.profile, **values)
-    run_dir = args.output_dir.absolute() if args.output_dir else default_run_dir(config, "cli")
-    record = train(config, run_dir)
+    plan = RunPlan(config)  # resolved once: the run folder's name and the training share it
+    run_dir = args.output_dir.absolute() if args.output_dir else default_run_dir(plan, "cli")
+    record = train(plan, run_dir)
     ev = record.evaluation
     print(
         f"{record.run} ({record.protocol}): macro F {_fmt(ev['macro_f'])}, micro F {_fmt(ev['micro_f'])}, "
@@ -134,15 +137,6 @@ def _fmt(value) -> str:
     return "undefined" if value is None else f"{value:.4f}"
 
 
-#: ``sedlib train`` options that are TrainConfig fields of the same name.
-_TRAIN_OPTIONS = (
-    "dataset", "protocol", "loss", "gamma", "seed", "epochs", "batch_size",
-    "patience", "lr", "device",
-)  # fmt: skip
-#: ``sedlib sweep`` options that are TrainConfig fields of the same name.
-_SWEEP_OPTIONS = ("epochs", "protocol", "device")
-
-
 def _overrides(args: argparse.Namespace, options: tuple[str, ...]) -> dict:
     """The settings of ``--set`` and of the named options; a setting given twice is refused."""
     values = _parse_settings(args.set, "--set")
@@ -151,8 +145,8 @@ def _overrides(args: argparse.Namespace, options: tuple[str, ...]) -> dict:
         if value is None:
             continue
         if name in values:
-            raise ValueError(
-                f"--{name.replace('_', '-')} {value} and --set {name}={json.dumps(values[name])} "
+            raise ConfigError(
+                f"--{_option(name)} {value} and --set {name}={json.dumps(values[name])} "
                 "set the same setting: give it once"
             )
         values[name] = value
@@ -169,23 +163,23 @@ def _parse_settings(items: list[str], option: str) -> dict:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or "" in key.split("."):
-            raise ValueError(f"{option} must look like KEY=VALUE or KEY.SUB=VALUE, got {item!r}")
+            raise ConfigError(f"{option} must look like KEY=VALUE or KEY.SUB=VALUE, got {item!r}")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
             value = text
         if value is None:
-            raise ValueError(f"{option} {item}: a setting needs a value (null keeps nothing)")
+            raise ConfigError(f"{option} {item}: a setting needs a value (null keeps nothing)")
         *parents, leaf = key.split(".")
         node = out
         for depth, parent in enumerate(parents):
             node = node.setdefault(parent, {})
             if not isinstance(node, dict):
-                raise ValueError(
+                raise ConfigError(
                     f"{option} {item}: {'.'.join(parents[: depth + 1])} is not a group"
                 )
         if leaf in node:
-            raise ValueError(f"{option} {key} is given twice")
+            raise ConfigError(f"{option} {key} is given twice")
         node[leaf] = value
     return out
 
@@ -195,18 +189,23 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from sedlib.study.grids import check_overrides, get_grid
     from sedlib.study.results import ResultSetConflict
     from sedlib.study.sweep import SweepError
+    from sedlib.training.config import option_settings
 
-    overrides = _overrides(args, _SWEEP_OPTIONS)
+    overrides = _overrides(args, option_settings("sweep"))
     if "dataset" in overrides:
-        raise ValueError("--set dataset=...: give the data set with --dataset")
+        raise ConfigError("--set dataset=...: give the data set with --dataset")
     check_overrides(get_grid(args.grid), overrides)  # before any data is made or run started
     args.dataset = canonical_name(args.dataset)
     command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
+    notebook = args.notebook
+    if args.executor == "papermill" and not args.aggregate_only:
+        notebook = training_notebook(notebook)
+    caller = sweep_caller(notebook)
     try:
         if args.aggregate_only:
-            result, planned = _aggregate_only(args, overrides)
+            result, planned = _aggregate_only(args, overrides, caller)
         else:
-            result, planned = _sweep(args, overrides, command), None
+            result, planned = _sweep(args, overrides, command, caller), None
     except ResultSetConflict as err:
         raise SystemExit(f"sedlib sweep: {err}") from None
     except SweepError as err:
@@ -222,8 +221,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace, overrides: dict, command: str | None):
-    from sedlib.study.sweep import parse_shard, run_grid
+def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, caller):
+    from sedlib.study.sweep import run_grid
 
     try:
         shard = parse_shard(args.shard)
@@ -239,10 +238,11 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None):
         command=command,
         executor=args.executor,
         force=args.force,
+        caller=caller,
     )
 
 
-def _aggregate_only(args: argparse.Namespace, overrides: dict):
+def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
     """The result set of the finished runs (the command that made them is kept); and the runs planned."""
     from sedlib.data.registry import canonical_name, get_dataset
     from sedlib.study.sweep import aggregate_grid, plan_grid
@@ -259,7 +259,130 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict):
         seeds=args.seeds,
         overrides={**overrides, "dataset": canonical_name(args.dataset)},
     )
-    return aggregate_grid(args.grid, planned, dataset, force=args.force), len(planned)
+    result = aggregate_grid(
+        args.grid, planned, dataset, force=args.force, sweep_command=caller.sweep_command
+    )
+    return result, len(planned)
+
+
+#: Where a checkout keeps the training notebook that the papermill executor runs.
+TRAINING_NOTEBOOK = Path("book") / "03_training.ipynb"
+
+
+def training_notebook(notebook: Path | None = None) -> Path:
+    """The notebook a papermill sweep executes: ``notebook``, else the checkout's training chapter.
+
+    Raises
+    ------
+    FileNotFoundError
+        When it does not exist (e.g. sedlib installed outside its checkout),
+        naming the ``--notebook`` and ``--executor`` options.
+    """
+    from sedlib.settings import REPO_ROOT
+
+    path = Path(notebook).absolute() if notebook else REPO_ROOT / TRAINING_NOTEBOOK
+    if not path.is_file():
+        given = "" if notebook else f" ({TRAINING_NOTEBOOK} of the checkout sedlib runs from)"
+        raise MissingFileError(
+            f"--executor papermill executes the training notebook, but {path}{given} does not "
+            "exist: give it with --notebook PATH, or use --executor python or batched"
+        )
+    return path
+
+
+def sweep_caller(notebook: Path | None = None):
+    """What a sweep needs of the command line (:class:`sedlib.study.sweep.SweepCaller`).
+
+    ``notebook`` is the training notebook of the papermill executor (see
+    :func:`training_notebook`), executed after :func:`kernel_wakeup`; the python
+    executor runs :func:`train_command`; the results record :func:`sweep_command`.
+    """
+    from sedlib.study.sweep import SweepCaller
+
+    return SweepCaller(
+        notebook=notebook,
+        train_command=train_command,
+        sweep_command=sweep_command,
+        before_notebooks=kernel_wakeup,
+    )
+
+
+#: The book-build tool that keeps a missed socket wake-up from hanging a notebook execution.
+KERNEL_WAKEUP = Path("tools") / "kernel_wakeup.py"
+
+
+def kernel_wakeup() -> None:
+    """Install the checkout's kernel wake-up fix (:data:`KERNEL_WAKEUP`), where there is one.
+
+    papermill waits for a kernel's reply without a timeout: a missed socket
+    wake-up would hang the run. Installed outside a checkout, sedlib has no
+    such tool, and the executions run without it.
+    """
+    import importlib.util
+
+    from sedlib.settings import REPO_ROOT
+
+    path = REPO_ROOT / KERNEL_WAKEUP
+    if not path.is_file():
+        return
+    module = sys.modules.get(path.stem)  # one instance: its settings are the ones in use
+    if getattr(module, "__file__", None) != str(path):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules.setdefault(path.stem, module)
+    module.install()
+
+
+def train_command(config_file: Path, run_dir: Path) -> list[str]:
+    """The argv of ``sedlib train`` for one run: its configuration file and its folder."""
+    return [
+        sys.executable, "-m", "sedlib", "train",
+        "--config", str(config_file), "--output-dir", str(run_dir),
+    ]  # fmt: skip
+
+
+def sweep_command(grid: str, seeds: int, config) -> str:
+    """The ``sedlib sweep`` command whose runs share ``config``'s settings (all but method and seed)."""
+    from dataclasses import asdict
+
+    from sedlib.study.grids import PER_RUN, get_grid
+    from sedlib.training.config import TrainConfig
+
+    parts = [f"sedlib sweep --grid {grid}", f"--seeds {seeds}", f"--dataset {config.dataset}"]
+    defaults = asdict(TrainConfig.from_parameters(**get_grid(grid).settings))
+    for key, value in asdict(config).items():
+        if key == "dataset" or key in PER_RUN:  # given apart, or set run by run
+            continue
+        if value != defaults[key]:
+            parts.append(_set_option(key, value, defaults[key]))
+    return " ".join(parts)
+
+
+def _set_option(key: str, value, default) -> str:
+    """One shared setting of :func:`sweep_command`: its own option, or ``--set``."""
+    if key == "model":
+        return " ".join(
+            f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v
+        )
+    from sedlib.training.config import option_settings
+
+    if key in option_settings("sweep"):
+        return f"--{_option(key)} {value}"
+    return f"--set {key}={json.dumps(value)}"
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"i/n"`` (``--shard``) -> (i, n) with 0 <= i < n; none: (0, 1)."""
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ConfigError(f"--shard {text!r}: need 0 <= i < n")
+    return i, n
 
 
 def _add_run_commands(sub) -> None:
@@ -268,8 +391,7 @@ def _add_run_commands(sub) -> None:
 
 
 def _add_train_command(sub) -> None:
-    from sedlib.losses import LOSSES
-    from sedlib.training.config import PROFILES, PROTOCOLS
+    from sedlib.training.config import PROFILES
 
     tr = sub.add_parser(
         "train",
@@ -277,7 +399,6 @@ def _add_train_command(sub) -> None:
         description="Train and evaluate one run. Unset options take the defaults of "
         "sedlib.training.TrainConfig, the study's one source of defaults (shown in brackets).",
     )
-    defaults = _train_defaults()
     tr.add_argument("--profile", default=None, choices=sorted(PROFILES), help="named overrides")
     tr.add_argument(
         "--config",
@@ -285,13 +406,7 @@ def _add_train_command(sub) -> None:
         default=None,
         help="a JSON file of TrainConfig fields (options override it)",
     )
-    tr.add_argument("--dataset", help=f"data set name or folder [{defaults['dataset']}]")
-    tr.add_argument("--protocol", choices=PROTOCOLS, help=f"[{defaults['protocol']}]")
-    losses = ", ".join(sorted(LOSSES))
-    tr.add_argument("--loss", help=f"{losses}, or E1, E2, E3 [{defaults['loss']}]")
-    tr.add_argument(
-        "--gamma", type=float, help=f"γ of duration_robust and focal [{defaults['gamma']}]"
-    )
+    _add_setting_options(tr, "train")
     tr.add_argument(
         "--set",
         action="append",
@@ -302,12 +417,6 @@ def _add_train_command(sub) -> None:
     )
     for gone in ("--model", "--loss-option"):
         tr.add_argument(gone, action=_Replaced, help=argparse.SUPPRESS)
-    tr.add_argument("--seed", type=_count(0), help=f"[{defaults['seed']}]")
-    tr.add_argument("--epochs", type=_count(1), help=f"[{defaults['epochs']}]")
-    tr.add_argument("--batch-size", type=_count(1), help=f"[{defaults['batch_size']}]")
-    tr.add_argument("--patience", type=_count(0), help=f"[{defaults['patience']}]")
-    tr.add_argument("--lr", type=float, help=f"[{defaults['lr']}]")
-    tr.add_argument("--device", help=f"auto, cpu, cuda[:N] [{defaults['device']}]")
     tr.add_argument(
         "--output-dir",
         type=Path,
@@ -317,11 +426,47 @@ def _add_train_command(sub) -> None:
     tr.set_defaults(func=_cmd_train)
 
 
+def _option(name: str) -> str:
+    """The option of a TrainConfig setting, without its dashes: ``batch_size`` -> ``batch-size``."""
+    return name.replace("_", "-")
+
+
+def _add_setting_options(parser, command: str, default_note: str = "") -> None:
+    """An option for each TrainConfig setting that ``command`` takes (its field's metadata says which).
+
+    Type, choices and help come from the field; the help ends with the default,
+    in brackets, or with ``default_note``.
+    """
+    from dataclasses import fields
+
+    from sedlib.training.config import (
+        TrainConfig,
+        default_settings,
+        option_settings,
+        setting_choices,
+        setting_help,
+        setting_least,
+    )
+
+    kinds = {f.name: f.type for f in fields(TrainConfig)}
+    defaults = default_settings()
+    for name in option_settings(command):
+        least, kind = setting_least(name), kinds[name]
+        parse = _count(least) if least is not None else float if kind == "float" else None
+        parser.add_argument(
+            f"--{_option(name)}",
+            type=parse,
+            choices=setting_choices(name),
+            default=None,
+            help=f"{setting_help(name)} {default_note or f'[{defaults[name]}]'}",
+        )
+
+
 def _add_sweep_command(sub) -> None:
     from sedlib.study.grids import GRIDS
-    from sedlib.training.config import PROTOCOLS
+    from sedlib.training.config import default_settings
 
-    defaults = _train_defaults()
+    defaults = default_settings()
 
     sw = sub.add_parser(
         "sweep",
@@ -332,14 +477,7 @@ def _add_sweep_command(sub) -> None:
     )
     sw.add_argument("--grid", required=True, choices=list(GRIDS))
     sw.add_argument("--dataset", default=defaults["dataset"], help=f"[{defaults['dataset']}]")
-    sw.add_argument("--protocol", choices=PROTOCOLS, default=None, help="default: the grid's")
-    sw.add_argument("--device", default=None, help="auto, cpu, cuda[:N] (default: TrainConfig's)")
-    sw.add_argument(
-        "--epochs",
-        type=_count(1),
-        default=None,
-        help="epochs per training (default: TrainConfig's)",
-    )
+    _add_setting_options(sw, "sweep", "(default: the grid's, else TrainConfig's)")
     sw.add_argument(
         "--seeds", type=_count(1), default=None, help="seeds per method (default: the grid's)"
     )
@@ -360,9 +498,17 @@ def _add_sweep_execution_options(sw) -> None:
         "--executor",
         choices=("papermill", "python", "batched"),
         default="papermill",
-        help="papermill: each run executes book/03_training.ipynb (default); python: `sedlib train` "
+        help="papermill: each run executes the training notebook (--notebook; default); "
+        "python: `sedlib train` "
         "in its own process (no Jupyter needed, e.g. on a bare GPU machine); batched: every run "
         "at once in this process as stacked models (sedlib.training.batched; GPU grids)",
+    )
+    sw.add_argument(
+        "--notebook",
+        type=Path,
+        default=None,
+        help=f"the training notebook of --executor papermill (default: {TRAINING_NOTEBOOK} "
+        "of the checkout sedlib runs from)",
     )
     sw.add_argument(
         "--jobs", type=_count(1), default=1, help="runs at the same time (several fit on one GPU)"
@@ -387,17 +533,6 @@ def _add_sweep_execution_options(sw) -> None:
         action="store_false",
         help="write the canonical command into the results instead of this one",
     )
-
-
-def _train_defaults() -> dict:
-    from dataclasses import MISSING, fields
-
-    from sedlib.training.config import TrainConfig
-
-    return {
-        f.name: (f.default if f.default is not MISSING else f.default_factory())
-        for f in fields(TrainConfig)
-    }
 
 
 def _add_data_commands(sub) -> None:
@@ -528,9 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     info = sub.add_parser("info", help="print versions, device and data locations as JSON")
-    info.add_argument(
-        "--no-device", action="store_true", help="do not import torch to probe the device"
-    )
+    info.add_argument("--no-device", action="store_true", help="do not probe the device (CUDA)")
     info.set_defaults(func=_cmd_info)
 
     check = sub.add_parser("check", help="check that the system has what the study needs")
@@ -568,7 +701,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 #: Errors of configuration, data and files: one message, no traceback (``--debug`` shows it).
-_EXPECTED = (ValueError, OSError, RuntimeError, KeyError)
+#: sedlib raises :class:`~sedlib.errors.SedlibError`; the built-ins are those of the libraries
+#: below it (a full disk, a file a library cannot read).
+_EXPECTED = (SedlibError, ValueError, OSError, RuntimeError, KeyError)
 
 
 if __name__ == "__main__":  # pragma: no cover

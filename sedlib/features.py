@@ -9,6 +9,7 @@ study: feature frame ``n`` is the analysis window centred on the label frame
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,28 @@ if TYPE_CHECKING:  # pragma: no cover
 LOG_OFFSET = 1e-10
 
 
-def frame_geometry(sr: int, win_length_s: float = 0.04, hop_length_s: float = 0.02) -> dict:
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Parameters of the acoustic features (the paper's Table 3 by default).
+
+    The one statement of the defaults: the functions of this module take
+    theirs from :data:`PAPER`. ``sr`` is the rate all audio is brought to
+    before analysis (TUT is 44.1 kHz).
+    """
+
+    sr: int = 44100
+    n_mels: int = 64
+    win_length_s: float = 0.04
+    hop_length_s: float = 0.02
+
+
+#: The paper's features: 64 log-mel bands, 40 ms window, 20 ms hop.
+PAPER = FeatureConfig()
+
+
+def frame_geometry(
+    sr: int, win_length_s: float = PAPER.win_length_s, hop_length_s: float = PAPER.hop_length_s
+) -> dict:
     """Sample counts that define the analysis frames at one sample rate.
 
     Parameters
@@ -155,7 +177,7 @@ def _padding(n_samples: int, geo: dict) -> tuple[int, int, int]:
     return n_out, left, right
 
 
-def n_frames(n_samples: int, sr: int, hop_length_s: float = 0.02) -> int:
+def n_frames(n_samples: int, sr: int, hop_length_s: float = PAPER.hop_length_s) -> int:
     """Number of feature (and label) frames for ``n_samples`` samples at ``sr``."""
     hop = round(sr * hop_length_s)
     if hop < 1:
@@ -167,9 +189,9 @@ def log_mel(
     y: np.ndarray,
     sr: int,
     *,
-    n_mels: int = 64,
-    win_length_s: float = 0.04,
-    hop_length_s: float = 0.02,
+    n_mels: int = PAPER.n_mels,
+    win_length_s: float = PAPER.win_length_s,
+    hop_length_s: float = PAPER.hop_length_s,
 ) -> np.ndarray:
     """Log mel-band energies of one signal.
 
@@ -210,9 +232,9 @@ def log_mel_batch(
     waveforms: torch.Tensor | np.ndarray,
     sr: int,
     *,
-    n_mels: int = 64,
-    win_length_s: float = 0.04,
-    hop_length_s: float = 0.02,
+    n_mels: int = PAPER.n_mels,
+    win_length_s: float = PAPER.win_length_s,
+    hop_length_s: float = PAPER.hop_length_s,
     device: str | torch.device | None = None,
 ) -> torch.Tensor:
     """Log mel-band energies of a batch of equal-length mono signals with torch.

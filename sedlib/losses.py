@@ -162,27 +162,6 @@ def inverse_frequency_weights(class_frames: Any, C: float = DEFAULT_C) -> torch.
     return (C / (counts + C)).to(torch.float32)
 
 
-def count_class_frames(targets: Any) -> np.ndarray:
-    """Number of active frames per class, ``N_m``, summed over all clips and frames.
-
-    Parameters
-    ----------
-    targets : array-like
-        Binary frame labels ``(..., frames, classes)`` of the training set.
-
-    Returns
-    -------
-    np.ndarray
-        int64 counts ``(classes,)``.
-    """
-    arr = (
-        targets.detach().cpu().numpy() if isinstance(targets, torch.Tensor) else np.asarray(targets)
-    )
-    if arr.ndim < 1:
-        raise ValueError("targets must have a class axis")
-    return (arr > 0.5).reshape(-1, arr.shape[-1]).sum(axis=0).astype(np.int64)
-
-
 def _class_weighted_bce(
     logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, reduction: str
 ) -> torch.Tensor:
@@ -208,7 +187,7 @@ def inverse_frequency_loss(
         As in :func:`bce_loss`, ``(batch, frames, classes)`` for per-clip counting.
     class_frames : array-like of shape (classes,), or "clip"
         ``N_m``. By default the frames of class ``m`` counted over the whole
-        training set (see :func:`count_class_frames`); this is the reading
+        training set (see :func:`sedlib.training.split.count_class_frames`); this is the reading
         under which the paper's Table 2 shows "fan" falling to 0. With
         ``"clip"``, ``N_m`` is counted in each clip of the batch from
         ``targets`` (sum over the frame axis, ``-2``), the other reading of

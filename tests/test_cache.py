@@ -14,6 +14,7 @@ from sedlib.data.cache import FeatureConfig, build_features, cache_dir, cache_pa
 from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.generate import Preset
 from sedlib.features import log_mel
+from sedlib.training.split import cut_clips
 
 TINY = Preset(dev_minutes=1.5, eval_minutes=0.5, recording_s=30.0, min_events=(1, 1))
 
@@ -74,7 +75,7 @@ def test_feature_parameters_are_part_of_the_key(dataset, cache_root):
 
 def test_clips_cover_every_frame(dataset, cache_root):
     feats = build_features(dataset, "development", cache_root=cache_root, progress=False)
-    clips = feats.clips(clip_frames=500)
+    clips = cut_clips(feats, clip_frames=500)
     assert clips.features.shape[1:] == (500, 64) and clips.labels.shape[1:] == (500, 25)
     covered = [
         np.zeros(int(feats.offsets[i + 1] - feats.offsets[i]), bool)
@@ -92,7 +93,7 @@ def test_clips_cover_every_frame(dataset, cache_root):
 
 def test_short_file_gives_one_padded_clip(dataset, cache_root):
     feats = build_features(dataset, "evaluation", cache_root=cache_root, progress=False)
-    clips = feats.clips(clip_frames=2000)
+    clips = cut_clips(feats, clip_frames=2000)
     assert len(clips) == len(feats.files) and not clips.mask.all()
     assert (clips.labels[~clips.mask] == 0).all()
 

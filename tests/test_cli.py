@@ -126,8 +126,10 @@ def test_train_options_default_to_train_config():
     """Unset options are None and become TrainConfig's defaults: one source of defaults."""
     from dataclasses import fields
 
-    from sedlib.cli import _TRAIN_OPTIONS
     from sedlib.training import TrainConfig
+    from sedlib.training.config import option_settings
+
+    _TRAIN_OPTIONS = option_settings("train")  # from the fields' metadata
 
     args = build_parser().parse_args(["train"])
     names = {f.name for f in fields(TrainConfig)}
@@ -147,8 +149,8 @@ def test_train_prints_undefined_scores_and_exits_0(monkeypatch, tmp_path, capsys
 
     seen = {}
 
-    def fake_train(config, run_dir):
-        seen["config"] = config
+    def fake_train(plan, run_dir):
+        seen["config"] = config = plan.config
         ev = {"macro_f": 0.0, "micro_f": None, "micro_er": 1.0}
         return SimpleNamespace(run=config.describe(), protocol=config.protocol, evaluation=ev)
 
@@ -164,7 +166,7 @@ def test_train_prints_undefined_scores_and_exits_0(monkeypatch, tmp_path, capsys
     assert "micro F undefined" in out and "macro F 0.0000" in out
     config = seen["config"]
     assert (config.loss, config.gamma, config.epochs, config.model) == (
-        "E3",
+        "duration_robust",  # E3, by its canonical name from construction
         2.0,
         3,
         {"channels": 8},

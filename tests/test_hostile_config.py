@@ -51,7 +51,8 @@ def _capture_train(monkeypatch) -> dict:
 
     seen: dict = {}
 
-    def fake_train(config, run_dir):
+    def fake_train(plan, run_dir):
+        config = plan.config  # the CLI resolves its run once and hands over the plan
         seen["config"], seen["run_dir"] = config, run_dir
         ev = {"macro_f": 0.1, "micro_f": 0.2, "micro_er": 0.9}
         return SimpleNamespace(run=config.describe(), protocol=config.protocol, evaluation=ev)

@@ -41,6 +41,7 @@ import pytest
 import soundfile as sf
 from conftest import build
 
+from sedlib.cli import sweep_caller, training_notebook
 from sedlib.data import cache as feature_cache
 from sedlib.data.cache import DataError, FeatureConfig, build_features, cache_path
 from sedlib.data.download import DownloadError, download
@@ -61,6 +62,9 @@ SWEEP = {"device": "cpu"}
 
 pytestmark = pytest.mark.usefixtures("module_data_root")
 
+#: The command line's notebook and commands, as `sedlib sweep` gives them.
+CALLER = sweep_caller(training_notebook())
+
 
 # ---------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
@@ -73,6 +77,7 @@ def smoke_sweep(tiny, tmp_path_factory) -> Path:
         overrides=SWEEP,
         runs_root=root / "runs",
         results_root=root / "results",
+        caller=CALLER,
     )
     assert result is not None and sorted(result.table["run"]) == ["bce-s0", "duration_robust-g1-s0"]
     return root / "runs"
@@ -311,6 +316,7 @@ def test_a_failed_re_execution_leaves_finished_runs_untouched(
             overrides=SWEEP,
             runs_root=runs,
             results_root=results,
+            caller=CALLER,
         )
     assert calls == [robust.work / "03_training.ipynb"]
     message = str(failed.value)
@@ -329,7 +335,7 @@ def test_a_failed_re_execution_leaves_finished_runs_untouched(
     with pytest.raises(SweepError, match=r"2 run\(s\) of grid smoke failed"):
         run_grid(
             "smoke", dataset=str(tiny.audio_dir), overrides={**SWEEP, "epochs": 2},
-            runs_root=runs, results_root=results,
+            runs_root=runs, results_root=results, caller=CALLER,
         )  # fmt: skip
     assert len(calls) == 2 and all(".work" in c.parts for c in calls)
     assert snapshot(runs / "smoke", skip=(".work", ".locks")) == finished
@@ -603,10 +609,10 @@ def test_a_run_locked_by_another_sweep_is_left_to_it(tiny, tmp_path, monkeypatch
     )
     try:
         assert other.stdout.readline() == "locked\n", other.stderr.read()
-        message, failure = _try(run)
+        message, failure = _try(run, "papermill", CALLER)
         assert failure is None and "left to another sweep" in message and str(other.pid) in message
         with pytest.raises(LockedError, match=rf"in use by .*\"pid\": {other.pid}"):
-            _execute(run)
+            _execute(run, "papermill", CALLER)
         assert executed == [] and not run.work.exists() and not run.folder.exists()
     finally:
         other.kill()
@@ -641,6 +647,8 @@ def test_a_cell_past_the_time_limit_is_named_by_the_book_build(tmp_path):
     shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
     for folder in ("_ext", "images"):  # the configuration's local extension and favicon
         shutil.copytree(ROOT / "book" / folder, book / "book" / folder)
+    (book / "tools").mkdir()  # the extension's tool
+    shutil.copy(ROOT / "tools" / "kernel_wakeup.py", book / "tools" / "kernel_wakeup.py")
     nb = {
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# Slow"]},

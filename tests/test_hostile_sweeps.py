@@ -36,7 +36,7 @@ import psutil
 import pytest
 import torch
 
-from sedlib.cli import main
+from sedlib.cli import main, sweep_caller, training_notebook
 from sedlib.data.layout import Dataset
 from sedlib.study import sweep
 from sedlib.study.sweep import plan_grid, run_grid
@@ -88,7 +88,7 @@ def planned(dataset: Dataset, root: Path, seeds: int = 2):
 def copy_record_executor(records: dict[str, bytes], calls: list):
     """A stand-in executor: "trains" a run by writing its saved record (same identity)."""
 
-    def execute(run) -> None:
+    def execute(run, caller) -> None:
         calls.append(run.key)
         (run.work / RECORD).write_bytes(records[run.key])
 
@@ -96,7 +96,7 @@ def copy_record_executor(records: dict[str, bytes], calls: list):
 
 
 def never_called(calls: list):
-    def execute(run) -> None:
+    def execute(run, caller) -> None:
         calls.append(run.key)
         raise RuntimeError("the executor must not be called")
 
@@ -132,7 +132,13 @@ def test_papermill_gets_absolute_folders(tiny, tmp_path, monkeypatch):
         papermill, "execute_notebook", lambda *a, **k: seen.append((k, dict(os.environ)))
     )
     with pytest.raises(sweep.SweepError):  # the stand-in writes no record
-        run_grid("smoke", dataset="minirel", overrides={"device": "cpu"}, shard=(0, 2))
+        run_grid(
+            "smoke",
+            dataset="minirel",
+            overrides={"device": "cpu"},
+            shard=(0, 2),
+            caller=sweep_caller(training_notebook()),
+        )
     ((kwargs, env),) = seen
     assert kwargs["parameters"]["dataset"] == str(user / "minirel")
     assert kwargs["parameters"]["output_dir"].startswith(str(user / "relroot" / "runs"))
@@ -213,6 +219,7 @@ def test_a_run_folder_without_its_record_is_set_aside_and_promoted(
             seeds=2,
             overrides={"protocol": "dev-eval", "device": "cpu"},
             executor="python",
+            caller=sweep_caller(),
         )
         assert len(result.table) == 4
     assert calls == [damaged.key]
@@ -336,7 +343,7 @@ def test_a_second_trainer_of_one_folder_is_refused(tiny, tmp_path, monkeypatch):
         holder.kill()
         holder.wait()
         holder = _hold(training_lock(run.work))
-        message, failure = sweep._try(run, "python")
+        message, failure = sweep._try(run, "python", sweep_caller())
         assert failure is None and "left to another sweep" in message and calls == []
     finally:
         holder.kill()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
+from pathlib import Path
 from queue import Empty
 
 import pytest
 from jupyter_client.channels import AsyncZMQSocketChannel
 
-from sedlib.util import kernel_wakeup
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import kernel_wakeup
 
 
 class MissedWakeupSocket:

@@ -9,12 +9,12 @@ from scipy.special import expit, log_expit
 
 from sedlib.losses import (
     bce_loss,
-    count_class_frames,
     duration_robust_loss,
     get_loss,
     inverse_frequency_loss,
     inverse_frequency_weights,
 )
+from sedlib.training.split import count_class_frames
 
 GAMMAS = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
 

@@ -8,15 +8,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sedlib.study.results import ResultSet, describe_ladder, slug
+from sedlib.report.names import describe_ladder, method_name, short_name
+from sedlib.study.results import ResultSet, slug
 from sedlib.study.summary import (
     format_mean_ci,
     mean_ci,
     method_key,
-    method_name,
     parse_method_key,
     per_class,
-    short_name,
     summarize,
 )
 

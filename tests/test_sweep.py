@@ -7,11 +7,12 @@ import json
 import nbformat
 import pytest
 
+from sedlib.cli import parse_shard, sweep_caller, training_notebook
 from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.generate import Preset
 from sedlib.study.grids import GRIDS, grid_runs, merge_settings, run_config
 from sedlib.study.results import load_ladder
-from sedlib.study.sweep import parse_shard, plan_grid, run_grid
+from sedlib.study.sweep import plan_grid, run_grid
 from sedlib.training import TrainConfig
 
 
@@ -55,13 +56,19 @@ def test_shards_partition_a_grid():
     assert sorted(r.name for p in parts for r in p) == sorted(r.name for r in runs)
 
 
+#: The command line's notebook and commands, as `sedlib sweep` gives them.
+CALLER = sweep_caller(training_notebook())
+
+
 @pytest.mark.slow
 def test_smoke_grid_runs_the_notebook_through_papermill(tmp_path, monkeypatch):
     monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path / "root"))
     data = generate(
         tmp_path / "tiny", Preset(2.0, 0.5, 30.0, (1, 1)), seed=2, jobs=1, progress=False
     )
-    result = run_grid("smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"})
+    result = run_grid(
+        "smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"}, caller=CALLER
+    )
     assert sorted(result.table["run"]) == ["bce-s0", "duration_robust-g1-s0"]
     planned = plan_grid(
         "smoke", dataset=data, overrides={"device": "cpu", "dataset": str(data.audio_dir)}
@@ -93,7 +100,9 @@ def test_smoke_grid_runs_the_notebook_through_papermill(tmp_path, monkeypatch):
     assert "--device cpu" in rung.command
     # finished runs are skipped, and aggregating writes nothing into the runs
     stamps = {p: p.stat().st_mtime_ns for run in planned for p in run.folder.rglob("*")}
-    again = run_grid("smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"})
+    again = run_grid(
+        "smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"}, caller=CALLER
+    )
     assert {p: p.stat().st_mtime_ns for run in planned for p in run.folder.rglob("*")} == stamps
     assert again.table.drop(columns=[]).equals(result.table)
     summary = json.loads(
@@ -105,5 +114,5 @@ def test_smoke_grid_runs_the_notebook_through_papermill(tmp_path, monkeypatch):
     moved = bce.folder.parent.parent / "elsewhere" / bce.folder.name
     moved.parent.mkdir()
     bce.folder.rename(moved)
-    run_grid("smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"})
+    run_grid("smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"}, caller=CALLER)
     assert bce.finished() is not None and (moved / "metrics.json").is_file()

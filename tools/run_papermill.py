@@ -1,8 +1,7 @@
-"""papermill's command line, with kernel replies awaited in slices (see sedlib.util.kernel_wakeup)."""
+"""papermill's command line, with kernel replies awaited in slices (see tools/kernel_wakeup.py)."""
 
+from kernel_wakeup import install  # beside this script
 from papermill.cli import papermill
-
-from sedlib.util.kernel_wakeup import install
 
 if __name__ == "__main__":
     install()

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sedlib.errors import SedlibError
+
 log = logging.getLogger(__name__)
 
 
-class AudioError(RuntimeError):
+class AudioError(SedlibError, RuntimeError):
     """An audio file cannot be read; the message names the file."""
 
 

@@ -32,6 +32,8 @@ import pandas as pd
 from sedlib.data.audio import AudioError, audio_info, load_audio
 from sedlib.data.layout import Dataset, split_file
 from sedlib.data.meta import label_roll
+from sedlib.errors import DataError
+from sedlib.features import FeatureConfig
 from sedlib.util.io import atomic_write_bytes, read_json, write_json
 from sedlib.util.parallel import map_jobs
 
@@ -41,52 +43,10 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 2
 
 
-class DataError(ValueError):
-    """Annotations, audio or splits disagree; the message names the metadata lines, files or splits."""
-
-
-@dataclass(frozen=True)
-class FeatureConfig:
-    """Parameters of the acoustic features (the paper's Table 3 by default).
-
-    ``sr`` is the rate all audio is brought to before analysis (TUT is 44.1 kHz).
-    """
-
-    sr: int = 44100
-    n_mels: int = 64
-    win_length_s: float = 0.04
-    hop_length_s: float = 0.02
-
-    def key(self) -> str:
-        """Short stable hash of the parameters (and the cache version)."""
-        text = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-@dataclass
-class Clips:
-    """Fixed-length training clips as tensors.
-
-    Attributes
-    ----------
-    features : torch.Tensor
-        float32 ``(clips, frames, n_mels)``.
-    labels : torch.Tensor
-        float32 ``(clips, frames, classes)``, 0 or 1.
-    mask : torch.Tensor
-        bool ``(clips, frames)``, False on padding (files shorter than a clip).
-    file_index, start_frame : torch.Tensor
-        int64 ``(clips,)``: where each clip comes from.
-    """
-
-    features: object
-    labels: object
-    mask: object
-    file_index: object
-    start_frame: object
-
-    def __len__(self) -> int:
-        return int(self.features.shape[0])
+def feature_key(config: FeatureConfig) -> str:
+    """Short stable hash of the feature parameters and the cache version: part of a cache entry's folder."""
+    text = json.dumps({**asdict(config), "cache_version": CACHE_VERSION}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -145,7 +105,7 @@ class SplitFeatures:
             config=self.config,
         )
 
-    def clip_starts(self, clip_frames: int = 500, min_frames: int = 50) -> list[tuple[int, int]]:
+    def clip_starts(self, clip_frames: int, min_frames: int) -> list[tuple[int, int]]:
         """``(file, start frame)`` of each clip.
 
         Each file is cut into consecutive clips of ``clip_frames``; a remainder
@@ -165,39 +125,13 @@ class SplitFeatures:
                 starts.append((i, n - clip_frames))
         return starts
 
-    def clips(self, clip_frames: int = 500, min_frames: int = 50) -> Clips:
-        """Training clips as tensors (see :meth:`clip_starts`)."""
-        import torch
-
-        starts = self.clip_starts(clip_frames, min_frames)
-        n_clips, n_mels, n_classes = len(starts), self.features.shape[1], self.labels.shape[1]
-        feats = np.zeros((n_clips, clip_frames, n_mels), dtype=np.float32)
-        labels = np.zeros((n_clips, clip_frames, n_classes), dtype=np.float32)
-        mask = np.zeros((n_clips, clip_frames), dtype=bool)
-        for c, (i, start) in enumerate(starts):
-            f, lab = self.file(i)
-            take = min(clip_frames, len(f) - start)
-            feats[c, :take] = f[start : start + take]
-            labels[c, :take] = lab[start : start + take]
-            mask[c, :take] = True
-            if take < clip_frames:  # pad with the file's quietest frame, labelled inactive
-                feats[c, take:] = f.min(axis=0)
-        index = np.array(starts, dtype=np.int64).reshape(-1, 2)
-        return Clips(
-            torch.from_numpy(feats),
-            torch.from_numpy(labels),
-            torch.from_numpy(mask),
-            torch.from_numpy(index[:, 0].copy()),
-            torch.from_numpy(index[:, 1].copy()),
-        )
-
 
 def cache_dir(dataset: Dataset, config: FeatureConfig, root: Path | None = None) -> Path:
     """Folder of the cache entries of ``dataset`` under ``config``."""
     from sedlib.settings import data_root
 
     base = Path(root) if root is not None else data_root() / "cache"
-    return base / dataset.name / f"{dataset.fingerprint}-{config.key()}"
+    return base / dataset.name / f"{dataset.fingerprint}-{feature_key(config)}"
 
 
 def cache_path(

@@ -20,16 +20,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from sedlib.errors import SedlibError
+
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 
 
-class ChecksumError(RuntimeError):
+class ChecksumError(SedlibError, RuntimeError):
     """A downloaded file does not match its published checksum or size."""
 
 
-class DownloadError(RuntimeError):
+class DownloadError(SedlibError, RuntimeError):
     """A download failed after its retries; the partial file is kept for resuming."""
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from sedlib.data.meta import MetadataError, read_meta
+from sedlib.errors import ConfigError, DataError, MissingFileError
 from sedlib.util.io import read_json_object
 
 #: The 25 sound event classes of the study (TUT Sound Events 2016/2017 and
@@ -79,7 +80,7 @@ def split_file(split: str) -> str:
         k = int(head[4:])
         if 1 <= k <= N_FOLDS:
             return f"crossvaridation/meta_fold{k:02d}_{part}.txt"
-    raise ValueError(f"unknown split {split!r}; known: {available_split_names()}")
+    raise ConfigError(f"unknown split {split!r}; known: {available_split_names()}")
 
 
 def available_split_names() -> list[str]:
@@ -169,7 +170,7 @@ class Dataset:
         """
         path = self.meta_dir / split_file(split)
         if not path.is_file():
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"data set {self.name!r} has no split {split!r}: {path} does not exist"
             )
         generated = bool(self.info.get("settings"))
@@ -192,7 +193,7 @@ class Dataset:
         missing = self.missing_audio(split)
         if missing:
             shown = "\n  ".join(str(self.audio_path(f)) for f in missing[:5])
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"{len(missing)} audio file(s) of split {split!r} of data set {self.name!r} are missing, "
                 f"e.g.:\n  {shown}"
             )
@@ -202,7 +203,7 @@ class Dataset:
         meta = self.meta(split)
         if meta.empty:
             path = self.meta_dir / split_file(split)
-            raise ValueError(
+            raise DataError(
                 f"split {split!r} of data set {self.name!r} is empty: {path} lists no event"
             )
         return meta
@@ -246,7 +247,7 @@ class Dataset:
         missing = [name for name in names if not self.audio_path(name).is_file()]
         if missing:
             shown = "\n  ".join(str(self.audio_path(f)) for f in missing[:5])
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"{len(missing)} audio file(s) of data set {self.name!r} are missing, e.g.:\n  {shown}"
             )
         digests = content_digests(self.audio_path(name) for name in names)

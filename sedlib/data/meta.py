@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sedlib.errors import SedlibError
 from sedlib.util.io import atomic_write_text
 
 TUT_HEADER = ("path", "scene_label", "event_start_time", "event_end_time", "event_label")
 META_COLUMNS = ("filename", "scene_label", "onset", "offset", "event_label")
 
 
-class MetadataError(ValueError):
+class MetadataError(SedlibError, ValueError):
     """A metadata file is malformed; the message names the file and line."""
 
 
@@ -166,7 +167,7 @@ def write_meta(meta: pd.DataFrame, path: str | os.PathLike) -> Path:
     """
     missing = [c for c in META_COLUMNS if c not in meta.columns]
     if missing:
-        raise ValueError(f"meta lacks column(s) {missing}")
+        raise MetadataError(f"meta lacks column(s) {missing}")
     path = Path(path)
     lines = ["\t".join(TUT_HEADER)]
     for row in meta[list(META_COLUMNS)].itertuples(index=False):
@@ -230,7 +231,7 @@ def label_roll(
         index = pd.Index(labels).get_indexer(events["event_label"])
         if (index < 0).any():
             unknown = sorted(set(events["event_label"][index < 0]))
-            raise ValueError(f"unknown event label(s) {unknown}; known labels: {labels}")
+            raise MetadataError(f"unknown event label(s) {unknown}; known labels: {labels}")
         first, stop = active_frames(events["onset"].to_numpy(), events["offset"].to_numpy(), hop)
         first, stop = np.minimum(first, n_frames), np.minimum(stop, n_frames)
         keep = first < stop

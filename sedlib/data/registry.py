@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from sedlib.data.layout import Dataset
+from sedlib.errors import ConfigError, MissingFileError
 
 _SYNTHETIC = re.compile(
     r"^synthetic-(small|paper|tut-timeline)(?:-ebr(-?\d+(?:\.\d+)?))?(?:-seed(\d+))?$"
@@ -63,20 +64,20 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
         preset, offset, seed = match.group(1), float(match.group(2) or 0), int(match.group(3) or 0)
         root = default_root(preset, seed, offset)
         if not (root / "dataset.json").is_file() and not create:
-            difficulty = f" --ebr-offset-db {offset:g}" if offset else ""
-            raise FileNotFoundError(
-                f"{text} is not generated yet: run "
-                f"`sedlib data synthetic --preset {preset} --seed {seed}{difficulty}`"
+            difficulty = f", every event {offset:g} dB against its background" if offset else ""
+            raise MissingFileError(
+                f"{text} is not generated yet: generate it (`sedlib data synthetic`: "
+                f"preset {preset}, seed {seed}{difficulty})"
             )
         return generate(root, preset, seed, progress=progress, create=create, ebr_offset_db=offset)
     if text == "tut":
         meta = tut_meta_dir()
         if not (meta / "meta" / "meta_development.txt").is_file():
-            raise FileNotFoundError(f"no TUT metadata in {meta}: run `sedlib data tut` first")
+            raise MissingFileError(f"no TUT metadata in {meta}: run `sedlib data tut` first")
         return Dataset("tut", meta, data_root() / "tut")
     path = Path(text).expanduser()
     if (path / "meta").is_dir():
         return Dataset.from_folder(path)
-    raise ValueError(
+    raise ConfigError(
         f"unknown data set {text!r}; use one of {dataset_names()} or a folder with meta/"
     )

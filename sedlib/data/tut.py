@@ -26,6 +26,7 @@ from pathlib import Path
 from sedlib.data.download import ChecksumError, download, free_bytes, verify
 from sedlib.data.layout import Dataset, available_split_names, split_file
 from sedlib.data.meta import read_meta
+from sedlib.errors import DataError, MissingFileError, NoSpaceError
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def verify_metadata(
     for relative, (size, sha256) in meta_files.items():
         path = meta_dir / relative
         if not path.is_file():
-            raise FileNotFoundError(f"TUT metadata file missing: {path}")
+            raise MissingFileError(f"TUT metadata file missing: {path}")
         try:
             verify(path, sha256=sha256, size=size)
         except ChecksumError as err:
@@ -126,7 +127,7 @@ def plan(
     for f in files:
         top = f.split("/", 1)[0]
         if top not in archives:
-            raise ValueError(
+            raise DataError(
                 f"no known TUT archive holds {f!r} (data set {top!r}); known: {sorted(archives)}"
             )
         groups.setdefault(top, []).append(f)
@@ -261,7 +262,7 @@ def fetch_tut(
     if dry_run:
         return dataset
     if free_bytes(root) < todo.need_bytes:
-        raise OSError(
+        raise NoSpaceError(
             f"not enough disk space in {root}: need {todo.need_bytes / 1e9:.1f} GB, "
             f"free {free_bytes(root) / 1e9:.1f} GB"
         )
@@ -295,7 +296,7 @@ def _fetch_data_set(top, files, archives, root, zenodo_base, keep_archives, prog
             path.unlink()
     if wanted:
         missing = sorted(wanted)
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{len(missing)} file(s) listed in the metadata are in no archive of {top}, e.g. {missing[:5]}"
         )
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sedlib.errors import DataError
 from sedlib.events import EVENT_COLUMNS, frames_to_events
 from sedlib.metrics import SegmentMetrics, segment_based_metrics
 from sedlib.util.io import CorruptFileError, atomic_write_bytes
@@ -63,31 +64,31 @@ class Predictions:
         if not self.groups:
             self.groups = ["all"] * len(self.files)
         if not (len(self.files) == len(self.probs) == len(self.durations) == len(self.groups)):
-            raise ValueError(
+            raise DataError(
                 f"{len(self.files)} files, {len(self.probs)} probability arrays, "
                 f"{len(self.durations)} durations and {len(self.groups)} groups: they must match"
             )
         if len(set(self.files)) != len(self.files):
             twice = sorted({f for f in self.files if self.files.count(f) > 1})
             groups = sorted({g for f, g in zip(self.files, self.groups, strict=True) if f in twice})
-            raise ValueError(
+            raise DataError(
                 f"file(s) {twice[:5]} appear more than once in the predictions (groups {groups})"
             )
         for name, p, duration in zip(self.files, self.probs, self.durations, strict=True):
             if p.ndim != 2 or p.shape[1] != len(self.labels):
-                raise ValueError(
+                raise DataError(
                     f"probabilities of {name!r} have shape {p.shape}, expected (frames, {len(self.labels)})"
                 )
             if p.shape[0] * self.hop > duration + self.hop:
-                raise ValueError(
+                raise DataError(
                     f"{name!r}: {p.shape[0]} frames of {self.hop} s do not fit in its duration {duration} s"
                 )
         missing = [c for c in EVENT_COLUMNS if c not in self.reference.columns]
         if missing:
-            raise ValueError(f"reference lacks column(s) {missing}")
+            raise DataError(f"reference lacks column(s) {missing}")
         unknown = sorted(set(self.reference["event_label"].astype(str)) - set(self.labels))
         if unknown:
-            raise ValueError(f"reference has labels the system does not know: {unknown}")
+            raise DataError(f"reference has labels the system does not know: {unknown}")
         self.reference = self.reference[self.reference["filename"].isin(set(self.files))][
             list(EVENT_COLUMNS)
         ].reset_index(drop=True)
@@ -144,11 +145,11 @@ class Predictions:
     def concat(cls, parts: Sequence[Predictions]) -> Predictions:
         """Pool predictions of disjoint file sets (e.g. the test folds of a cross-validation)."""
         if not parts:
-            raise ValueError("nothing to pool")
+            raise DataError("nothing to pool")
         first = parts[0]
         for part in parts[1:]:
             if part.labels != first.labels or part.hop != first.hop:
-                raise ValueError("pooled predictions must share labels and hop")
+                raise DataError("pooled predictions must share labels and hop")
         return cls(
             files=[f for p in parts for f in p.files],
             probs=[x for p in parts for x in p.probs],

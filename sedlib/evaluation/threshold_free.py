@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sedlib.errors import DataError
 from sedlib.evaluation.predictions import Predictions
 
 #: DCASE PSDS scenarios (task 4 since 2021).
@@ -124,19 +125,19 @@ def score_dataframes(
     """
     create_score_dataframe = _sed_scores_eval().base_modules.scores.create_score_dataframe
     if len(probs) != len(files):
-        raise ValueError(f"{len(probs)} probability arrays for {len(files)} files")
+        raise DataError(f"{len(probs)} probability arrays for {len(files)} files")
     out = {}
     for k, (p, name) in enumerate(zip(probs, files, strict=True)):
         p = np.asarray(p, dtype=np.float64)
         if p.ndim != 2 or p.shape[1] != len(labels):
-            raise ValueError(
+            raise DataError(
                 f"probabilities of {name!r} have shape {p.shape}, expected (frames, {len(labels)})"
             )
         edges = np.arange(p.shape[0] + 1) * hop
         if durations is not None:
             end = float(durations[k])
             if end <= edges[-2]:
-                raise ValueError(
+                raise DataError(
                     f"{name!r}: {p.shape[0]} frames of {hop} s do not fit in its duration {end} s"
                 )
             edges[-1] = end
@@ -222,7 +223,7 @@ def threshold_free_metrics(
     truth = ground_truth_events(predictions.reference, durations)
     present = {label for events in truth.values() for *_, label in events}
     if not present:
-        raise ValueError("the reference has no event in these files: nothing to evaluate")
+        raise DataError("the reference has no event in these files: nothing to evaluate")
     # classes without reference events have no AP, AUC or PSDS curve: leave them out
     kept = [k for k, c in enumerate(labels) if c in present]
     names = [labels[k] for k in kept]
@@ -316,6 +317,15 @@ def _sed_scores_eval():
         for name in ("base_modules.scores", "segment_based", "intersection_based"):
             importlib.import_module(f"sed_scores_eval.{name}")
     return package
+
+
+def check_available() -> None:
+    """Import what the threshold-free metrics need (``sed_scores_eval``), or raise ``ImportError``.
+
+    A run scores them after its training: the preflight calls this so that
+    a missing package fails at the first second, not after the last epoch.
+    """
+    _sed_scores_eval()
 
 
 def _merge_overlaps(events: list) -> list:

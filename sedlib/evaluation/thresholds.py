@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sedlib.errors import ConfigError
 from sedlib.evaluation.predictions import Predictions
 from sedlib.evaluation.segments import class_f_at, segment_scores
 
@@ -71,7 +72,7 @@ def class_f_curves(
     """
     candidates = [float(t) for t in candidates]
     if not candidates or min(candidates) <= 0 or max(candidates) > 1:
-        raise ValueError(f"candidates must be non-empty and lie in (0, 1], got {candidates}")
+        raise ConfigError(f"candidates must be non-empty and lie in (0, 1], got {candidates}")
     scores, reference = segment_scores(predictions, time_resolution)
     curves = pd.DataFrame(
         class_f_at(scores, reference, candidates),

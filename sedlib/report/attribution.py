@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sedlib.report.names import short_name
 from sedlib.study.attribution import (
     CHALLENGERS,
     VERDICTS,
@@ -29,7 +30,7 @@ from sedlib.study.attribution import (
 )
 from sedlib.study.grids import CAUSE_GRIDS, Grid
 from sedlib.study.results import ResultSet, load_ladder
-from sedlib.study.summary import mean_ci, short_name
+from sedlib.study.summary import mean_ci
 
 BASELINE_GRID = CAUSE_GRIDS[0].name
 ARM_GRIDS: tuple[Grid, ...] = tuple(g for g in CAUSE_GRIDS if g.cause)

@@ -75,8 +75,9 @@ def example_clip(
 
 def ladder_figure(sets, metric: str = "macro_f", methods=None):
     """Mean ± 95% CI of a metric per method, one group of bars per rung, with the paper's value."""
+    from sedlib.report.names import short_name
     from sedlib.study import paper
-    from sedlib.study.summary import PAPER_METHODS, mean_ci, short_name, with_method
+    from sedlib.study.summary import PAPER_METHODS, mean_ci, with_method
 
     methods = list(methods or PAPER_METHODS)
     fig, ax = plt.subplots(figsize=(9, 3.8))
@@ -106,8 +107,9 @@ def ladder_figure(sets, metric: str = "macro_f", methods=None):
 
 def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str = "f"):
     """Per-class gain of ``method`` over BCE against the class's mean event duration, per rung and in the paper."""
+    from sedlib.report.names import short_name
     from sedlib.study import paper
-    from sedlib.study.summary import per_class, short_name
+    from sedlib.study.summary import per_class
 
     durations = paper.table1()
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -199,7 +201,8 @@ def _sweep_sources(gamma_sets, paper_sets):
 
 def tuned_against_fixed(table, methods):
     """Macro F at 0.5 (blue) and with tuned thresholds (red), seeds as small dots."""
-    from sedlib.study.summary import short_name, with_method
+    from sedlib.report.names import short_name
+    from sedlib.study.summary import with_method
 
     table = with_method(table)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(methods) + 1.2))

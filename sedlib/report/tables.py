@@ -7,15 +7,10 @@ from dataclasses import fields
 import numpy as np
 import pandas as pd
 
-from sedlib.data.cache import FeatureConfig
-from sedlib.study.summary import (
-    UNDEFINED_RULE,
-    format_mean_ci,
-    method_name,
-    short_name,
-    with_method,
-)
-from sedlib.training.config import TrainConfig, model_defaults
+from sedlib.features import FeatureConfig
+from sedlib.report.names import method_name, short_name
+from sedlib.study.summary import UNDEFINED_RULE, format_mean_ci, with_method
+from sedlib.training.config import TRAINING_CHOICES, TrainConfig, model_defaults
 from sedlib.training.record import RunRecord
 from sedlib.training.split import CLIP_FRAMES
 
@@ -44,97 +39,23 @@ def _updates_per_epoch(defaults: dict) -> float:
 def training_choices() -> pd.DataFrame:
     """What the paper fixes, what it leaves open, and what this study chose (from ``TrainConfig``).
 
-    The "this study" column is read from :class:`~sedlib.training.TrainConfig`'s
-    defaults, so the table cannot disagree with what a run does.
+    The rows are :data:`sedlib.training.config.TRAINING_CHOICES`, the one
+    statement of each choice and its reason; their "this study" column is
+    filled from :class:`~sedlib.training.TrainConfig`'s defaults, so the table
+    cannot disagree with what a run does.
     """
     d = _defaults()
+    values = {
+        **d,
+        "clip_seconds": CLIP_FRAMES * HOP_S,
+        "clip_frames": CLIP_FRAMES,
+        "dropout": model_defaults()["dropout"],
+        "updates_per_epoch": _updates_per_epoch(d),
+        "precision": "float32 on CPU; bfloat16 autocast on CUDA" if d["amp"] else "float32",
+    }
     rows = [
-        ("features", "64 log-mel bands, 40 ms window, 20 ms hop", "the same", "fixed by the paper"),
-        (
-            "training clips",
-            "10 s",
-            f"{CLIP_FRAMES * HOP_S:g} s ({CLIP_FRAMES} frames)",
-            "fixed by the paper",
-        ),
-        (
-            "model",
-            "CRNN of Table 3",
-            f"the same; batch norm, ReLU, dropout {model_defaults()['dropout']}",
-            "what Table 3 omits follows the DCASE 2018 task 4 baseline it names",
-        ),
-        (
-            "threshold, segments",
-            "0.5, 1 s segments",
-            f"{d['threshold']}, {d['time_resolution']:g} s",
-            "fixed by the paper",
-        ),
-        (
-            "protocol",
-            "not stated; 192 min of development data",
-            f"`{d['protocol']}`: 4-fold cross-validation on the development set, scored over the pooled test folds",
-            "the paper's Table 1 and its 192 min are the development metadata, which ships with these 4 folds",
-        ),
-        (
-            "optimizer, learning rate",
-            "not given",
-            f"Adam, {d['lr']:g}",
-            "the DCASE 2018 task 4 baseline",
-        ),
-        (
-            "batch size",
-            "not given",
-            f"{d['batch_size']} clips",
-            f"about {_updates_per_epoch(d):.0f} updates per epoch of a fold at the paper's size; "
-            "the committed CPU runs used it too",
-        ),
-        (
-            "epochs, early stopping",
-            "not given",
-            f"at most {d['epochs']}, stop after {d['patience']} epochs without a better validation score",
-            "enough to converge at the paper's size",
-        ),
-        (
-            "model selection",
-            "not given",
-            "the epoch with the best validation macro F (ties: lower validation loss)",
-            "macro F is the paper's headline metric; never chosen on test files",
-        ),
-        (
-            "validation files",
-            "not given",
-            f"{d['val_fraction']:.0%} of each scene's training files, fixed seed",
-            "the same files for every loss and seed",
-        ),
-        (
-            "output bias",
-            "not given",
-            "log-odds of each class's frame frequency (Lin et al., 2017)",
-            "without it the first hundreds of updates only learn that most frames are inactive",
-        ),
-        (
-            "loss reduction",
-            "written as sums over frames and classes",
-            "mean over the valid frames and all classes",
-            "only rescales the gradient; Adam is invariant to that scale",
-        ),
-        (
-            "E2's N_m",
-            '"frames of event m": per clip or per training set',
-            f"`{d['class_frames']}`: frames of the class in the training set",
-            'under it the paper\'s Table 2 shows "fan" falling to 0; per clip is an option',
-        ),
-        (
-            "precision",
-            "not given",
-            "float32 on CPU; bfloat16 autocast on CUDA" if d["amp"] else "float32",
-            "the GPU's fast path; CPU results stay float32",
-        ),
-        (
-            "seeds",
-            "10 per loss",
-            "10 per method in the grids; fewer on CPU rungs, stated with each result",
-            "the paper's count where a GPU allows it",
-        ),
+        (c.setting, c.paper, c.ours.format(**values), c.why.format(**values))
+        for c in TRAINING_CHOICES
     ]
     return pd.DataFrame(rows, columns=["setting", "the paper", "this study", "why"]).set_index(
         "setting"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sedlib.report.names import method_name, short_name
 from sedlib.study import paper
 from sedlib.study.stats import DurationCorrelation, compare_to_baseline
-from sedlib.study.summary import PAPER_METHODS, method_name, short_name, with_method
+from sedlib.study.summary import PAPER_METHODS, with_method
 
 #: The paper's ordering of its four methods by macro (and micro) F, best first (Table 4).
 PAPER_ORDER = ("duration_robust-g4", "duration_robust-g1", "bce", "inverse_frequency")

@@ -20,16 +20,20 @@ from sedlib import provenance
 from sedlib.data.audio import audio_info
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import class_stats
+from sedlib.errors import ConfigError
+from sedlib.study.grids import PER_RUN
 from sedlib.study.results import ResultSet, check_replace, find_result_file, results_root
-from sedlib.study.summary import method_key
+from sedlib.training.config import method_key
 from sedlib.training.record import RunRecord
 from sedlib.training.split import protocol_folds
 from sedlib.util.io import atomic_write_text, json_safe
 
 log = logging.getLogger(__name__)
 
-#: Settings that differ between the runs of a grid; every other setting is shared.
-VARYING = ("loss", "gamma", "C", "class_frames", "loss_options", "seed")
+#: Settings that differ between the runs of a grid; every other setting is shared: what a
+#: grid sets run by run (:data:`~sedlib.study.grids.PER_RUN`), and the loss's settings
+#: that resolve per loss (None where the loss ignores them).
+VARYING = (*PER_RUN, "C", "class_frames")
 EXTENDED = ("segment_ap", "segment_auroc", "psds1", "psds2", "psds1_mean", "psds2_mean")
 
 
@@ -67,7 +71,7 @@ def shared_settings(records: list[RunRecord]) -> dict[str, Any]:
         other = {k: v for k, v in record.resolved.items() if k not in VARYING}
         if other != first:
             diff = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
-            raise ValueError(
+            raise ConfigError(
                 f"runs {records[0].run} and {record.run} differ in shared settings {diff}"
             )
     return first

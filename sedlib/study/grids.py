@@ -25,7 +25,7 @@ class Method:
     @property
     def key(self) -> str:
         """``bce``, ``duration_robust-g4`` ... (see :func:`sedlib.study.summary.method_key`)."""
-        from sedlib.study.summary import method_key
+        from sedlib.training.config import method_key
 
         return method_key(self.loss, self.gamma)
 

@@ -27,11 +27,13 @@ from typing import Any
 
 import pandas as pd
 
+from sedlib.errors import SedlibError
+from sedlib.training.config import FOLDS
 from sedlib.training.record import SchemaError
 from sedlib.util.io import read_json, read_json_object
 
 
-class ResultSetConflict(RuntimeError):
+class ResultSetConflict(SedlibError, RuntimeError):
     """Writing a result set would drop finished runs of the file already there; the message says which."""
 
 
@@ -196,7 +198,7 @@ class ResultSet:
         """Sort key: closer to the paper is larger."""
         settings = self.header["settings"]
         return (
-            self.header["protocol"] == "folds",
+            self.header["protocol"] == FOLDS,  # the paper's protocol
             settings.get("model", {}).get("channels", 128) == 128,
             float(self.header["data"]["audio_minutes"]),
             int(self.header["seeds"]),
@@ -249,23 +251,3 @@ def load_ladder(grid: str, root: Path | None = None) -> list[ResultSet]:
     folder = results_root(root) / grid
     sets = [load_result(grid, p.stem, root) for p in sorted(folder.glob("*.json"))]
     return sorted(sets, key=lambda s: s.fidelity)
-
-
-def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
-    """One row per rung: data, minutes of audio, frame imbalance, protocol, seeds, epochs, model width, device."""
-    rows = []
-    for s in sets:
-        data, settings = s.header["data"], s.header["settings"]
-        rows.append(
-            {
-                "data": data["name"],
-                "min": round(float(data["audio_minutes"])),
-                "imbalance": f"{float(data['frame_imbalance']):,.0f}x",
-                "protocol": s.header["protocol"],
-                "seeds": s.header["seeds"],
-                "epochs": settings["epochs"],
-                "channels": settings.get("model", {}).get("channels", 128),
-                "device": settings["device"],
-            }
-        )
-    return pd.DataFrame(rows, index=pd.Index([f"rung {k + 1}" for k in range(len(sets))]))

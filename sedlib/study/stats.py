@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sedlib.errors import DataError
+
 
 @dataclass
 class PairedDifference:
@@ -92,7 +94,7 @@ def paired_difference(
     )
     joined = pd.concat({"a": a, "b": b}, axis=1).dropna()
     if len(joined) < 2:
-        raise ValueError(f"need at least 2 paired seeds, got {len(joined)}")
+        raise DataError(f"need at least 2 paired seeds, got {len(joined)}")
     diff = (joined["b"] - joined["a"]).to_numpy(dtype=np.float64)
     rng = np.random.default_rng(seed)
     means = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(axis=1)
@@ -120,7 +122,7 @@ def by_seed(table: pd.DataFrame, method: str, metric: str) -> pd.Series:
 
     rows = table[table["method"] == method]
     if rows.empty:
-        raise ValueError(f"no runs of method {method!r}; have {sorted(table['method'].unique())}")
+        raise DataError(f"no runs of method {method!r}; have {sorted(table['method'].unique())}")
     values = rows.set_index("seed")[metric]
     return pd.Series(seed_values(values, metric), index=values.index, name=metric)
 
@@ -169,7 +171,7 @@ def duration_gain_correlation(
     """
     frame = pd.concat({"duration": durations, "gain": gain}, axis=1, join="inner").dropna()
     if len(frame) < 3:
-        raise ValueError(f"need at least 3 classes with a gain and a duration, got {len(frame)}")
+        raise DataError(f"need at least 3 classes with a gain and a duration, got {len(frame)}")
     x = stats.rankdata(frame["duration"])
     y = stats.rankdata(frame["gain"])
     rho = float(np.corrcoef(x, y)[0, 1]) if y.std() > 0 else 0.0

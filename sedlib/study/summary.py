@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sedlib.training.config import GAMMA_LOSSES
+from sedlib.losses import GAMMA_LOSSES
+from sedlib.training.config import method_key
 
 METRICS = ("macro_f", "micro_f", "macro_er", "micro_er")
 
@@ -44,19 +45,6 @@ PAPER_METHODS = ("bce", "inverse_frequency", "duration_robust-g1", "duration_rob
 BASELINE_METHODS = ("focal-g2", "class_balanced", "asymmetric")
 
 
-def method_key(loss: str, gamma: float | None) -> str:
-    """``bce``, ``inverse_frequency``, ``duration_robust-g<γ>`` (the keys of :mod:`sedlib.study.paper`), ``focal-g<γ>``...
-
-    Examples
-    --------
-    >>> method_key("duration_robust", 4.0), method_key("bce", None)
-    ('duration_robust-g4', 'bce')
-    """
-    if loss in GAMMA_LOSSES:
-        return f"{loss}-g{float(gamma):g}"
-    return loss
-
-
 def parse_method_key(key: str) -> tuple[str, float | None]:
     """The loss and γ of a method key (γ None for the losses without one).
 
@@ -69,45 +57,6 @@ def parse_method_key(key: str) -> tuple[str, float | None]:
     if sep and loss in GAMMA_LOSSES:
         return loss, float(gamma)
     return key, None
-
-
-_BASELINE_NAMES = {
-    "class_balanced": "class-balanced BCE (β=0.9999)",
-    "asymmetric": "asymmetric loss (γ+=0, γ−=4, clip 0.05)",
-}
-
-
-def method_name(method: str) -> str:
-    """Readable name of a method key: the paper's names, then the later baselines."""
-    from sedlib.study import paper
-
-    names = paper.methods()
-    if method in names:
-        return names[method]
-    loss, gamma = parse_method_key(method)
-    if loss == "focal":
-        return f"α-balanced focal (γ={gamma:g}, α=0.25)"
-    if loss == "duration_robust":
-        return f"duration robust (γ={gamma:g})"
-    return _BASELINE_NAMES.get(method, method)
-
-
-_SHORT = {
-    "bce": "BCE",
-    "inverse_frequency": "IF",
-    "class_balanced": "CB",
-    "asymmetric": "ASL",
-}
-
-
-def short_name(method: str) -> str:
-    """Short label for tables: ``BCE``, ``IF``, ``DR γ=1``, ``focal γ=2``, ``CB``, ``ASL``."""
-    loss, gamma = parse_method_key(method)
-    if loss == "duration_robust":
-        return f"DR γ={gamma:g}"
-    if loss == "focal":
-        return f"focal γ={gamma:g}"
-    return _SHORT.get(method, method)
 
 
 def is_f_score(metric: str | None) -> bool:

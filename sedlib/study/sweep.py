@@ -29,6 +29,12 @@ that keep results apart:
 
 ``shard=(i, n)`` takes every n-th run from the i-th on, for cluster array
 jobs; :func:`aggregate_grid` collects the finished runs afterwards.
+
+What a sweep needs of the program that started it (the training notebook,
+the command that trains one run, the command that plans the same runs) is
+given by its caller as a :class:`SweepCaller` (the command line's:
+:func:`sedlib.cli.sweep_caller`), so the study knows neither where a
+checkout keeps its book nor how options are spelled on the command line.
 """
 
 from __future__ import annotations
@@ -37,12 +43,13 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sedlib.settings import REPO_ROOT
+from sedlib.errors import ConfigError, SedlibError, StateError
 from sedlib.study.aggregate import aggregate, data_facts
 from sedlib.study.grids import RunSpec, get_grid, grid_runs, run_config
 from sedlib.study.results import ResultSet
@@ -54,11 +61,45 @@ from sedlib.util.process import start_child, stop_children
 
 log = logging.getLogger(__name__)
 
-NOTEBOOK = REPO_ROOT / "book" / "03_training.ipynb"
 
-
-class SweepError(RuntimeError):
+class SweepError(SedlibError, RuntimeError):
     """Some runs of a sweep failed; the message lists them with their notebooks."""
+
+
+@dataclass(frozen=True)
+class SweepCaller:
+    """What a sweep needs of the program that starts it; given by the caller.
+
+    Attributes
+    ----------
+    notebook : Path or None
+        The training notebook the ``papermill`` executor executes (None: that
+        executor is refused before any run starts).
+    train_command : callable or None
+        ``(config file, run folder) -> argv`` of a process that trains one run
+        (the ``python`` executor; None: that executor is refused).
+    sweep_command : callable or None
+        ``(grid, seeds, shared configuration) -> str``: the command that plans
+        the same runs, written into the results (None: none is written).
+    before_notebooks : callable or None
+        Called before a notebook executes (e.g. the checkout's kernel wake-up
+        fix, ``tools/kernel_wakeup.py``); None: nothing.
+    """
+
+    notebook: Path | None = None
+    train_command: Callable[[Path, Path], list[str]] | None = None
+    sweep_command: Callable[[str, int, TrainConfig], str] | None = None
+    before_notebooks: Callable[[], None] | None = None
+
+    def check(self, executor: str) -> None:
+        """Raise ``ValueError`` when ``executor`` needs something this caller did not give."""
+        if executor == "papermill" and (self.notebook is None or not self.notebook.is_file()):
+            raise ConfigError(
+                f"the papermill executor executes the training notebook, but "
+                f"{self.notebook or 'none was given'} is not a file; no run was started"
+            )
+        if executor == "python" and self.train_command is None:
+            raise ConfigError("the python executor needs the command that trains one run")
 
 
 @dataclass
@@ -84,21 +125,8 @@ class PlannedRun:
             return None
         record = RunRecord.load(self.folder / RECORD)
         if record.identity != self.identity:
-            raise RuntimeError(f"{self.folder} holds run {record.identity}, not {self.identity}")
+            raise StateError(f"{self.folder} holds run {record.identity}, not {self.identity}")
         return record
-
-
-def parse_shard(text: str | None) -> tuple[int, int]:
-    """``"i/n"`` -> (i, n) with 0 <= i < n."""
-    if not text:
-        return 0, 1
-    try:
-        i, n = (int(v) for v in text.split("/"))
-    except ValueError:
-        raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
-    if not 0 <= i < n:
-        raise ValueError(f"--shard {text!r}: need 0 <= i < n")
-    return i, n
 
 
 def plan_grid(
@@ -182,7 +210,7 @@ def _set_aside_unfinished(run: PlannedRun) -> None:
 def _promote(run: PlannedRun) -> None:
     """Move the finished work folder to the run's final folder (never over a finished run)."""
     if (run.folder / RECORD).is_file():
-        raise RuntimeError(
+        raise StateError(
             f"{run.folder} already holds a finished run; the new execution stays in {run.work}"
         )
     _set_aside_unfinished(run)
@@ -197,55 +225,49 @@ def _check_not_training(run: PlannedRun) -> None:
         pass
 
 
-def _execute_notebook(run: PlannedRun) -> None:
-    """The training notebook, executed with papermill into the run's work folder."""
+def _execute_notebook(run: PlannedRun, caller: SweepCaller) -> None:
+    """The caller's training notebook, executed with papermill into the run's work folder.
+
+    The kernel runs in the notebook's folder, as Jupyter runs a notebook.
+    """
     import papermill
 
-    from sedlib.util.kernel_wakeup import install
-
-    install()  # a missed socket wake-up must not hang the run (papermill has no timeout)
+    if caller.before_notebooks:
+        caller.before_notebooks()
+    notebook = caller.notebook
     papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(run.work / NOTEBOOK.name),
+        str(notebook),
+        str(run.work / notebook.name),
         parameters={**asdict(run.config), "profile": None, "output_dir": str(run.work)},
         kernel_name="python3",
         progress_bar=False,
-        cwd=str(REPO_ROOT),
+        cwd=str(notebook.parent),
     )
 
 
-def _execute_python(run: PlannedRun) -> None:
-    """``sedlib train`` in its own process (one process per run, as papermill's kernels)."""
+def _execute_python(run: PlannedRun, caller: SweepCaller) -> None:
+    """The caller's training command in its own process (one process per run, as papermill's kernels)."""
     import json
-    import sys
 
     from sedlib.settings import pin_paths
 
     config_file = run.work / "config.json"
     config_file.write_text(json.dumps(asdict(run.config)))
-    command = [
-        sys.executable,
-        "-m",
-        "sedlib",
-        "train",
-        "--config",
-        str(config_file),
-        "--output-dir",
-        str(run.work),
-    ]
+    command = caller.train_command(config_file, run.work)
     env = {**os.environ, **pin_paths()}  # the data root as an absolute path
-    status = start_child(command, env=env, cwd=REPO_ROOT, log_path=run.work / "train.log")
+    status = start_child(command, env=env, cwd=Path.cwd(), log_path=run.work / "train.log")
     if status:
-        raise RuntimeError(f"`sedlib train` exited {status}; see {run.work / 'train.log'}")
+        raise StateError(f"the training process exited {status}; see {run.work / 'train.log'}")
 
 
-def _execute_batched(run: PlannedRun) -> None:
+def _execute_batched(run: PlannedRun, caller: SweepCaller) -> None:
     """One run with the batched engine in this process (its folds as members of groups)."""
     (result,) = _train_batched([run])
     if not isinstance(result, RunRecord):
-        raise RuntimeError(f"{run.spec.name}: {type(result).__name__}: {result}")
+        raise StateError(f"{run.spec.name}: {type(result).__name__}: {result}")
 
 
+#: Executor name -> ``(run, caller) -> None``: trains one run into its work folder.
 EXECUTORS = {"papermill": _execute_notebook, "python": _execute_python, "batched": _execute_batched}
 
 
@@ -318,7 +340,7 @@ def _promote_batched(run: PlannedRun, result, seconds: float) -> tuple[str, str 
     return f"{run.spec.name}: batched, {seconds:.0f} s", None
 
 
-def _execute(run: PlannedRun, executor: str = "papermill") -> str:
+def _execute(run: PlannedRun, executor: str, caller: SweepCaller) -> str:
     """Execute one run in its work folder; promote it when it has finished."""
     with FileLock(run.folder.parent / ".locks" / f"{run.key}.lock", f"run {run.key}"):
         if run.finished() is not None:  # another sweep finished it meanwhile
@@ -329,10 +351,10 @@ def _execute(run: PlannedRun, executor: str = "papermill") -> str:
             return f"{run.spec.name}: reused, identical to a finished run of another grid"
         run.work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        EXECUTORS[executor](run)
+        EXECUTORS[executor](run, caller)
         record = RunRecord.load(run.work / RECORD)
         if record.identity != run.identity:
-            raise RuntimeError(
+            raise StateError(
                 f"{run.work}: the notebook trained run {record.identity}, the sweep planned "
                 f"{run.identity} (the data changed during the sweep?); nothing was kept"
             )
@@ -340,17 +362,21 @@ def _execute(run: PlannedRun, executor: str = "papermill") -> str:
         return f"{run.spec.name}: {time.perf_counter() - start:.0f} s"
 
 
-def _try(run: PlannedRun, executor: str = "papermill") -> tuple[str, str | None]:
+def _try(run: PlannedRun, executor: str, caller: SweepCaller) -> tuple[str, str | None]:
     """Execute a run; (message, failure or None). A run locked by another sweep is left to it."""
     try:
-        return _execute(run, executor), None
+        return _execute(run, executor, caller), None
     except LockedError as err:
         return f"{run.spec.name}: left to another sweep ({err})", None
     except Exception as err:
-        notebook = run.work / NOTEBOOK.name
+        where = (
+            f"notebook: {run.work / caller.notebook.name}"
+            if executor == "papermill" and caller.notebook
+            else f"work folder: {run.work}"
+        )
         return (
             f"{run.spec.name}: FAILED",
-            f"{run.spec.name}: {type(err).__name__}: {err} (notebook: {notebook})",
+            f"{run.spec.name}: {type(err).__name__}: {err} ({where})",
         )
 
 
@@ -367,6 +393,7 @@ def run_grid(
     command: str | None = None,
     executor: str = "papermill",
     force: bool = False,
+    caller: SweepCaller | None = None,
 ) -> ResultSet | None:
     """Execute the grid's unfinished runs (those of this shard) and aggregate the finished ones.
 
@@ -399,6 +426,10 @@ def run_grid(
     force : bool
         Let the aggregate replace a result set that holds runs this one lacks
         (see :func:`sedlib.study.aggregate.aggregate`).
+    caller : SweepCaller, optional
+        The training notebook and commands of the program that runs the sweep
+        (the command line's: :func:`sedlib.cli.sweep_caller`); none: only the
+        ``batched`` executor, and no command in the results.
 
     Returns
     -------
@@ -408,8 +439,8 @@ def run_grid(
     Raises
     ------
     ValueError
-        Before any run starts: ``jobs`` below 1, or a CUDA ``device`` on a
-        machine without it.
+        Before any run starts: ``jobs`` below 1, a CUDA ``device`` on a
+        machine without it, or an executor the caller gave nothing for.
     PermissionError
         Before any run starts: an output folder that cannot be written.
     SweepError
@@ -418,8 +449,9 @@ def run_grid(
     from sedlib.data.registry import canonical_name, get_dataset
     from sedlib.settings import pin_paths
 
+    caller = caller or SweepCaller()
     if jobs < 1:
-        raise ValueError(f"jobs (--jobs) must be at least 1, got {jobs}")
+        raise ConfigError(f"jobs (--jobs) must be at least 1, got {jobs}")
     pin_paths()  # the children (papermill kernels, `sedlib train`) inherit absolute folders
     ds = get_dataset(dataset)
     overrides = {**(overrides or {}), "dataset": canonical_name(dataset)}
@@ -439,9 +471,16 @@ def run_grid(
     check_outputs(grid, planned, results_root)
     if todo:
         check_devices(todo)
-    failures = _execute_all(grid, todo, jobs, executor)
+        caller.check(executor)
+    failures = _execute_all(grid, todo, jobs, executor, caller)
     result = aggregate_grid(
-        grid, planned, ds, command=command, results_root=results_root, force=force
+        grid,
+        planned,
+        ds,
+        command=command,
+        results_root=results_root,
+        force=force,
+        sweep_command=caller.sweep_command,
     )
     if failures:
         raise SweepError(
@@ -450,7 +489,9 @@ def run_grid(
     return result
 
 
-def _execute_all(grid: str, todo: list[PlannedRun], jobs: int, executor: str) -> list[str]:
+def _execute_all(
+    grid: str, todo: list[PlannedRun], jobs: int, executor: str, caller: SweepCaller
+) -> list[str]:
     """Execute the runs, ``jobs`` at a time; the failures. Children end with an interruption."""
     from tqdm.auto import tqdm
 
@@ -464,7 +505,7 @@ def _execute_all(grid: str, todo: list[PlannedRun], jobs: int, executor: str) ->
         # each run is its own process (a papermill kernel or `sedlib train`); threads only wait
         pool = ThreadPoolExecutor(max_workers=jobs)
         try:
-            for message, failure in pool.map(lambda run: _try(run, executor), todo):
+            for message, failure in pool.map(lambda run: _try(run, executor, caller), todo):
                 bar.set_postfix_str(message)
                 bar.update()
                 messages.append(message)
@@ -504,10 +545,10 @@ def check_devices(runs: list[PlannedRun]) -> None:
         index = int(device.partition(":")[2] or 0)
         available = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if index >= available:
-            raise ValueError(
-                f"--device {device} (TrainConfig.device): this machine has "
+            raise ConfigError(
+                f"a run asks for --device {device} (TrainConfig.device), but this machine has "
                 f"{available or 'no'} CUDA device(s); no run was started "
-                "(use --device cpu or auto, or run on a GPU machine)"
+                "(use the device cpu or auto, or run on a GPU machine)"
             )
 
 
@@ -532,6 +573,7 @@ def aggregate_grid(
     command: str | None = None,
     results_root: Path | None = None,
     force: bool = False,
+    sweep_command: Callable[[str, int, TrainConfig], str] | None = None,
 ) -> ResultSet | None:
     """Aggregate the finished runs among ``planned`` (see :func:`sedlib.study.aggregate.aggregate`).
 
@@ -539,7 +581,8 @@ def aggregate_grid(
     cover every setting, the data and the seeds): a set of other runs is
     written beside the others, and a set that would lose finished runs is
     refused unless ``force``. ``command`` None keeps the command recorded by
-    the sweep that made the set (else the canonical :func:`default_command`).
+    the sweep that made the set (else the canonical one, ``sweep_command`` of
+    the grid, its seeds and the runs' shared configuration; see :class:`SweepCaller`).
 
     Concurrent sweeps (shards) aggregate one after the other, each reading the
     records inside the lock, so none writes a stale, shorter result set.
@@ -557,41 +600,13 @@ def aggregate_grid(
             records,
             data=data_facts(dataset, records[0].protocol),
             command=command,
-            default_command=default_command(grid, planned),
+            default_command=(
+                sweep_command(grid, len({r.spec.seed for r in planned}), planned[0].config)
+                if sweep_command
+                else ""
+            ),
             description=get_grid(grid).description,
             root=results_root,
             planned=[run.identity for run in planned],
             force=force,
         )
-
-
-def default_command(grid: str, planned: list[PlannedRun]) -> str:
-    """A ``sedlib sweep`` command that plans the same runs."""
-    return command_for(grid, len({r.spec.seed for r in planned}), planned[0].config)
-
-
-def command_for(grid: str, seeds: int, config: TrainConfig) -> str:
-    """The ``sedlib sweep`` command whose runs share ``config``'s settings (all but method and seed)."""
-    base = get_grid(grid)
-    first = config
-    parts = [f"sedlib sweep --grid {grid}", f"--seeds {seeds}"]
-    parts.append(f"--dataset {first.dataset}")
-    defaults = asdict(TrainConfig.from_parameters(**base.settings))
-    for key, value in asdict(first).items():
-        if key in ("dataset", "loss", "gamma", "seed", "loss_options"):
-            continue
-        if value != defaults[key]:
-            parts.append(_set_option(key, value, defaults[key]))
-    return " ".join(parts)
-
-
-def _set_option(key: str, value, default) -> str:
-    import json
-
-    if key == "model":
-        return " ".join(
-            f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v
-        )
-    if key in ("epochs", "protocol", "device"):
-        return f"--{key} {value}"
-    return f"--set {key}={json.dumps(value)}"

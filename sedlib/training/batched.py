@@ -604,10 +604,11 @@ def _members_of(configs, run_dirs, dataset, progress):
     cache: dict[tuple, FoldData] = {}
     for k, (config, run_dir) in enumerate(zip(configs, run_dirs, strict=True)):
         run_dir = Path(run_dir)
-        results[k] = _finished(run_dir, config, dataset)
+        plan = RunPlan(config, dataset, progress=progress)
+        results[k] = _finished(run_dir, plan)
         if results[k] is not None:
             continue
-        plan = preflight(config, run_dir, dataset, progress)
+        plan = preflight(plan, run_dir, progress=progress)
         _claim(run_dir, plan)
         plans[k] = plan
         for fold in plan.folds:

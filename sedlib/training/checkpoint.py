@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from sedlib.errors import StateError
 from sedlib.training.loop import RunState
 from sedlib.util.io import CorruptFileError, atomic_write_bytes
 
@@ -71,7 +72,7 @@ def resume(folder: Path, identity: str, model, optimizer, device: torch.device) 
         return RunState()
     saved = load(path, device)
     if saved.get("identity") != identity:
-        raise RuntimeError(
+        raise StateError(
             f"{path} belongs to run {saved.get('identity')!r}, not {identity!r}; use a new run folder"
         )
     model.load_state_dict(saved["model"])
@@ -91,7 +92,7 @@ def load_best(folder: Path, identity: str, model, device: torch.device) -> int:
     """Load the kept model into ``model``; returns its epoch."""
     saved = load(folder / BEST, device)
     if saved.get("identity") != identity:
-        raise RuntimeError(
+        raise StateError(
             f"{folder / BEST} belongs to run {saved.get('identity')!r}, not {identity!r}"
         )
     model.load_state_dict(saved["model"])

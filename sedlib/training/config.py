@@ -1,35 +1,12 @@
 """The configuration of a training run: the study's only source of defaults, and a run's identity.
 
 What the paper fixes is taken from it; what it leaves open is chosen here
-once, with the reason, and every entry point (the ``sedlib train`` command,
-the training notebook, the sweeps) starts from these values:
-
-====================  ==========================  =========================================
-setting               value                       why
-====================  ==========================  =========================================
-protocol              4-fold cross-validation     the paper's data: its Table 1 and "192 min"
-                      on the development set      are the development metadata, which comes
-                                                  with 4 folds; scored once over the pooled
-                                                  test folds
-optimizer, lr         Adam, 1e-3                  the DCASE 2018 task 4 baseline the paper
-                                                  builds on (SGD with momentum: an option)
-batch_size            16 clips of 10 s            the paper's 10 s clips; 16 gives ~40
-                                                  updates per epoch at the paper's size
-epochs, patience      at most 60, stop after 20   enough to converge at the paper's size;
-                      without a better score      the paper gives neither
-model selection       best validation macro F     the paper's headline metric, on held-out
-                                                  development files, never the test files
-                                                  (``last`` epoch of a fixed schedule: an option)
-validation            20% of the training files   per scene, fixed seed: the same files for
-                      of each scene               every run and loss
-output bias           log-odds of the class's     without it the first hundreds of updates
-                      frame frequency (Lin 2017)  only learn that most frames are inactive
-                                                  (``zero``: an option)
-reduction             mean over valid frames      the paper writes sums; the mean only
-                      and classes                 rescales the gradient (Adam is invariant)
-bf16 autocast         on CUDA only                the GPU's fast path; on CPU float32
-segment length        1 s (metrics), 10 s clips   the paper's
-====================  ==========================  =========================================
+once, and every entry point (the ``sedlib train`` command, the training
+notebook, the sweeps) starts from these values. Each setting's meaning and
+choices are stated once, as metadata of its field (:func:`setting_help`,
+:func:`setting_choices`; the command line's options are made from them);
+the reason of each choice is stated once, as data (:data:`TRAINING_CHOICES`,
+rendered by :func:`sedlib.report.tables.training_choices`).
 """
 
 from __future__ import annotations
@@ -39,13 +16,19 @@ import inspect
 import json
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from typing import Any
+
+import torch
+
+from sedlib.errors import ConfigError
+from sedlib.losses import GAMMA_LOSSES, LOSSES, canonical_loss_name
+from sedlib.model import CRNN
 
 #: Evaluation protocols: ``folds`` (the paper's: 4-fold cross-validation on the
 #: development set, scored over the pooled test folds) and ``dev-eval``
 #: (train on the development set, test on the evaluation set).
-PROTOCOLS = ("folds", "dev-eval")
+PROTOCOLS = (FOLDS, DEV_EVAL) = ("folds", "dev-eval")
 
 #: Bumped when the meaning of the identity changes. 2: the data set is known by its
 #: content (fingerprint and audio), not by the name or path it was given; the
@@ -60,98 +43,160 @@ SELECTIONS = ("best", "last")
 #: Named sets of overrides, declared once. ``book``: the short run the training
 #: chapter trains at every book build.
 PROFILES: dict[str, dict[str, Any]] = {
-    "book": {"loss": "duration_robust", "protocol": "dev-eval", "epochs": 15, "patience": 0},
+    "book": {"loss": "duration_robust", "protocol": DEV_EVAL, "epochs": 15, "patience": 0},
 }
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def _about(
+    help: str,
+    *,
+    choices: tuple | None = None,
+    least: int | None = None,
+    options: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The metadata of a :class:`TrainConfig` field: the one statement of its meaning.
+
+    ``help`` says what the setting means, ``choices`` lists the values it takes,
+    ``least`` is an integer setting's minimum, ``options`` names the commands
+    (``train``, ``sweep``) that take it as an option of its own; the command
+    line makes its options from these (:func:`setting_help`, :func:`option_settings`).
+    """
+    return {"help": help, "choices": choices, "least": least, "options": options}
+
+
+_LOSS_HELP = (
+    "bce, inverse_frequency, duration_robust, focal, class_balanced or asymmetric "
+    "(see sedlib.losses.get_loss); an alias (E1, E2, E3) becomes its canonical name"
+)
 
 
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; checked when it is made.
 
+    Each field states its meaning once, as metadata (:func:`_about`, :func:`setting_help`,
+    :func:`setting_choices`); the command line's options and help are made
+    from it, and the reasons of the defaults are :data:`TRAINING_CHOICES`.
+
     Attributes
     ----------
-    dataset : str
-        Data set name or folder (see :func:`sedlib.data.registry.get_dataset`).
-    protocol : {"folds", "dev-eval"}
-        See :data:`PROTOCOLS`.
-    loss : str
-        ``bce``, ``inverse_frequency``, ``duration_robust``, ``focal``,
-        ``class_balanced`` or ``asymmetric`` (see :func:`sedlib.losses.get_loss`).
-    gamma : float
-        γ of the duration robust and the focal loss (ignored by the others).
-    C : float
-        Constant of the inverse frequency weights.
-    class_frames : {"dataset", "clip"}
-        How the inverse frequency loss counts ``N_m``.
-    loss_options : dict
-        More keyword parameters of the loss (``alpha`` of focal, ``beta`` of
-        class balanced, ``gamma_neg`` / ``gamma_pos`` / ``clip`` of asymmetric);
-        empty: the published defaults.
-    seed : int
-        Seed of the initialisation, dropout and batch order.
-    epochs : int
-        Maximum number of epochs (per fold).
-    optimizer : {"adam", "sgd"}
-        Adam, or SGD with ``momentum``.
-    batch_size, lr, weight_decay : int, float, float
-        Optimisation.
-    momentum : float
-        Momentum of SGD (ignored by Adam).
-    output_bias : {"prior", "zero"}
-        Initial output bias: the log-odds of each class's frame frequency in
-        the training files (Lin et al. 2017), or zero.
-    selection : {"best", "last"}
-        Which epoch's model a training keeps: the best validation macro F, or
-        the last epoch (a fixed schedule; needs ``patience`` 0).
-    patience : int
-        Early stopping: epochs without a better validation macro F (0: never stop early).
-    val_fraction : float
-        Share of each scene's training files held out for validation.
-    threshold : float
-        Detection threshold (the paper: 0.5).
-    time_resolution : float
-        Segment length of the metrics in seconds.
-    device : str
-        ``auto`` (CUDA when present), ``cpu`` or ``cuda[:N]``.
-    amp : bool
-        bfloat16 autocast on CUDA (ignored on CPU).
-    model : dict
-        Keyword arguments of :class:`sedlib.model.CRNN` (empty: Table 3).
+    dataset, protocol, loss, gamma, C, class_frames, loss_options : str, str, str, float, float, str, dict
+        The data and the loss (see :func:`setting_help`).
+    seed, epochs, optimizer, batch_size, lr, momentum, weight_decay : int, int, str, int, float, float, float
+        The optimisation.
+    output_bias, selection, patience, val_fraction : str, str, int, float
+        Initialisation, model selection and validation hold-out.
+    threshold, time_resolution : float, float
+        The metrics.
+    device, amp, model : str, bool, dict
+        Where and how the model runs, and the arguments of :class:`sedlib.model.CRNN`.
 
     Raises
     ------
-    ValueError
-        When a value is out of range; the message names the parameter.
+    ConfigError
+        (a ``ValueError``) when a value is out of range; the message names the parameter.
     """
 
-    dataset: str = "synthetic-small"
-    protocol: str = "folds"
-    loss: str = "bce"
-    gamma: float = 1.0
-    C: float = 500.0
-    class_frames: str = "dataset"
-    loss_options: dict = field(default_factory=dict)
-    seed: int = 0
-    epochs: int = 60
-    optimizer: str = "adam"
-    batch_size: int = 16
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    output_bias: str = "prior"
-    selection: str = "best"
-    patience: int = 20
-    val_fraction: float = 0.2
-    threshold: float = 0.5
-    time_resolution: float = 1.0
-    device: str = "auto"
-    amp: bool = True
-    model: dict = field(default_factory=dict)
+    dataset: str = field(
+        default="synthetic-small",
+        metadata=_about(
+            "data set name or folder (see sedlib.data.registry.get_dataset)", options=("train",)
+        ),
+    )
+    protocol: str = field(
+        default=FOLDS,
+        metadata=_about(
+            "folds: 4-fold cross-validation on the development set, scored over the pooled test "
+            "folds (the paper's); dev-eval: train on development, test on evaluation",
+            choices=PROTOCOLS,
+            options=("train", "sweep"),
+        ),
+    )
+    loss: str = field(default="bce", metadata=_about(_LOSS_HELP, options=("train",)))
+    gamma: float = field(
+        default=1.0,
+        metadata=_about(
+            "γ of the duration robust and the focal loss (ignored by the others)",
+            options=("train",),
+        ),
+    )
+    C: float = field(default=500.0, metadata=_about("constant of the inverse frequency weights"))
+    class_frames: str = field(
+        default="dataset",
+        metadata=_about("how the inverse frequency loss counts N_m", choices=("dataset", "clip")),
+    )
+    loss_options: dict = field(
+        default_factory=dict,
+        metadata=_about(
+            "more keyword parameters of the loss (alpha of focal, beta of class balanced, "
+            "gamma_neg / gamma_pos / clip of asymmetric); empty: the published defaults"
+        ),
+    )
+    seed: int = field(
+        default=0,
+        metadata=_about(
+            "seed of the initialisation, dropout and batch order", least=0, options=("train",)
+        ),
+    )
+    epochs: int = field(
+        default=60,
+        metadata=_about("maximum number of epochs (per fold)", least=1, options=("train", "sweep")),
+    )
+    optimizer: str = field(
+        default="adam", metadata=_about("Adam, or SGD with momentum", choices=OPTIMIZERS)
+    )
+    batch_size: int = field(
+        default=16, metadata=_about("clips per batch", least=1, options=("train",))
+    )
+    lr: float = field(default=1e-3, metadata=_about("learning rate", options=("train",)))
+    momentum: float = field(default=0.9, metadata=_about("momentum of SGD (ignored by Adam)"))
+    weight_decay: float = field(default=0.0, metadata=_about("weight decay"))
+    output_bias: str = field(
+        default="prior",
+        metadata=_about(
+            "initial output bias: the log-odds of each class's frame frequency in the training "
+            "files (Lin et al. 2017), or zero",
+            choices=OUTPUT_BIASES,
+        ),
+    )
+    selection: str = field(
+        default="best",
+        metadata=_about(
+            "the epoch whose model a training keeps: the best validation macro F, or the last "
+            "(a fixed schedule; needs patience 0)",
+            choices=SELECTIONS,
+        ),
+    )
+    patience: int = field(
+        default=20,
+        metadata=_about(
+            "early stopping: epochs without a better validation macro F (0: never stop early)",
+            least=0,
+            options=("train",),
+        ),
+    )
+    val_fraction: float = field(
+        default=0.2, metadata=_about("share of each scene's training files held out for validation")
+    )
+    threshold: float = field(default=0.5, metadata=_about("detection threshold (the paper: 0.5)"))
+    time_resolution: float = field(
+        default=1.0, metadata=_about("segment length of the metrics in seconds")
+    )
+    device: str = field(
+        default="auto",
+        metadata=_about("auto (CUDA when present), cpu or cuda[:N]", options=("train", "sweep")),
+    )
+    amp: bool = field(default=True, metadata=_about("bfloat16 autocast on CUDA (ignored on CPU)"))
+    model: dict = field(
+        default_factory=dict,
+        metadata=_about("keyword arguments of sedlib.model.CRNN (empty: the paper's Table 3)"),
+    )
 
     def __post_init__(self) -> None:
         check_config(self)
+        self.loss = canonical_loss_name(self.loss)  # an alias (``E3``) names its loss once, here
 
     @classmethod
     def from_parameters(cls, profile: str | None = None, **params: Any) -> TrainConfig:
@@ -162,12 +207,12 @@ class TrainConfig:
         default.
         """
         if profile not in (None, "", *PROFILES):
-            raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
+            raise ConfigError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
         values = dict(PROFILES.get(profile or "", {}))
         values.update({k: v for k, v in params.items() if v is not None})
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
-            raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}")
+            raise ConfigError(f"unknown TrainConfig field(s) {sorted(unknown)}")
         return cls(**values)
 
     @classmethod
@@ -176,22 +221,18 @@ class TrainConfig:
         return tuple(f.name for f in fields(cls))
 
     def describe(self) -> str:
-        """Short run name, e.g. ``duration_robust-g4-s3`` (aliases such as ``E3`` by their canonical name)."""
-        from sedlib.losses import canonical_loss_name
-
-        return run_name(canonical_loss_name(self.loss), self.gamma, self.seed)
+        """Short run name, e.g. ``duration_robust-g4-s3``."""
+        return run_name(self.loss, self.gamma, self.seed)
 
     def resolved(self, device_type: str) -> dict[str, Any]:
         """Every setting as the run uses it: the basis of its identity.
 
-        Aliases become canonical names, settings the loss ignores become None,
+        Settings the loss ignores become None,
         the loss and model options are filled with their defaults, the device
         becomes the kind actually used. Two configurations with equal resolved
         settings train the same run.
         """
-        from sedlib.losses import canonical_loss_name
-
-        loss = canonical_loss_name(self.loss)
+        loss = self.loss
         values = {f.name: _like(getattr(self, f.name), _default_of(f)) for f in fields(self)}
         values["loss"] = loss
         values["gamma"] = values["gamma"] if loss in GAMMA_LOSSES else None
@@ -224,9 +265,7 @@ class TrainConfig:
 
     def loss_params(self, class_frames) -> dict[str, Any]:
         """Keyword parameters of the configured loss, given the training set's frame counts."""
-        from sedlib.losses import canonical_loss_name
-
-        loss = canonical_loss_name(self.loss)
+        loss = self.loss
         params: dict[str, Any] = {}
         if loss in GAMMA_LOSSES:
             params["gamma"] = self.gamma
@@ -238,9 +277,138 @@ class TrainConfig:
         return {**params, **self.loss_options}
 
 
-#: The losses that take γ (equal to :data:`sedlib.losses.GAMMA_LOSSES`, tested; kept here
-#: so that reading a configuration does not import torch).
-GAMMA_LOSSES = ("duration_robust", "focal")
+def _field(name: str) -> Field:
+    try:
+        return next(f for f in fields(TrainConfig) if f.name == name)
+    except StopIteration:
+        raise ConfigError(f"unknown TrainConfig field {name!r}") from None
+
+
+def setting_help(name: str) -> str:
+    """What a setting of :class:`TrainConfig` means (its field's one statement)."""
+    return _field(name).metadata["help"]
+
+
+def setting_choices(name: str) -> tuple | None:
+    """The values a setting takes, when it takes a name from a list; else None."""
+    return _field(name).metadata["choices"]
+
+
+def setting_least(name: str) -> int | None:
+    """The least value of an integer setting (None for the others)."""
+    return _field(name).metadata["least"]
+
+
+def option_settings(command: str) -> tuple[str, ...]:
+    """The settings that the command ``command`` (``train``, ``sweep``) takes as options of their own."""
+    return tuple(f.name for f in fields(TrainConfig) if command in f.metadata["options"])
+
+
+def default_settings() -> dict[str, Any]:
+    """Every setting's default, by name."""
+    return {f.name: _default_of(f) for f in fields(TrainConfig)}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One training choice, stated once: what the paper says, what this study does, and why.
+
+    ``ours`` and ``why`` may name :class:`TrainConfig`'s defaults and a few
+    derived values as ``str.format`` fields (see
+    :func:`sedlib.report.tables.training_choices`, which fills them).
+    """
+
+    setting: str
+    paper: str
+    ours: str
+    why: str
+
+
+#: What the paper fixes, what it leaves open, and what this study chose, with the reason.
+TRAINING_CHOICES: tuple[Choice, ...] = (
+    Choice(
+        "features", "64 log-mel bands, 40 ms window, 20 ms hop", "the same", "fixed by the paper"
+    ),
+    Choice(
+        "training clips", "10 s", "{clip_seconds:g} s ({clip_frames} frames)", "fixed by the paper"
+    ),
+    Choice(
+        "model",
+        "CRNN of Table 3",
+        "the same; batch norm, ReLU, dropout {dropout}",
+        "what Table 3 omits follows the DCASE 2018 task 4 baseline it names",
+    ),
+    Choice(
+        "threshold, segments",
+        "0.5, 1 s segments",
+        "{threshold}, {time_resolution:g} s",
+        "fixed by the paper",
+    ),
+    Choice(
+        "protocol",
+        "not stated; 192 min of development data",
+        "`{protocol}`: 4-fold cross-validation on the development set, scored over the pooled test folds",
+        "the paper's Table 1 and its 192 min are the development metadata, which ships with these 4 folds",
+    ),
+    Choice(
+        "optimizer, learning rate", "not given", "Adam, {lr:g}", "the DCASE 2018 task 4 baseline"
+    ),
+    Choice(
+        "batch size",
+        "not given",
+        "{batch_size} clips",
+        "about {updates_per_epoch:.0f} updates per epoch of a fold at the paper's size; "
+        "the committed CPU runs used it too",
+    ),
+    Choice(
+        "epochs, early stopping",
+        "not given",
+        "at most {epochs}, stop after {patience} epochs without a better validation score",
+        "enough to converge at the paper's size",
+    ),
+    Choice(
+        "model selection",
+        "not given",
+        "the epoch with the best validation macro F (ties: lower validation loss)",
+        "macro F is the paper's headline metric; never chosen on test files",
+    ),
+    Choice(
+        "validation files",
+        "not given",
+        "{val_fraction:.0%} of each scene's training files, fixed seed",
+        "the same files for every loss and seed",
+    ),
+    Choice(
+        "output bias",
+        "not given",
+        "log-odds of each class's frame frequency (Lin et al., 2017)",
+        "without it the first hundreds of updates only learn that most frames are inactive",
+    ),
+    Choice(
+        "loss reduction",
+        "written as sums over frames and classes",
+        "mean over the valid frames and all classes",
+        "only rescales the gradient; Adam is invariant to that scale",
+    ),
+    Choice(
+        "E2's N_m",
+        '"frames of event m": per clip or per training set',
+        "`{class_frames}`: frames of the class in the training set",
+        'under it the paper\'s Table 2 shows "fan" falling to 0; per clip is an option',
+    ),
+    Choice(
+        "precision",
+        "not given",
+        "{precision}",
+        "the GPU's fast path; CPU results stay float32",
+    ),
+    Choice(
+        "seeds",
+        "10 per loss",
+        "10 per method in the grids; fewer on CPU rungs, stated with each result",
+        "the paper's count where a GPU allows it",
+    ),
+)
 
 
 def merge_settings(base: dict, overrides: dict) -> dict:
@@ -268,22 +436,32 @@ def device_kind(device: str) -> str:
     aggregated elsewhere).
     """
     if device == "auto":
-        import torch
-
         return "cuda" if torch.cuda.is_available() else "cpu"
     return "cuda" if device.startswith("cuda") else "cpu"
 
 
+def method_key(loss: str, gamma: float | None) -> str:
+    """``bce``, ``inverse_frequency``, ``duration_robust-g<γ>``, ``focal-g<γ>``...: a method's name.
+
+    γ is part of it for the losses that take it (:data:`sedlib.losses.GAMMA_LOSSES`).
+
+    Examples
+    --------
+    >>> method_key("duration_robust", 4.0), method_key("bce", None)
+    ('duration_robust-g4', 'bce')
+    """
+    if loss in GAMMA_LOSSES:
+        return f"{loss}-g{float(gamma):g}"
+    return loss
+
+
 def run_name(loss: str, gamma: float, seed: int) -> str:
-    """``<loss>[-g<γ>]-s<seed>``; γ is part of the name for the losses that take it."""
-    tag = f"{loss}-g{float(gamma):g}" if loss in GAMMA_LOSSES else loss
-    return f"{tag}-s{seed}"
+    """``<method key>-s<seed>`` (see :func:`method_key`)."""
+    return f"{method_key(loss, gamma)}-s{seed}"
 
 
 def _loss_defaults(loss: str) -> dict[str, Any]:
     """Defaults of a loss's options (those not set from the configuration or the data)."""
-    from sedlib.losses import LOSSES
-
     set_elsewhere = {"logits", "targets", "reduction", "gamma", "C", "class_frames"}
     return {
         name: p.default
@@ -294,8 +472,6 @@ def _loss_defaults(loss: str) -> dict[str, Any]:
 
 def model_defaults() -> dict[str, Any]:
     """The keyword defaults of :class:`sedlib.model.CRNN` (the paper's Table 3)."""
-    from sedlib.model import CRNN
-
     return {
         name: p.default
         for name, p in inspect.signature(CRNN.__init__).parameters.items()
@@ -320,7 +496,7 @@ def _like(value: Any, default: Any) -> Any:
 
 def _require(ok: bool, name: str, value: Any, rule: str) -> None:
     if not ok:
-        raise ValueError(f"TrainConfig.{name} = {value!r}: {rule}")
+        raise ConfigError(f"TrainConfig.{name} = {value!r}: {rule}")
 
 
 def _is_int(value: Any) -> bool:
@@ -331,23 +507,35 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _one_of(name: str) -> tuple[Any, str]:
+    """The rule of a setting that takes one of its field's choices."""
+    choices = setting_choices(name)
+    return (lambda v: v in choices), f"one of {choices}"
+
+
+def _at_least(name: str, note: str = "") -> tuple[Any, str]:
+    """The rule of an integer setting with its field's least value."""
+    least = setting_least(name)
+    return (lambda v: _is_int(v) and v >= least), f"an integer >= {least}{note}"
+
+
 #: Field -> (rule that a value must satisfy, the rule in words). Checked in this order.
 _RULES: dict[str, tuple[Any, str]] = {
     "dataset": (lambda v: isinstance(v, str) and bool(v), "a name or a folder"),
-    "protocol": (lambda v: v in PROTOCOLS, f"one of {PROTOCOLS}"),
+    "protocol": _one_of("protocol"),
     "gamma": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "C": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
-    "class_frames": (lambda v: v in ("dataset", "clip"), "'dataset' or 'clip'"),
-    "seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    "epochs": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {OPTIMIZERS}"),
-    "batch_size": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "class_frames": _one_of("class_frames"),
+    "seed": _at_least("seed"),
+    "epochs": _at_least("epochs"),
+    "optimizer": _one_of("optimizer"),
+    "batch_size": _at_least("batch_size"),
     "lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "momentum": (lambda v: _finite(v) and 0 <= v < 1, "in [0, 1)"),
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
-    "output_bias": (lambda v: v in OUTPUT_BIASES, f"one of {OUTPUT_BIASES}"),
-    "selection": (lambda v: v in SELECTIONS, f"one of {SELECTIONS}"),
-    "patience": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: never stop early)"),
+    "output_bias": _one_of("output_bias"),
+    "selection": _one_of("selection"),
+    "patience": _at_least("patience", " (0: never stop early)"),
     "val_fraction": (lambda v: _finite(v) and 0 < v < 1, "in (0, 1)"),
     "threshold": (lambda v: _finite(v) and 0 < v <= 1, "in (0, 1]"),
     "time_resolution": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
@@ -360,9 +548,7 @@ _RULES: dict[str, tuple[Any, str]] = {
 
 
 def check_config(config: TrainConfig) -> None:
-    """Check every field; the first bad one raises ``ValueError`` naming it and the rule."""
-    from sedlib.losses import LOSSES, canonical_loss_name
-
+    """Check every field; the first bad one raises :class:`ConfigError` naming it and the rule."""
     for name, (ok, rule) in _RULES.items():
         _require(ok(getattr(config, name)), name, getattr(config, name), rule)
     try:

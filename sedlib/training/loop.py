@@ -67,8 +67,8 @@ def init_output_bias(model: CRNN, class_frames: np.ndarray, n_frames: int) -> No
     """Start every class at its prior: output bias = log-odds of its frame frequency in training.
 
     The prior initialisation of Lin et al. (2017, Sec. 4.1), here per class
-    (frequency clipped to [1e-4, 0.5]): without it the first hundreds of
-    updates only learn that most frames are inactive.
+    (frequency clipped to [1e-4, 0.5]); why: the ``output bias`` entry of
+    :data:`sedlib.training.config.TRAINING_CHOICES`.
     """
     prior = np.clip(np.asarray(class_frames, dtype=np.float64) / max(n_frames, 1), 1e-4, 0.5)
     with torch.no_grad():

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sedlib.data.cache import FeatureConfig
 from sedlib.data.layout import Dataset, split_file
+from sedlib.errors import ConfigError, DataError, MissingFileError, NotWritableError, StateError
+from sedlib.evaluation import threshold_free
+from sedlib.features import FeatureConfig
 from sedlib.losses import get_loss
 from sedlib.model import CRNN
-from sedlib.training.config import TrainConfig
+from sedlib.training.config import DEV_EVAL, FOLDS, TrainConfig, device_kind
 from sedlib.training.split import (
     CLIP_FRAMES,
     FoldPlan,
@@ -37,16 +39,67 @@ from sedlib.training.split import (
 )
 
 
-@dataclass
 class RunPlan:
-    """A checked run: configuration, data, device, trainings and identity."""
+    """One run resolved once: its configuration, data set, trainings, data identity and identity.
 
-    config: TrainConfig
-    dataset: Dataset
-    device: torch.device
-    folds: list[FoldPlan]
-    data: dict[str, str]
-    identity: str
+    Made once per run (by the caller, or by :func:`preflight` and
+    :func:`sedlib.training.run.train` when they are given a configuration),
+    checked by :func:`preflight` and executed by :func:`sedlib.training.run.train`.
+    The data set and the identity are resolved at their first use and kept, so
+    a run reads the digests of its audio files once, however often its
+    identity is asked for.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run's configuration (its names are canonical from construction).
+    dataset : Dataset, optional
+        The data set to use instead of resolving ``config.dataset``.
+    progress : bool
+        Show progress bars while the data set is made.
+
+    Attributes
+    ----------
+    folds : list of FoldPlan
+        The trainings of the protocol.
+    device_type : str
+        ``cpu`` or ``cuda``: the kind of device the identity is computed for.
+    device : torch.device or None
+        The device the run trains on; set by :func:`preflight`.
+    """
+
+    def __init__(
+        self, config: TrainConfig, dataset: Dataset | None = None, *, progress: bool = True
+    ) -> None:
+        self.config = config
+        self.folds: list[FoldPlan] = protocol_folds(config.protocol)
+        self.device_type = device_kind(config.device)
+        self.device: torch.device | None = None
+        self._dataset = dataset
+        self._progress = progress
+
+    def resolve_dataset(self, create: bool = True) -> Dataset:
+        """The run's data set, resolved at the first call (``create``: generate it if missing)."""
+        if self._dataset is None:
+            from sedlib.data.registry import get_dataset
+
+            self._dataset = get_dataset(self.config.dataset, create=create, progress=self._progress)
+        return self._dataset
+
+    @property
+    def dataset(self) -> Dataset:
+        """The run's data set (generated when it is a missing generated one)."""
+        return self.resolve_dataset(create=True)
+
+    @cached_property
+    def data(self) -> dict[str, str]:
+        """The data part of the identity (see :func:`data_identity`), computed once."""
+        return data_identity(self.dataset, self.config.protocol)
+
+    @cached_property
+    def identity(self) -> str:
+        """The run's identity (:meth:`TrainConfig.identity`), computed once."""
+        return self.config.identity(self.device_type, self.data)
 
 
 def data_identity(dataset: Dataset, protocol: str) -> dict[str, str]:
@@ -64,7 +117,7 @@ def resolve_device(device: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"TrainConfig.device = {device!r} but CUDA is not available here")
+        raise StateError(f"TrainConfig.device = {device!r} but CUDA is not available here")
     return dev
 
 
@@ -76,7 +129,7 @@ def check_writable(folder: Path, what: str = "the run's results", after: str = "
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise PermissionError(f"cannot write {what} into {folder}: {err}{after}") from None
+        raise NotWritableError(f"cannot write {what} into {folder}: {err}{after}") from None
 
 
 def check_splits(dataset: Dataset, folds: list[FoldPlan], protocol: str) -> None:
@@ -85,8 +138,8 @@ def check_splits(dataset: Dataset, folds: list[FoldPlan], protocol: str) -> None
         for split in (fold.train_split, fold.test_split):
             path = dataset.meta_dir / split_file(split)
             if not path.is_file():
-                other = "dev-eval" if protocol == "folds" else "folds"
-                raise FileNotFoundError(
+                other = DEV_EVAL if protocol == FOLDS else FOLDS
+                raise MissingFileError(
                     f"protocol {protocol!r} needs split {split!r} of data set {dataset.name!r}, "
                     f"but {path} does not exist (use protocol {other!r}, or a data set that has it)"
                 )
@@ -100,7 +153,7 @@ def check_time_resolution(time_resolution: float, hop: float) -> None:
     ``1e-9`` s they would ask for terabytes after the training.
     """
     if not time_resolution >= hop:
-        raise ValueError(
+        raise ConfigError(
             f"TrainConfig.time_resolution = {time_resolution!r}: the segments of the metrics "
             f"must be at least one frame hop ({hop} s) long (the paper uses 1.0 s)"
         )
@@ -111,7 +164,7 @@ def build_model(config: TrainConfig, n_classes: int) -> CRNN:
     try:
         return CRNN(n_classes=n_classes, **config.model)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"TrainConfig.model = {config.model!r}: {err}") from None
+        raise ConfigError(f"TrainConfig.model = {config.model!r}: {err}") from None
 
 
 def check_model_input(config: TrainConfig, model: CRNN, n_mels: int) -> None:
@@ -125,31 +178,31 @@ def check_model_input(config: TrainConfig, model: CRNN, n_mels: int) -> None:
         with torch.no_grad():
             model.eval()(torch.zeros(shape))
     except (RuntimeError, ValueError) as err:
-        raise ValueError(
+        raise ConfigError(
             f"TrainConfig.model = {config.model!r}: a training clip of this data set "
             f"({CLIP_FRAMES} frames of {n_mels} mel bands) does not pass through the model: {err}"
         ) from None
 
 
 def preflight(
-    config: TrainConfig,
+    config: TrainConfig | RunPlan,
     run_dir: str | os.PathLike,
     dataset: Dataset | None = None,
     progress: bool = True,
 ) -> RunPlan:
-    """Check everything a run needs; return its plan.
+    """Check everything a run needs; return its plan (``config`` itself when it is one).
 
     Raises
     ------
     ValueError, FileNotFoundError, PermissionError, RuntimeError
         Naming the parameter, file, folder or split at fault.
     """
-    from sedlib.data.registry import get_dataset
-
-    device = resolve_device(config.device)
+    plan = config if isinstance(config, RunPlan) else RunPlan(config, dataset, progress=progress)
+    config = plan.config
+    plan.device = resolve_device(config.device)
     check_writable(Path(run_dir))
-    ds = dataset if dataset is not None else get_dataset(config.dataset, progress=progress)
-    folds = protocol_folds(config.protocol)
+    ds = plan.dataset
+    folds = plan.folds
     check_splits(ds, folds, config.protocol)
     check_protocol_splits(ds, config.protocol)
     check_time_resolution(config.time_resolution, FeatureConfig().hop_length_s)
@@ -160,13 +213,11 @@ def preflight(
             n_mels = features_of(ds, split, progress).features.shape[1]
         held = validation_files(ds, fold.train_split, config.val_fraction)
         if len(held) >= len(ds.files(fold.train_split)):
-            raise ValueError(
+            raise DataError(
                 f"split {fold.train_split!r}: no file left for training after the validation hold-out"
             )
     check_model_input(config, model, n_mels)
     get_loss(config.loss, **config.loss_params(np.ones(len(ds.labels), dtype=np.int64)))
-    from sedlib.evaluation.threshold_free import _sed_scores_eval
-
-    _sed_scores_eval()  # needed after training: missing, it would fail only then
-    data = data_identity(ds, config.protocol)
-    return RunPlan(config, ds, device, folds, data, config.identity(device.type, data))
+    threshold_free.check_available()  # needed after training: missing, it would fail only then
+    plan.identity  # noqa: B018 (the data identity, once, after the audio is checked)
+    return plan

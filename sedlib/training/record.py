@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from sedlib.errors import SedlibError
 from sedlib.evaluation.extended import failed_parts
 from sedlib.util.io import read_json, write_json
 
@@ -26,7 +27,7 @@ SCHEMA_VERSION = 2
 RECORD = "metrics.json"
 
 
-class SchemaError(ValueError):
+class SchemaError(SedlibError, ValueError):
     """A record of another schema version; the message says how to upgrade it."""
 
 

@@ -29,6 +29,7 @@ import torch
 
 from sedlib import provenance
 from sedlib.data.layout import Dataset
+from sedlib.errors import StateError
 from sedlib.evaluation.extended import extended_report
 from sedlib.evaluation.predictions import Predictions
 from sedlib.loss_shares import probability_histograms
@@ -67,7 +68,7 @@ class FoldOutcome:
 
 
 def train(
-    config: TrainConfig,
+    config: TrainConfig | RunPlan,
     run_dir: str | Path,
     *,
     dataset: Dataset | None = None,
@@ -78,12 +79,13 @@ def train(
 
     Parameters
     ----------
-    config : TrainConfig
-        The run.
+    config : TrainConfig or RunPlan
+        The run, or its plan (:class:`~sedlib.training.preflight.RunPlan`, made
+        once: its data identity is then not computed again).
     run_dir : path-like
         Folder of the run (see the module docstring).
     dataset : Dataset, optional
-        Use this data set instead of resolving ``config.dataset``.
+        Use this data set instead of resolving ``config.dataset`` (with a configuration).
     progress : bool
         Show progress bars.
     stop_after_epochs : int, optional
@@ -102,12 +104,13 @@ def train(
     """
     wall_start = time.perf_counter()
     run_dir = Path(run_dir)
-    finished = _finished(run_dir, config, dataset)  # before any heavy check: a finished run is read
+    plan = config if isinstance(config, RunPlan) else RunPlan(config, dataset, progress=progress)
+    finished = _finished(run_dir, plan)  # before any heavy check: a finished run is read
     if finished is not None:
         return finished
-    plan = preflight(config, run_dir, dataset, progress)
+    plan = preflight(plan, run_dir, progress=progress)
     with FileLock(training_lock(run_dir), f"the run folder {run_dir}"):
-        finished = _finished(run_dir, config, dataset)  # by the trainer that held the lock
+        finished = _finished(run_dir, plan)  # by the trainer that held the lock
         if finished is not None:
             return finished
         return _train_locked(plan, run_dir, progress, stop_after_epochs, wall_start)
@@ -136,43 +139,39 @@ def _train_locked(
     return record
 
 
-def default_run_dir(config: TrainConfig, group: str, dataset: Dataset | None = None) -> Path:
-    """``<data root>/runs/<group>/<run name>-<identity>``: a folder no other run can share."""
-    from sedlib.data.registry import get_dataset
+def default_run_dir(
+    config: TrainConfig | RunPlan, group: str, dataset: Dataset | None = None
+) -> Path:
+    """``<data root>/runs/<group>/<run name>-<identity>``: a folder no other run can share.
+
+    Given a :class:`~sedlib.training.preflight.RunPlan`, its identity is
+    computed once for this and for the training.
+    """
     from sedlib.settings import data_root
-    from sedlib.training.config import device_kind
-    from sedlib.training.preflight import data_identity
 
-    ds = dataset if dataset is not None else get_dataset(config.dataset)
-    identity = config.identity(device_kind(config.device), data_identity(ds, config.protocol))
-    return data_root() / "runs" / group / f"{config.describe()}-{identity}"
+    plan = config if isinstance(config, RunPlan) else RunPlan(config, dataset)
+    return data_root() / "runs" / group / f"{plan.config.describe()}-{plan.identity}"
 
 
-def _finished(run_dir: Path, config: TrainConfig, dataset: Dataset | None) -> RunRecord | None:
+def _finished(run_dir: Path, plan: RunPlan) -> RunRecord | None:
     """The finished run in ``run_dir`` if it is this one; another run raises; None if unfinished.
 
     Needs only the data's identity (metadata and the content digest of each
     audio file, read from the digest index when unchanged), not the features:
-    reading a finished run is quick.
+    reading a finished run is quick, and never generates a data set.
     """
     if not (run_dir / RECORD).is_file():
         return None
-    from sedlib.data.registry import get_dataset
-    from sedlib.training.config import device_kind
-    from sedlib.training.preflight import data_identity
-
     record = RunRecord.load(run_dir / RECORD)
-    ds = dataset if dataset is not None else get_dataset(config.dataset, create=False)
-    data = data_identity(ds, config.protocol)
-    device = device_kind(config.device)
-    if record.identity == config.identity(device, data):
+    plan.resolve_dataset(create=False)
+    if record.identity == plan.identity:
         return record
-    asked = config.resolved(device)
+    asked = plan.config.resolved(plan.device_type)
     differs = "settings" if record.resolved != asked else "data (metadata or audio)"
-    raise RuntimeError(
+    raise StateError(
         f"{run_dir} holds a finished run of another configuration (identity {record.identity}, "
-        f"asked {config.identity(device, data)}: other {differs}); use a new folder. Stored: "
-        f"{record.resolved}, data {record.dataset}; asked: {asked}, data {data}"
+        f"asked {plan.identity}: other {differs}); use a new folder. Stored: "
+        f"{record.resolved}, data {record.dataset}; asked: {asked}, data {plan.data}"
     )
 
 
@@ -182,7 +181,7 @@ def _claim(run_dir: Path, plan: RunPlan) -> None:
     if path.is_file():
         claimed = read_json(path, "run claim").get("identity")
         if claimed != plan.identity:
-            raise RuntimeError(
+            raise StateError(
                 f"{run_dir} holds an unfinished run of another configuration (identity {claimed}, "
                 f"asked {plan.identity}); use a new folder"
             )

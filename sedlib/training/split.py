@@ -13,13 +13,95 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 
-from sedlib.data.cache import Clips, DataError, SplitFeatures, build_features
+from sedlib.data.cache import SplitFeatures, build_features
 from sedlib.data.layout import N_FOLDS, Dataset, split_file
-from sedlib.losses import count_class_frames
+from sedlib.errors import ConfigError, DataError
+from sedlib.training.config import DEV_EVAL, FOLDS, PROTOCOLS
 
 #: Frames of a training clip: the paper's 10 s clips at 20 ms.
 CLIP_FRAMES = 500
+#: A file's last, shorter clip is kept when it has at least this many frames.
+MIN_CLIP_FRAMES = 50
+
+
+@dataclass
+class Clips:
+    """Fixed-length training clips as tensors.
+
+    Attributes
+    ----------
+    features : torch.Tensor
+        float32 ``(clips, frames, n_mels)``.
+    labels : torch.Tensor
+        float32 ``(clips, frames, classes)``, 0 or 1.
+    mask : torch.Tensor
+        bool ``(clips, frames)``, False on padding (files shorter than a clip).
+    file_index, start_frame : torch.Tensor
+        int64 ``(clips,)``: where each clip comes from.
+    """
+
+    features: object
+    labels: object
+    mask: object
+    file_index: object
+    start_frame: object
+
+    def __len__(self) -> int:
+        return int(self.features.shape[0])
+
+
+def cut_clips(
+    features: SplitFeatures, clip_frames: int = CLIP_FRAMES, min_frames: int = MIN_CLIP_FRAMES
+) -> Clips:
+    """The training clips of a split's features, as tensors (see :meth:`SplitFeatures.clip_starts`).
+
+    A file shorter than a clip is padded with its quietest frame, labelled inactive
+    and masked.
+    """
+    starts = features.clip_starts(clip_frames, min_frames)
+    n_clips, n_mels, n_classes = len(starts), features.features.shape[1], features.labels.shape[1]
+    feats = np.zeros((n_clips, clip_frames, n_mels), dtype=np.float32)
+    labels = np.zeros((n_clips, clip_frames, n_classes), dtype=np.float32)
+    mask = np.zeros((n_clips, clip_frames), dtype=bool)
+    for c, (i, start) in enumerate(starts):
+        f, lab = features.file(i)
+        take = min(clip_frames, len(f) - start)
+        feats[c, :take] = f[start : start + take]
+        labels[c, :take] = lab[start : start + take]
+        mask[c, :take] = True
+        if take < clip_frames:  # pad with the file's quietest frame, labelled inactive
+            feats[c, take:] = f.min(axis=0)
+    index = np.array(starts, dtype=np.int64).reshape(-1, 2)
+    return Clips(
+        torch.from_numpy(feats),
+        torch.from_numpy(labels),
+        torch.from_numpy(mask),
+        torch.from_numpy(index[:, 0].copy()),
+        torch.from_numpy(index[:, 1].copy()),
+    )
+
+
+def count_class_frames(targets: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Number of active frames per class, ``N_m``, summed over all clips and frames.
+
+    Parameters
+    ----------
+    targets : array-like
+        Binary frame labels ``(..., frames, classes)`` of the training set.
+
+    Returns
+    -------
+    np.ndarray
+        int64 counts ``(classes,)``.
+    """
+    arr = (
+        targets.detach().cpu().numpy() if isinstance(targets, torch.Tensor) else np.asarray(targets)
+    )
+    if arr.ndim < 1:
+        raise DataError("targets must have a class axis")
+    return (arr > 0.5).reshape(-1, arr.shape[-1]).sum(axis=0).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -41,14 +123,14 @@ def protocol_folds(protocol: str) -> list[FoldPlan]:
     >>> protocol_folds("dev-eval")
     [FoldPlan(name='dev-eval', train_split='development', test_split='evaluation')]
     """
-    if protocol == "folds":
+    if protocol == FOLDS:
         return [
             FoldPlan(f"fold{k}", f"fold{k}-development", f"fold{k}-evaluation")
             for k in range(1, N_FOLDS + 1)
         ]
-    if protocol == "dev-eval":
-        return [FoldPlan("dev-eval", "development", "evaluation")]
-    raise ValueError(f"unknown protocol {protocol!r}; known: folds, dev-eval")
+    if protocol == DEV_EVAL:
+        return [FoldPlan(DEV_EVAL, "development", "evaluation")]
+    raise ConfigError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
 
 
 def check_protocol_splits(dataset: Dataset, protocol: str) -> None:
@@ -74,7 +156,7 @@ def check_protocol_splits(dataset: Dataset, protocol: str) -> None:
             f"both a training and a test file of {fold.name} ({split_file(fold.train_split)} "
             f"and {split_file(fold.test_split)})",
         )
-    if protocol == "folds":
+    if protocol == FOLDS:
         problems += _partition_problems(dataset, folds, files)
     if problems:
         more = f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
@@ -130,7 +212,7 @@ def validation_files(dataset: Dataset, split: str, fraction: float, seed: int = 
     meta = dataset.meta(split)
     scene_of = meta.groupby("filename", sort=False)["scene_label"].first()
     if len(scene_of) < 2:
-        raise ValueError(
+        raise DataError(
             f"split {split!r} of {dataset.name!r} has {len(scene_of)} file(s); need 2 to hold one out for validation"
         )
     rng = np.random.default_rng(seed)
@@ -211,7 +293,7 @@ def prepare_fold(
     every = features_of(dataset, plan.train_split, progress)
     held_out = validation_files(dataset, plan.train_split, val_fraction)
     train = every.subset([f for f in every.files if f not in set(held_out)])
-    clips = train.clips(CLIP_FRAMES)
+    clips = cut_clips(train)
     return FoldData(
         plan=plan,
         train=train,

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from sedlib.errors import SedlibError
 
-class CorruptFileError(ValueError):
+
+class CorruptFileError(SedlibError, ValueError):
     """A file the study wrote cannot be read back; the message names it and says what to do."""
 
 

@@ -9,8 +9,10 @@ import socket
 import time
 from pathlib import Path
 
+from sedlib.errors import SedlibError
 
-class LockedError(RuntimeError):
+
+class LockedError(SedlibError, RuntimeError):
     """Another process holds the lock; the message names it."""
 
 

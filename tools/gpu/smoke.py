@@ -118,6 +118,7 @@ def check_resume(device: torch.device, root: Path) -> str:
 
 
 def check_concurrent_runs(device: torch.device, root: Path) -> str:
+    from sedlib.cli import sweep_caller
     from sedlib.study.sweep import run_grid
 
     data = tiny_dataset(root)
@@ -127,6 +128,7 @@ def check_concurrent_runs(device: torch.device, root: Path) -> str:
         overrides={"device": str(device)},
         jobs=2,
         executor="python",
+        caller=sweep_caller(),
         runs_root=root / "runs",
         results_root=root / "results",
     )

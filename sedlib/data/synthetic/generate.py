@@ -47,6 +47,7 @@ from sedlib.data.synthetic.sounds import (
     TRANSIENT_EBR_DB,
     background,
 )
+from sedlib.errors import ConfigError, DataError, FolderTakenError, MissingFileError
 from sedlib.util.io import read_json_object, write_json
 from sedlib.util.lock import FileLock
 from sedlib.util.parallel import map_jobs
@@ -263,7 +264,7 @@ def generate(
     """
     sizes, preset = _resolve_preset(preset)
     if not (isinstance(ebr_offset_db, int | float) and math.isfinite(ebr_offset_db)):
-        raise ValueError(f"ebr_offset_db must be a finite number of dB, got {ebr_offset_db!r}")
+        raise ConfigError(f"ebr_offset_db must be a finite number of dB, got {ebr_offset_db!r}")
     own = root is None or Path(root) == default_root(preset, seed, ebr_offset_db)
     root = Path(root) if root is not None else default_root(preset, seed, ebr_offset_db)
     settings = {
@@ -312,7 +313,7 @@ def refuse_overwrite(root: Path, settings: dict) -> None:
         if not found:
             return
         what = f"a data set with metadata {found[:3]}{' ...' if len(found) > 3 else ''}"
-    raise FileExistsError(
+    raise FolderTakenError(
         f"{root} already holds {what}; generating here would overwrite it: choose another "
         "folder, or pass force=True (`sedlib data synthetic --force`) to replace it"
     )
@@ -322,7 +323,7 @@ def _existing(marker: Path, settings: dict, force: bool, create: bool) -> Datase
     """The data set already at ``marker``'s folder with these settings, if any."""
     if not marker.is_file() or force:
         if not create:
-            raise FileNotFoundError(f"{marker.parent} holds no generated data set (create=False)")
+            raise MissingFileError(f"{marker.parent} holds no generated data set (create=False)")
         return None
     stored = read_json_object(marker, "data set description").get("settings")
     if stored == json.loads(json.dumps(settings)):  # as stored: tuples become lists
@@ -331,7 +332,7 @@ def _existing(marker: Path, settings: dict, force: bool, create: bool) -> Datase
         differing = sorted(
             k for k in set(stored or {}) | set(settings) if (stored or {}).get(k) != settings.get(k)
         )
-        raise ValueError(
+        raise DataError(
             f"{marker.parent} was generated with other settings ({differing} differ); "
             "generate it again with `sedlib data synthetic ... --force`"
         )
@@ -372,7 +373,9 @@ def _resolve_preset(preset: str | Preset) -> tuple[Preset | None, str]:
         return PRESETS[preset], preset
     if preset == TIMELINE:
         return None, preset
-    raise ValueError(f"unknown preset {preset!r}; choose one of {[*PRESETS, TIMELINE]} or a Preset")
+    raise ConfigError(
+        f"unknown preset {preset!r}; choose one of {[*PRESETS, TIMELINE]} or a Preset"
+    )
 
 
 def _render_jobs(
@@ -474,7 +477,7 @@ def _timelines(sizes: Preset | None, seed: int, meta_dir):
                 splits[split] = read_meta(path, labels=TUT_LABELS)
                 splits[split].attrs["files"] = list(dict.fromkeys(splits[split]["filename"]))
         if "development" not in splits or "evaluation" not in splits:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"no TUT metadata in {meta_dir} (expected {split_file('development')})"
             )
         everything = pd.concat(splits.values())

@@ -19,6 +19,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
+from sedlib.errors import ConfigError
+
 Model = Callable[[int, int, np.random.Generator], np.ndarray]
 
 
@@ -499,7 +501,7 @@ def background(scene: str, n: int, sr: int, rng: np.random.Generator) -> np.ndar
         x = unit_rms(traffic) * (1 + 0.4 * smooth_random(n, sr, rng, 0.2))
         x += 0.3 * unit_rms(filtered_noise(n, sr, rng, "bandpass", (1000, 6000)))
     else:
-        raise ValueError(f"unknown scene {scene!r}")
+        raise ConfigError(f"unknown scene {scene!r}")
     return unit_rms(x)
 
 

@@ -1,5 +1,9 @@
 """Wait for a kernel's messages in slices of a second, so that a missed wake-up costs a second.
 
+Tooling of the book build and of notebook executions (the book's Sphinx
+extension ``book/_ext/kernel_wakeup.py``, ``tools/run_papermill.py``, and the
+papermill executor of ``sedlib sweep`` run from a checkout), not of the library.
+
 On a loaded machine the asyncio poll of jupyter_client's ZMQ channels
 sometimes misses the wake-up for a reply that has already arrived: nbclient
 (the book build, papermill) then waits for the whole cell timeout before it
