@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,76 @@ HOP_S = FeatureConfig().hop_length_s
 
 #: The rule for undefined values, as chapters print it under every results table.
 UNDEFINED_NOTE = f"*{UNDEFINED_RULE}*"
+
+
+#: The commands that produce each grid's results, for the message of :func:`no_results`.
+SWEEP_COMMANDS = {
+    grid: f"sedlib sweep --grid {grid} --dataset synthetic-small --seeds 3"
+    for grid in ("paper", "gamma", "baselines")
+}
+
+
+def no_results(*grids: str) -> str:
+    """The book's one message for result sets that are not there yet (Markdown).
+
+    Examples
+    --------
+    >>> no_results("paper")
+    'No results yet: run `sedlib sweep --grid paper --dataset synthetic-small --seeds 3` and rebuild the book.'
+    """
+    commands = " and ".join(
+        f"`{SWEEP_COMMANDS.get(g, f'sedlib sweep --grid {g}')}`" for g in grids or ("paper",)
+    )
+    return f"No results yet: run {commands} and rebuild the book."
+
+
+def table_csv_folder() -> Path:
+    """Where :func:`show_table` writes its CSV files: ``book/_static/tables/`` (copied into the site).
+
+    The build copies ``book/_static`` into ``_build/html/_static`` after the
+    chapters have run, so each page links to ``../_static/tables/<name>.csv``.
+    """
+    return Path(__file__).resolve().parents[2] / "book" / "_static" / "tables"
+
+
+def table_html(table, name: str, index: bool = True) -> str:
+    """A results table for a page, with a link to its CSV under it.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or pandas.io.formats.style.Styler
+        The table as shown (a Styler keeps its formatting on the page; the CSV
+        holds the underlying data).
+    name : str
+        File name of the CSV without extension (unique in the book: the
+        chapter and the table, e.g. ``"04_table4_macro_f"``).
+    index : bool
+        Whether the CSV holds the index.
+
+    Returns
+    -------
+    str
+        HTML: ``<div class="sedlib-table">`` with the table and the link.
+    """
+    from pandas.io.formats.style import Styler
+
+    data = table.data if isinstance(table, Styler) else table
+    folder = table_csv_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    data.to_csv(folder / f"{safe}.csv", index=index)
+    shown = table.to_html() if data is not table else table.to_html(classes="dataframe")
+    return (
+        f'<div class="sedlib-table">{shown}<p class="sedlib-download">'
+        f'<a href="../_static/tables/{safe}.csv" download>Download this table (CSV)</a></p></div>'
+    )
+
+
+def show_table(table, name: str, index: bool = True) -> None:
+    """Display :func:`table_html` (in a notebook or a book page)."""
+    from IPython.display import HTML, display
+
+    display(HTML(table_html(table, name, index)))
 
 
 def _defaults() -> dict:
