@@ -93,25 +93,28 @@ def effects_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
 
 def gap_figure(rung: CauseRung, metric: str = "macro_f"):
     """IF − BCE and DR γ=4 − BCE (points, mean ± 95% CI over seeds) per arm, with the paper's gaps."""
+    from sedlib.report.figures import FIGURE_WIDTH_IN, PAPER_STYLE, method_colour, setup
     from sedlib.study.attribution import paper_gap
 
+    setup()  # the book's one figure style (fonts, SVG with alt text)
     sets = {BASELINE_GRID: rung.baseline, **rung.arms}
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.8))
     x = np.arange(len(sets))
-    for k, (challenger, colour) in enumerate(
-        zip(CHALLENGERS, ("tab:red", "tab:green"), strict=True)
-    ):
+    for k, challenger in enumerate(CHALLENGERS):
+        colour = method_colour(challenger)
         stats = [mean_ci(gap_by_seed(s.table, challenger, metric)) for s in sets.values()]
         means = [m for m, _, _ in stats]
         errors = [np.nan_to_num(h) for _, h, _ in stats]
         offset = (k - 0.5) * 0.2
         ax.errorbar(x + offset, means, yerr=errors, fmt="o", color=colour, capsize=3,
                     label=f"{short_name(challenger)} − BCE")  # fmt: skip
-        ax.axhline(paper_gap(challenger, metric), color=colour, ls="--", lw=1,
-                   label=f"paper: {short_name(challenger)} − BCE")  # fmt: skip
+        gap = paper_gap(challenger, metric)
+        ax.axhline(gap, color=PAPER_STYLE["color"], ls=PAPER_STYLE["linestyle"], lw=1)
+        ax.annotate(f"paper: {short_name(challenger)} − BCE", (1.0, gap), xycoords=("axes fraction", "data"),
+                    xytext=(2, 0), textcoords="offset points", va="center", fontsize=9)  # fmt: skip
     ax.axhline(0, color="gray", lw=0.8)
     ax.set_xticks(x, [name.removeprefix("cause-") for name in sets])
-    ax.set_ylabel(f"gap in {metric.replace('_', ' ')} (points)")
+    ax.set_ylabel(f"gap in {metric.replace('_', ' ')}\n(points of %)")
     ax.set_xlabel("arm (one setting changed against the baseline)")
     ax.legend(fontsize=9, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     fig.tight_layout()

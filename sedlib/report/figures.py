@@ -600,3 +600,38 @@ def event_examples(dataset, examples, split: str = "development", seconds: float
     axes[0, 0].set_ylabel("mel band")
     fig.tight_layout()
     return fig, clips
+
+
+def frames_per_class(stats: dict):
+    """The paper's Fig. 2: active frames per class (log scale), one panel per data set.
+
+    Parameters
+    ----------
+    stats : dict of str to pandas.DataFrame
+        Per data set (e.g. ``"real development"``, ``"synthetic-small"``), its
+        :func:`sedlib.data.class_stats` table; the first one orders the classes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    first = next(iter(stats.values()))
+    order = first["n_frames"].sort_values().index
+    fig, axes = plt.subplots(
+        1, len(stats), figsize=(FIGURE_WIDTH_IN, 6.5), sharey=True, squeeze=False
+    )
+    for ax, (name, table) in zip(axes[0], stats.items(), strict=True):
+        frames = table["n_frames"].reindex(order)
+        ax.barh(range(len(frames)), frames.to_numpy(), color="#555555")
+        ax.set_xscale("log")
+        ax.set(title=f"{name}", xlabel="active 20 ms frames\n(log scale)")
+        ratio = frames.max() / frames.min()
+        ax.text(0.98, 0.02, f"max / min\n= {ratio:,.0f}", transform=ax.transAxes, ha="right")
+    axes[0, 0].set_yticks(range(len(order)), order)
+    fig.tight_layout()
+    names = ", ".join(stats)
+    return set_alt(
+        fig,
+        f"Horizontal bars, one per class, of the number of active frames (log scale) in {names}; "
+        f"classes ordered by frames, from {order[0]} (fewest) to {order[-1]} (most).",
+    )

@@ -86,7 +86,7 @@ def table_html(table, name: str, index: bool = True) -> str:
     data.to_csv(folder / f"{safe}.csv", index=index)
     shown = table.to_html() if data is not table else table.to_html(classes="dataframe")
     return (
-        f'<div class="sedlib-table">{shown}<p class="sedlib-download">'
+        f'<div class="sedlib-table sedlib-scroll">{shown}<p class="sedlib-download">'
         f'<a href="../_static/tables/{safe}.csv" download>Download this table (CSV)</a></p></div>'
     )
 
@@ -96,6 +96,47 @@ def show_table(table, name: str, index: bool = True) -> None:
     from IPython.display import HTML, display
 
     display(HTML(table_html(table, name, index)))
+
+
+def data_provenance(stats_real: pd.DataFrame | None, meta_dir: Path | None) -> pd.DataFrame:
+    """Where each number of the study's data comes from: printed in the paper, or recomputed.
+
+    Parameters
+    ----------
+    stats_real : pandas.DataFrame or None
+        :func:`sedlib.data.class_stats` of the real development metadata
+        (None when the TUT metadata is not on this machine: only the paper's
+        numbers are shown).
+    meta_dir : Path or None
+        The TUT metadata folder (``meta/``, ``crossvaridation/``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``quantity``; columns ``printed in the paper``, ``source``, ``recomputed here``.
+    """
+    from sedlib.data import read_meta
+    from sedlib.study import paper
+
+    facts = paper.text_facts()
+    rows = [("development audio (min)", facts["development_minutes"], "the paper, Sec. 4.1", "–")]
+    if stats_real is not None and meta_dir is not None:
+        dev = read_meta(meta_dir / "meta" / "meta_development.txt")
+        evaluation = read_meta(meta_dir / "meta" / "meta_evaluation.txt")
+        frames = stats_real["n_frames"]
+        folds = len(list((meta_dir / "crossvaridation").glob("*_evaluation.txt")))
+        rows += [
+            ('"fan" frames', facts["fan_frames"], "the paper, Sec. 4.1", int(frames["fan"])),
+            ("frame imbalance (max / min)", "–", "development metadata",
+             round(frames.max() / frames.min())),
+            ("development files", "–", "development metadata", dev["filename"].nunique()),
+            ("development events", "–", "development metadata", len(dev)),
+            ("cross-validation folds", "–", "the metadata's crossvaridation/", folds),
+            ("evaluation files (not used by the paper)", "–", "evaluation metadata",
+             evaluation["filename"].nunique()),
+        ]  # fmt: skip
+    columns = ["quantity", "printed in the paper", "source", "recomputed here"]
+    return pd.DataFrame(rows, columns=columns).set_index("quantity").astype(str)
 
 
 def _defaults() -> dict:

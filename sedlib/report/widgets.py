@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -104,3 +105,57 @@ def jupyter_gamma_slider(
     return widgets.interact(
         draw, gamma=widgets.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.25, description="γ")
     )
+
+
+@dataclass
+class StoredHistograms:
+    """Probability histograms of one stored BCE run: what the slider's per-class shares need.
+
+    Attributes
+    ----------
+    positive, negative : numpy.ndarray
+        Per class, histograms of the predicted probability on active and inactive frames.
+    labels : list of str
+        The classes, in the order of the histograms' rows.
+    source : str
+        One Markdown sentence: which run of which rung, from which file.
+    """
+
+    positive: np.ndarray
+    negative: np.ndarray
+    labels: list[str]
+    source: str
+
+
+def stored_bce_histograms(rungs) -> StoredHistograms | None:
+    """The histograms of a BCE run of the rung closest to the paper that stored them.
+
+    Parameters
+    ----------
+    rungs : list of sedlib.study.results.ResultSet
+        The ladder of the ``paper`` grid (``load_ladder("paper")``), farthest first.
+
+    Returns
+    -------
+    StoredHistograms or None
+        The run with the smallest name among those of the closest rung that
+        has any; None when no rung holds a BCE run with histograms.
+    """
+    for rung in reversed(rungs):  # the rung closest to the paper first
+        runs = [r for _, r in sorted(rung.runs.items()) if r["resolved"]["loss"] == "bce"]
+        runs = [r for r in runs if r.get("probability_histograms")]
+        if not runs:
+            continue
+        bce = runs[0]
+        source = (
+            f"Predictions of the BCE run with seed {bce['config']['seed']} of the rung "
+            f"*{rung.label}* ({bce['provenance']['git_commit'][:10]}), from "
+            f"`data/results/{rung.grid}/{rung.slug}.json`."
+        )
+        return StoredHistograms(
+            positive=np.array(bce["probability_histograms"]["positive"]),
+            negative=np.array(bce["probability_histograms"]["negative"]),
+            labels=list(bce["evaluation"]["per_class"]),
+            source=source,
+        )
+    return None
