@@ -26,7 +26,14 @@ SHOTS = ROOT / "_build" / "screenshots"
 WIDTHS = (1280, 390)
 MIN_PX = 9.0
 #: Classes of containers meant to scroll sideways (their content may be wider than the column).
-SCROLLERS = (".sedlib-scroll", ".pst-scrollable-table-container", "mjx-container")
+SCROLLERS = (
+    ".sedlib-scroll",
+    ".pst-scrollable-table-container",
+    ".cell_output .output.text_html",
+    'mjx-container[display="true"]',
+)
+#: Pages whose results tables must each carry a CSV link (``sedlib.report.tables.table_html``).
+RESULTS_PAGES = ("book/intro", "book/04_results", "book/06_gamma_sweep", "book/07_beyond_the_paper")
 pytestmark = pytest.mark.book
 
 TOO_WIDE = """
@@ -158,9 +165,14 @@ def test_page_fits_its_column_and_its_figures_read(browser, site, page, width):
     )
 
 
-@pytest.mark.parametrize("page", pages())
+@pytest.mark.parametrize("page", RESULTS_PAGES)
 def test_every_results_table_links_its_csv(browser, site, page):
     show_at(browser, f"{site}{page}.html", 1280)
+    bare = browser.execute_script(
+        "return Array.from(document.querySelectorAll('article .cell_output table'))"
+        ".filter(t => !t.closest('.sedlib-table')).length"
+    )
+    assert bare == 0, f"{page}: {bare} results table(s) without a CSV link"
     links = browser.execute_script(
         "return Array.from(document.querySelectorAll('article .sedlib-table')).map(d => {"
         "const a = d.querySelector('.sedlib-download a'); return a ? a.href : null; })"
