@@ -14,7 +14,7 @@ import pytest
 from matplotlib.font_manager import FontProperties
 from test_report import PAPER_LIKE, runs
 
-from sedlib.report import figures, glance, tables
+from sedlib.report import figures, glance, tables, verdict, widgets
 from sedlib.study import paper
 from sedlib.study.results import load_ladder
 
@@ -136,7 +136,7 @@ def test_table_html_writes_the_csv_and_links_it(tmp_path, monkeypatch):
     page = tables.table_html(frame.style.format("{:.1f}"), "04 table/one")
     assert 'href="../_static/tables/04_table_one.csv"' in page
     assert (tmp_path / "04_table_one.csv").read_text().splitlines() == [",a", "x,1.5", "y,2.0"]
-    assert 'class="sedlib-table"' in page and "1.5" in page
+    assert 'class="sedlib-table sedlib-scroll"' in page and "1.5" in page
 
 
 def test_one_message_for_missing_results_in_every_chapter():
@@ -146,3 +146,40 @@ def test_one_message_for_missing_results_in_every_chapter():
         source = "".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"])
         for variant in ("No results yet", "Missing results", "No stored BCE run"):
             assert variant not in source, f"{notebook.name} types its own '{variant}' message"
+
+
+def test_paired_table_formats_each_method_against_bce():
+    table = runs(PAPER_LIKE, seeds=4, spread=0.0)
+    shown = verdict.paired_table(table, list(PAPER_LIKE), {"macro_f": "macro F at 0.5"})
+    assert list(shown.columns) == ["macro F at 0.5"]
+    assert shown.loc["DR γ=4", "macro F at 0.5"].startswith("+3.0 [+3.0, +3.0], p=")
+    assert shown.loc["IF", "macro F at 0.5"].endswith("0/4")
+    assert verdict.paired_table(table, ["duration_robust-g4"]) is None  # no BCE shown
+
+
+def test_duration_correlations_include_the_papers_table2():
+    table = runs(PAPER_LIKE, seeds=3)
+    labels = list(paper.table1().index)
+    for k, label in enumerate(labels):  # per-class F: the gain of DR γ=4 grows with the class index
+        table[f"f:{label}"] = table["macro_f"] + (table["method"] == "duration_robust-g4") * k / 100
+    found = verdict.duration_correlations(table, metrics={"F at 0.5": "f"})
+    assert ("DR γ=4", "F at 0.5") in found and ("DR γ=1", "paper's Table 2, F at 0.5") in found
+    shown = verdict.correlation_table(found)
+    assert list(shown.columns) == ["Spearman ρ", "p (permutation)", "classes"]
+
+
+def test_stored_bce_histograms_come_from_the_closest_rung(ladder):
+    stored = widgets.stored_bce_histograms(ladder)
+    assert stored is not None and stored.positive.shape[0] == len(stored.labels)
+    assert ladder[-1].slug in stored.source or any(s.slug in stored.source for s in ladder)
+    assert widgets.stored_bce_histograms([]) is None
+
+
+def test_frames_per_class_has_alt_text_and_readable_ticks():
+    stats = pd.DataFrame({"n_frames": [10, 1000, 100]}, index=["a", "b", "c"])
+    with mpl.rc_context():
+        figures.setup()
+        fig = figures.frames_per_class({"toy": stats})
+        assert figures.smallest_font_pt(fig) >= figures.MIN_FONT_PT
+        assert "from a (fewest) to b (most)" in figures.alt_text(fig)
+        plt.close(fig)

@@ -75,7 +75,7 @@ def table_html(table, name: str, index: bool = True) -> str:
     Returns
     -------
     str
-        HTML: ``<div class="sedlib-table">`` with the table and the link.
+        HTML: ``<div class="sedlib-table sedlib-scroll">`` with the table and the link.
     """
     from pandas.io.formats.style import Styler
 
