@@ -183,3 +183,15 @@ def test_frames_per_class_has_alt_text_and_readable_ticks():
         assert figures.smallest_font_pt(fig) >= figures.MIN_FONT_PT
         assert "from a (fewest) to b (most)" in figures.alt_text(fig)
         plt.close(fig)
+
+
+def test_data_provenance_recomputes_from_the_metadata(tut_meta):
+    from sedlib.data import class_stats, read_meta
+
+    stats = class_stats(read_meta(tut_meta / "meta" / "meta_development.txt"))
+    shown = tables.data_provenance(stats, tut_meta)
+    assert shown.loc['"fan" frames', "printed in the paper"] == str(
+        paper.text_facts()["fan_frames"]
+    )
+    assert shown.loc["cross-validation folds", "recomputed here"] == "4"
+    assert list(tables.data_provenance(None, None).index) == ["development audio (min)"]
