@@ -116,7 +116,8 @@ def test_glance_table_holds_the_paired_differences_and_the_papers():
     sentences = glance.glance_sentences(frame, 2)
     assert len(sentences) == 3
     assert "+3.0 [+3.0, +3.0]" in sentences[1] and "rung 2 of 2" in sentences[1]
-    assert "IF − BCE has the paper's sign on 2 of 2" in sentences[2]
+    assert "paper's sign for DR γ=4 on 2 (2 with an interval excluding 0)" in sentences[2]
+    assert "IF on 2 (2 with" in sentences[2]
 
 
 def test_glance_without_results_says_the_one_message():

@@ -118,8 +118,9 @@ def glance_figure(frame: pd.DataFrame, metric: str = METRIC):
     ax.invert_yaxis()
     ax.set_xlabel(f"difference to BCE, {_METRIC_NAMES.get(metric, metric)} (points of %)")
     ax.legend(
-        handles=ladder_legend(n_rungs), loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
-    )
+        handles=ladder_legend(n_rungs), loc="upper center", bbox_to_anchor=(0.5, -0.3),
+        ncol=n_rungs + 1, frameon=False,
+    )  # fmt: skip
     fig.tight_layout()
     return set_alt(fig, glance_alt(frame, metric))
 
@@ -162,20 +163,22 @@ def glance_sentences(frame: pd.DataFrame, n_rungs: int) -> list[str]:
         Three Markdown sentences (one when there are no results).
     """
     printed = paper.table4()["macro_f_percent"]
+    inverse = printed["inverse_frequency"] - printed["bce"]
     claim = (
         f"The paper reports that the duration robust loss beats BCE by "
         f"{printed['duration_robust-g4'] - printed['bce']:+.2f} points of macro F (γ=4) and "
         f"{printed['duration_robust-g1'] - printed['bce']:+.2f} (γ=1), and that inverse frequency "
-        f"weighting falls {printed['inverse_frequency'] - printed['bce']:+.2f} points below it."
+        f"weighting {'falls' if inverse < 0 else 'rises'} {abs(inverse):.2f} points "
+        f"{'below' if inverse < 0 else 'above'} it."
     )
     if frame.empty:
         return [claim + " " + no_results_sentence()]
-    top = frame[frame["rung"] == frame["rung"].max()].set_index("method")
-    said = ", ".join(f"{row['name']} {_interval(row)}" for _, row in top.reset_index().iterrows())
+    top = frame[frame["rung"] == frame["rung"].max()]
+    said = ", ".join(f"{row['name']} {_interval(row)}" for _, row in top.iterrows())
     closest = (
-        f"On the rung closest to the paper (rung {int(top['rung'].iloc[0])} of {n_rungs}: "
-        f"{top['label'].iloc[0]}), the paired differences over {int(top['n'].max())} seeds "
-        f"are {said} points [95% bootstrap interval]."
+        f"On the rung closest to the paper (rung {int(top['rung'].iloc[0])} of {n_rungs}, "
+        f"{int(top['n'].max())} seeds) the paired differences are {said} points "
+        f"[95% bootstrap interval]."
     )
     rungs = sorted(frame["rung"].unique())
     counts = []
@@ -183,11 +186,12 @@ def glance_sentences(frame: pd.DataFrame, n_rungs: int) -> list[str]:
         rows = frame[frame["method"] == m]
         agree = int((np.sign(rows["mean"]) == np.sign(rows["paper"])).sum())
         sure = int(((rows["ci_low"] > 0) | (rows["ci_high"] < 0)).sum())
-        counts.append(
-            f"{rows['name'].iloc[0]} has the paper's sign on {agree} of {len(rows)} rung(s), "
-            f"with an interval excluding 0 on {sure}"
-        )
-    across = f"Across the {len(rungs)} rung(s) with BCE: " + "; ".join(counts) + "."
+        counts.append(f"{short_name(m)} on {agree} ({sure} with an interval excluding 0)")
+    across = (
+        f"Of the {len(rungs)} rung(s) with BCE, the difference has the paper's sign for "
+        + ", ".join(counts)
+        + "."
+    )
     return [claim, closest, across]
 
 
@@ -227,14 +231,14 @@ def glance_display(frame: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``rung``, ``difference``, ``this study [95% CI]``, ``seeds won``, ``paper``.
+        Index ``rung``; columns ``difference``, ``this study [95% CI]``, ``seeds won``, ``paper``.
     """
     return pd.DataFrame(
         {
-            "rung": frame["rung"].astype(int),
-            "difference": frame["name"],
+            "difference": list(frame["name"]),
             "this study [95% CI]": [_interval(row) for _, row in frame.iterrows()],
             "seeds won": [f"{w} of {n}" for w, n in zip(frame["wins"], frame["n"], strict=True)],
             "paper": [_points(v) for v in frame["paper"]],
-        }
+        },
+        index=pd.Index(frame["rung"].astype(int).to_numpy(), name="rung"),
     )
