@@ -71,34 +71,42 @@ def jupyter_gamma_slider(
     import matplotlib.pyplot as plt
 
     from sedlib.loss_shares import frame_loss
+    from sedlib.report.figures import FIGURE_WIDTH_IN, method_colour
 
     p = np.linspace(0.005, 0.995, 199)
 
     def draw(gamma: float) -> None:
         n_panels = 2 if positive is not None else 1
-        fig, axes = plt.subplots(1, n_panels, figsize=(6 * n_panels, 3.6))
+        fig, axes = plt.subplots(1, n_panels, figsize=(FIGURE_WIDTH_IN, 3.8))
         axes = np.atleast_1d(axes)
-        for z, color in ((1, "tab:blue"), (0, "tab:red")):
-            axes[0].plot(p, frame_loss(p, z, 0.0), color="gray", ls="--" if z else ":")
+        dr = method_colour(f"duration_robust-g{gamma:g}")
+        for z, style in ((1, "-"), (0, "-.")):
+            axes[0].plot(
+                p, frame_loss(p, z, 0.0), color=method_colour("bce"), ls="--" if z else ":"
+            )
             axes[0].plot(
                 p,
                 frame_loss(p, z, gamma),
-                color=color,
+                color=dr,
+                ls=style,
                 label=f"E3, {'active' if z else 'inactive'} frame",
             )
         axes[0].set(
-            ylim=(0, 4), xlabel="predicted probability p", title=f"loss of one frame, γ = {gamma:g}"
+            ylim=(0, 4),
+            xlabel="predicted probability p (0–1)",
+            ylabel="loss (nats)",
+            title=f"loss of one frame, γ = {gamma:g}",
         )
-        axes[0].legend(fontsize=8)
+        axes[0].legend()
         if positive is not None:
             e1 = class_shares(positive, negative, 0.0, classes)["gradient_share"]
             e3 = class_shares(positive, negative, gamma, classes)["gradient_share"]
             y = np.arange(len(e1))
-            axes[1].barh(y - 0.2, e1, height=0.4, color="0.6", label="E1")
-            axes[1].barh(y + 0.2, e3, height=0.4, color="tab:blue", label=f"E3, γ = {gamma:g}")
-            axes[1].set_yticks(y, e1.index, fontsize=7)
-            axes[1].set(title="share of the gradient per class")
-            axes[1].legend(fontsize=8)
+            axes[1].barh(y - 0.2, e1, height=0.4, color=method_colour("bce"), label="E1")
+            axes[1].barh(y + 0.2, e3, height=0.4, color=dr, label=f"E3, γ = {gamma:g}")
+            axes[1].set_yticks(y, e1.index)
+            axes[1].set(title="gradient share per class", xlabel="share of the gradient (0–1)")
+            axes[1].legend()
         fig.tight_layout()
         plt.show()
 
