@@ -196,3 +196,11 @@ def test_data_provenance_recomputes_from_the_metadata(tut_meta):
     )
     assert shown.loc["cross-validation folds", "recomputed here"] == "4"
     assert list(tables.data_provenance(None, None).index) == ["development audio (min)"]
+
+
+def test_alt_text_is_plain_words_without_tex():
+    fig, ax = plt.subplots()
+    ax.set(xlabel="frames of the class, $N_m$", ylabel="weight", title="E2 weights")
+    text = figures.alt_text(fig)
+    plt.close(fig)
+    assert "$" not in text and "N_m" in text and "vertical axis: weight" in text

@@ -143,6 +143,17 @@ def set_alt(fig: Figure, text: str) -> Figure:
     return fig
 
 
+def plain_text(text: str) -> str:
+    """Matplotlib's mathtext (``$N_m$``) as plain words (``N_m``), for alt text.
+
+    Examples
+    --------
+    >>> plain_text(r"frames of the class, $N_m$; $\\gamma$")
+    'frames of the class, N_m; gamma'
+    """
+    return re.sub(r"\$([^$]*)\$", lambda m: m.group(1).replace("\\", ""), text)
+
+
 def alt_text(fig: Figure) -> str:
     """The figure's alt text: the one given by :func:`set_alt`, else one written from its axes.
 
@@ -150,7 +161,7 @@ def alt_text(fig: Figure) -> str:
     """
     given = getattr(fig, "sedlib_alt", None)
     if given:
-        return given
+        return plain_text(given)
     parts = []
     for ax in fig.axes:
         if not ax.get_visible() or not (ax.get_xlabel() or ax.get_ylabel() or ax.get_title()):
@@ -170,7 +181,7 @@ def alt_text(fig: Figure) -> str:
         entries = [t.get_text() for t in legend.get_texts() if t.get_text()]
         if entries:
             parts.append("legend: " + ", ".join(entries))
-    return "Figure. " + ". ".join(parts) if parts else "Figure."
+    return plain_text("Figure. " + ". ".join(parts) if parts else "Figure.")
 
 
 def smallest_font_pt(fig: Figure) -> float:
