@@ -93,7 +93,13 @@ def effects_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
 
 def gap_figure(rung: CauseRung, metric: str = "macro_f"):
     """IF − BCE and DR γ=4 − BCE (points, mean ± 95% CI over seeds) per arm, with the paper's gaps."""
-    from sedlib.report.figures import FIGURE_WIDTH_IN, PAPER_STYLE, method_colour, setup
+    from sedlib.report.figures import (
+        FIGURE_WIDTH_IN,
+        PAPER_STYLE,
+        method_colour,
+        metric_label,
+        setup,
+    )
     from sedlib.study.attribution import paper_gap
 
     setup()  # the book's one figure style (fonts, SVG with alt text)
@@ -114,7 +120,7 @@ def gap_figure(rung: CauseRung, metric: str = "macro_f"):
                     xytext=(2, 0), textcoords="offset points", va="center", fontsize=9)  # fmt: skip
     ax.axhline(0, color="gray", lw=0.8)
     ax.set_xticks(x, [name.removeprefix("cause-") for name in sets])
-    ax.set_ylabel(f"gap in {metric.replace('_', ' ')}\n(points of %)")
+    ax.set_ylabel(f"gap in {metric_label(metric)}\n(points of %)")
     ax.set_xlabel("arm (one setting changed against the baseline)")
     ax.legend(fontsize=9, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     fig.tight_layout()

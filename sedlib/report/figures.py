@@ -76,6 +76,26 @@ RC_PARAMS = {
 }
 
 
+#: How the figures name the metrics of the result tables.
+METRIC_LABELS = {
+    "macro_f": "macro F-score",
+    "micro_f": "micro F-score",
+    "tuned_macro_f": "macro F-score, tuned thresholds",
+    "segment_ap": "segment AP",
+}
+
+
+def metric_label(metric: str) -> str:
+    """The name a figure gives ``metric`` (a column of the result tables).
+
+    Examples
+    --------
+    >>> metric_label("macro_f"), metric_label("psds1")
+    ('macro F-score', 'psds1')
+    """
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
 def setup() -> None:
     """Apply the book's figure style; each chapter calls it once, first.
 
@@ -358,7 +378,7 @@ def ladder_figure(sets, metric: str = "macro_f", methods=None):
         ax.plot(x + offsets[-1], [printed.get(m, np.nan) for m in methods], **paper_marker_style())
     ax.set_xticks(x, [short_name(m) for m in methods])
     ax.set_xlim(-0.6, len(methods) - 0.4)
-    ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
+    ax.set_ylabel(f"{metric_label(metric)} (%)")
     ax.legend(handles=ladder_legend(len(sets)), ncol=min(n, 4), loc="best")
     fig.tight_layout()
     return fig

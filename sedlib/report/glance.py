@@ -18,6 +18,7 @@ from sedlib.report.figures import (
     FIGURE_WIDTH_IN,
     ladder_legend,
     method_colour,
+    metric_label,
     paper_marker_style,
     rung_marker,
     set_alt,
@@ -30,7 +31,6 @@ from sedlib.study.summary import short_name, with_method
 CHALLENGERS = ("duration_robust-g4", "duration_robust-g1", "inverse_frequency")
 #: The glance's metric.
 METRIC = "macro_f"
-_METRIC_NAMES = {"macro_f": "macro F", "micro_f": "micro F"}
 
 
 def glance_table(sets, metric: str = METRIC, challengers=CHALLENGERS) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def glance_figure(frame: pd.DataFrame, metric: str = METRIC):
     ax.axvline(0, color="#555555", lw=0.8)
     ax.set_yticks(range(len(methods)), [f"{short_name(m)} − BCE" for m in methods])
     ax.invert_yaxis()
-    ax.set_xlabel(f"difference to BCE, {_METRIC_NAMES.get(metric, metric)} (points of %)")
+    ax.set_xlabel(f"difference to BCE, {metric_label(metric)} (points of %)")
     ax.legend(
         handles=ladder_legend(n_rungs), loc="upper center", bbox_to_anchor=(0.5, -0.3),
         ncol=n_rungs + 1, frameon=False,
@@ -137,7 +137,7 @@ def _interval(row) -> str:
 def glance_alt(frame: pd.DataFrame, metric: str = METRIC) -> str:
     """Alt text of :func:`glance_figure`: every point and interval it draws, in words."""
     parts = [
-        f"Differences to BCE in {_METRIC_NAMES.get(metric, metric)}, in points, "
+        f"Differences to BCE in {metric_label(metric)}, in points, "
         "with 95% bootstrap intervals over paired seeds; hollow black squares: the paper."
     ]
     for _, row in frame.iterrows():
