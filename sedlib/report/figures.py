@@ -50,7 +50,8 @@ METHOD_COLOURS = {
 OTHER_COLOUR = "#777777"
 #: Marker of each rung of the ladder, in ladder order (rung 1 first); never the paper's.
 RUNG_MARKERS = ("o", "^", "v", "D", "P", "X", "<", ">")
-#: The paper's numbers: black, hollow square markers, hatched bars, dotted lines.
+#: The paper's numbers: black, hollow square markers (:func:`paper_marker_style`),
+#: hatched where drawn as a bar, dotted where drawn as a line.
 PAPER_STYLE = {
     "color": "black",
     "marker": "s",
@@ -152,13 +153,21 @@ def paper_marker_style() -> dict:
     }
 
 
-def paper_bar_style() -> dict:
-    """Keyword arguments of ``Axes.bar`` for a bar of the paper: white, black edge, hatched."""
-    return {"color": "white", "edgecolor": PAPER_STYLE["color"], "hatch": PAPER_STYLE["hatch"]}
-
-
 def set_alt(fig: Figure, text: str) -> Figure:
-    """Give ``fig`` the alt text :func:`figure_html` shows; returns ``fig``."""
+    """Give ``fig`` the alt text :func:`figure_html` shows.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    text : str
+        What the figure shows, in words (its numbers where there are few).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig`` itself.
+    """
     fig.sedlib_alt = text
     return fig
 
@@ -205,7 +214,18 @@ def alt_text(fig: Figure) -> str:
 
 
 def smallest_font_pt(fig: Figure) -> float:
-    """The size in points of the smallest visible text of ``fig`` (ticks, legends, labels)."""
+    """The size in points of the smallest visible text of ``fig`` (ticks, legends, labels).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (drawn once to place its tick labels).
+
+    Returns
+    -------
+    float
+        Points; :data:`MIN_FONT_PT` for a figure without text.
+    """
     fig.canvas.draw()
     sizes = [
         t.get_fontsize()
@@ -385,7 +405,19 @@ def ladder_figure(sets, metric: str = "macro_f", methods=None):
 
 
 def ladder_legend(n_rungs: int, paper: bool = True) -> list:
-    """Legend handles: one grey marker per rung, and the paper's hollow black square."""
+    """Legend handles: one grey marker per rung, and the paper's hollow black square.
+
+    Parameters
+    ----------
+    n_rungs : int
+        Rungs drawn (markers of rungs 1 to ``n_rungs``).
+    paper : bool
+        Whether to add the paper's handle last.
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+    """
     from matplotlib.lines import Line2D
 
     handles = [
