@@ -28,6 +28,32 @@ def slider_data(
     return {"gammas": [_key(g) for g in gammas], "classes": list(classes), "shares": shares}
 
 
+def slider_colours(gammas) -> dict:
+    """The book's palette for the static slider: BCE's colour, DR's colour at each γ of the study.
+
+    Parameters
+    ----------
+    gammas : sequence of str
+        The slider's γ keys (``"0.25"``, ``"1"``...).
+
+    Returns
+    -------
+    dict
+        ``bce``, ``other`` (a γ the study did not run) and ``gamma`` (key to colour).
+    """
+    from sedlib.report.figures import METHOD_COLOURS, OTHER_COLOUR, method_colour
+
+    return {
+        "bce": method_colour("bce"),
+        "other": OTHER_COLOUR,
+        "gamma": {
+            g: METHOD_COLOURS[f"duration_robust-g{g}"]
+            for g in gammas
+            if f"duration_robust-g{g}" in METHOD_COLOURS
+        },
+    }
+
+
 def _key(gamma: float) -> str:
     return f"{gamma:g}"
 
@@ -44,6 +70,7 @@ def gamma_slider_html(data: dict | None = None, start_gamma: float = 1.0) -> str
         Initial slider position.
     """
     data = data or {"gammas": [_key(g) for g in SLIDER_GAMMAS], "classes": [], "shares": {}}
+    data = {**data, "colours": slider_colours(data["gammas"])}
     start = data["gammas"].index(_key(start_gamma)) if _key(start_gamma) in data["gammas"] else 0
     script = (
         resources.files("sedlib").joinpath("resources/gamma_slider.js").read_text(encoding="utf-8")
