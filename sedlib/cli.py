@@ -266,6 +266,33 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
 
 
 #: Where a checkout keeps the training notebook that the papermill executor runs.
+def how_to_make(*grids: str) -> list[str]:
+    """The commands a reader runs to make the result sets of ``grids`` (for the book's messages).
+
+    The paper's grids are swept on the small synthetic data set with 3
+    seeds; the attribution study's grids are made by the stages of
+    ``tools/attribution.sh`` (``paper-like``: its ``confirm`` stage).
+
+    Examples
+    --------
+    >>> how_to_make("paper", "calibration")
+    ['sedlib sweep --grid paper --dataset synthetic-small --seeds 3', 'bash tools/attribution.sh calibrate']
+    """
+    from sedlib.report.attribution import STAGE_COMMANDS
+    from sedlib.study.grids import CAUSE_GRIDS
+
+    stage = {g.name: "screen" for g in CAUSE_GRIDS} | {
+        "calibration": "calibrate",
+        "paper-like": "confirm",
+    }
+    return [
+        STAGE_COMMANDS[stage[g]]
+        if g in stage
+        else f"sedlib sweep --grid {g} --dataset synthetic-small --seeds 3"
+        for g in grids
+    ]
+
+
 TRAINING_NOTEBOOK = Path("book") / "03_training.ipynb"
 
 

@@ -35,7 +35,17 @@ def build(root: Path, out: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
-    """The whole book, built once per test session; its HTML folder."""
+    """The whole book, built once per test session; its HTML folder.
+
+    ``SEDLIB_BOOK_HTML`` names an HTML folder already built from this checkout
+    (``.ci/run`` sets it to the ``_build/html`` of its ``make book``) and
+    skips the second build.
+    """
+    given = os.environ.get("SEDLIB_BOOK_HTML")
+    if given:
+        html = Path(given)
+        assert (html / "index.html").is_file(), f"SEDLIB_BOOK_HTML={given}: no built book there"
+        return html
     out = tmp_path_factory.mktemp("book")
     proc = build(ROOT, out)
     assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"

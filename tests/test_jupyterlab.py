@@ -204,8 +204,14 @@ def test_gamma_slider_redraws_its_figure_in_jupyterlab(lab, tmp_path_factory):
         cell = slider.find_element("xpath", CODE_CELL_OF)  # the slider's own output area
 
         def figure(_driver=None) -> tuple[str, ...] | None:
-            images = cell.find_elements("css selector", ".jp-OutputArea img")
-            return tuple(i.get_attribute("src") for i in images) or None
+            # an image, or the book's inline SVG figure (sedlib.report.figures.figure_html)
+            images = cell.find_elements(
+                "css selector", ".jp-OutputArea img, .jp-OutputArea .sedlib-figure svg"
+            )
+            return (
+                tuple(i.get_attribute("src") or i.get_attribute("innerHTML") for i in images)
+                or None
+            )
 
         wait_for(driver, 120, "figure in the slider's cell", figure)
         wait_for(driver, 300, "idle kernel after Run All Cells", kernel_idle)

@@ -88,6 +88,8 @@ def cause_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
     arms = {name: s.table for name, s in rung.arms.items()}
     table = attribution_table(rung.baseline.table, arms, metric)
     table.insert(0, "cause", [grids[a].cause for a in table["arm"]])
+    table["gap"] = [f"{short_name(c)} − BCE" for c in table["challenger"]]
+    table = table.drop(columns="challenger")
     table["arm"] = [grids[a].description.removeprefix("attribution: ") for a in table["arm"]]
     return table
 
@@ -104,23 +106,33 @@ def effects_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
 
 def gap_figure(rung: CauseRung, metric: str = "macro_f"):
     """IF − BCE and DR γ=4 − BCE (points, mean ± 95% CI over seeds) per arm, with the paper's gaps."""
+    from sedlib.report.figures import (
+        FIGURE_WIDTH_IN,
+        PAPER_STYLE,
+        method_colour,
+        metric_label,
+        setup,
+    )
+
+    setup()  # the book's one figure style (fonts, SVG with alt text)
     sets = {BASELINE_GRID: rung.baseline, **rung.arms}
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.8))
     x = np.arange(len(sets))
-    for k, (challenger, colour) in enumerate(
-        zip(CHALLENGERS, ("tab:red", "tab:green"), strict=True)
-    ):
+    for k, challenger in enumerate(CHALLENGERS):
+        colour = method_colour(challenger)
         stats = [mean_ci(gap_by_seed(s.table, challenger, metric)) for s in sets.values()]
         means = [m for m, _, _ in stats]
         errors = [np.nan_to_num(h) for _, h, _ in stats]
         offset = (k - 0.5) * 0.2
         ax.errorbar(x + offset, means, yerr=errors, fmt="o", color=colour, capsize=3,
                     label=f"{short_name(challenger)} − BCE")  # fmt: skip
-        ax.axhline(paper_gap(challenger, metric), color=colour, ls="--", lw=1,
-                   label=f"paper: {short_name(challenger)} − BCE")  # fmt: skip
+        gap = paper_gap(challenger, metric)
+        ax.axhline(gap, color=PAPER_STYLE["color"], ls=PAPER_STYLE["linestyle"], lw=1)
+        ax.annotate(f"paper: {short_name(challenger)} − BCE", (1.0, gap), xycoords=("axes fraction", "data"),
+                    xytext=(2, 0), textcoords="offset points", va="center", fontsize=9)  # fmt: skip
     ax.axhline(0, color="gray", lw=0.8)
     ax.set_xticks(x, [name.removeprefix("cause-") for name in sets])
-    ax.set_ylabel(f"gap in {metric.replace('_', ' ')} (points)")
+    ax.set_ylabel(f"gap in {metric_label(metric)}\n(points of %)")
     ax.set_xlabel("arm (one setting changed against the baseline)")
     ax.legend(fontsize=9, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     fig.tight_layout()
@@ -231,9 +243,7 @@ def rung_paragraph(rung: CauseRung, metric: str = "macro_f") -> str:
 # ---------------------------------------------------------------------------- causes 5 and 6, and the summary
 #: The commands that make the runs a pending cause needs (see ``tools/attribution.sh``).
 STAGE_COMMANDS = {
-    "screen": "bash tools/attribution.sh screen",
-    "calibrate": "bash tools/attribution.sh calibrate",
-    "confirm": "bash tools/attribution.sh confirm",
+    stage: f"bash tools/attribution.sh {stage}" for stage in ("screen", "calibrate", "confirm")
 }
 DIFFICULTY_CAUSE = "5. audio difficulty"
 CAPACITY_CAUSE = "6. capacity and training length"

@@ -1,19 +1,299 @@
-"""Figures the chapters draw (matplotlib), from records, predictions and result sets."""
+"""Figures the chapters draw (matplotlib), from records, predictions and result sets.
+
+One look for every page, defined here once:
+
+- :func:`setup` (each chapter calls it first) sets the fonts (nothing under
+  :data:`MIN_FONT_PT` points), the figure size that fits the book's column,
+  and SVG output with real text; every figure is then shown as inline SVG
+  with its alt text (:func:`figure_html`).
+- :func:`method_colour` gives a method (BCE, IF, DR γ=…, the later
+  baselines) one colour on every page, :func:`rung_marker` gives a rung of the
+  ladder one marker, and :data:`PAPER_STYLE` draws the paper's own numbers one
+  distinct way: black, hollow, hatched where it is a bar.
+"""
 
 from __future__ import annotations
 
+import html
+import io
+import re
+
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from sedlib.data.cache import SplitFeatures
 from sedlib.evaluation.predictions import Predictions
 from sedlib.training.record import RunRecord
 
+#: The smallest text of any figure, in points (ticks and legends included).
+MIN_FONT_PT = 9.0
+#: Width of a full-column figure, in inches: at the book's column width (about
+#: 750 px at a 1280 px window) it is shown at about its natural size.
+FIGURE_WIDTH_IN = 7.5
+
+#: Colour of every method on every page (Okabe-Ito and Tol's colour-blind safe palettes).
+METHOD_COLOURS = {
+    "bce": "#0072B2",
+    "inverse_frequency": "#E69F00",
+    "duration_robust-g0.25": "#56B4E9",
+    "duration_robust-g0.5": "#CC79A7",
+    "duration_robust-g1": "#009E73",
+    "duration_robust-g2": "#882255",
+    "duration_robust-g4": "#D55E00",
+    "focal-g2": "#999933",
+    "class_balanced": "#44AA99",
+    "asymmetric": "#AA4499",
+}
+#: Colour of a method not listed above (any other γ, a new loss).
+OTHER_COLOUR = "#777777"
+#: Marker of each rung of the ladder, in ladder order (rung 1 first); never the paper's.
+RUNG_MARKERS = ("o", "^", "v", "D", "P", "X", "<", ">")
+#: The paper's numbers: black, hollow square markers (:func:`paper_marker_style`),
+#: hatched where drawn as a bar, dotted where drawn as a line.
+PAPER_STYLE = {
+    "color": "black",
+    "marker": "s",
+    "markerfacecolor": "none",
+    "markeredgecolor": "black",
+    "hatch": "////",
+    "linestyle": ":",
+}
+#: rcParams of :func:`setup`.
+RC_PARAMS = {
+    "font.size": 10.0,
+    "axes.titlesize": 10.0,
+    "axes.labelsize": 10.0,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
+    "legend.title_fontsize": MIN_FONT_PT,
+    "figure.titlesize": 11.0,
+    "figure.figsize": (FIGURE_WIDTH_IN, 3.6),
+    "svg.fonttype": "none",  # text stays text: searchable, sharp, measurable by the tests
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+#: How the figures name the metrics of the result tables.
+METRIC_LABELS = {
+    "macro_f": "macro F-score",
+    "micro_f": "micro F-score",
+    "tuned_macro_f": "macro F-score, tuned thresholds",
+    "segment_ap": "segment AP",
+}
+
+
+def metric_label(metric: str) -> str:
+    """The name a figure gives ``metric`` (a column of the result tables).
+
+    Examples
+    --------
+    >>> metric_label("macro_f"), metric_label("psds1")
+    ('macro F-score', 'psds1')
+    """
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def setup() -> None:
+    """Apply the book's figure style; each chapter calls it once, first.
+
+    Sets :data:`RC_PARAMS`, SVG inline output, and (in IPython) shows every
+    matplotlib figure as :func:`figure_html`: inline SVG with alt text and a
+    minimum width that keeps its smallest text at 9 px or more.
+    """
+    mpl.rcParams.update(RC_PARAMS)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the book
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("svg")
+    shell.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
+
+
+def method_colour(method: str) -> str:
+    """The colour of a method key (``bce``, ``duration_robust-g4``...) on every page.
+
+    Examples
+    --------
+    >>> method_colour("bce"), method_colour("duration_robust-g4")
+    ('#0072B2', '#D55E00')
+    """
+    return METHOD_COLOURS.get(method, OTHER_COLOUR)
+
+
+def rung_marker(rung: int) -> str:
+    """The marker of rung ``rung`` (1-based, ladder order) on every page.
+
+    Examples
+    --------
+    >>> rung_marker(1), rung_marker(2)
+    ('o', '^')
+    """
+    return RUNG_MARKERS[(rung - 1) % len(RUNG_MARKERS)]
+
+
+def paper_marker_style() -> dict:
+    """Keyword arguments of ``Axes.plot``/``errorbar`` for a point of the paper."""
+    return {
+        "marker": PAPER_STYLE["marker"],
+        "markerfacecolor": "none",
+        "markeredgecolor": PAPER_STYLE["color"],
+        "color": PAPER_STYLE["color"],
+        "markersize": 7,
+        "markeredgewidth": 1.5,
+        "linestyle": "none",
+    }
+
+
+def set_alt(fig: Figure, text: str) -> Figure:
+    """Give ``fig`` the alt text :func:`figure_html` shows.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    text : str
+        What the figure shows, in words (its numbers where there are few).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig`` itself.
+    """
+    fig.sedlib_alt = text
+    return fig
+
+
+def plain_text(text: str) -> str:
+    """Matplotlib's mathtext (``$N_m$``) as plain words (``N_m``), for alt text.
+
+    Examples
+    --------
+    >>> plain_text(r"frames of the class, $N_m$; $\\gamma$")
+    'frames of the class, N_m; gamma'
+    """
+    return re.sub(r"\$([^$]*)\$", lambda m: m.group(1).replace("\\", ""), text)
+
+
+def alt_text(fig: Figure) -> str:
+    """The figure's alt text: the one given by :func:`set_alt`, else one written from its axes.
+
+    The written one names each panel's title, its axis labels and its legend entries.
+    """
+    given = getattr(fig, "sedlib_alt", None)
+    if given:
+        return plain_text(given)
+    parts = []
+    for ax in fig.axes:
+        if not ax.get_visible() or not (ax.get_xlabel() or ax.get_ylabel() or ax.get_title()):
+            continue
+        words = [ax.get_title() or "a panel"]
+        if ax.get_xlabel():
+            words.append(f"horizontal axis: {ax.get_xlabel()}")
+        if ax.get_ylabel():
+            words.append(f"vertical axis: {ax.get_ylabel()}")
+        legend = ax.get_legend()
+        if legend is not None:
+            entries = [t.get_text() for t in legend.get_texts() if t.get_text()]
+            if entries:
+                words.append("legend: " + ", ".join(entries))
+        parts.append("; ".join(words))
+    for legend in fig.legends:
+        entries = [t.get_text() for t in legend.get_texts() if t.get_text()]
+        if entries:
+            parts.append("legend: " + ", ".join(entries))
+    return plain_text("Figure. " + ". ".join(parts) if parts else "Figure.")
+
+
+def smallest_font_pt(fig: Figure) -> float:
+    """The size in points of the smallest visible text of ``fig`` (ticks, legends, labels).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (drawn once to place its tick labels).
+
+    Returns
+    -------
+    float
+        Points; :data:`MIN_FONT_PT` for a figure without text.
+    """
+    fig.canvas.draw()
+    sizes = [
+        t.get_fontsize()
+        for t in fig.findobj(mpl.text.Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes, default=MIN_FONT_PT)
+
+
+def show(fig: Figure, alt: str | None = None) -> None:
+    """Display ``fig`` as :func:`figure_html` (alt text ``alt`` when given) and close it."""
+    from IPython.display import HTML, display
+
+    if alt:
+        set_alt(fig, alt)
+    display(HTML(figure_html(fig)))
+    plt.close(fig)
+
+
+def figure_svg(fig: Figure) -> str:
+    """``fig`` as SVG markup with text kept as text."""
+    buffer = io.StringIO()
+    with mpl.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def figure_html(fig: Figure, min_px: float = MIN_FONT_PT) -> str:
+    """``fig`` as inline SVG for a page: alt text, no text under ``min_px`` pixels.
+
+    The SVG fills the column up to its natural size; below a minimum width at
+    which its smallest text would fall under ``min_px`` it keeps that width
+    and its container (class ``sedlib-scroll``) scrolls sideways instead.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    min_px : float
+        The smallest text size allowed on a page, in CSS pixels.
+
+    Returns
+    -------
+    str
+        An HTML ``<div class="sedlib-figure sedlib-scroll">`` with the SVG.
+    """
+    smallest = smallest_font_pt(fig)
+    svg = figure_svg(fig)
+    svg = svg[svg.index("<svg") :]
+    match = re.search(r'<svg[^>]*\bwidth="([\d.]+)pt"', svg)
+    natural_px = float(match.group(1)) * 4 / 3 if match else 720.0
+    min_width = natural_px * min(1.0, min_px / (smallest * 4 / 3))
+    alt = html.escape(alt_text(fig), quote=True)
+    svg = re.sub(
+        r'<svg([^>]*?)\swidth="[^"]*"\s+height="[^"]*"',
+        rf'<svg\1 role="img" aria-label="{alt}" '
+        rf'style="width:100%;height:auto;max-width:{natural_px:.0f}px;min-width:{min_width:.0f}px"',
+        svg,
+        count=1,
+    )
+    svg = svg.replace(">", f"><title>{alt}</title>", 1)
+    return f'<div class="sedlib-figure sedlib-scroll">{svg}</div>'
+
 
 def learning_curves(record: RunRecord):
     """Training and validation loss, validation F-scores; one line per training, kept epochs marked."""
     history = record.history
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.4))
     for fold, part in history.groupby("fold", sort=False):
         label = "" if history["fold"].nunique() == 1 else f" ({fold})"
         axes[0].plot(part["epoch"], part["train_loss"], marker="o", ms=3, label=f"training{label}")
@@ -21,10 +301,14 @@ def learning_curves(record: RunRecord):
         axes[1].plot(part["epoch"], part["val_macro_f"], marker="o", ms=3, label=f"macro F{label}")
     for best in record.best_epochs:
         axes[1].axvline(best, color="gray", ls=":", lw=1)
-    axes[0].set(title="loss", xlabel="epoch")
-    axes[1].set(title="validation macro F (1 s segments); dotted: kept epochs", xlabel="epoch")
+    axes[0].set(title="loss", xlabel="epoch", ylabel="loss per frame and class")
+    axes[1].set(
+        title="validation macro F\n(1 s segments; dotted: kept epochs)",
+        xlabel="epoch",
+        ylabel="macro F-score (0–1)",
+    )
     for ax in axes:
-        ax.legend(fontsize=7)
+        ax.legend()
     fig.tight_layout()
     return fig
 
@@ -52,7 +336,7 @@ def example_clip(
     names = [features.label_names[k] for k in active]
     t0, t1 = start * hop, (start + len(x[window])) * hop
     fig, axes = plt.subplots(
-        3, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2, 2]}
+        3, 1, figsize=(FIGURE_WIDTH_IN, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 2, 2]}
     )
     axes[0].imshow(
         x[window].T, origin="lower", aspect="auto", extent=(t0, t1, 0, x.shape[1]), cmap="magma"
@@ -66,7 +350,7 @@ def example_clip(
             roll.T, origin="lower", aspect="auto", extent=(t0, t1, -0.5, len(active) - 0.5),
             cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
         )  # fmt: skip
-        ax.set_yticks(range(len(active)), names, fontsize=8)
+        ax.set_yticks(range(len(active)), names)
         ax.set_title(title)
     axes[2].set_xlabel("time (s)")
     fig.tight_layout()
@@ -74,61 +358,136 @@ def example_clip(
 
 
 def ladder_figure(sets, metric: str = "macro_f", methods=None):
-    """Mean ± 95% CI of a metric per method, one group of bars per rung, with the paper's value."""
+    """Mean ± 95% CI of a metric per method: one marker per rung, the paper as a hollow black square.
+
+    Parameters
+    ----------
+    sets : list of sedlib.study.results.ResultSet
+        The rungs, in ladder order.
+    metric : str
+        A column of the result tables (``macro_f``, ``micro_f``...).
+    methods : sequence of str, optional
+        Method keys (default: the paper's four).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from sedlib.report.names import short_name
     from sedlib.study import paper
     from sedlib.study.summary import PAPER_METHODS, mean_ci, with_method
 
     methods = list(methods or PAPER_METHODS)
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    width = 0.8 / (len(sets) + 1)
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.6))
+    n = len(sets) + 1
+    offsets = (np.arange(n) - (n - 1) / 2) * 0.6 / max(n - 1, 1)
     x = np.arange(len(methods))
-    for k, result in enumerate(sets):
+    for k, result in enumerate(sets, start=1):
         table = with_method(result.table)
-        stats = [mean_ci(table.loc[table["method"] == m, metric]) for m in methods]
-        means = [s[0] * 100 for s in stats]
-        errors = [np.nan_to_num(s[1] * 100) for s in stats]
-        ax.bar(x + k * width, means, width, yerr=errors, capsize=3, label=f"rung {k + 1}")
+        for i, m in enumerate(methods):
+            rows = table.loc[table["method"] == m, metric]
+            if rows.empty:
+                continue
+            mean, half, _ = mean_ci(rows)
+            ax.errorbar(
+                x[i] + offsets[k - 1], mean * 100, yerr=np.nan_to_num(half * 100),
+                marker=rung_marker(k), color=method_colour(m), capsize=3, linestyle="none",
+                markersize=6,
+            )  # fmt: skip
     if metric in ("macro_f", "micro_f"):
         printed = paper.table4()[f"{metric}_percent"]
-        ax.bar(
-            x + len(sets) * width,
-            [printed[m] for m in methods],
-            width,
-            color="tab:orange",
-            label="paper",
-        )
-    ax.set_xticks(x + width * len(sets) / 2, [short_name(m) for m in methods])
-    ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
-    ax.legend(fontsize=8, ncol=len(sets) + 1)
+        ax.plot(x + offsets[-1], [printed.get(m, np.nan) for m in methods], **paper_marker_style())
+    ax.set_xticks(x, [short_name(m) for m in methods])
+    ax.set_xlim(-0.6, len(methods) - 0.4)
+    ax.set_ylabel(f"{metric_label(metric)} (%)")
+    ax.legend(handles=ladder_legend(len(sets)), ncol=min(n, 4), loc="best")
     fig.tight_layout()
     return fig
+
+
+def ladder_legend(n_rungs: int, paper: bool = True) -> list:
+    """Legend handles: one grey marker per rung, and the paper's hollow black square.
+
+    Parameters
+    ----------
+    n_rungs : int
+        Rungs drawn (markers of rungs 1 to ``n_rungs``).
+    paper : bool
+        Whether to add the paper's handle last.
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+    """
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], marker=rung_marker(k), color="#555555", linestyle="none", label=f"rung {k}")
+        for k in range(1, n_rungs + 1)
+    ]
+    if paper:
+        handles.append(Line2D([], [], label="paper", **paper_marker_style()))
+    return handles
+
+
+def class_gains(sets, method: str, metric: str = "f", baseline: str = "bce") -> list:
+    """Per rung, the per-class gain of ``method`` over ``baseline`` in points (mean over seeds).
+
+    Parameters
+    ----------
+    sets : list of sedlib.study.results.ResultSet or pandas.DataFrame
+        The rungs (or their per-run tables), in ladder order.
+    method, baseline : str
+        Method keys.
+    metric : str
+        A per-class metric (``f``, ``tuned_f``, ``ap``...).
+
+    Returns
+    -------
+    list of (pandas.Series or None, object)
+        ``(gain by label, the rung)``; None where either method has not run.
+    """
+    from sedlib.study.summary import per_class
+
+    out = []
+    for result in sets:
+        table = getattr(result, "table", result)
+        frame = per_class(table, metric)
+        if (method, "mean") not in frame.columns or (baseline, "mean") not in frame.columns:
+            out.append((None, result))
+            continue
+        out.append(((frame[(method, "mean")] - frame[(baseline, "mean")]) * 100, result))
+    return out
 
 
 def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str = "f"):
     """Per-class gain of ``method`` over BCE against the class's mean event duration, per rung and in the paper."""
     from sedlib.report.names import short_name
     from sedlib.study import paper
-    from sedlib.study.summary import per_class
 
     durations = paper.table1()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for k, result in enumerate(sets, start=1):
-        frame = per_class(result.table, metric)
-        if (method, "mean") not in frame.columns or ("bce", "mean") not in frame.columns:
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4))
+    handles = []
+    for k, (gain, _) in enumerate(class_gains(sets, method, metric), start=1):
+        if gain is None:
             continue
-        gain = (frame[(method, "mean")] - frame[("bce", "mean")]) * 100
-        ax.scatter(durations[gain.index], gain, s=16, label=f"rung {k}")
+        ax.plot(
+            durations[gain.index], gain, marker=rung_marker(k), color=method_colour(method),
+            linestyle="none", markersize=5, alpha=0.85,
+        )  # fmt: skip
+        handles.append(k)
     printed = paper.table2()
     gain = printed.loc[method, "f_percent"] - printed.loc["bce", "f_percent"]
-    ax.scatter(durations[gain.index], gain, marker="s", color="tab:orange", s=18, label="paper")
+    ax.plot(durations[gain.index], gain, **paper_marker_style())
+    legend = ladder_legend(len(sets))
+    legend = [legend[k - 1] for k in handles] + [legend[-1]]
     ax.axhline(0, color="gray", lw=0.8)
     ax.set(
         xscale="log",
         xlabel="mean event duration (s, Table 1)",
-        ylabel=f"F gain, {short_name(method)} − BCE (points)",
+        ylabel=f"F gain, {short_name(method)} − BCE\n(points)",
     )
-    ax.legend(fontsize=8)
+    ax.legend(handles=legend)
     fig.tight_layout()
     return fig
 
@@ -136,54 +495,60 @@ def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str 
 def gamma_sweep(gamma_sets, paper_sets):
     """The paper's Figs. 4 and 5: macro and micro F against γ (log2 axis), BCE and IF as bands."""
     from sedlib.study import paper
-    from sedlib.study.summary import parse_method_key, summarize
+    from sedlib.study.summary import method_key, parse_method_key, summarize
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    colours = plt.cm.tab10.colors
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.8), sharey=False)
     printed = paper.table4()
     for ax, metric, title in (
         (axes[0], "macro_f", "Fig. 4: macro F-score"),
         (axes[1], "micro_f", "Fig. 5: micro F-score"),
     ):
-        for k, (label, table) in enumerate(_sweep_sources(gamma_sets, paper_sets)):
+        for k, (_label, table) in enumerate(_sweep_sources(gamma_sets, paper_sets)):
             s = summarize(table[table["loss"] == "duration_robust"], metrics=(metric,))
             gammas = np.array([parse_method_key(key)[1] for key in s.index])
             order = np.argsort(gammas)
             mean = s[f"{metric}_mean"].to_numpy(float)[order] * 100
             ci = np.nan_to_num(s[f"{metric}_ci"].to_numpy(float)[order] * 100)
-            ax.errorbar(
-                gammas[order], mean, yerr=ci, marker="o", capsize=3, color=colours[k], label=label
-            )
+            ax.plot(gammas[order], mean, color="#999999", lw=1, zorder=1)
+            for g, m, c in zip(gammas[order], mean, ci, strict=True):
+                ax.errorbar(
+                    g, m, yerr=c, marker=rung_marker(k + 1), capsize=3, linestyle="none",
+                    color=method_colour(method_key("duration_robust", g)),
+                )  # fmt: skip
             bce = (
                 summarize(table[table["loss"] == "bce"], metrics=(metric,))
                 if (table["loss"] == "bce").any()
                 else None
             )
             if bce is not None:
-                ax.axhline(bce[f"{metric}_mean"].iloc[0] * 100, color=colours[k], ls="--", lw=1)
+                ax.axhline(
+                    bce[f"{metric}_mean"].iloc[0] * 100, color=method_colour("bce"), ls="--", lw=1
+                )
         for method, g in (("duration_robust-g1", 1.0), ("duration_robust-g4", 4.0)):
-            ax.plot(
-                g,
-                printed.loc[method, f"{metric}_percent"],
-                "s",
-                color="black",
-                label="paper (TUT, 10 seeds)" if g == 1.0 else None,
-            )
-        ax.axhline(
-            printed.loc["bce", f"{metric}_percent"], color="black", ls=":", label="paper, BCE"
-        )
+            ax.plot(g, printed.loc[method, f"{metric}_percent"], **paper_marker_style())
+        ax.axhline(printed.loc["bce", f"{metric}_percent"], color="black", ls=":")
         ax.set_xscale("log", base=2)
         ax.xaxis.set_minor_locator(plt.NullLocator())
         ax.set(
             xticks=[0.25, 0.5, 1, 2, 4],
             xticklabels=["2⁻²", "2⁻¹", "1", "2", "2²"],
-            xlabel="γ",
+            xlabel="γ (log scale)",
             ylabel="F-score (%)",
             title=title,
         )
-    handles, labels = axes[0].get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+
+    sources = list(_sweep_sources(gamma_sets, paper_sets))
+    handles = ladder_legend(len(sources), paper=False)
+    for handle, (label, _) in zip(handles, sources, strict=True):
+        handle.set_label(label)
+    handles += [
+        Line2D([], [], color=method_colour("bce"), ls="--", label="BCE, this study"),
+        Line2D([], [], label="paper (TUT, 10 seeds)", **paper_marker_style()),
+        Line2D([], [], color="black", ls=":", label="paper, BCE"),
+    ]
     fig.tight_layout()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=1)
     return fig
 
 
@@ -205,19 +570,30 @@ def tuned_against_fixed(table, methods):
     from sedlib.study.summary import with_method
 
     table = with_method(table)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(methods) + 1.2))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 0.45 * len(methods) + 1.4))
     for i, method in enumerate(methods):
         runs = table[table["method"] == method]
         fixed, tuned = runs["macro_f"].mean() * 100, runs["tuned_macro_f"].mean() * 100
+        colour = method_colour(method)
         ax.plot([fixed, tuned], [i, i], color="lightgray", zorder=1)
-        ax.scatter(runs["macro_f"] * 100, [i] * len(runs), color="tab:blue", s=12, alpha=0.4)
-        ax.scatter(runs["tuned_macro_f"] * 100, [i] * len(runs), color="tab:red", s=12, alpha=0.4)
-        ax.scatter([fixed], [i], color="tab:blue", s=60, label="threshold 0.5" if i == 0 else None)
-        ax.scatter([tuned], [i], color="tab:red", s=60, label="tuned per class" if i == 0 else None)
+        ax.scatter(runs["macro_f"] * 100, [i] * len(runs), s=12, alpha=0.5,
+                   facecolors="none", edgecolors=colour)  # fmt: skip
+        ax.scatter(runs["tuned_macro_f"] * 100, [i] * len(runs), color=colour, s=12, alpha=0.5)
+        ax.scatter([fixed], [i], s=60, facecolors="none", edgecolors=colour, linewidths=1.5)
+        ax.scatter([tuned], [i], color=colour, s=60)
     ax.set_yticks(range(len(methods)), [short_name(m) for m in methods])
     ax.invert_yaxis()
     ax.set_xlabel("macro F-score (%), test files; small dots: seeds")
-    ax.legend(loc="lower right")
+    from matplotlib.lines import Line2D
+
+    grey = "#555555"
+    proxies = [
+        Line2D([], [], marker="o", linestyle="none", markerfacecolor="none", markeredgecolor=grey,
+               markersize=8, label="threshold 0.5 (hollow)"),
+        Line2D([], [], marker="o", linestyle="none", color=grey, markersize=8,
+               label="tuned per class (filled)"),
+    ]  # fmt: skip
+    ax.legend(handles=proxies, loc="lower right")
     fig.tight_layout()
     return fig
 
@@ -263,7 +639,7 @@ def event_examples(dataset, examples, split: str = "development", seconds: float
 
     meta = dataset.meta(split)
     fig, axes = plt.subplots(
-        2, len(examples), figsize=(12, 5), gridspec_kw={"height_ratios": [3, 1]}
+        2, len(examples), figsize=(FIGURE_WIDTH_IN, 4.2), gridspec_kw={"height_ratios": [3, 1]}
     )
     clips, used = {}, set()
     for col, (label, min_s) in enumerate(examples):
@@ -281,7 +657,7 @@ def event_examples(dataset, examples, split: str = "development", seconds: float
         axes[0, col].imshow(
             x.T, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, x.shape[1])
         )
-        axes[0, col].set_title(f"{label} ({event.offset - event.onset:.2f} s event)")
+        axes[0, col].set_title(f"{label}\n({event.offset - event.onset:.2f} s event)")
         axes[1, col].imshow(
             roll.T, aspect="auto", cmap="Greys", extent=(0, seconds, 0, 1), vmin=0, vmax=1
         )
@@ -289,3 +665,38 @@ def event_examples(dataset, examples, split: str = "development", seconds: float
     axes[0, 0].set_ylabel("mel band")
     fig.tight_layout()
     return fig, clips
+
+
+def frames_per_class(stats: dict):
+    """The paper's Fig. 2: active frames per class (log scale), one panel per data set.
+
+    Parameters
+    ----------
+    stats : dict of str to pandas.DataFrame
+        Per data set (e.g. ``"real development"``, ``"synthetic-small"``), its
+        :func:`sedlib.data.class_stats` table; the first one orders the classes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    first = next(iter(stats.values()))
+    order = first["n_frames"].sort_values().index
+    fig, axes = plt.subplots(
+        1, len(stats), figsize=(FIGURE_WIDTH_IN, 6.5), sharey=True, squeeze=False
+    )
+    for ax, (name, table) in zip(axes[0], stats.items(), strict=True):
+        frames = table["n_frames"].reindex(order)
+        ax.barh(range(len(frames)), frames.to_numpy(), color="#555555")
+        ax.set_xscale("log")
+        ax.set(title=f"{name}", xlabel="active 20 ms frames\n(log scale)")
+        ratio = frames.max() / frames.min()
+        ax.text(0.98, 0.02, f"max / min\n= {ratio:,.0f}", transform=ax.transAxes, ha="right")
+    axes[0, 0].set_yticks(range(len(order)), order)
+    fig.tight_layout()
+    names = ", ".join(stats)
+    return set_alt(
+        fig,
+        f"Horizontal bars, one per class, of the number of active frames (log scale) in {names}; "
+        f"classes ordered by frames, from {order[0]} (fewest) to {order[-1]} (most).",
+    )

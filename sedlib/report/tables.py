@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,120 @@ HOP_S = FeatureConfig().hop_length_s
 
 #: The rule for undefined values, as chapters print it under every results table.
 UNDEFINED_NOTE = f"*{UNDEFINED_RULE}*"
+
+
+def no_results(*commands: str) -> str:
+    """The book's one message for result sets that are not there yet (Markdown).
+
+    Parameters
+    ----------
+    *commands : str
+        The commands that make them (the command line knows them:
+        :func:`sedlib.cli.how_to_make`).
+
+    Examples
+    --------
+    >>> no_results("bash tools/attribution.sh screen")
+    'No results yet: run `bash tools/attribution.sh screen` and rebuild the book.'
+    """
+    if not commands:
+        raise ValueError("no_results needs the command(s) that make the missing results")
+    return f"No results yet: run {' and '.join(f'`{c}`' for c in commands)} and rebuild the book."
+
+
+def table_csv_folder() -> Path:
+    """Where :func:`show_table` writes its CSV files: ``_static/tables/`` of the page's folder.
+
+    A page runs in its own folder (Jupyter Book, JupyterLab, papermill and
+    the Colab cell all run a chapter there), and the build copies that
+    ``_static`` folder into the site after the chapters have run, so each
+    page links to ``../_static/tables/<name>.csv``.
+    """
+    return Path.cwd() / "_static" / "tables"
+
+
+def table_html(table, name: str, index: bool = True) -> str:
+    """A results table for a page, with a link to its CSV under it.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or pandas.io.formats.style.Styler
+        The table as shown (a Styler keeps its formatting on the page; the CSV
+        holds the underlying data).
+    name : str
+        File name of the CSV without extension (unique in the book: the
+        chapter and the table, e.g. ``"04_table4_macro_f"``).
+    index : bool
+        Whether the page and the CSV show the index.
+
+    Returns
+    -------
+    str
+        HTML: ``<div class="sedlib-table sedlib-scroll">`` with the table and the link.
+    """
+    from pandas.io.formats.style import Styler
+
+    data = table.data if isinstance(table, Styler) else table
+    folder = table_csv_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    data.to_csv(folder / f"{safe}.csv", index=index)
+    if data is not table:
+        shown = (table if index else table.hide(axis="index")).to_html()
+    else:
+        shown = table.to_html(classes="dataframe", index=index)
+    return (
+        f'<div class="sedlib-table sedlib-scroll">{shown}<p class="sedlib-download">'
+        f'<a href="../_static/tables/{safe}.csv" download>Download this table (CSV)</a></p></div>'
+    )
+
+
+def show_table(table, name: str, index: bool = True) -> None:
+    """Display :func:`table_html` (in a notebook or a book page)."""
+    from IPython.display import HTML, display
+
+    display(HTML(table_html(table, name, index)))
+
+
+def data_provenance(stats_real: pd.DataFrame | None, meta_dir: Path | None) -> pd.DataFrame:
+    """Where each number of the study's data comes from: printed in the paper, or recomputed.
+
+    Parameters
+    ----------
+    stats_real : pandas.DataFrame or None
+        :func:`sedlib.data.class_stats` of the real development metadata
+        (None when the TUT metadata is not on this machine: only the paper's
+        numbers are shown).
+    meta_dir : Path or None
+        The TUT metadata folder (``meta/``, ``crossvaridation/``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``quantity``; columns ``printed in the paper``, ``source``, ``recomputed here``.
+    """
+    from sedlib.data import read_meta
+    from sedlib.study import paper
+
+    facts = paper.text_facts()
+    rows = [("development audio (min)", facts["development_minutes"], "the paper, Sec. 4.1", "–")]
+    if stats_real is not None and meta_dir is not None:
+        dev = read_meta(meta_dir / "meta" / "meta_development.txt")
+        evaluation = read_meta(meta_dir / "meta" / "meta_evaluation.txt")
+        frames = stats_real["n_frames"]
+        folds = len(list((meta_dir / "crossvaridation").glob("*_evaluation.txt")))
+        rows += [
+            ('"fan" frames', facts["fan_frames"], "the paper, Sec. 4.1", int(frames["fan"])),
+            ("frame imbalance (max / min)", "–", "development metadata",
+             round(frames.max() / frames.min())),
+            ("development files", "–", "development metadata", dev["filename"].nunique()),
+            ("development events", "–", "development metadata", len(dev)),
+            ("cross-validation folds", "–", "the metadata's crossvaridation/", folds),
+            ("evaluation files (not used by the paper)", "–", "evaluation metadata",
+             evaluation["filename"].nunique()),
+        ]  # fmt: skip
+    columns = ["quantity", "printed in the paper", "source", "recomputed here"]
+    return pd.DataFrame(rows, columns=columns).set_index("quantity").astype(str)
 
 
 def _defaults() -> dict:

@@ -158,3 +158,120 @@ def beyond_verdict(
         f"Wilcoxon p-value is {2 / 2**seeds:.3g}: the intervals carry the evidence."
     )
     return "\n".join(lines)
+
+
+#: The metrics of the paired comparisons against BCE (chapter "Beyond the paper"), with their names.
+COMPARED = {
+    "macro_f": "macro F at 0.5",
+    "tuned_macro_f": "macro F, tuned",
+    "segment_ap": "segment AP",
+    "psds1_mean": "PSDS1 (α_st=0)",
+}
+
+
+def paired_table(
+    table: pd.DataFrame, methods, compared: dict[str, str] | None = None, baseline: str = "bce"
+) -> pd.DataFrame | None:
+    """Every method against ``baseline``, seed by seed: one formatted cell per method and metric.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-run table of one rung (with ``method`` or ``loss``/``gamma``, and ``seed``).
+    methods : sequence of str
+        Method keys shown (``baseline`` among them is skipped).
+    compared : dict of str to str, optional
+        Metric column to its name (default :data:`COMPARED`); a metric
+        undefined in any run is left out.
+    baseline : str
+        The method subtracted.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Rows: short method names; columns: metric names; cells
+        ``"+1.2 [-0.3, +2.8], p=0.25, 2/3"`` (difference in points, bootstrap
+        95% interval, Wilcoxon p, seeds won). None when ``baseline`` or every
+        metric is missing.
+    """
+    compared = COMPARED if compared is None else compared
+    table = with_method(table)
+    methods = [m for m in methods if m in set(table["method"])]
+    others = [m for m in methods if m != baseline]
+    present = [c for c in compared if c in table and table[c].notna().all()]
+    if baseline not in methods or not others or not present:
+        return None
+    paired = compare_to_baseline(table, baseline, others, present)
+    shown = paired.apply(
+        lambda r: (
+            f"{r['mean'] * 100:+.1f} [{r['ci_low'] * 100:+.1f}, {r['ci_high'] * 100:+.1f}], "
+            f"p={r['p_wilcoxon']:.2f}, {int(r['wins'])}/{int(r['n'])}"
+        ),
+        axis=1,
+    ).unstack("metric")[present]
+    shown.index = [short_name(m) for m in shown.index]
+    shown.columns = [compared[c] for c in present]
+    return shown
+
+
+#: Per-class metrics whose gain over BCE is set against the class's duration.
+GAIN_METRICS = {"F at 0.5": "f", "F, tuned": "tuned_f", "AP": "ap"}
+
+
+def duration_correlations(
+    table: pd.DataFrame,
+    challengers=("duration_robust-g1", "duration_robust-g4", "focal-g2"),
+    metrics: dict[str, str] | None = None,
+) -> dict[tuple[str, str], DurationCorrelation]:
+    """Does the gain over BCE go to short events? Per challenger and metric, and in the paper.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-run table of one rung.
+    challengers : sequence of str
+        Method keys compared with BCE (those that did not run are skipped).
+    metrics : dict of str to str, optional
+        Name to per-class metric (default :data:`GAIN_METRICS`).
+
+    Returns
+    -------
+    dict
+        ``(short method name, metric name)`` to
+        :class:`~sedlib.study.stats.DurationCorrelation` of the per-class gain
+        (mean over seeds, points) with the paper's Table 1 durations; then the
+        same for the paper's Table 2 (``"paper's Table 2, F at 0.5"``).
+    """
+    from sedlib.report.figures import class_gains
+    from sedlib.study.stats import duration_gain_correlation
+
+    metrics = GAIN_METRICS if metrics is None else metrics
+    durations = paper.table1()
+    present = set(with_method(table)["method"])
+    out = {}
+    for label, metric in metrics.items():
+        for method in (m for m in challengers if m in present):
+            ((gain, _),) = class_gains([table], method, metric)
+            if gain is not None:
+                out[(short_name(method), label)] = duration_gain_correlation(gain, durations)
+    printed = paper.table2()
+    for method in ("duration_robust-g1", "duration_robust-g4"):
+        gain = printed.loc[method, "f_percent"] - printed.loc["bce", "f_percent"]
+        out[(short_name(method), "paper's Table 2, F at 0.5")] = duration_gain_correlation(
+            gain, durations
+        )
+    return out
+
+
+def correlation_table(correlations: dict[tuple[str, str], DurationCorrelation]) -> pd.DataFrame:
+    """:func:`duration_correlations` as a table: Spearman ρ, permutation p, classes."""
+    return pd.DataFrame(
+        {
+            key: {
+                "Spearman ρ": f"{r.rho:+.2f}",
+                "p (permutation)": f"{r.p_permutation:.3f}",
+                "classes": r.n_classes,
+            }
+            for key, r in correlations.items()
+        }
+    ).T.rename_axis(["method", "gain in"])

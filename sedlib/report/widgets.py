@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -27,6 +28,32 @@ def slider_data(
     return {"gammas": [_key(g) for g in gammas], "classes": list(classes), "shares": shares}
 
 
+def slider_colours(gammas) -> dict:
+    """The book's palette for the static slider: BCE's colour, DR's colour at each γ of the study.
+
+    Parameters
+    ----------
+    gammas : sequence of str
+        The slider's γ keys (``"0.25"``, ``"1"``...).
+
+    Returns
+    -------
+    dict
+        ``bce``, ``other`` (a γ the study did not run) and ``gamma`` (key to colour).
+    """
+    from sedlib.report.figures import METHOD_COLOURS, OTHER_COLOUR, method_colour
+
+    return {
+        "bce": method_colour("bce"),
+        "other": OTHER_COLOUR,
+        "gamma": {
+            g: METHOD_COLOURS[f"duration_robust-g{g}"]
+            for g in gammas
+            if f"duration_robust-g{g}" in METHOD_COLOURS
+        },
+    }
+
+
 def _key(gamma: float) -> str:
     return f"{gamma:g}"
 
@@ -43,6 +70,7 @@ def gamma_slider_html(data: dict | None = None, start_gamma: float = 1.0) -> str
         Initial slider position.
     """
     data = data or {"gammas": [_key(g) for g in SLIDER_GAMMAS], "classes": [], "shares": {}}
+    data = {**data, "colours": slider_colours(data["gammas"])}
     start = data["gammas"].index(_key(start_gamma)) if _key(start_gamma) in data["gammas"] else 0
     script = (
         resources.files("sedlib").joinpath("resources/gamma_slider.js").read_text(encoding="utf-8")
@@ -70,37 +98,99 @@ def jupyter_gamma_slider(
     import matplotlib.pyplot as plt
 
     from sedlib.loss_shares import frame_loss
+    from sedlib.report.figures import FIGURE_WIDTH_IN, method_colour
 
     p = np.linspace(0.005, 0.995, 199)
 
     def draw(gamma: float) -> None:
         n_panels = 2 if positive is not None else 1
-        fig, axes = plt.subplots(1, n_panels, figsize=(6 * n_panels, 3.6))
+        fig, axes = plt.subplots(1, n_panels, figsize=(FIGURE_WIDTH_IN, 3.8))
         axes = np.atleast_1d(axes)
-        for z, color in ((1, "tab:blue"), (0, "tab:red")):
-            axes[0].plot(p, frame_loss(p, z, 0.0), color="gray", ls="--" if z else ":")
+        dr = method_colour(f"duration_robust-g{gamma:g}")
+        for z, style in ((1, "-"), (0, "-.")):
+            axes[0].plot(
+                p, frame_loss(p, z, 0.0), color=method_colour("bce"), ls="--" if z else ":"
+            )
             axes[0].plot(
                 p,
                 frame_loss(p, z, gamma),
-                color=color,
+                color=dr,
+                ls=style,
                 label=f"E3, {'active' if z else 'inactive'} frame",
             )
         axes[0].set(
-            ylim=(0, 4), xlabel="predicted probability p", title=f"loss of one frame, γ = {gamma:g}"
+            ylim=(0, 4),
+            xlabel="predicted probability p (0–1)",
+            ylabel="loss (nats)",
+            title=f"loss of one frame, γ = {gamma:g}",
         )
-        axes[0].legend(fontsize=8)
+        axes[0].legend()
         if positive is not None:
             e1 = class_shares(positive, negative, 0.0, classes)["gradient_share"]
             e3 = class_shares(positive, negative, gamma, classes)["gradient_share"]
             y = np.arange(len(e1))
-            axes[1].barh(y - 0.2, e1, height=0.4, color="0.6", label="E1")
-            axes[1].barh(y + 0.2, e3, height=0.4, color="tab:blue", label=f"E3, γ = {gamma:g}")
-            axes[1].set_yticks(y, e1.index, fontsize=7)
-            axes[1].set(title="share of the gradient per class")
-            axes[1].legend(fontsize=8)
+            axes[1].barh(y - 0.2, e1, height=0.4, color=method_colour("bce"), label="E1")
+            axes[1].barh(y + 0.2, e3, height=0.4, color=dr, label=f"E3, γ = {gamma:g}")
+            axes[1].set_yticks(y, e1.index)
+            axes[1].set(title="gradient share per class", xlabel="share of the gradient (0–1)")
+            axes[1].legend()
         fig.tight_layout()
         plt.show()
 
     return widgets.interact(
         draw, gamma=widgets.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.25, description="γ")
     )
+
+
+@dataclass
+class StoredHistograms:
+    """Probability histograms of one stored BCE run: what the slider's per-class shares need.
+
+    Attributes
+    ----------
+    positive, negative : numpy.ndarray
+        Per class, histograms of the predicted probability on active and inactive frames.
+    labels : list of str
+        The classes, in the order of the histograms' rows.
+    source : str
+        One Markdown sentence: which run of which rung, from which file.
+    """
+
+    positive: np.ndarray
+    negative: np.ndarray
+    labels: list[str]
+    source: str
+
+
+def stored_bce_histograms(rungs) -> StoredHistograms | None:
+    """The histograms of a BCE run of the rung closest to the paper that stored them.
+
+    Parameters
+    ----------
+    rungs : list of sedlib.study.results.ResultSet
+        The ladder of the ``paper`` grid (``load_ladder("paper")``), farthest first.
+
+    Returns
+    -------
+    StoredHistograms or None
+        The run with the smallest name among those of the closest rung that
+        has any; None when no rung holds a BCE run with histograms.
+    """
+    for rung in reversed(rungs):  # the rung closest to the paper first
+        runs = [r for _, r in sorted(rung.runs.items()) if r["resolved"]["loss"] == "bce"]
+        runs = [r for r in runs if r.get("probability_histograms")]
+        if not runs:
+            continue
+        bce = runs[0]
+        source = (
+            f"Predictions of the BCE run with seed {bce['config']['seed']} of the rung "
+            f"*{rung.label}* ({bce['provenance']['git_commit'][:10]}), from "
+            f"`data/results/{rung.grid}/{rung.slug}.json`."
+        )
+        return StoredHistograms(
+            positive=np.array(bce["probability_histograms"]["positive"]),
+            negative=np.array(bce["probability_histograms"]["negative"]),
+            labels=list(bce["evaluation"]["per_class"]),
+            source=source,
+        )
+    return None

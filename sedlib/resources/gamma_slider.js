@@ -21,7 +21,15 @@
     return z === 1 ? -Math.pow(1 - p, gamma) * Math.log(p) : -Math.pow(p, gamma) * Math.log(1 - p);
   }
 
-  function drawCurves(svg, gamma) {
+  // The book's palette (sedlib.report.figures), passed in the data: BCE's colour for E1,
+  // the colour of DR at this γ for E3 (a γ the study did not run is drawn in grey).
+  function colours(data, gamma) {
+    var c = data.colours || {};
+    return {e1: c.bce || "#999", e3: (c.gamma && c.gamma[String(gamma)]) || c.other || "#1f77b4"};
+  }
+
+  function drawCurves(svg, gamma, data) {
+    var c = colours(data || {}, gamma);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     var W = 460, H = 260, L = 45, B = 35, T = 25, R = 10, ymax = 4;
     function x(p) { return L + p * (W - L - R); }
@@ -39,10 +47,10 @@
     var xl = el("text", {x: (L + W) / 2, y: H - 4, "text-anchor": "middle", "font-size": 12}, svg);
     xl.textContent = "predicted probability p";
     var series = [
-      {z: 1, g: 0, color: "#999", dash: "4 3", name: "E1, active frame"},
-      {z: 0, g: 0, color: "#999", dash: "1 3", name: "E1, inactive frame"},
-      {z: 1, g: gamma, color: "#1f77b4", dash: "", name: "E3, active frame"},
-      {z: 0, g: gamma, color: "#d62728", dash: "", name: "E3, inactive frame"}
+      {z: 1, g: 0, color: c.e1, dash: "4 3", name: "E1, active frame"},
+      {z: 0, g: 0, color: c.e1, dash: "1 3", name: "E1, inactive frame"},
+      {z: 1, g: gamma, color: c.e3, dash: "", name: "E3, active frame"},
+      {z: 0, g: gamma, color: c.e3, dash: "8 2 2 2", name: "E3, inactive frame"}
     ];
     series.forEach(function (s, k) {
       var pts = [];
@@ -66,13 +74,14 @@
     var max = 0;
     for (var i = 0; i < n; i++) max = Math.max(max, shares.e1[i], shares.e3[i]);
     var title = el("text", {x: L, y: 12, "font-size": 12}, svg);
-    title.textContent = "share of the gradient per class: E1 (grey) vs E3 (blue), γ = " + gamma;
+    var c = colours(data, gamma);
+    title.textContent = "share of the gradient per class: E1 (upper bar), E3 at γ = " + gamma + " (lower)";
     for (var j = 0; j < n; j++) {
       var top = T + j * rowH;
       var name = el("text", {x: L - 5, y: top + 10, "text-anchor": "end", "font-size": 10}, svg);
       name.textContent = data.classes[j];
-      el("rect", {x: L, y: top + 1, width: (W - L - 10) * shares.e1[j] / max, height: 5, fill: "#aaa"}, svg);
-      el("rect", {x: L, y: top + 6, width: (W - L - 10) * shares.e3[j] / max, height: 6, fill: "#1f77b4",
+      el("rect", {x: L, y: top + 1, width: (W - L - 10) * shares.e1[j] / max, height: 5, fill: c.e1}, svg);
+      el("rect", {x: L, y: top + 6, width: (W - L - 10) * shares.e3[j] / max, height: 6, fill: c.e3,
                   "class": "share-e3"}, svg);
     }
     svg.setAttribute("height", T + n * rowH + 5);
@@ -89,7 +98,7 @@
     function update() {
       var gamma = data.gammas[Number(input.value)];
       label.textContent = gamma;
-      drawCurves(curves, gamma);
+      drawCurves(curves, gamma, data);
       if (bars) drawShares(bars, data, gamma);
       root.setAttribute("data-gamma", gamma);
     }

@@ -163,6 +163,7 @@ def attribution_table(
             rows.append(
                 {
                     "arm": name,
+                    "challenger": challenger,
                     "gap": f"{challenger} − {BASELINE_METHOD}",
                     "baseline_gap": found.baseline_gap,
                     "arm_gap": found.arm_gap,
