@@ -118,7 +118,7 @@ def test_arms_are_matched_to_the_baseline_of_their_rung(tmp_path):
     table = cause_table(rung)
     assert list(table["cause"]) == ["1. optimizer"] * 2
     assert set(table["verdict"]) == {"does not explain"}
-    assert list(effects_table(rung)["method"]) == ["bce", "inverse_frequency", "duration_robust-g4"]
+    assert list(effects_table(rung)["method"]) == ["BCE", "IF", "DR γ=4"]
 
 
 # ---------------------------------------------------------------------------- causes 5 and 6, the summary

@@ -95,13 +95,29 @@ def cause_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
 
 
 def effects_table(rung: CauseRung, metric: str = "macro_f") -> pd.DataFrame:
-    """Per arm and method: the arm's mean and its effect on the method (arm − baseline, paired)."""
-    frames = []
+    """Per arm and method: the baseline's and the arm's means, and the effect (arm − baseline, paired).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``arm`` (the grid without ``cause-``), ``method`` (short name),
+        ``baseline`` and ``arm mean`` (points), ``effect [95% CI]`` (text) and ``seeds``.
+    """
+    rows = []
     for name, arm in rung.arms.items():
-        frame = method_effects(rung.baseline.table, arm.table, metric)
-        frame.insert(0, "grid", name)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        for effect in method_effects(rung.baseline.table, arm.table, metric).itertuples():
+            rows.append(
+                {
+                    "arm": name.removeprefix("cause-"),
+                    "method": short_name(effect.method),
+                    "baseline": effect.baseline,
+                    "arm mean": effect.arm,
+                    "effect [95% CI]": f"{effect.effect:+.1f} [{effect.ci_low:+.1f}, "
+                    f"{effect.ci_high:+.1f}]",
+                    "seeds": effect.seeds,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def gap_figure(rung: CauseRung, metric: str = "macro_f"):
