@@ -52,6 +52,33 @@ def built_book(tmp_path_factory) -> Path:
     return out / "_build" / "html"
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the tests of one module (see ``chromium.start_chromium``)."""
+    from chromium import start_chromium
+
+    driver = start_chromium()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    """The built book served on 127.0.0.1: its base URL."""
+    from http_fixture import FileServer
+
+    with FileServer(built_book) as server:
+        yield server.url
+
+
+def book_pages() -> list[str]:
+    """Every page of the book in the order of ``_toc.yml`` (paths without suffix)."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
 @pytest.fixture(scope="session")
 def tut_meta() -> Path:
     """The real TUT event metadata, from the SEDLIB_TUT_META setting (skipped when absent)."""

@@ -10,15 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from chromium import (
     console_errors,
     open_page,
     requests_leaving,
     screenshot_dir,
-    start_chromium,
 )
-from http_fixture import FileServer
+from conftest import book_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.book
@@ -44,24 +42,6 @@ while (walker.nextNode()) {
 }
 return hits;
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = start_chromium()
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
-def site(built_book):
-    with FileServer(built_book) as server:
-        yield server.url
-
-
-def pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
 
 
 def wait_for_math(driver, page: str, timeout: float = 30) -> None:
@@ -90,7 +70,7 @@ def check_page(driver, base: str, page: str) -> None:
     assert requests_leaving(driver, base) == [], f"{page}: requests that leave the site"
 
 
-@pytest.mark.parametrize("page", pages())
+@pytest.mark.parametrize("page", book_pages())
 def test_page_works_offline(browser, site, page, tmp_path_factory):
     open_page(browser, f"{site}{page}.html")
     check_page(browser, site, page)

@@ -17,9 +17,8 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
-import yaml
-from chromium import open_page, start_chromium
-from http_fixture import FileServer
+from chromium import open_page
+from conftest import book_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "_build" / "screenshots"
@@ -100,24 +99,6 @@ return {bad: bad, raster: raster};
 """
 
 
-def pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = start_chromium()
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
-def site(built_book):
-    with FileServer(built_book) as server:
-        yield server.url
-
-
 def show_at(driver, url: str, width: int) -> None:
     """Open ``url`` in a viewport ``width`` CSS pixels wide (a phone's below 600) and let it settle."""
     driver.execute_cdp_cmd(
@@ -153,7 +134,7 @@ def full_screenshot(driver, path: Path) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("page", pages())
+@pytest.mark.parametrize("page", book_pages())
 def test_page_fits_its_column_and_its_figures_read(browser, site, page, width):
     show_at(browser, f"{site}{page}.html", width)
     full_screenshot(browser, SHOTS / f"{page.replace('/', '_')}_{width}.png")
