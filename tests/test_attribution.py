@@ -326,6 +326,8 @@ def test_confirm_refuses_before_calibration_and_then_runs_the_paper_like_rung(tm
 
 
 def test_a_rung_made_with_attribution_settings_is_named_so():
+    from sedlib.report.names import rung_label
+
     result = _set("paper", {"output_bias": "zero"}, BASE)
     result.runs = {
         "bce-s0": {"resolved": {"class_frames": None}},
@@ -333,7 +335,7 @@ def test_a_rung_made_with_attribution_settings_is_named_so():
     }
     assert result.setting("class_frames") == "clip"
     assert result.setting("output_bias") == "zero"
-    assert result.label.endswith("cpu, zero output bias, per-clip N_m")
+    assert rung_label(result).endswith("cpu, zero output bias, per-clip N_m")
     default = _set("paper", {"output_bias": "prior"}, BASE)
-    assert default.label.endswith("CRNN, cpu")
+    assert rung_label(default).endswith("CRNN, cpu")
     assert default.setting("class_frames", "dataset") == "dataset"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sedlib.report.names import describe_ladder, method_name, short_name
+from sedlib.report.names import describe_ladder, method_name, rung_label, short_name
 from sedlib.study.results import ResultSet, slug
 from sedlib.study.summary import (
     format_mean_ci,
@@ -140,6 +140,6 @@ def test_the_ladder_climbs_towards_the_paper():
         "folds-192-32-3",
         "folds-192-128-10",
     ]
-    assert "narrow CRNN (32 ch)" in rungs[2].label and "10 seeds" in rungs[0].label
+    assert "narrow CRNN (32 ch)" in rung_label(rungs[2]) and "10 seeds" in rung_label(rungs[0])
     table = describe_ladder(ordered)
     assert list(table["protocol"]) == ["dev-eval", "dev-eval", "folds", "folds"]

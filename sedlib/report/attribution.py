@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sedlib.report.names import short_name
+from sedlib.report.names import rung_label, short_name
 from sedlib.study.attribution import (
     CHALLENGERS,
     VERDICTS,
@@ -48,7 +48,7 @@ class CauseRung:
     @property
     def label(self) -> str:
         """The rung as the ladder describes it."""
-        return self.baseline.label
+        return rung_label(self.baseline)
 
 
 def _arm_keys(grid: Grid) -> set[str]:

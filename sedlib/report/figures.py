@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from sedlib.data.cache import SplitFeatures
 from sedlib.evaluation.predictions import Predictions
+from sedlib.report.names import rung_label
 from sedlib.training.record import RunRecord
 
 #: The smallest text of any figure, in points (ticks and legends included).
@@ -558,10 +559,10 @@ def _sweep_sources(gamma_sets, paper_sets):
 
     swept = {s.settings_key for s in gamma_sets}
     for s in gamma_sets:
-        yield f"{s.label} (γ grid)", joined(s, paper_sets)
+        yield f"{rung_label(s)} (γ grid)", joined(s, paper_sets)
     for s in paper_sets:
         if s.settings_key not in swept:
-            yield f"{s.label} (paper grid)", s.table
+            yield f"{rung_label(s)} (paper grid)", s.table
 
 
 def tuned_against_fixed(table, methods):

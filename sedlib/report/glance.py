@@ -23,7 +23,7 @@ from sedlib.report.figures import (
     rung_marker,
     set_alt,
 )
-from sedlib.report.names import short_name
+from sedlib.report.names import rung_label, short_name
 from sedlib.study import paper
 from sedlib.study.stats import compare_to_baseline
 from sedlib.study.summary import with_method
@@ -69,7 +69,7 @@ def glance_table(sets, metric: str = METRIC, challengers=CHALLENGERS) -> pd.Data
             rows.append(
                 {
                     "rung": k,
-                    "label": result.label,
+                    "label": rung_label(result),
                     "method": m,
                     "name": f"{short_name(m)} − BCE",
                     "mean": float(row["mean"]) * 100,

@@ -63,3 +63,34 @@ def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, index=pd.Index([f"rung {k + 1}" for k in range(len(sets))]))
+
+
+#: Settings of the attribution study: their defaults, and how a rung that departs from one is named.
+ATTRIBUTION_SETTINGS = {
+    "optimizer": ("adam", "SGD"),
+    "output_bias": ("prior", "zero output bias"),
+    "class_frames": ("dataset", "per-clip N_m"),
+    "selection": ("best", "last epoch"),
+}
+
+
+def rung_label(result: ResultSet) -> str:
+    """One line for tables and figures: data, protocol, size, seeds, model, departures from the defaults.
+
+    The attribution study's settings (:data:`ATTRIBUTION_SETTINGS`) are
+    named when they are not the defaults, so that a rung made with them is
+    never read as a rung of the defaults.
+    """
+    data, settings = result.header["data"], result.header["settings"]
+    width = settings.get("model", {}).get("channels", 128)
+    model = "CRNN" if width == 128 else f"narrow CRNN ({width} ch)"
+    departures = "".join(
+        f", {text}"
+        for key, (default, text) in ATTRIBUTION_SETTINGS.items()
+        if result.setting(key, default) != default
+    )
+    return (
+        f"{data['name']} ({data['audio_minutes']:.0f} min, {data['frame_imbalance']:,.0f}x), "
+        f"{result.header['protocol']}, {result.header['seeds']} seeds, {settings['epochs']} epochs, "
+        f"{model}, {settings['device']}{departures}"
+    )

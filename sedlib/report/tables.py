@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sedlib.features import FeatureConfig
-from sedlib.report.names import method_name, short_name
+from sedlib.report.names import method_name, rung_label, short_name
 from sedlib.study.summary import UNDEFINED_RULE, format_mean_ci, with_method
 from sedlib.training.config import TRAINING_CHOICES, TrainConfig, model_defaults
 from sedlib.training.record import RunRecord
@@ -310,7 +310,7 @@ def result_header(result, rung: int | None = None) -> str:
     where = f"`data/results/{result.grid}/{result.slug}.csv`"
     name = f"Rung {rung}: " if rung is not None else ""
     return (
-        f"**{name}{result.label}.** {len(table)} run(s) of the `{result.grid}` grid "
+        f"**{name}{rung_label(result)}.** {len(table)} run(s) of the `{result.grid}` grid "
         f"(up to {int(table['epochs_run'].max())} epochs per training; code {', '.join(commits)}), "
         f"aggregated {result.header['aggregated']['created_utc']} into {where}. "
         + (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sedlib.report.names import method_name, short_name
+from sedlib.report.names import method_name, rung_label, short_name
 from sedlib.study import paper
 from sedlib.study.stats import DurationCorrelation, compare_to_baseline
 from sedlib.study.summary import PAPER_METHODS, with_method
@@ -67,7 +67,9 @@ def rung_verdict(table: pd.DataFrame, label: str) -> str:
 
 def ladder_verdict(sets) -> str:
     """What holds on which rung (one paragraph per rung), and across them."""
-    lines = [rung_verdict(s.table, f"rung {k}: {s.label}") for k, s in enumerate(sets, start=1)]
+    lines = [
+        rung_verdict(s.table, f"rung {k}: {rung_label(s)}") for k, s in enumerate(sets, start=1)
+    ]
     holding = [k for k, s in enumerate(sets, start=1) if _holds(s.table)]
     if holding:
         lines.append(

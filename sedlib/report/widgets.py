@@ -11,6 +11,7 @@ from importlib import resources
 import numpy as np
 
 from sedlib.loss_shares import class_shares
+from sedlib.report.names import rung_label
 
 #: γ values offered by the sliders: 0 (BCE) to 4 in steps of 1/4, covering the paper's 2^-2 .. 2^2.
 SLIDER_GAMMAS = tuple(float(g) for g in np.arange(0, 4.01, 0.25))
@@ -184,7 +185,7 @@ def stored_bce_histograms(rungs) -> StoredHistograms | None:
         bce = runs[0]
         source = (
             f"Predictions of the BCE run with seed {bce['config']['seed']} of the rung "
-            f"*{rung.label}* ({bce['provenance']['git_commit'][:10]}), from "
+            f"*{rung_label(rung)}* ({bce['provenance']['git_commit'][:10]}), from "
             f"`data/results/{rung.grid}/{rung.slug}.json`."
         )
         return StoredHistograms(

@@ -120,15 +120,6 @@ def results_root(root: Path | None = None) -> Path:
     return Path(root) if root is not None else results_dir()
 
 
-#: Settings of the attribution study: their defaults, and how a rung that departs from one is named.
-ATTRIBUTION_SETTINGS = {
-    "optimizer": ("adam", "SGD"),
-    "output_bias": ("prior", "zero output bias"),
-    "class_frames": ("dataset", "per-clip N_m"),
-    "selection": ("best", "last epoch"),
-}
-
-
 @dataclass
 class ResultSet:
     """One aggregated set of runs: its header, its table, its per-run records.
@@ -154,28 +145,6 @@ class ResultSet:
     table: pd.DataFrame
     runs: dict
     path: Path | None = None
-
-    @property
-    def label(self) -> str:
-        """One line for tables and figures: data, protocol, size, seeds, model, departures from the defaults.
-
-        The attribution study's settings (:data:`ATTRIBUTION_SETTINGS`) are
-        named when they are not the defaults, so that a rung made with them is
-        never read as a rung of the defaults.
-        """
-        data, settings = self.header["data"], self.header["settings"]
-        width = settings.get("model", {}).get("channels", 128)
-        model = "CRNN" if width == 128 else f"narrow CRNN ({width} ch)"
-        departures = "".join(
-            f", {text}"
-            for key, (default, text) in ATTRIBUTION_SETTINGS.items()
-            if self.setting(key, default) != default
-        )
-        return (
-            f"{data['name']} ({data['audio_minutes']:.0f} min, {data['frame_imbalance']:,.0f}x), "
-            f"{self.header['protocol']}, {self.header['seeds']} seeds, {settings['epochs']} epochs, "
-            f"{model}, {settings['device']}{departures}"
-        )
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A setting of the set's runs: the shared one, else the one value its runs that use it have.
