@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sedlib.errors import ConfigError
 from sedlib.training.config import TrainConfig, merge_settings, run_name
 
 
@@ -165,7 +166,7 @@ GRIDS: dict[str, Grid] = {
 def get_grid(name: str) -> Grid:
     """The grid called ``name``."""
     if name not in GRIDS:
-        raise ValueError(f"unknown grid {name!r}; choose {', '.join(GRIDS)}")
+        raise ConfigError(f"unknown grid {name!r}; choose {', '.join(GRIDS)}")
     return GRIDS[name]
 
 
@@ -174,7 +175,7 @@ def grid_runs(name: str, seeds: int | None = None) -> list[RunSpec]:
     grid = get_grid(name)
     n = grid.seeds if seeds is None else seeds
     if n < 1:
-        raise ValueError(f"seeds must be at least 1, got {n}")
+        raise ConfigError(f"seeds must be at least 1, got {n}")
     return [RunSpec(method, seed) for method in grid.methods for seed in range(n)]
 
 
@@ -187,7 +188,7 @@ def run_config(grid: Grid, spec: RunSpec, overrides: dict[str, Any]) -> TrainCon
 
     Raises
     ------
-    ValueError
+    ConfigError
         When ``overrides`` sets what the grid sets run by run (:data:`PER_RUN`).
     """
     check_overrides(grid, overrides)
@@ -210,12 +211,12 @@ def check_overrides(grid: Grid, overrides: dict[str, Any]) -> None:
 
     Raises
     ------
-    ValueError
+    ConfigError
         Naming the setting.
     """
     clash = sorted(set(overrides) & set(PER_RUN))
     if clash:
-        raise ValueError(
+        raise ConfigError(
             f"grid {grid.name!r} sets {', '.join(clash)} run by run (methods {grid_methods(grid)}, "
             "seeds 0..N-1 with --seeds N): a shared setting cannot change it; declare a grid "
             "in sedlib/study/grids.py, or train one run with `sedlib train`"
