@@ -58,6 +58,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sedlib.errors import FolderTakenError
 from sedlib.losses import get_loss, targets_checked_elsewhere
 from sedlib.model import CRNN
 from sedlib.training import checkpoint
@@ -153,7 +154,7 @@ def _start(members: list[Member], folder: Path, device: torch.device, gru: str) 
         return _Group(members, model, optimizer, generators, states, list(range(len(members))))
     saved = checkpoint.load(path, device)
     if saved["members"] != [m.key for m in members]:
-        raise RuntimeError(f"{path} belongs to another group of trainings; delete its folder")
+        raise FolderTakenError(f"{path} belongs to another group of trainings; delete its folder")
     model.keep(torch.tensor(saved["active"], dtype=torch.long, device=device))
     model.load_state_dict(saved["model"])
     optimizer = stacked_optimizer(model, members[0].config)

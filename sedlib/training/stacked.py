@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sedlib.errors import ConfigError
 from sedlib.model import CRNN
 
 GRU_IMPLEMENTATIONS = ("cell", "function", "loop")
@@ -59,7 +60,7 @@ class StackedCRNN(nn.Module):
     def __init__(self, members: Sequence[CRNN], gru: str = "cell"):
         super().__init__()
         if gru not in GRU_IMPLEMENTATIONS:
-            raise ValueError(f"gru must be one of {GRU_IMPLEMENTATIONS}, got {gru!r}")
+            raise ConfigError(f"gru must be one of {GRU_IMPLEMENTATIONS}, got {gru!r}")
         template = members[0]
         self.gru_impl = gru
         self.n_mels, self.n_classes = template.n_mels, template.n_classes
