@@ -351,7 +351,10 @@ TRAINING_CHOICES: tuple[Choice, ...] = (
         "the paper's Table 1 and its 192 min are the development metadata, which ships with these 4 folds",
     ),
     Choice(
-        "optimizer, learning rate", "not given", "Adam, {lr:g}", "the DCASE 2018 task 4 baseline"
+        "optimizer, learning rate",
+        "not given",
+        "Adam, {lr:g}",
+        "the DCASE 2018 task 4 baseline; the chapter “Why the numbers differ” measures SGD with momentum against it",
     ),
     Choice(
         "batch size",
@@ -382,7 +385,9 @@ TRAINING_CHOICES: tuple[Choice, ...] = (
         "output bias",
         "not given",
         "log-odds of each class's frame frequency (Lin et al., 2017)",
-        "without it the first hundreds of updates only learn that most frames are inactive",
+        "without it the first hundreds of updates only learn that most frames are inactive; "
+        "kept as the default, though the chapter “Why the numbers differ” finds that zero biases (the paper's likely "
+        "setting) are one of the choices behind IF's departure from the paper",
     ),
     Choice(
         "loss reduction",
@@ -394,7 +399,8 @@ TRAINING_CHOICES: tuple[Choice, ...] = (
         "E2's N_m",
         '"frames of event m": per clip or per training set',
         "`{class_frames}`: frames of the class in the training set",
-        'under it the paper\'s Table 2 shows "fan" falling to 0; per clip is an option',
+        "under it the paper's Table 2 shows \"fan\" falling to 0; per clip (the text's "
+        "reading) is an option, and the chapter “Why the numbers differ” finds it one of the choices behind IF's departure",
     ),
     Choice(
         "precision",
