@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sedlib.report.names import rung_label, short_name
+from sedlib.report.names import short_name
 from sedlib.study.attribution import (
     CHALLENGERS,
     VERDICTS,
@@ -44,11 +44,6 @@ class CauseRung:
 
     baseline: ResultSet
     arms: dict[str, ResultSet] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        """The rung as the ladder describes it."""
-        return rung_label(self.baseline)
 
 
 def _arm_keys(grid: Grid) -> set[str]:
