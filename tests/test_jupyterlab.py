@@ -151,6 +151,18 @@ def kernel_idle(driver) -> bool:
     return bool(status) and status[0].get_attribute("data-status") == "idle"
 
 
+def kernel_started(driver) -> bool:
+    """Idle kernel for the opened notebook; a "Select Kernel" dialog (JupyterLab asks when the
+    kernel is slow to start on a loaded machine) is answered with its default, the notebook's kernel."""
+    for dialog in driver.find_elements("css selector", ".jp-Dialog"):
+        if "kernel" in dialog.text.lower():
+            accept = dialog.find_elements("css selector", ".jp-mod-accept")
+            if accept:
+                accept[0].click()
+            return False
+    return kernel_idle(driver)
+
+
 def code_cells(driver) -> list[dict]:
     """Execution count and errors of every code cell of the open notebook, from its model."""
     return driver.execute_script(CODE_CELLS)
@@ -193,7 +205,7 @@ def test_gamma_slider_redraws_its_figure_in_jupyterlab(lab, tmp_path_factory):
     driver = start_chromium("1400,1000")
     try:
         open_page(driver, f"{lab.url}lab/tree/{NOTEBOOK}?token={lab.token}")
-        wait_for(driver, 90, "idle kernel for the opened notebook", kernel_idle)
+        wait_for(driver, 120, "idle kernel for the opened notebook", kernel_started)
         run_all_cells(driver)
         slider = wait_for(
             driver,
