@@ -189,7 +189,7 @@ def test_difficulty_pairs_a_harder_baseline_with_the_same_settings_on_the_data_a
     assert pair.easy.header["data"]["name"] == "synthetic-t-seed0"
     rows = cause_summary(tmp_path).query("cause == '5. audio difficulty'")
     assert list(rows["verdict"]) == ["explains", "does not explain"]  # IF 6 -> -6; DR 4 -> 2
-    assert rows["arm"].iloc[0] == "every event -20 dB against its background"
+    assert rows["arm"].iloc[0] == "events -20 dB"
 
 
 def test_capacity_compares_an_arms_verdicts_at_128_and_at_32_channels(tmp_path):

@@ -9,6 +9,7 @@ in :mod:`sedlib.study.attribution`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -301,10 +302,8 @@ def difficulty_pairs(root: Path | None = None) -> list[DifficultyPair]:
 def _rung_text(result: ResultSet) -> str:
     settings = result.header["settings"]
     width = settings.get("model", {}).get("channels", 128)
-    return (
-        f"{result.header['data']['name']}, {result.header['protocol']}, "
-        f"{width} ch, {settings['epochs']} ep"
-    )
+    data = re.sub(r"-seed0$", "", result.header["data"]["name"])
+    return f"{data}, {result.header['protocol']}, {width} ch, {settings['epochs']} ep"
 
 
 def _summary_rows(cause: str, arm: str, rung: str, changes: list) -> list[dict]:
@@ -326,7 +325,7 @@ def _summary_rows(cause: str, arm: str, rung: str, changes: list) -> list[dict]:
 
 
 def _pending_row(cause: str, arm: str, stages: tuple[str, ...]) -> dict:
-    commands = ", then ".join(f"`{STAGE_COMMANDS[s]}`" for s in stages)
+    commands = ", then ".join(STAGE_COMMANDS[s] for s in stages)
     row = dict.fromkeys(("gap", "baseline → arm", "change [95% CI]", "paper"), "–")
     return {"cause": cause, "arm": arm, "rung": "–", **row, "verdict": f"not run yet: {commands}"}
 
@@ -355,7 +354,7 @@ def _capacity_rows(rungs: list[CauseRung], metric: str) -> list[dict]:
                 rows.append(
                     {
                         "cause": CAPACITY_CAUSE,
-                        "arm": f"{grid.cause} at 128 and at {narrow} channels",
+                        "arm": f"{grid.name.removeprefix('cause-')}, 128 / {narrow} ch",
                         "rung": "the rungs above",
                         "gap": f"{short_name(challenger)} − BCE",
                         "baseline → arm": f"{wide_verdict} → {narrow_verdict}",
@@ -387,7 +386,7 @@ def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataF
     rungs = cause_rungs(root)
     rows: list[dict] = []
     for grid in ARM_GRIDS:
-        arm = grid.description.removeprefix("attribution: ")
+        arm = grid.name.removeprefix("cause-")  # as the figure names the arms
         found = [r for r in rungs if grid.name in r.arms]
         for rung in found:
             arm_table = rung.arms[grid.name].table
@@ -398,16 +397,12 @@ def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataF
     pairs = difficulty_pairs(root)
     for pair in pairs:
         changes = [gap_change(pair.easy.table, pair.hard.table, c, metric) for c in CHALLENGERS]
-        arm = f"every event {pair.offset:g} dB against its background"
+        arm = f"events {pair.offset:g} dB"
         rows += _summary_rows(DIFFICULTY_CAUSE, arm, _rung_text(pair.hard), changes)
     if not pairs:
-        rows.append(
-            _pending_row(DIFFICULTY_CAUSE, "the calibrated difficulty", ("calibrate", "confirm"))
-        )
+        rows.append(_pending_row(DIFFICULTY_CAUSE, "calibrated dB", ("calibrate", "confirm")))
     capacity = _capacity_rows(rungs, metric)
-    rows += capacity or [
-        _pending_row(CAPACITY_CAUSE, "the deciding arm at 32 channels", ("confirm",))
-    ]
+    rows += capacity or [_pending_row(CAPACITY_CAUSE, "32 channels", ("confirm",))]
     return pd.DataFrame(rows)
 
 
@@ -512,7 +507,11 @@ def what_remains(summary: pd.DataFrame, gaps: pd.DataFrame) -> str:
     pending = summary[summary["verdict"].str.startswith("not run")]
     if not pending.empty:
         named = "; ".join(
-            f"{row['cause']} ({row['verdict'].removeprefix('not run yet: ')})"
+            f"{row['cause']} ("
+            + ", then ".join(
+                f"`{c}`" for c in row["verdict"].removeprefix("not run yet: ").split(", then ")
+            )
+            + ")"
             for _, row in pending.iterrows()
         )
         parts.append(f"Not measured yet: {named}.")
