@@ -339,3 +339,34 @@ def test_a_rung_made_with_attribution_settings_is_named_so():
     default = _set("paper", {"output_bias": "prior"}, BASE)
     assert rung_label(default).endswith("CRNN, cpu")
     assert default.setting("class_frames", "dataset") == "dataset"
+
+
+def test_the_chapters_sentences_say_whether_the_grids_use_the_chosen_values(monkeypatch):
+    from sedlib.report import attribution
+    from sedlib.study import grids
+
+    lrs = pd.DataFrame({"lr": [1.0, 3.0], "chosen": ["", "✓"]})
+    monkeypatch.setattr(grids, "SGD_LR", 3.0)
+    assert "the learning rate of the `cause-sgd` grid" in attribution.sgd_choice_sentence(lrs)
+    monkeypatch.setattr(grids, "SGD_LR", 1.0)
+    assert "**not**" in attribution.sgd_choice_sentence(lrs)
+    offsets = pd.DataFrame({"offset (dB)": [-20.0, -30.0], "chosen": ["", "✓"]})
+    monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", -30.0)
+    assert attribution.calibration_sentence(offsets) == (
+        "Chosen: -30 dB, the offset the paper-like rung uses."
+    )
+    monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", None)
+    assert "**not**" in attribution.calibration_sentence(offsets)
+    none = offsets.assign(chosen="")
+    assert "goes on" in attribution.calibration_sentence(none)
+
+
+def test_the_departure_table_has_both_gaps_per_rung_beside_the_paper():
+    from sedlib.report.attribution import departure_table
+
+    rung = _set("paper", {}, BASE)
+    table = departure_table([rung, rung])
+    assert list(table["gap"]) == ["IF − BCE", "DR γ=4 − BCE"] * 2
+    assert table["rung"].iloc[2].startswith("rung 2: d (16 min")
+    assert table["paper (points)"].tolist()[:2] == [-6.29, 3.15]
+    assert table["this study (points, mean ± 95% CI)"].iloc[0].startswith("6.0")

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sedlib.report.names import short_name
+from sedlib.report.names import rung_label, short_name
 from sedlib.study.attribution import (
     CHALLENGERS,
     VERDICTS,
@@ -521,3 +521,51 @@ def what_remains(summary: pd.DataFrame, gaps: pd.DataFrame) -> str:
         "and the paper's own seeds and splits are not published."
     )
     return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------- the chapter's sentences
+def departure_table(ladder: list[ResultSet], metric: str = "macro_f") -> pd.DataFrame:
+    """Per rung of the paper grid: IF − BCE and DR γ=4 − BCE (mean ± 95% CI over seeds) beside the paper's."""
+    from sedlib.study.summary import format_mean_ci
+
+    rows = []
+    for k, rung in enumerate(ladder, start=1):
+        for challenger in CHALLENGERS:
+            gap = gap_by_seed(rung.table, challenger, metric) / 100
+            rows.append(
+                {
+                    "rung": f"rung {k}: {rung_label(rung)}",
+                    "gap": f"{short_name(challenger)} − BCE",
+                    "this study (points, mean ± 95% CI)": format_mean_ci(gap),
+                    "paper (points)": round(paper_gap(challenger, metric), 2),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def sgd_choice_sentence(lr_table: pd.DataFrame) -> str:
+    """Which learning rate the validation chose, and whether the ``cause-sgd`` grid uses it."""
+    from sedlib.study.grids import SGD_LR
+
+    chosen = lr_table.loc[lr_table["chosen"] == "✓", "lr"].tolist()
+    agree = (
+        "the learning rate of the `cause-sgd` grid"
+        if SGD_LR in chosen
+        else "**not** the learning rate the `cause-sgd` grid uses: its runs are to be made again"
+    )
+    return f"Chosen: lr = {', '.join(f'{v:g}' for v in chosen)}; the grid uses {SGD_LR:g}, {agree}."
+
+
+def calibration_sentence(calibration: pd.DataFrame) -> str:
+    """Which offset the calibration chose, and whether the paper-like rung uses it."""
+    from sedlib.study.grids import CALIBRATED_EBR_DB
+
+    chosen = calibration.loc[calibration["chosen"] == "✓", "offset (dB)"].tolist()
+    if not chosen:
+        return "No offset tried so far lands within the window: the calibration goes on."
+    if CALIBRATED_EBR_DB in chosen:
+        return f"Chosen: {chosen[0]:g} dB, the offset the paper-like rung uses."
+    return (
+        f"Chosen: {chosen[0]:g} dB; the paper-like rung uses {CALIBRATED_EBR_DB}: "
+        "**not** the chosen offset, its runs are to be made again."
+    )
