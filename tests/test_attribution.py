@@ -350,15 +350,47 @@ def test_the_chapters_sentences_say_whether_the_grids_use_the_chosen_values(monk
     assert "the learning rate of the `cause-sgd` grid" in attribution.sgd_choice_sentence(lrs)
     monkeypatch.setattr(grids, "SGD_LR", 1.0)
     assert "**not**" in attribution.sgd_choice_sentence(lrs)
-    offsets = pd.DataFrame({"offset (dB)": [-20.0, -30.0], "chosen": ["", "✓"]})
+    offsets = pd.DataFrame(
+        {
+            "offset (dB)": [-20.0, -30.0],
+            "macro F (%)": [11.5, 10.4],
+            "micro F (%)": [43.9, 42.9],
+            "within the window": [False, False],
+            "chosen": ["", "✓"],
+        }
+    )
     monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", -30.0)
-    assert attribution.calibration_sentence(offsets) == (
-        "Chosen: -30 dB, the offset the paper-like rung uses."
+    said = attribution.calibration_sentence(offsets)
+    assert said.startswith("No offset tried lands within the windows; the nearest is -30 dB")
+    assert "micro F spans only 42.9–43.9 %" in said and said.endswith(
+        "The paper-like rung uses it."
     )
     monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", None)
-    assert "**not**" in attribution.calibration_sentence(offsets)
-    none = offsets.assign(chosen="")
-    assert "goes on" in attribution.calibration_sentence(none)
+    assert "does not use an offset yet" in attribution.calibration_sentence(offsets)
+    inside = offsets.assign(**{"within the window": [False, True]})
+    monkeypatch.setattr(grids, "CALIBRATED_EBR_DB", -20.0)
+    said = attribution.calibration_sentence(inside)
+    assert said.startswith("Chosen: -30 dB, within the windows") and "made again" in said
+
+
+def test_the_calibration_chooses_the_offset_nearest_the_papers_bce(tmp_path):
+    from sedlib.report.attribution import calibration_table
+
+    def bce_at(offset: str, macro: float, micro: float):
+        result = _on(
+            _set("calibration", {}, {"bce": macro}, offset), f"synthetic-t-ebr{offset}-seed0"
+        )
+        result.table["micro_f"] = micro
+        return result
+
+    _write(
+        tmp_path, bce_at("-10", 0.15, 0.50), bce_at("-20", 0.10, 0.30), bce_at("-30", 0.05, 0.20)
+    )
+    table = calibration_table(tmp_path)
+    assert list(table["offset (dB)"]) == [-10.0, -20.0, -30.0]
+    assert list(table["within the window"]) == [False, True, False]
+    assert list(table["chosen"]) == ["", "✓", ""]
+    assert table["distance (windows)"].iloc[1] == pytest.approx(max(2.17 / 5, 1.99 / 4), abs=0.01)
 
 
 def test_the_departure_table_has_both_gaps_per_rung_beside_the_paper():

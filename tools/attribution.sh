@@ -25,7 +25,7 @@ JOBS=${JOBS:-1}
 RUNG1=(--dataset synthetic-small --protocol dev-eval --epochs 30 --device cpu --executor python --jobs "$JOBS")
 RUNG2=(--protocol folds --epochs 15 --set model.channels=32 --device cpu --executor python --jobs "$JOBS")
 RUNG2_DEV_EVAL=(--protocol dev-eval --epochs 15 --set model.channels=32 --device cpu --executor python --jobs "$JOBS")
-OFFSETS=${OFFSETS:-"-20 -10 -30"}
+OFFSETS=${OFFSETS:-"-20 -30"}
 PYTHON=${PYTHON:-$(dirname "$SEDLIB")/python}
 
 screen() {

@@ -192,9 +192,11 @@ CALIBRATION_WINDOW = {"micro_f": 5.0, "macro_f": 4.0}
 def calibration_table(root: Path | None = None) -> pd.DataFrame:
     """BCE per difficulty (event-to-background offset, dB) against the paper's BCE, the chosen one marked.
 
-    The chosen offset is the one whose BCE lies within the windows of
-    :data:`CALIBRATION_WINDOW` around the paper's and nearest to it (largest
-    distance in window units smallest); none is chosen when none lies within.
+    The distance of an offset is the larger of its BCE's distances to the
+    paper's macro and micro F, each in units of its window
+    (:data:`CALIBRATION_WINDOW`): at most 1 is within both windows. The
+    chosen offset is the nearest; :func:`calibration_sentence` says whether
+    it lies within the windows.
     """
     import re
 
@@ -222,11 +224,9 @@ def calibration_table(root: Path | None = None) -> pd.DataFrame:
         (frame["micro F (%)"] - printed["micro_f_percent"]).abs() / CALIBRATION_WINDOW["micro_f"],
         (frame["macro F (%)"] - printed["macro_f_percent"]).abs() / CALIBRATION_WINDOW["macro_f"],
     )
+    frame["distance (windows)"] = distance
     frame["within the window"] = distance <= 1
-    chosen = (
-        distance[frame["within the window"]].idxmin() if frame["within the window"].any() else None
-    )
-    frame["chosen"] = ["✓" if k == chosen else "" for k in frame.index]
+    frame["chosen"] = ["✓" if k == distance.idxmin() else "" for k in frame.index]
     return frame
 
 
@@ -557,15 +557,32 @@ def sgd_choice_sentence(lr_table: pd.DataFrame) -> str:
 
 
 def calibration_sentence(calibration: pd.DataFrame) -> str:
-    """Which offset the calibration chose, and whether the paper-like rung uses it."""
+    """Which offset the calibration chose, whether it lies within the windows, and whether the
+    paper-like rung uses it."""
+    from sedlib.study import paper
     from sedlib.study.grids import CALIBRATED_EBR_DB
 
-    chosen = calibration.loc[calibration["chosen"] == "✓", "offset (dB)"].tolist()
-    if not chosen:
-        return "No offset tried so far lands within the window: the calibration goes on."
-    if CALIBRATED_EBR_DB in chosen:
-        return f"Chosen: {chosen[0]:g} dB, the offset the paper-like rung uses."
+    printed = paper.table4().loc["bce"]
+    row = calibration[calibration["chosen"] == "✓"].iloc[0]
+    offset = float(row["offset (dB)"])
+    where = (
+        f"BCE's macro F {row['macro F (%)']:.1f} % and micro F {row['micro F (%)']:.1f} % against "
+        f"the paper's {printed['macro_f_percent']:.2f} and {printed['micro_f_percent']:.2f}"
+    )
+    if row["within the window"]:
+        said = f"Chosen: {offset:g} dB, within the windows ({where})."
+    else:
+        micro = calibration["micro F (%)"]
+        said = (
+            f"No offset tried lands within the windows; the nearest is {offset:g} dB ({where}). "
+            f"Across the offsets tried ({calibration['offset (dB)'].max():g} to "
+            f"{calibration['offset (dB)'].min():g} dB) micro F spans only {micro.min():.1f}–"
+            f"{micro.max():.1f} %: quieter events alone do not bring BCE down to the paper's."
+        )
+    if CALIBRATED_EBR_DB == offset:
+        return f"{said} The paper-like rung uses it."
+    if CALIBRATED_EBR_DB is None:
+        return f"{said} The paper-like rung does not use an offset yet."
     return (
-        f"Chosen: {chosen[0]:g} dB; the paper-like rung uses {CALIBRATED_EBR_DB}: "
-        "**not** the chosen offset, its runs are to be made again."
+        f"{said} The paper-like rung uses {CALIBRATED_EBR_DB:g} dB: its runs are to be made again."
     )
