@@ -290,33 +290,39 @@ def test_the_calibration_reruns_from_one_command_on_rung_2_folds_with_bce_alone(
     assert [m.key for m in get_grid("calibration").methods] == ["bce"]
 
 
+def _checkout_with_grids(folder, grids_text: str):
+    """A copy of tools/attribution.sh in a checkout whose sedlib.study.grids is ``grids_text``."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    (folder / "tools").mkdir(parents=True)
+    shutil.copy(root / "tools" / "attribution.sh", folder / "tools")
+    shadow = folder / "sedlib" / "study"
+    shadow.mkdir(parents=True)
+    (folder / "sedlib" / "__init__.py").write_text("")
+    (shadow / "__init__.py").write_text("")
+    (shadow / "grids.py").write_text(grids_text)
+    return folder
+
+
 def test_confirm_refuses_before_calibration_and_then_runs_the_paper_like_rung(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
-    from sedlib.study import grids
-
-    root = Path(__file__).resolve().parents[1]
-    script = ["bash", str(root / "tools" / "attribution.sh"), "confirm"]
-    if grids.CALIBRATED_EBR_DB is None:
-        done = subprocess.run(script, capture_output=True, text=True, check=False,
-                              env={"PATH": "/usr/bin:/bin", "SEDLIB": "echo",
-                                   "PYTHON": sys.executable, "PYTHONPATH": str(root)})  # fmt: skip
-        assert done.returncode == 1 and "not calibrated yet" in done.stderr
-    # with a calibrated offset: the script in a checkout whose grids state one
-    import shutil
-
-    (tmp_path / "tools").mkdir()
-    shutil.copy(root / "tools" / "attribution.sh", tmp_path / "tools")
-    shadow = tmp_path / "sedlib" / "study"
-    shadow.mkdir(parents=True)
-    (tmp_path / "sedlib" / "__init__.py").write_text("")
-    (shadow / "__init__.py").write_text("")
-    (shadow / "grids.py").write_text(
-        "CALIBRATED_EBR_DB = -20.0\nPAPER_LIKE = {'output_bias': 'zero'}\n"
-    )
-    lines = _stage("confirm", {"PYTHONPATH": str(tmp_path)}, tmp_path)
+    like = "PAPER_LIKE = {'output_bias': 'zero'}\n"
+    before = _checkout_with_grids(tmp_path / "before", "CALIBRATED_EBR_DB = None\n" + like)
+    done = subprocess.run(
+        ["bash", str(before / "tools" / "attribution.sh"), "confirm"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "SEDLIB": "echo", "PYTHON": sys.executable,
+             "PYTHONPATH": str(before)},
+    )  # fmt: skip
+    assert done.returncode == 1 and "not calibrated yet" in done.stderr
+    after = _checkout_with_grids(tmp_path / "after", "CALIBRATED_EBR_DB = -20.0\n" + like)
+    lines = _stage("confirm", {"PYTHONPATH": str(after)}, after)
     hard = "--dataset synthetic-tut-timeline-ebr-20 "
     assert [line.split()[2] for line in lines] == [
         "cause-baseline", "cause-zero-bias", "paper", "cause-baseline",
