@@ -408,3 +408,33 @@ def test_the_departure_table_has_both_gaps_per_rung_beside_the_paper():
     assert table["rung"].iloc[2].startswith("rung 2: d (16 min")
     assert table["paper (points)"].tolist()[:2] == [-6.29, 3.15]
     assert table["this study (points, mean ± 95% CI)"].iloc[0].startswith("6.0")
+
+
+def test_what_remains_says_what_is_explained_open_and_not_measured():
+    from sedlib.report.attribution import what_remains
+
+    summary = pd.DataFrame(
+        [
+            {"cause": "2. output bias", "gap": "IF − BCE", "rung": "r1", "baseline → arm": "+5 → -2",
+             "change [95% CI]": "-7 [-10, -3]", "verdict": "explains"},
+            {"cause": "5. audio difficulty", "gap": "–", "rung": "–", "baseline → arm": "–",
+             "change [95% CI]": "–", "verdict": "not run yet: bash tools/attribution.sh confirm"},
+        ]
+    )  # fmt: skip
+    gaps = pd.DataFrame(
+        [
+            {"rung": "r1", "gap": "IF − BCE", "baseline": 5.0, "half_width": 2.0, "paper": -6.29,
+             "departs": True},
+            {"rung": "r1", "gap": "DR γ=4 − BCE", "baseline": 3.0, "half_width": 9.0,
+             "paper": 3.15, "departs": False},
+        ]
+    )  # fmt: skip
+    calibration = pd.DataFrame(
+        {"offset (dB)": [-30.0], "micro F (%)": [42.9], "within the window": [False],
+         "chosen": ["✓"]}
+    )  # fmt: skip
+    text = what_remains(summary, gaps, calibration)
+    assert text.startswith("**Explains**: IF − BCE by output bias (r1: +5 → -2")
+    assert "DR γ=4 − BCE on r1 (+3.0 ± 9.0 against the paper's +3.15) holds" in text
+    assert "micro F stays +15.1 points from the paper's" in text
+    assert "Not measured yet: 5. audio difficulty (`bash tools/attribution.sh confirm`)" in text

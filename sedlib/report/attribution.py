@@ -483,8 +483,11 @@ def departures(rungs: list[CauseRung], metric: str = "macro_f") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def what_remains(summary: pd.DataFrame, gaps: pd.DataFrame) -> str:
-    """The chapter's closing paragraph, written from :func:`cause_summary` and :func:`departures`."""
+def what_remains(
+    summary: pd.DataFrame, gaps: pd.DataFrame, calibration: pd.DataFrame | None = None
+) -> str:
+    """The chapter's closing paragraph, written from :func:`cause_summary`, :func:`departures`
+    and, when given, :func:`calibration_table`."""
     done = summary[~summary["verdict"].str.startswith("not run")]
     parts = []
     for verdict in VERDICTS[:2]:
@@ -504,6 +507,18 @@ def what_remains(summary: pd.DataFrame, gaps: pd.DataFrame) -> str:
             )
         elif not (done[done["gap"] == row["gap"]]["verdict"] == "explains").any():
             parts.append(f"{where} departs, and no cause measured so far explains it.")
+    if calibration is not None and not calibration.empty:
+        from sedlib.study import paper
+
+        nearest = calibration[calibration["chosen"] == "✓"].iloc[0]
+        if not nearest["within the window"]:
+            above = nearest["micro F (%)"] - paper.table4().loc["bce", "micro_f_percent"]
+            parts.append(
+                f"BCE's own level is not reproduced: at the nearest difficulty "
+                f"({nearest['offset (dB)']:g} dB) its micro F stays {above:+.1f} points from the "
+                "paper's, so the synthetic task stays easier than the real one in a way that "
+                "quieter events do not model."
+            )
     pending = summary[summary["verdict"].str.startswith("not run")]
     if not pending.empty:
         named = "; ".join(
