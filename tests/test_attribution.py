@@ -438,3 +438,25 @@ def test_what_remains_says_what_is_explained_open_and_not_measured():
     assert "DR γ=4 − BCE on r1 (+3.0 ± 9.0 against the paper's +3.15) holds" in text
     assert "micro F stays +15.1 points from the paper's" in text
     assert "Not measured yet: 5. audio difficulty (`bash tools/attribution.sh confirm`)" in text
+
+
+def test_the_gpu_script_runs_the_paper_like_rung_at_the_calibrated_difficulty(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sedlib.study.grids import CALIBRATED_EBR_DB, PAPER_LIKE
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DRY_RUN": "1", "PYTHON": sys.executable, "SKIP_INSTALL": "1",
+           "OUT": str(tmp_path / "out"), "SEDLIB_DATA_ROOT": str(tmp_path / "data")}  # fmt: skip
+    done = subprocess.run(
+        ["bash", "tools/gpu/study.sh", "paper-like"],
+        cwd=root, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    settings = " ".join(f"{k}={v}" for k, v in PAPER_LIKE.items())
+    offset = "" if CALIBRATED_EBR_DB is None else f"-ebr{CALIBRATED_EBR_DB:g}"
+    assert done.stdout.strip() == (
+        f"grid-batched paper synthetic-tut-timeline{offset} 540 SETTINGS={settings}"
+    )

@@ -7,6 +7,10 @@
 #   bash tools/gpu/study.sh grid GRID DATASET [SECONDS]   # resumable: runs until SECONDS, then packs
 #   bash tools/gpu/study.sh grid-batched GRID DATASET [SECONDS]  # the same, every run at once in one
 #                                             # process as stacked models (sedlib.training.batched)
+#   bash tools/gpu/study.sh paper-like [DATASET] [SECONDS]  # grid-batched paper with the settings
+#                                             # that explain (sedlib.study.grids.PAPER_LIKE), on the
+#                                             # data at the calibrated difficulty by default: the
+#                                             # attribution study's paper-like rung at full scale
 #   bash tools/gpu/study.sh all [SECONDS]     # setup, data, smoke, then the paper/gamma/baselines grids
 #
 # Every step begins with the steps it needs (a fresh machine is bare). Finished runs
@@ -19,6 +23,7 @@
 # grid-batched stops itself at SECONDS (SIGINT; the groups' checkpoints stay for a warm machine),
 # then aggregates and packs like grid. MEMBERS caps a group (default: what fits the free memory).
 # Variables: DEVICE (cuda), JOBS (runs at once, 8), SEEDS (10), EPOCHS (TrainConfig's),
+# SETTINGS (shared settings for every sweep, "key=value ...", each passed as --set key=value),
 # SEDLIB_DATA_ROOT (/tmp/sedlib-data), SITE (/tmp/sedlib-site), WHEELS (.whl),
 # SKIP_INSTALL=1 (use the packages already importable, as CI does), CARRIED (.gpu: the
 # folder carried to the machine, with tut-meta/ and runs-*.tar.gz).
@@ -87,6 +92,7 @@ step_grid() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540)
   unpack_finished
   local extra=()
   [[ -n "${EPOCHS:-}" ]] && extra+=(--epochs "$EPOCHS")
+  for setting in ${SETTINGS:-}; do extra+=(--set "$setting"); done
   set +e
   timeout --signal=INT "$seconds" "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" --device "$DEVICE" \
     --seeds "$SEEDS" --jobs "$JOBS" --executor python "${extra[@]}"
@@ -105,6 +111,7 @@ step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 
   unpack_finished
   local extra=()
   [[ -n "${EPOCHS:-}" ]] && extra+=(--epochs "$EPOCHS")
+  for setting in ${SETTINGS:-}; do extra+=(--set "$setting"); done
   [[ -n "${MEMBERS:-}" ]] && export SEDLIB_BATCHED_MEMBERS="$MEMBERS"
   local left=$(( seconds - ($(date +%s) - start) - 20 ))  # 20 s kept for aggregating and packing
   (( left > 10 )) || left=10
@@ -118,6 +125,19 @@ step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 
   pack_finished "$grid" "$dataset"
   echo "grid-batched $grid $dataset: $(( $(date +%s) - start )) s of $seconds"
   [[ $status == 0 || $status == 124 || $status == 130 ]] || return "$status"
+}
+
+step_paper_like() {  # $1 dataset (default: synthetic-tut-timeline at the calibrated difficulty), $2 seconds
+  local offset dataset
+  offset=$("$PY" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')")
+  dataset="${1:-synthetic-tut-timeline${offset:+-ebr$offset}}"
+  SETTINGS=$("$PY" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'{k}={v}' for k, v in p.items()))")
+  export SETTINGS
+  if [[ "${DRY_RUN:-0}" == 1 ]]; then
+    echo "grid-batched paper $dataset ${2:-540} SETTINGS=$SETTINGS"
+    return 0
+  fi
+  step_grid_batched paper "$dataset" "${2:-540}"
 }
 
 step_all() {  # $1 seconds for the grids
@@ -140,6 +160,7 @@ case "${1:-}" in
   smoke) step_smoke ;;
   grid) shift; step_grid "$@" ;;
   grid-batched) shift; step_grid_batched "$@" ;;
+  paper-like) shift; step_paper_like "$@" ;;
   all) shift; step_all "$@" ;;
-  *) sed -n '2,25p' "$0"; exit 2 ;;
+  *) sed -n '2,30p' "$0"; exit 2 ;;
 esac
