@@ -399,15 +399,18 @@ def test_the_calibration_chooses_the_offset_nearest_the_papers_bce(tmp_path):
     assert table["distance (windows)"].iloc[1] == pytest.approx(max(2.17 / 5, 1.99 / 4), abs=0.01)
 
 
-def test_the_departure_table_has_both_gaps_per_rung_beside_the_paper():
+def test_the_departure_table_has_both_gaps_per_rung_as_the_glance_computes_them(monkeypatch):
+    from sedlib.report import glance
     from sedlib.report.attribution import departure_table
 
     rung = _set("paper", {}, BASE)
+    monkeypatch.setattr(glance, "rung_label", lambda r: "d")
     table = departure_table([rung, rung])
-    assert list(table["gap"]) == ["IF − BCE", "DR γ=4 − BCE"] * 2
-    assert table["rung"].iloc[2].startswith("rung 2: d (16 min")
-    assert table["paper (points)"].tolist()[:2] == [-6.29, 3.15]
-    assert table["this study (points, mean ± 95% CI)"].iloc[0].startswith("6.0")
+    assert list(table["difference"]) == ["DR γ=4 − BCE", "IF − BCE"] * 2
+    assert list(table.index) == [1, 1, 2, 2]
+    assert list(table["paper"])[:2] == ["+3.2", "-6.3"]
+    assert table["this study [95% CI]"].iloc[1].startswith("+6.0")
+    assert glance.rung_list(glance.glance_table([rung, rung])) == "- rung 1: d\n- rung 2: d"
 
 
 def test_what_remains_says_what_is_explained_open_and_not_measured():

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sedlib.report.names import rung_label, short_name
+from sedlib.report.names import short_name
 from sedlib.study.attribution import (
     CHALLENGERS,
     VERDICTS,
@@ -540,22 +540,15 @@ def what_remains(
 
 # ---------------------------------------------------------------------------- the chapter's sentences
 def departure_table(ladder: list[ResultSet], metric: str = "macro_f") -> pd.DataFrame:
-    """Per rung of the paper grid: IF − BCE and DR γ=4 − BCE (mean ± 95% CI over seeds) beside the paper's."""
-    from sedlib.study.summary import format_mean_ci
+    """Per rung of the paper grid: IF − BCE and DR γ=4 − BCE beside the paper's, as the intro's glance
+    computes them (paired over seeds, bootstrap 95% interval; :mod:`sedlib.report.glance`)."""
+    from sedlib.report import glance
 
-    rows = []
-    for k, rung in enumerate(ladder, start=1):
-        for challenger in CHALLENGERS:
-            gap = gap_by_seed(rung.table, challenger, metric) / 100
-            rows.append(
-                {
-                    "rung": f"rung {k}: {rung_label(rung)}",
-                    "gap": f"{short_name(challenger)} − BCE",
-                    "this study (points, mean ± 95% CI)": format_mean_ci(gap),
-                    "paper (points)": round(paper_gap(challenger, metric), 2),
-                }
-            )
-    return pd.DataFrame(rows)
+    frame = glance.glance_table(ladder)
+    if frame.empty:
+        return glance.glance_display(frame)
+    frame = frame[frame["method"].isin(CHALLENGERS)]
+    return glance.glance_display(frame)
 
 
 def sgd_choice_sentence(lr_table: pd.DataFrame) -> str:

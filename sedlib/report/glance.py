@@ -240,3 +240,9 @@ def glance_display(frame: pd.DataFrame) -> pd.DataFrame:
         },
         index=pd.Index(frame["rung"].astype(int).to_numpy(), name="rung"),
     )
+
+
+def rung_list(frame: pd.DataFrame) -> str:
+    """The rungs the glance numbers, one Markdown line each: ``rung k: <label>``."""
+    rungs = frame.drop_duplicates("rung")
+    return "\n".join(f"- rung {int(r.rung)}: {r.label}" for r in rungs.itertuples())
