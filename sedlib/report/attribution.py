@@ -198,17 +198,14 @@ def calibration_table(root: Path | None = None) -> pd.DataFrame:
     chosen offset is the nearest; :func:`calibration_sentence` says whether
     it lies within the windows.
     """
-    import re
-
     from sedlib.study import paper
 
     printed = paper.table4().loc["bce"]
     rows = []
     for result in load_ladder("calibration", root):
-        match = re.search(r"-ebr(-?[\d.]+)", result.header["data"]["name"])
         rows.append(
             {
-                "offset (dB)": float(match.group(1)) if match else 0.0,
+                "offset (dB)": split_difficulty(result.header["data"]["name"])[1],
                 "data": result.header["data"]["name"],
                 "protocol": result.header["protocol"],
                 "seeds": int(result.table["seed"].nunique()),
