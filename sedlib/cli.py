@@ -265,7 +265,6 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
     return result, len(planned)
 
 
-#: Where a checkout keeps the training notebook that the papermill executor runs.
 def how_to_make(*grids: str) -> list[str]:
     """The commands a reader runs to make the result sets of ``grids`` (for the book's messages).
 
@@ -293,6 +292,7 @@ def how_to_make(*grids: str) -> list[str]:
     ]
 
 
+#: Where a checkout keeps the training notebook that the papermill executor runs.
 TRAINING_NOTEBOOK = Path("book") / "03_training.ipynb"
 
 

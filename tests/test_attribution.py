@@ -74,7 +74,9 @@ def test_a_table_row_per_arm_and_gap_and_effects_per_method():
 
 
 # ---------------------------------------------------------------------------- the chapter's matching
-def _set(grid: str, settings: dict, means: dict, fingerprint: str = "fp", seed: int = 0):
+def _set(
+    grid: str, settings: dict, means: dict, fingerprint: str = "fp", seed: int = 0, slug: str = ""
+):
     from sedlib.study.results import ResultSet
 
     base = {"dataset": "d", "protocol": "dev-eval", "device": "cpu", "epochs": 30, "lr": 0.001}
@@ -90,7 +92,7 @@ def _set(grid: str, settings: dict, means: dict, fingerprint: str = "fp", seed: 
         "seeds": 5,
         "runs": 15,
     }
-    return ResultSet(grid, f"{grid}-{fingerprint}", header, _table(means, seed=seed), {})
+    return ResultSet(grid, slug or f"{grid}-{fingerprint}", header, _table(means, seed=seed), {})
 
 
 def test_arms_are_matched_to_the_baseline_of_their_rung(tmp_path):
@@ -171,7 +173,7 @@ def test_the_summary_has_every_cause_with_a_command_for_those_not_run(tmp_path):
     assert list(ran["verdict"]) == ["explains", "does not explain"]
     pending = summary[summary["cause"].str.startswith(("1.", "5.", "6."))]["verdict"]
     assert all(v.startswith("not run yet") for v in pending)
-    assert STAGE_COMMANDS["confirm"] in pending.iloc[-1]
+    assert STAGE_COMMANDS["capacity"] in pending.iloc[-1]
 
 
 def test_difficulty_pairs_a_harder_baseline_with_the_same_settings_on_the_data_as_made(tmp_path):
@@ -192,25 +194,47 @@ def test_difficulty_pairs_a_harder_baseline_with_the_same_settings_on_the_data_a
     assert rows["arm"].iloc[0] == "events -20 dB"
 
 
-def test_capacity_compares_an_arms_verdicts_at_128_and_at_32_channels(tmp_path):
-    from sedlib.report.attribution import cause_summary
+def test_capacity_compares_the_baseline_and_each_arm_at_128_and_32_channels_on_the_same_data(
+    tmp_path,
+):
+    from sedlib.report.attribution import capacity_pair, cause_summary
 
-    narrow = {"model": {"channels": 32}}
+    narrow = {"model": {"channels": 32}, "epochs": 15}
     zero = {**BASE, "inverse_frequency": 0.12}
+    narrow_base = {"bce": 0.20, "inverse_frequency": 0.14, "duration_robust-g4": 0.24}
+    wide_base = _set("cause-baseline", {}, BASE, "same")
+    narrow_on_other_data = _set("cause-baseline", narrow, BASE, "other", 5)
     _write(
         tmp_path,
-        _set("cause-baseline", {}, BASE, "wide"),
-        _set("cause-zero-bias", {"output_bias": "zero"}, zero, "wide", 1),
-        _set("cause-baseline", narrow, BASE, "narrow", 2),
-        _set("cause-zero-bias", {"output_bias": "zero", **narrow}, BASE, "narrow", 3),
+        wide_base,
+        _set("cause-zero-bias", {"output_bias": "zero"}, zero, "same", 1),
+        _set("cause-baseline", narrow, narrow_base, "same", 2, slug="narrow"),
+        _set(
+            "cause-zero-bias", {"output_bias": "zero", **narrow}, narrow_base, "same", 3, "narrow"
+        ),
+        narrow_on_other_data,
     )
+    assert capacity_pair(wide_base, narrow_on_other_data) is None  # other data: not capacity
+    assert capacity_pair(narrow_on_other_data, wide_base) is None
     rows = cause_summary(tmp_path).query("cause == '6. capacity and training length'")
-    assert list(rows["gap"]) == ["IF − BCE", "DR γ=4 − BCE"]
-    assert list(rows["baseline → arm"]) == [
+    assert (
+        list(rows["arm"]) == ["128 ch, 30 ep → 32 ch, 15 ep"] * 2 + ["zero-bias at both widths"] * 2
+    )
+    assert list(rows["gap"]) == ["IF − BCE", "DR γ=4 − BCE"] * 2
+    # the baseline's IF gap 6 -> -6 at 32 channels: capacity explains it; DR's 4 -> 4 does not move
+    moved = [[float(x) for x in text.split(" → ")] for text in rows["baseline → arm"].iloc[:2]]
+    assert moved == [
+        [pytest.approx(6, abs=0.5), pytest.approx(-6, abs=0.5)],
+        [pytest.approx(4, abs=0.5)] * 2,
+    ]
+    assert list(rows["verdict"])[:2] == ["explains", "does not explain"]
+    # zero bias flips IF at 128 channels but changes nothing at 32: its verdict does not hold
+    assert list(rows["baseline → arm"])[2:] == [
         "explains → does not explain",
         "does not explain → does not explain",
     ]
-    assert list(rows["verdict"]) == ["partly explains", "does not explain"]
+    assert list(rows["verdict"])[2:] == ["partly explains", "does not explain"]
+    assert all(" → " in text and "[" in text for text in rows["change [95% CI]"].iloc[2:])
 
 
 def test_the_paper_like_rungs_are_the_paper_grid_with_the_explaining_settings(
@@ -325,10 +349,23 @@ def test_confirm_refuses_before_calibration_and_then_runs_the_paper_like_rung(tm
     lines = _stage("confirm", {"PYTHONPATH": str(after)}, after)
     hard = "--dataset synthetic-tut-timeline-ebr-20 "
     assert [line.split()[2] for line in lines] == [
-        "cause-baseline", "cause-zero-bias", "paper", "cause-baseline",
+        "cause-baseline", "cause-baseline", "cause-zero-bias", "paper",
     ]  # fmt: skip
-    assert all(hard in line for line in lines[:3]) and hard not in lines[3]
-    assert "--set output_bias=zero" in lines[2] and "--protocol dev-eval" in lines[2]
+    assert [hard in line for line in lines] == [True, False, True, True]
+    assert "--dataset synthetic-tut-timeline " in lines[1]
+    assert "--set output_bias=zero" in lines[3] and "--protocol dev-eval" in lines[3]
+
+
+def test_capacity_runs_rung_1s_data_at_rung_2s_model_for_the_baseline_and_the_arms_that_explain():
+    lines = _stage("capacity")
+    assert [line.split()[2] for line in lines] == [
+        "cause-baseline", "cause-zero-bias", "cause-clip-frames",
+    ]  # fmt: skip
+    for line in lines:
+        assert (
+            "--dataset synthetic-small --protocol dev-eval --epochs 15 --set model.channels=32"
+            in line
+        )
 
 
 def test_a_rung_made_with_attribution_settings_is_named_so():

@@ -3,6 +3,8 @@
 #
 #   bash tools/attribution.sh screen      # rung 1 (synthetic-small, dev-eval, full CRNN, 30 epochs):
 #                                         # SGD's learning rate on BCE, then every arm, 3 seeds
+#   bash tools/attribution.sh capacity    # rung 1's data at rung 2's model (32 channels, 15 epochs):
+#                                         # the baseline and the arms that explain, 3 seeds (cause 6)
 #   bash tools/attribution.sh calibrate   # the difficulty: BCE alone on synthetic-tut-timeline at
 #                                         # event-to-background offsets $OFFSETS (dB), rung 2's
 #                                         # settings (4 folds of the development set, 32 channels,
@@ -11,9 +13,9 @@
 #                                         # and sedlib.study.grids.CALIBRATED_EBR_DB states it
 #   bash tools/attribution.sh confirm     # rung 2 on dev-eval (32 channels, 15 epochs), 3 seeds:
 #                                         # the baseline at the calibrated difficulty and as
-#                                         # generated (cause 5), the deciding arm there (cause 6),
-#                                         # and the paper grid with the settings that explain
-#                                         # (grids.PAPER_LIKE): the paper-like rung
+#                                         # generated (cause 5), the deciding arm at the calibrated
+#                                         # difficulty, and the paper grid with the settings that
+#                                         # explain (grids.PAPER_LIKE): the paper-like rung
 #
 # Every stage is a list of `sedlib sweep` commands: they resume where they stopped, skip
 # finished runs (identity), and aggregate into data/results/<grid>/. Environment:
@@ -25,6 +27,7 @@ JOBS=${JOBS:-1}
 RUNG1=(--dataset synthetic-small --protocol dev-eval --epochs 30 --device cpu --executor python --jobs "$JOBS")
 RUNG2=(--protocol folds --epochs 15 --set model.channels=32 --device cpu --executor python --jobs "$JOBS")
 RUNG2_DEV_EVAL=(--protocol dev-eval --epochs 15 --set model.channels=32 --device cpu --executor python --jobs "$JOBS")
+RUNG1_NARROW=(--dataset synthetic-small "${RUNG2_DEV_EVAL[@]}")
 OFFSETS=${OFFSETS:-"-20 -30"}
 PYTHON=${PYTHON:-$(dirname "$SEDLIB")/python}
 
@@ -44,6 +47,12 @@ paper_like() {
   "$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))"
 }
 
+capacity() {
+  for grid in cause-baseline cause-zero-bias cause-clip-frames; do
+    "$SEDLIB" sweep --grid "$grid" "${RUNG1_NARROW[@]}"
+  done
+}
+
 calibrate() {
   for offset in $OFFSETS; do
     "$SEDLIB" sweep --grid calibration --dataset "synthetic-tut-timeline-ebr$offset" "${RUNG2[@]}"
@@ -60,15 +69,16 @@ confirm() {
   like=$(paper_like)
   local hard="synthetic-tut-timeline-ebr$offset"
   "$SEDLIB" sweep --grid cause-baseline --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
+  "$SEDLIB" sweep --grid cause-baseline --dataset synthetic-tut-timeline "${RUNG2_DEV_EVAL[@]}"
   "$SEDLIB" sweep --grid cause-zero-bias --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   # shellcheck disable=SC2086  # $like is a list of options
   "$SEDLIB" sweep --grid paper --seeds 3 --dataset "$hard" "${RUNG2_DEV_EVAL[@]}" $like
-  "$SEDLIB" sweep --grid cause-baseline --dataset synthetic-tut-timeline "${RUNG2_DEV_EVAL[@]}"
 }
 
 case "${1:-}" in
   screen) screen ;;
+  capacity) capacity ;;
   calibrate) calibrate ;;
   confirm) confirm ;;
-  *) echo "usage: bash tools/attribution.sh screen|calibrate|confirm" >&2; exit 2 ;;
+  *) echo "usage: bash tools/attribution.sh screen|capacity|calibrate|confirm" >&2; exit 2 ;;
 esac

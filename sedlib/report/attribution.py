@@ -252,7 +252,8 @@ def rung_paragraph(rung: CauseRung, metric: str = "macro_f") -> str:
 # ---------------------------------------------------------------------------- causes 5 and 6, and the summary
 #: The commands that make the runs a pending cause needs (see ``tools/attribution.sh``).
 STAGE_COMMANDS = {
-    stage: f"bash tools/attribution.sh {stage}" for stage in ("screen", "calibrate", "confirm")
+    stage: f"bash tools/attribution.sh {stage}"
+    for stage in ("screen", "capacity", "calibrate", "confirm")
 }
 DIFFICULTY_CAUSE = "5. audio difficulty"
 CAPACITY_CAUSE = "6. capacity and training length"
@@ -327,39 +328,92 @@ def _pending_row(cause: str, arm: str, stages: tuple[str, ...]) -> dict:
     return {"cause": cause, "arm": arm, "rung": "–", **row, "verdict": f"not run yet: {commands}"}
 
 
+FULL_CHANNELS = 128  # the paper's CRNN
+
+
+def _capacity(result: ResultSet) -> tuple[int, int]:
+    settings = result.header["settings"]
+    return settings.get("model", {}).get("channels", FULL_CHANNELS), settings["epochs"]
+
+
+def _settings_but_capacity(result: ResultSet) -> dict:
+    settings = {k: v for k, v in result.header["settings"].items() if k != "epochs"}
+    settings["model"] = {k: v for k, v in settings.get("model", {}).items() if k != "channels"}
+    return settings
+
+
+@dataclass
+class CapacityPair:
+    """One grid on the same data at the full CRNN and at a narrower one (cause 6).
+
+    Attributes
+    ----------
+    wide, narrow : ResultSet
+        Result sets of one grid with equal data and settings but the model's
+        channels (``wide``: 128) and the epochs.
+    """
+
+    wide: ResultSet
+    narrow: ResultSet
+
+    @property
+    def label(self) -> str:
+        """``"128 ch, 30 ep → 32 ch, 15 ep"``."""
+        (wc, we), (nc, ne) = _capacity(self.wide), _capacity(self.narrow)
+        return f"{wc} ch, {we} ep → {nc} ch, {ne} ep"
+
+
+def capacity_pair(wide: ResultSet, narrow: ResultSet) -> CapacityPair | None:
+    """The pair when ``narrow`` is ``wide`` with fewer channels (same data, other settings equal)."""
+    if _capacity(wide)[0] != FULL_CHANNELS or _capacity(narrow)[0] >= FULL_CHANNELS:
+        return None
+    if wide.header["data"].get("fingerprint") != narrow.header["data"].get("fingerprint"):
+        return None
+    if _settings_but_capacity(wide) != _settings_but_capacity(narrow):
+        return None
+    return CapacityPair(wide, narrow)
+
+
+def _change_text(found) -> str:
+    return f"{found.change.mean:+.1f} [{found.change.ci_low:+.1f}, {found.change.ci_high:+.1f}]"
+
+
 def _capacity_rows(rungs: list[CauseRung], metric: str) -> list[dict]:
-    """Cause 6: an arm's verdicts at the full CRNN (128 channels) against those at a narrow one."""
-
-    def width(rung: CauseRung) -> int:
-        return rung.baseline.header["settings"].get("model", {}).get("channels", 128)
-
+    """Cause 6: the baseline's gaps at the full CRNN against a narrower, shorter one on the same data,
+    and each arm's verdicts at both widths (a verdict that holds at both is not capacity's)."""
     rows = []
-    for grid in ARM_GRIDS:
-        verdicts: dict[int, list[str]] = {}
-        for rung in rungs:
-            if grid.name in rung.arms:
-                one = CauseRung(rung.baseline, {grid.name: rung.arms[grid.name]})
-                verdicts.setdefault(width(rung), list(cause_table(one, metric)["verdict"]))
-        full = verdicts.pop(128, None)
-        if full is None:
-            continue
-        for narrow, found in sorted(verdicts.items()):
-            for challenger, wide_verdict, narrow_verdict in zip(
-                CHALLENGERS, full, found, strict=True
-            ):
-                held = wide_verdict == narrow_verdict
-                rows.append(
-                    {
-                        "cause": CAPACITY_CAUSE,
-                        "arm": f"{grid.name.removeprefix('cause-')}, 128 / {narrow} ch",
-                        "rung": "the rungs above",
-                        "gap": f"{short_name(challenger)} − BCE",
-                        "baseline → arm": f"{wide_verdict} → {narrow_verdict}",
-                        "change [95% CI]": "verdict held" if held else "verdict changed",
-                        "paper": f"{paper_gap(challenger, metric):+.2f}",
-                        "verdict": "does not explain" if held else "partly explains",
-                    }
-                )
+    for wide in rungs:
+        for narrow in rungs:
+            pair = capacity_pair(wide.baseline, narrow.baseline)
+            if pair is None:
+                continue
+            data = _rung_text(wide.baseline).split(",")[0] + f", {wide.baseline.header['protocol']}"
+            changes = [
+                gap_change(wide.baseline.table, narrow.baseline.table, c, metric)
+                for c in CHALLENGERS
+            ]
+            rows += _summary_rows(CAPACITY_CAUSE, pair.label, data, changes)
+            for grid in ARM_GRIDS:
+                if grid.name not in wide.arms or grid.name not in narrow.arms:
+                    continue
+                for challenger in CHALLENGERS:
+                    at = [
+                        gap_change(r.baseline.table, r.arms[grid.name].table, challenger, metric)
+                        for r in (wide, narrow)
+                    ]
+                    held = at[0].verdict == at[1].verdict
+                    rows.append(
+                        {
+                            "cause": CAPACITY_CAUSE,
+                            "arm": f"{grid.name.removeprefix('cause-')} at both widths",
+                            "rung": data,
+                            "gap": f"{short_name(challenger)} − BCE",
+                            "baseline → arm": f"{at[0].verdict} → {at[1].verdict}",
+                            "change [95% CI]": f"{_change_text(at[0])} → {_change_text(at[1])}",
+                            "paper": f"{at[0].paper:+.2f}",
+                            "verdict": "does not explain" if held else "partly explains",
+                        }
+                    )
     return rows
 
 
@@ -369,10 +423,12 @@ def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataF
     Causes 1–4 are arms against ``cause-baseline`` on the same rung
     (:func:`cause_table`). Cause 5 is the baseline on harder data against
     the baseline on the data as generated (:func:`difficulty_pairs`; seeds
-    paired). Cause 6 compares an arm's verdicts at the full CRNN (128
-    channels) with its verdicts at a narrow one: a verdict that holds at both
-    widths is not an artefact of capacity ("does not explain"). A cause with
-    no runs yet has one row naming the command that makes them.
+    paired). Cause 6 is the baseline on the same data at the full CRNN (128
+    channels, rung 1's epochs) against a narrower, shorter one (rung 2's 32
+    channels and 15 epochs; seeds paired), then each arm's verdicts at both
+    widths: a verdict that holds at both is not an artefact of capacity
+    ("does not explain"). A cause with no runs yet has one row naming the
+    command that makes them.
 
     Returns
     -------
@@ -399,7 +455,7 @@ def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataF
     if not pairs:
         rows.append(_pending_row(DIFFICULTY_CAUSE, "calibrated dB", ("calibrate", "confirm")))
     capacity = _capacity_rows(rungs, metric)
-    rows += capacity or [_pending_row(CAPACITY_CAUSE, "32 channels", ("confirm",))]
+    rows += capacity or [_pending_row(CAPACITY_CAUSE, "32 channels", ("capacity",))]
     return pd.DataFrame(rows)
 
 
