@@ -424,6 +424,8 @@ def test_the_calibration_chooses_the_offset_nearest_the_papers_bce(tmp_path):
             _set("calibration", {}, {"bce": macro}, offset), f"synthetic-t-ebr{offset}-seed0"
         )
         result.table["micro_f"] = micro
+        result.table["f:fan"], result.table["f:car"] = 0.97, micro / 2
+        result.table["f:drawer"] = np.nan  # never in this data's test files
         return result
 
     _write(
@@ -434,6 +436,11 @@ def test_the_calibration_chooses_the_offset_nearest_the_papers_bce(tmp_path):
     assert list(table["within the window"]) == [False, True, False]
     assert list(table["chosen"]) == ["", "✓", ""]
     assert table["distance (windows)"].iloc[1] == pytest.approx(max(2.17 / 5, 1.99 / 4), abs=0.01)
+    assert list(table["easiest classes (F %)"]) == [
+        "fan 97, car 25",
+        "fan 97, car 15",
+        "fan 97, car 10",
+    ]
 
 
 def test_the_departure_table_has_both_gaps_per_rung_as_the_glance_computes_them(monkeypatch):
@@ -471,12 +478,15 @@ def test_what_remains_says_what_is_explained_open_and_not_measured():
     )  # fmt: skip
     calibration = pd.DataFrame(
         {"offset (dB)": [-30.0], "micro F (%)": [42.9], "within the window": [False],
-         "chosen": ["✓"]}
+         "chosen": ["✓"], "easiest classes (F %)": ["fan 97, bird singing 96"]}
     )  # fmt: skip
     text = what_remains(summary, gaps, calibration)
     assert text.startswith("**Explains**: IF − BCE by output bias (r1: +5 → -2")
     assert "DR γ=4 − BCE on r1 (+3.0 ± 9.0 against the paper's +3.15) holds" in text
-    assert "micro F stays +15.1 points from the paper's" in text
+    assert (
+        "micro F stays +15.1 points from the paper's, held up by the classes it still finds "
+        "best (fan 97, bird singing 96 % F)" in text
+    )
     assert "Not measured yet: 5. audio difficulty (`bash tools/attribution.sh confirm`)" in text
 
 
