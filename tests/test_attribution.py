@@ -349,11 +349,11 @@ def test_confirm_refuses_before_calibration_and_then_runs_the_paper_like_rung(tm
     lines = _stage("confirm", {"PYTHONPATH": str(after)}, after)
     hard = "--dataset synthetic-tut-timeline-ebr-20 "
     assert [line.split()[2] for line in lines] == [
-        "cause-baseline", "cause-baseline", "cause-zero-bias", "paper",
+        "cause-baseline", "cause-baseline", "cause-zero-bias", "cause-clip-frames", "paper",
     ]  # fmt: skip
-    assert [hard in line for line in lines] == [True, False, True, True]
+    assert [hard in line for line in lines] == [True, False, True, True, True]
     assert "--dataset synthetic-tut-timeline " in lines[1]
-    assert "--set output_bias=zero" in lines[3] and "--protocol dev-eval" in lines[3]
+    assert "--set output_bias=zero" in lines[4] and "--protocol dev-eval" in lines[4]
 
 
 def test_capacity_runs_rung_1s_data_at_rung_2s_model_for_the_baseline_and_the_arms_that_explain():

@@ -13,9 +13,10 @@
 #                                         # and sedlib.study.grids.CALIBRATED_EBR_DB states it
 #   bash tools/attribution.sh confirm     # rung 2 on dev-eval (32 channels, 15 epochs), 3 seeds:
 #                                         # the baseline at the calibrated difficulty and as
-#                                         # generated (cause 5), the deciding arm at the calibrated
-#                                         # difficulty, and the paper grid with the settings that
-#                                         # explain (grids.PAPER_LIKE): the paper-like rung
+#                                         # generated (cause 5), the arms that explain on rung 1 at
+#                                         # the calibrated difficulty, and the paper grid with their
+#                                         # settings combined (grids.PAPER_LIKE): the paper-like
+#                                         # rung (its BCE and DR runs are the zero-bias arm's)
 #
 # Every stage is a list of `sedlib sweep` commands: they resume where they stopped, skip
 # finished runs (identity), and aggregate into data/results/<grid>/. Environment:
@@ -71,6 +72,7 @@ confirm() {
   "$SEDLIB" sweep --grid cause-baseline --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   "$SEDLIB" sweep --grid cause-baseline --dataset synthetic-tut-timeline "${RUNG2_DEV_EVAL[@]}"
   "$SEDLIB" sweep --grid cause-zero-bias --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
+  "$SEDLIB" sweep --grid cause-clip-frames --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   # shellcheck disable=SC2086  # $like is a list of options
   "$SEDLIB" sweep --grid paper --seeds 3 --dataset "$hard" "${RUNG2_DEV_EVAL[@]}" $like
 }
