@@ -441,6 +441,10 @@ def test_the_calibration_chooses_the_offset_nearest_the_papers_bce(tmp_path):
         "fan 97, car 15",
         "fan 97, car 10",
     ]
+    from sedlib.report.attribution import cause_summary
+
+    pending = cause_summary(tmp_path).query("cause == '5. audio difficulty'")["verdict"]
+    assert list(pending) == ["not run yet: bash tools/attribution.sh confirm"]  # calibrated already
 
 
 def test_the_departure_table_has_both_gaps_per_rung_as_the_glance_computes_them(monkeypatch):
@@ -462,9 +466,11 @@ def test_what_remains_says_what_is_explained_open_and_not_measured():
 
     summary = pd.DataFrame(
         [
-            {"cause": "2. output bias", "gap": "IF − BCE", "rung": "r1", "baseline → arm": "+5 → -2",
+            {"cause": "2. output bias", "arm": "zero-bias", "gap": "IF − BCE", "rung": "r1",
+             "baseline → arm": "+5 → -2",
              "change [95% CI]": "-7 [-10, -3]", "verdict": "explains"},
-            {"cause": "5. audio difficulty", "gap": "–", "rung": "–", "baseline → arm": "–",
+            {"cause": "5. audio difficulty", "arm": "calibrated dB", "gap": "–", "rung": "–",
+             "baseline → arm": "–",
              "change [95% CI]": "–", "verdict": "not run yet: bash tools/attribution.sh confirm"},
         ]
     )  # fmt: skip
@@ -481,7 +487,7 @@ def test_what_remains_says_what_is_explained_open_and_not_measured():
          "chosen": ["✓"], "easiest classes (F %)": ["fan 97, bird singing 96"]}
     )  # fmt: skip
     text = what_remains(summary, gaps, calibration)
-    assert text.startswith("**Explains**: IF − BCE by output bias (r1: +5 → -2")
+    assert text.startswith("**Explains**: IF − BCE by output bias (zero-bias; r1: +5 → -2")
     assert "DR γ=4 − BCE on r1 (+3.0 ± 9.0 against the paper's +3.15) holds" in text
     assert (
         "micro F stays +15.1 points from the paper's, held up by the classes it still finds "

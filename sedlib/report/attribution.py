@@ -467,7 +467,8 @@ def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataF
         arm = f"events {pair.offset:g} dB"
         rows += _summary_rows(DIFFICULTY_CAUSE, arm, _rung_text(pair.hard), changes)
     if not pairs:
-        rows.append(_pending_row(DIFFICULTY_CAUSE, "calibrated dB", ("calibrate", "confirm")))
+        stages = ("confirm",) if load_ladder("calibration", root) else ("calibrate", "confirm")
+        rows.append(_pending_row(DIFFICULTY_CAUSE, "calibrated dB", stages))
     capacity = _capacity_rows(rungs, metric)
     rows += capacity or [_pending_row(CAPACITY_CAUSE, "32 channels", ("capacity",))]
     return pd.DataFrame(rows)
@@ -561,7 +562,7 @@ def what_remains(
         found = done[done["verdict"] == verdict]
         if not found.empty:
             named = "; ".join(
-                f"{row['gap']} by {row['cause'].split('. ', 1)[1]} ({row['rung']}: "
+                f"{row['gap']} by {row['cause'].split('. ', 1)[1]} ({row['arm']}; {row['rung']}: "
                 f"{row['baseline → arm']}, change {row['change [95% CI]']})"
                 for _, row in found.iterrows()
             )
