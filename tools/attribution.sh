@@ -4,7 +4,8 @@
 #   bash tools/attribution.sh screen      # rung 1 (synthetic-small, dev-eval, full CRNN, 30 epochs):
 #                                         # SGD's learning rate on BCE, then every arm, 3 seeds
 #   bash tools/attribution.sh capacity    # rung 1's data at rung 2's model (32 channels, 15 epochs):
-#                                         # the baseline and the arms that explain, 3 seeds (cause 6)
+#                                         # the baseline and the arms that explain (those whose
+#                                         # settings grids.PAPER_LIKE combines), 3 seeds (cause 6)
 #   bash tools/attribution.sh calibrate   # the difficulty: BCE alone on synthetic-tut-timeline at
 #                                         # event-to-background offsets $OFFSETS (dB), rung 2's
 #                                         # settings (4 folds of the development set, 32 channels,
@@ -48,8 +49,13 @@ paper_like() {
   "$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))"
 }
 
+explaining_arms() {
+  "$PYTHON" -c "from sedlib.study.grids import paper_like_arms as a; print(' '.join(a()))"
+}
+
 capacity() {
-  for grid in cause-baseline cause-zero-bias cause-clip-frames; do
+  local grid
+  for grid in cause-baseline $(explaining_arms); do
     "$SEDLIB" sweep --grid "$grid" "${RUNG1_NARROW[@]}"
   done
 }
@@ -61,7 +67,7 @@ calibrate() {
 }
 
 confirm() {
-  local offset like
+  local offset like grid
   offset=$("$PYTHON" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')")
   if [ -z "$offset" ]; then
     echo "not calibrated yet: run the calibrate stage and set sedlib.study.grids.CALIBRATED_EBR_DB" >&2
@@ -71,8 +77,9 @@ confirm() {
   local hard="synthetic-tut-timeline-ebr$offset"
   "$SEDLIB" sweep --grid cause-baseline --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   "$SEDLIB" sweep --grid cause-baseline --dataset synthetic-tut-timeline "${RUNG2_DEV_EVAL[@]}"
-  "$SEDLIB" sweep --grid cause-zero-bias --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
-  "$SEDLIB" sweep --grid cause-clip-frames --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
+  for grid in $(explaining_arms); do
+    "$SEDLIB" sweep --grid "$grid" --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
+  done
   # shellcheck disable=SC2086  # $like is a list of options
   "$SEDLIB" sweep --grid paper --seeds 3 --dataset "$hard" "${RUNG2_DEV_EVAL[@]}" $like
 }

@@ -189,14 +189,17 @@ def sgd_lr_table(root: Path | None = None) -> pd.DataFrame:
 CALIBRATION_WINDOW = {"micro_f": 5.0, "macro_f": 4.0}
 
 
-def easiest_classes(table: pd.DataFrame, count: int = 3) -> str:
-    """The ``count`` classes with the highest mean F-score over a result set's runs, as text.
+def best_classes(table: pd.DataFrame, count: int = 3) -> str:
+    """The classes detected better than the result set's micro F (mean over runs), best first, as text.
 
-    >>> easiest_classes(pd.DataFrame({"f:fan": [0.96, 0.98], "f:car": [0.2, 0.1]}), 2)
-    'fan 97, car 15'
+    At most ``count``; those are the classes that carry micro F above the rest.
+
+    >>> runs = pd.DataFrame({"micro_f": [0.4, 0.5], "f:fan": [0.96, 0.98], "f:car": [0.2, 0.1]})
+    >>> best_classes(runs)
+    'fan 97'
     """
     scores = table[[c for c in table.columns if c.startswith("f:")]].mean().dropna()
-    best = scores.sort_values(ascending=False).head(count)
+    best = scores[scores >= table["micro_f"].mean()].sort_values(ascending=False).head(count)
     return ", ".join(f"{name.removeprefix('f:')} {value * 100:.0f}" for name, value in best.items())
 
 
@@ -207,9 +210,8 @@ def calibration_table(root: Path | None = None) -> pd.DataFrame:
     paper's macro and micro F, each in units of its window
     (:data:`CALIBRATION_WINDOW`): at most 1 is within both windows. The
     chosen offset is the nearest; :func:`calibration_sentence` says whether
-    it lies within the windows. ``easiest classes`` names the classes with
-    the highest F-score at that offset (mean over seeds), those that hold
-    micro F up.
+    it lies within the windows. ``best-detected classes`` names the classes
+    detected better than BCE's micro F at that offset (:func:`best_classes`).
     """
     from sedlib.study import paper
 
@@ -224,7 +226,7 @@ def calibration_table(root: Path | None = None) -> pd.DataFrame:
                 "seeds": int(result.table["seed"].nunique()),
                 "macro F (%)": float(result.table["macro_f"].mean() * 100),
                 "micro F (%)": float(result.table["micro_f"].mean() * 100),
-                "easiest classes (F %)": easiest_classes(result.table),
+                "best-detected classes (F %)": best_classes(result.table),
             }
         )
     frame = pd.DataFrame(rows)
@@ -363,8 +365,9 @@ class CapacityPair:
     Attributes
     ----------
     wide, narrow : ResultSet
-        Result sets of one grid with equal data and settings but the model's
-        channels (``wide``: 128) and the epochs.
+        Result sets of one grid with equal data and equal settings but the
+        model's channels (``wide``: 128, ``narrow``: fewer) and the epochs
+        (which may differ or not; the label says).
     """
 
     wide: ResultSet
@@ -378,7 +381,8 @@ class CapacityPair:
 
 
 def capacity_pair(wide: ResultSet, narrow: ResultSet) -> CapacityPair | None:
-    """The pair when ``narrow`` is ``wide`` with fewer channels (same data, other settings equal)."""
+    """The pair when ``narrow`` is ``wide`` with fewer channels (same data; the epochs may differ,
+    every other setting is equal), else None."""
     if _capacity(wide)[0] != FULL_CHANNELS or _capacity(narrow)[0] >= FULL_CHANNELS:
         return None
     if wide.header["data"].get("fingerprint") != narrow.header["data"].get("fingerprint"):
@@ -392,9 +396,19 @@ def _change_text(found) -> str:
     return f"{found.change.mean:+.1f} [{found.change.ci_low:+.1f}, {found.change.ci_high:+.1f}]"
 
 
+#: Cause 6's words. The departure is measured at the paper's own width (rung 1, 128 channels),
+#: so width cannot explain it: the baseline's rows say whether a gap moves with width, and the
+#: arms' rows whether an arm's verdict holds at both widths (a caveat on that arm's cause).
+GAP_MOVES, GAP_HOLDS = (
+    "does not explain; the gap moves with width",
+    "does not explain; the gap holds",
+)
+VERDICT_HOLDS, VERDICT_DEPENDS = "the arm's verdict holds", "the arm's verdict depends on width"
+
+
 def _capacity_rows(rungs: list[CauseRung], metric: str) -> list[dict]:
-    """Cause 6: the baseline's gaps at the full CRNN against a narrower, shorter one on the same data,
-    and each arm's verdicts at both widths (a verdict that holds at both is not capacity's)."""
+    """Cause 6: the baseline's gaps at the full CRNN against a narrower one on the same data,
+    and each arm's verdicts at both widths."""
     rows = []
     for wide in rungs:
         for narrow in rungs:
@@ -406,7 +420,11 @@ def _capacity_rows(rungs: list[CauseRung], metric: str) -> list[dict]:
                 gap_change(wide.baseline.table, narrow.baseline.table, c, metric)
                 for c in CHALLENGERS
             ]
-            rows += _summary_rows(CAPACITY_CAUSE, pair.label, data, changes)
+            for row, found in zip(
+                _summary_rows(CAPACITY_CAUSE, pair.label, data, changes), changes, strict=True
+            ):
+                moved = not (found.change.ci_low <= 0 <= found.change.ci_high)
+                rows.append({**row, "verdict": GAP_MOVES if moved else GAP_HOLDS})
             for grid in ARM_GRIDS:
                 if grid.name not in wide.arms or grid.name not in narrow.arms:
                     continue
@@ -415,7 +433,6 @@ def _capacity_rows(rungs: list[CauseRung], metric: str) -> list[dict]:
                         gap_change(r.baseline.table, r.arms[grid.name].table, challenger, metric)
                         for r in (wide, narrow)
                     ]
-                    held = at[0].verdict == at[1].verdict
                     rows.append(
                         {
                             "cause": CAPACITY_CAUSE,
@@ -425,7 +442,9 @@ def _capacity_rows(rungs: list[CauseRung], metric: str) -> list[dict]:
                             "baseline → arm": f"{at[0].verdict} → {at[1].verdict}",
                             "change [95% CI]": f"{_change_text(at[0])} → {_change_text(at[1])}",
                             "paper": f"{at[0].paper:+.2f}",
-                            "verdict": "does not explain" if held else "partly explains",
+                            "verdict": VERDICT_HOLDS
+                            if at[0].verdict == at[1].verdict
+                            else VERDICT_DEPENDS,
                         }
                     )
     return rows
@@ -438,11 +457,13 @@ def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataF
     (:func:`cause_table`). Cause 5 is the baseline on harder data against
     the baseline on the data as generated (:func:`difficulty_pairs`; seeds
     paired). Cause 6 is the baseline on the same data at the full CRNN (128
-    channels, rung 1's epochs) against a narrower, shorter one (rung 2's 32
-    channels and 15 epochs; seeds paired), then each arm's verdicts at both
-    widths: a verdict that holds at both is not an artefact of capacity
-    ("does not explain"). A cause with no runs yet has one row naming the
-    command that makes them.
+    channels) against a narrower one (``tools/attribution.sh capacity``: 32
+    channels and 15 epochs, rung 2's; seeds paired), then each arm's verdicts
+    at both widths. The departure is measured at the paper's width, so cause
+    6's verdict is "does not explain", qualified by whether the gap moves with
+    width (:data:`GAP_MOVES`); an arm's rows say whether its verdict holds at
+    both widths (:data:`VERDICT_HOLDS`, :data:`VERDICT_DEPENDS`). A cause with
+    no runs yet has one row naming the command that makes them.
 
     Returns
     -------
@@ -467,7 +488,10 @@ def cause_summary(root: Path | None = None, metric: str = "macro_f") -> pd.DataF
         arm = f"events {pair.offset:g} dB"
         rows += _summary_rows(DIFFICULTY_CAUSE, arm, _rung_text(pair.hard), changes)
     if not pairs:
-        stages = ("confirm",) if load_ladder("calibration", root) else ("calibrate", "confirm")
+        from sedlib.study.grids import CALIBRATED_EBR_DB
+
+        calibrated = CALIBRATED_EBR_DB is not None  # confirm refuses to run before
+        stages = ("confirm",) if calibrated else ("calibrate", "confirm")
         rows.append(_pending_row(DIFFICULTY_CAUSE, "calibrated dB", stages))
     capacity = _capacity_rows(rungs, metric)
     rows += capacity or [_pending_row(CAPACITY_CAUSE, "32 channels", ("capacity",))]
@@ -551,6 +575,25 @@ def departures(rungs: list[CauseRung], metric: str = "macro_f") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _width_sentences(rows: pd.DataFrame) -> list[str]:
+    """Cause 6's rows in words: gaps that move with width, and arm verdicts that depend on it."""
+    said = []
+    for _, row in rows.iterrows():
+        numbers = f"{row['rung']}: {row['baseline → arm']}, change {row['change [95% CI]']}"
+        if row["verdict"] == GAP_MOVES:
+            said.append(
+                f"{row['gap']} moves with the model's width ({row['arm']}; {numbers}), but the "
+                "departure is measured at the paper's full width: width does not explain it."
+            )
+        elif row["verdict"] == VERDICT_DEPENDS:
+            arm = row["arm"].removesuffix(" at both widths")
+            said.append(
+                f"The verdict of {arm} on {row['gap']} depends on the model's width ({numbers}; "
+                "full width → narrow): a caveat on its cause."
+            )
+    return said
+
+
 def what_remains(
     summary: pd.DataFrame, gaps: pd.DataFrame, calibration: pd.DataFrame | None = None
 ) -> str:
@@ -567,6 +610,7 @@ def what_remains(
                 for _, row in found.iterrows()
             )
             parts.append(f"**{verdict.capitalize()}**: {named}.")
+    parts += _width_sentences(done[done["cause"] == CAPACITY_CAUSE])
     for _, row in gaps.iterrows():
         where = f"{row['gap']} on {row['rung']} ({row['baseline']:+.1f} ± {row['half_width']:.1f} against the paper's {row['paper']:+.2f})"
         if not row["departs"]:
@@ -584,9 +628,9 @@ def what_remains(
             parts.append(
                 f"BCE's own level is not reproduced: at the nearest difficulty "
                 f"({nearest['offset (dB)']:g} dB) its micro F stays {above:+.1f} points from the "
-                f"paper's, held up by the classes it still finds best ({nearest['easiest classes (F %)']}"
-                " % F): the synthetic task stays easier than the real one in a way that quieter "
-                "events do not model."
+                f"paper's, carried by the classes it detects better than that "
+                f"({nearest['best-detected classes (F %)']} % F): the synthetic task stays easier "
+                "than the real one in a way that quieter events do not model."
             )
     pending = summary[summary["verdict"].str.startswith("not run")]
     if not pending.empty:

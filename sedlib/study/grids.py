@@ -125,6 +125,20 @@ CAUSE_GRIDS = (
     ),
 )
 
+
+def paper_like_arms() -> list[str]:
+    """The attribution grids whose settings :data:`PAPER_LIKE` combines (the arms that explain).
+
+    >>> paper_like_arms()
+    ['cause-zero-bias', 'cause-clip-frames']
+    """
+    return [
+        g.name
+        for g in CAUSE_GRIDS
+        if g.cause and g.settings and all(PAPER_LIKE.get(k) == v for k, v in g.settings.items())
+    ]
+
+
 GRIDS: dict[str, Grid] = {
     grid.name: grid
     for grid in (
