@@ -21,6 +21,7 @@ from sedlib.report.names import short_name
 from sedlib.study.attribution import (
     CHALLENGERS,
     VERDICTS,
+    GapChange,
     attribution_table,
     gap_by_seed,
     gap_change,
@@ -392,7 +393,7 @@ def capacity_pair(wide: ResultSet, narrow: ResultSet) -> CapacityPair | None:
     return CapacityPair(wide, narrow)
 
 
-def _change_text(found) -> str:
+def _change_text(found: GapChange) -> str:
     return f"{found.change.mean:+.1f} [{found.change.ci_low:+.1f}, {found.change.ci_high:+.1f}]"
 
 
