@@ -320,9 +320,12 @@ def test_every_stage_the_chapter_names_is_a_stage_of_the_script():
         assert any(f"--grid {grid.name} " in line for line in screen), grid.name
     from sedlib.study.grids import PAPER_LIKE
 
-    assert "--grid paper --seeds 3 --dataset synthetic-small " in screen[-1]
-    for key, value in PAPER_LIKE.items():
-        assert f"--set {key}={value}" in screen[-1]
+    # the paper-like rung 1: the paper grid, then the γ grid, both with every PAPER_LIKE setting
+    assert "--grid paper --seeds 3 --dataset synthetic-small " in screen[-2]
+    assert "--grid gamma --seeds 3 --dataset synthetic-small " in screen[-1]
+    for line in screen[-2:]:
+        for key, value in PAPER_LIKE.items():
+            assert f"--set {key}={value}" in line
 
 
 def test_the_calibration_reruns_from_one_command_on_rung_2_folds_with_bce_alone():

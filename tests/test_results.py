@@ -143,3 +143,33 @@ def test_the_ladder_climbs_towards_the_paper():
     assert "narrow CRNN (32 ch)" in rung_label(rungs[2]) and "10 seeds" in rung_label(rungs[0])
     table = describe_ladder(ordered)
     assert list(table["protocol"]) == ["dev-eval", "dev-eval", "folds", "folds"]
+
+
+def _runs_of(grid, settings, rows):
+    header = {
+        "protocol": "dev-eval",
+        "seeds": 1,
+        "settings": settings,
+        "data": {"name": "d", "fingerprint": "f", "audio_minutes": 16, "frame_imbalance": 60.0},
+        "created_by": "sedlib sweep ...",
+    }
+    table = pd.DataFrame(rows, columns=["identity", "loss", "gamma"])
+    return ResultSet(grid, f"{grid}-{settings['output_bias']}", header, table, {})
+
+
+def test_each_gamma_rung_takes_bce_and_if_from_the_paper_set_of_its_own_settings():
+    from sedlib.study.results import sweep_sources
+
+    default, zero = {"output_bias": "prior"}, {"output_bias": "zero"}
+    gamma_default = _runs_of(
+        "gamma", default, [("g1", "duration_robust", 1.0), ("g2", "duration_robust", 2.0)]
+    )
+    paper_default = _runs_of("paper", default, [("b", "bce", None), ("g1", "duration_robust", 1.0)])
+    paper_zero = _runs_of("paper", zero, [("bz", "bce", None), ("iz", "inverse_frequency", None)])
+    sources = sweep_sources([gamma_default], [paper_default, paper_zero])
+    # the γ rung first, joined with the paper set of the same settings (the shared run kept once)
+    assert [r.slug for r, _ in sources] == ["gamma-prior", "paper-zero"]
+    assert sorted(sources[0][1]["identity"]) == ["b", "g1", "g2"]
+    # a paper set that no γ grid shares settings with stands alone, untouched
+    assert list(sources[1][1]["identity"]) == ["bz", "iz"]
+    assert sweep_sources([], []) == []

@@ -2,7 +2,9 @@
 # The attribution study of chapter "Why the numbers differ from the paper", one stage a call:
 #
 #   bash tools/attribution.sh screen      # rung 1 (synthetic-small, dev-eval, full CRNN, 30 epochs):
-#                                         # SGD's learning rate on BCE, then every arm, 3 seeds
+#                                         # SGD's learning rate on BCE, then every arm, 3 seeds,
+#                                         # then the paper and γ grids with the settings that
+#                                         # explain (grids.PAPER_LIKE): the paper-like rung 1
 #   bash tools/attribution.sh capacity    # rung 1's data at rung 2's model (32 channels, 15 epochs):
 #                                         # the baseline and the arms that explain (those whose
 #                                         # settings grids.PAPER_LIKE combines), 3 seeds (cause 6)
@@ -43,6 +45,10 @@ screen() {
   # the paper-like row on rung 1: the paper grid with the settings that explain, combined
   # shellcheck disable=SC2046  # a list of options
   "$SEDLIB" sweep --grid paper --seeds 3 "${RUNG1[@]}" $(paper_like)
+  # and the paper's γ sweep (Figs. 4 and 5) with the same settings: its γ=1 and γ=4 runs are the
+  # paper-like row's
+  # shellcheck disable=SC2046
+  "$SEDLIB" sweep --grid gamma --seeds 3 "${RUNG1[@]}" $(paper_like)
 }
 
 paper_like() {

@@ -496,6 +496,7 @@ def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str 
 def gamma_sweep(gamma_sets, paper_sets):
     """The paper's Figs. 4 and 5: macro and micro F against γ (log2 axis), BCE and IF as bands."""
     from sedlib.study import paper
+    from sedlib.study.results import sweep_sources
     from sedlib.study.summary import method_key, parse_method_key, summarize
 
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.8), sharey=False)
@@ -504,7 +505,7 @@ def gamma_sweep(gamma_sets, paper_sets):
         (axes[0], "macro_f", "Fig. 4: macro F-score"),
         (axes[1], "micro_f", "Fig. 5: micro F-score"),
     ):
-        for k, (_label, table) in enumerate(_sweep_sources(gamma_sets, paper_sets)):
+        for k, (_result, table) in enumerate(sweep_sources(gamma_sets, paper_sets)):
             s = summarize(table[table["loss"] == "duration_robust"], metrics=(metric,))
             gammas = np.array([parse_method_key(key)[1] for key in s.index])
             order = np.argsort(gammas)
@@ -539,10 +540,11 @@ def gamma_sweep(gamma_sets, paper_sets):
         )
     from matplotlib.lines import Line2D
 
-    sources = list(_sweep_sources(gamma_sets, paper_sets))
+    sources = sweep_sources(gamma_sets, paper_sets)
     handles = ladder_legend(len(sources), paper=False)
-    for handle, (label, _) in zip(handles, sources, strict=True):
-        handle.set_label(label)
+    for handle, (result, _) in zip(handles, sources, strict=True):
+        grid = "γ grid" if result.grid == "gamma" else "paper grid"
+        handle.set_label(f"{rung_label(result)} ({grid})")
     handles += [
         Line2D([], [], color=method_colour("bce"), ls="--", label="BCE, this study"),
         Line2D([], [], label="paper (TUT, 10 seeds)", **paper_marker_style()),
@@ -551,18 +553,6 @@ def gamma_sweep(gamma_sets, paper_sets):
     fig.tight_layout()
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=1)
     return fig
-
-
-def _sweep_sources(gamma_sets, paper_sets):
-    """(label, runs) per rung: a γ grid with the paper grid of the same settings, then paper grids alone."""
-    from sedlib.study.results import joined
-
-    swept = {s.settings_key for s in gamma_sets}
-    for s in gamma_sets:
-        yield f"{rung_label(s)} (γ grid)", joined(s, paper_sets)
-    for s in paper_sets:
-        if s.settings_key not in swept:
-            yield f"{rung_label(s)} (paper grid)", s.table
 
 
 def tuned_against_fixed(table, methods):

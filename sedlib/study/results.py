@@ -200,6 +200,26 @@ def joined(result: ResultSet, others: list[ResultSet]) -> pd.DataFrame:
     return both.drop_duplicates("identity").reset_index(drop=True)
 
 
+def sweep_sources(
+    gamma_sets: list[ResultSet], paper_sets: list[ResultSet]
+) -> list[tuple[ResultSet, pd.DataFrame]]:
+    """The rungs of the γ sweep: each set's runs, as chapter "The γ sweep" draws and tabulates them.
+
+    Every ``gamma`` set comes first, joined (:func:`joined`) with the
+    ``paper`` set of the same settings and data, which brings BCE and IF;
+    then every ``paper`` set that no ``gamma`` set shares settings with
+    (its γ = 1 and 4 alone).
+
+    Returns
+    -------
+    list of (ResultSet, pandas.DataFrame)
+        The set that names the rung, and the runs to show for it.
+    """
+    swept = {s.settings_key for s in gamma_sets}
+    sources = [(s, joined(s, paper_sets)) for s in gamma_sets]
+    return sources + [(s, s.table) for s in paper_sets if s.settings_key not in swept]
+
+
 def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
     """The result set ``<root>/<grid>/<name>.csv`` / ``.json``."""
     folder = results_root(root) / grid
