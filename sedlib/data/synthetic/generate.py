@@ -41,11 +41,11 @@ from sedlib.data.layout import N_FOLDS, TUT_LABELS, Dataset, available_split_nam
 from sedlib.data.meta import read_meta, write_meta
 from sedlib.data.synthetic.classes import CLASS_FACTS, DEV_SCENE_MINUTES, EVAL_SCENE_MINUTES, SCENES
 from sedlib.data.synthetic.sounds import (
+    BACKGROUND_LEVEL,
     MODELS,
-    TEXTURE_EBR_DB,
-    TEXTURES,
-    TRANSIENT_EBR_DB,
     background,
+    ebr_range_db,
+    event_gain,
 )
 from sedlib.errors import ConfigError, DataError, FolderTakenError, MissingFileError
 from sedlib.util.io import read_json_object, write_json
@@ -178,13 +178,13 @@ def render_file(
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     n = round(length_s * sr)
-    mix = background(scene, n, sr, rng) * 0.05
+    mix = background(scene, n, sr, rng) * BACKGROUND_LEVEL
     for event in events.itertuples(index=False):
         start, stop = round(event.onset * sr), min(round(event.offset * sr), n)
         if stop - start < 8:
             continue
-        lo, hi = TEXTURE_EBR_DB if event.event_label in TEXTURES else TRANSIENT_EBR_DB
-        gain = 0.05 * 10 ** ((rng.uniform(lo, hi) + ebr_offset_db) / 20)
+        lo, hi = ebr_range_db(event.event_label)
+        gain = event_gain(rng.uniform(lo, hi) + ebr_offset_db)
         mix[start:stop] += gain * MODELS[event.event_label](stop - start, sr, rng)
     peak = np.max(np.abs(mix)) + 1e-12
     return (mix / peak * 0.9 * 10 ** (-rng.uniform(0, 6) / 20)).astype(np.float32)

@@ -552,3 +552,27 @@ TEXTURES = frozenset(
         "brakes squeaking",
     }
 )
+
+#: Amplitude of the unit-RMS scene background in a mix; an event at ratio r dB has RMS
+#: ``BACKGROUND_LEVEL * 10 ** (r / 20)``.
+BACKGROUND_LEVEL = 0.05
+
+
+def ebr_range_db(label: str) -> tuple[float, float]:
+    """The range (dB) from which the event-to-background ratio of an event of ``label`` is drawn.
+
+    >>> ebr_range_db("fan"), ebr_range_db("mouse clicking")
+    ((-3.0, 9.0), (0.0, 15.0))
+    """
+    if label not in MODELS:
+        raise ConfigError(f"unknown class {label!r}; the synthetic classes are {', '.join(MODELS)}")
+    return TEXTURE_EBR_DB if label in TEXTURES else TRANSIENT_EBR_DB
+
+
+def event_gain(ebr_db: float) -> float:
+    """The amplitude of a unit-RMS event at ``ebr_db`` above the mix's background.
+
+    >>> round(event_gain(0.0), 6) == BACKGROUND_LEVEL
+    True
+    """
+    return BACKGROUND_LEVEL * 10 ** (ebr_db / 20)
