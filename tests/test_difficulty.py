@@ -1,16 +1,17 @@
-"""The generator's per-class difficulty (sedlib.data.synthetic.difficulty) and its report (sedlib.report.difficulty)."""
+"""How audible the generator makes each class (sedlib.data.synthetic.difficulty) and the chapter's
+table of BCE class by class (sedlib.report.difficulty)."""
 
 from __future__ import annotations
 
-import math
+import io
 
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile
 
 from sedlib.data.layout import TUT_LABELS
 from sedlib.data.synthetic import difficulty
-from sedlib.data.synthetic.classes import DEV_SCENE_MINUTES
 from sedlib.errors import ConfigError
 from sedlib.features import hz_to_mel, mel_to_hz
 from sedlib.study.results import ResultSet
@@ -18,104 +19,150 @@ from sedlib.study.results import ResultSet
 SR = 16000
 
 
-def test_band_ratios_of_white_noises_equal_their_level_difference_in_every_band():
+def test_as_written_is_what_a_16_bit_wav_gives_back():
+    y = np.random.default_rng(1).uniform(-1.2, 1.2, 5000)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, y, SR, subtype="PCM_16", format="WAV")
+    buffer.seek(0)
+    np.testing.assert_array_equal(difficulty.as_written(y), soundfile.read(buffer)[0])
+
+
+@pytest.mark.parametrize("level_db", [0.0, 20.0, -10.0])
+def test_white_noises_rise_by_their_power_sum_in_every_band(level_db):
     rng = np.random.default_rng(0)
     n = SR * 20
-    event, room = 0.3 * rng.standard_normal(n), 0.03 * rng.standard_normal(n)
-    ratios = difficulty.band_ratio_db(event, room, SR)
-    assert ratios.shape == (64,)
-    # 20 log10(0.3 / 0.03) = 20 dB in every band, up to the noise of the estimate
-    np.testing.assert_allclose(ratios, 20.0, atol=0.7)
+    room = 0.02 * rng.standard_normal(n)
+    event = 0.02 * 10 ** (level_db / 20) * rng.standard_normal(n)
+    rises = difficulty.band_rise_db(event, room, SR)
+    assert rises.shape == (64,)
+    # uncorrelated powers add: 10 log10(1 + 10^(level/10)) in every band
+    np.testing.assert_allclose(rises, 10 * np.log10(1 + 10 ** (level_db / 10)), atol=0.5)
 
 
-def test_a_band_where_the_room_is_silent_is_infinitely_louder():
+def test_an_event_below_the_16_bit_resolution_is_not_seen():
+    rng = np.random.default_rng(2)
+    room = 0.5 * rng.standard_normal(SR * 2)
     t = np.arange(SR * 2) / SR
-    room = np.sin(2 * np.pi * 200 * t)
-    event = np.sin(2 * np.pi * 5000 * t)
-    ratios = difficulty.band_ratio_db(event, room, SR)
-    assert np.isinf(ratios).any() or ratios.max() > 60
+    faint = 1e-7 * np.sin(2 * np.pi * 6000 * t)  # far below 1/32768 of the mix's peak
+    np.testing.assert_allclose(difficulty.band_rise_db(faint, room, SR), 0.0, atol=0.01)
+    np.testing.assert_array_equal(difficulty.band_rise_db(np.zeros_like(room), room, SR), 0.0)
+
+
+def test_a_tone_rises_in_its_own_band_only():
+    rng = np.random.default_rng(3)
+    room = 0.1 * rng.standard_normal(SR * 4)
+    tone = 0.1 * np.sin(2 * np.pi * 3000 * np.arange(SR * 4) / SR)
+    rises = difficulty.band_rise_db(tone, room, SR)
+    centres = _band_centres(SR)
+    assert abs(centres[np.argmax(rises)] - 3000) < 200
+    assert (rises[np.abs(centres - 3000) > 1500] < 0.5).all()
+
+
+def _band_centres(sr: int) -> np.ndarray:
+    return mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), 64 + 2))[1:-1]
+
+
+def test_bad_signals_are_refused_by_name():
+    noise = np.random.default_rng(4).standard_normal(SR)
     with pytest.raises(ConfigError, match="equally long"):
-        difficulty.band_ratio_db(event[:-1], room, SR)
+        difficulty.band_rise_db(noise[:-1], noise, SR)
+    with pytest.raises(ConfigError, match="silent"):
+        difficulty.band_rise_db(np.zeros(SR), np.zeros(SR), SR)
+    with pytest.raises(ConfigError, match="peak"):
+        difficulty.band_rise_db(noise, noise, SR, peak=1.5)
 
 
-@pytest.mark.parametrize("offset", [-10.0, -30.0])
-def test_the_offset_lowers_every_band_by_the_db_asked(offset):
-    as_generated = difficulty.band_ratios("car", "city_center", 0.0, draws=2)
-    harder = difficulty.band_ratios("car", "city_center", offset, draws=2)
-    np.testing.assert_allclose(harder, as_generated + offset, atol=1e-6)
+def test_a_harder_setting_lowers_the_rise():
+    as_generated = difficulty.band_rises("dishes", "home", 0.0, draws=2)
+    harder = difficulty.band_rises("dishes", "home", -30.0, draws=2)
+    assert as_generated.shape == harder.shape == (2, 64)
+    assert (harder.max(axis=1) < as_generated.max(axis=1) - 5).all()
+    # where the event dominates as generated, 30 dB quieter takes about 30 dB off
+    top = np.argmax(as_generated[0])
+    assert as_generated[0, top] - harder[0, top] == pytest.approx(30.0, abs=3.0)
 
 
-def test_the_draws_are_seeded():
-    one = difficulty.band_ratios("dishes", "home", -30.0, draws=2, seed=3)
+def test_the_draws_are_seeded_per_class_scene_and_draw():
+    one = difficulty.band_rises("car", "city_center", -30.0, draws=2, seed=3)
     np.testing.assert_array_equal(
-        one, difficulty.band_ratios("dishes", "home", -30.0, draws=2, seed=3)
+        one, difficulty.band_rises("car", "city_center", -30.0, draws=2, seed=3)
     )
-    assert not np.array_equal(one, difficulty.band_ratios("dishes", "home", -30.0, draws=2, seed=4))
-    assert one.shape == (2, 64)
-
-
-def test_a_bird_is_loudest_in_its_own_band_above_a_low_pass_background():
-    ratios = difficulty.band_ratios("bird singing", "residential_area", draws=2)
-    edges = mel_to_hz(
-        np.linspace(hz_to_mel(0.0), hz_to_mel(difficulty.MEASURE_SAMPLE_RATE / 2), 64 + 2)
+    assert not np.array_equal(
+        one, difficulty.band_rises("car", "city_center", -30.0, draws=2, seed=4)
     )
-    centres = edges[1:-1]
-    loudest = centres[np.argmax(ratios, axis=1)]
-    # the model sings from 2 to 7.5 kHz; the residential background is low-pass below 400 Hz
-    assert ((loudest > 1500) & (loudest < 16000)).all(), loudest
-
-
-def test_scene_share_is_events_times_their_mean_duration_over_the_scenes_time():
-    # (object) squeaking: 3 office events, log-normal mu -0.678, sigma 0.296, longest 0.76 s
-    mean_s = math.exp(-0.678 + 0.296**2 / 2)
-    assert difficulty.scene_share("(object) squeaking") == pytest.approx(
-        3 * mean_s / (60 * DEV_SCENE_MINUTES["office"]), rel=1e-12
+    assert not np.array_equal(
+        one, difficulty.band_rises("car", "residential_area", -30.0, draws=2, seed=3)
     )
-    assert difficulty.scene_share("fan") == pytest.approx(1.0, abs=1e-3)
 
 
-def test_unknown_classes_scenes_and_draws_are_refused_by_name():
+def test_a_bird_rises_in_its_own_band_above_a_low_pass_background():
+    rises = difficulty.band_rises("bird singing", "residential_area", draws=2)
+    loudest = _band_centres(difficulty.MEASURE_SAMPLE_RATE)[np.argmax(rises, axis=1)]
+    # the model sings between 2 and 7.5 kHz; the residential background is low-pass below 400 Hz
+    assert ((loudest > 1500) & (loudest < 9000)).all(), loudest
+
+
+def test_unknown_classes_scenes_and_counts_are_refused_by_name():
     with pytest.raises(ConfigError, match="unknown class 'fans'"):
-        difficulty.scene_share("fans")
+        difficulty.band_rises("fans", "office")
     with pytest.raises(ConfigError, match="unknown scene 'beach'"):
-        difficulty.band_ratios("car", "beach")
-    with pytest.raises(ConfigError, match="draws"):
-        difficulty.band_ratios("car", "city_center", draws=0)
+        difficulty.band_rises("car", "beach")
+    for bad in ({"draws": 0}, {"seed": -1}, {"sr": 8000}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            difficulty.band_rises("car", "city_center", **bad)
     with pytest.raises(ConfigError, match="ebr_offset_db"):
-        difficulty.band_ratios("car", "city_center", float("nan"))
+        difficulty.band_rises("car", "city_center", float("nan"))
 
 
 def test_every_class_is_measured():
-    table = difficulty.class_difficulty(-30.0, draws=1)
+    table = difficulty.class_audibility(-30.0, draws=1)
     assert sorted(table.index) == sorted(TUT_LABELS)
-    assert table["bands_above"].between(0, 1).all() and table["scene_share"].between(0, 1).all()
-    assert table.loc["fan", "scene_share"] == pytest.approx(1.0, abs=1e-3)
+    assert table["bands_raised"].between(0, 1).all() and (table["largest_rise_db"] >= -0.5).all()
 
 
-def _calibration_set(per_class: dict[str, list[float | None]], micro: list[float]) -> ResultSet:
+# ------------------------------------------------------------------ the report
+
+
+def _calibration_set(
+    per_class, n_ref, micro, name="synthetic-tut-timeline-ebr-30-seed0"
+) -> ResultSet:
     table = pd.DataFrame({"micro_f": micro, **{f"f:{k}": v for k, v in per_class.items()}})
-    header = {"data": {"name": "synthetic-tut-timeline-ebr-30-seed0"}, "settings": {}}
-    return ResultSet("calibration", "x", header, table, {})
+    runs = {
+        f"bce-s{s}": {
+            "evaluation": {
+                "n_segments": 200,
+                "per_class": {label: {"n_ref": count} for label, count in n_ref.items()},
+            }
+        }
+        for s in range(len(micro))
+    }
+    return ResultSet("calibration", "x", {"data": {"name": name}, "settings": {}}, table, runs)
 
 
-def test_the_report_sets_bce_per_class_beside_the_paper_and_the_measurements(monkeypatch):
-    from sedlib.report import difficulty as report
+MEASURED = pd.DataFrame(
+    {
+        "largest_rise_db": [7.0, 40.0, 30.0, 2.0],
+        "bands_raised": [0.5, 0.25, 0.6, 0.0],
+    },
+    index=pd.Index(["fan", "bird singing", "glass jingling", "car"], name="event_label"),
+)
 
-    measured = pd.DataFrame(
-        {
-            "loudest_band_db": [6.0, 40.0, 30.0, -3.0],
-            "bands_above": [0.5, 0.25, 0.6, 0.0],
-            "scene_share": [1.0, 0.2, 0.01, 0.3],
-        },
-        index=pd.Index(["fan", "bird singing", "glass jingling", "car"], name="event_label"),
-    )
+
+@pytest.fixture
+def measured(monkeypatch):
     asked = []
 
     def fake(offset, draws=3, seed=0):
         asked.append(offset)
-        return measured
+        return MEASURED
 
-    monkeypatch.setattr(difficulty, "class_difficulty", fake)
+    monkeypatch.setattr(difficulty, "class_audibility", fake)
+    return asked
+
+
+def test_the_report_sets_bce_per_class_beside_the_paper_and_the_measurements(measured):
+    from sedlib.report import difficulty as report
+
     result = _calibration_set(
         {
             "fan": [1.0, 0.9],
@@ -123,20 +170,51 @@ def test_the_report_sets_bce_per_class_beside_the_paper_and_the_measurements(mon
             "glass jingling": [None, 0.0],
             "car": [0.2, 0.1],
         },
+        {"fan": 50, "bird singing": 20, "glass jingling": 1, "car": 40},
         micro=[0.5, 0.4],
     )
     frame = report.difficulty_table(result)
-    assert asked == [-30.0]  # the offset of the set's data, read from its name
+    assert measured == [-30.0]  # the offset of the set's data, read from its name
     assert list(frame.index) == ["fan", "bird singing", "car", "glass jingling"]  # best first
     assert frame.loc["fan", "f_here"] == pytest.approx(95.0)
     assert frame.loc["glass jingling", "f_here"] == 0.0  # undefined counts as 0
     assert frame.loc["fan", "f_paper"] == pytest.approx(17.86)  # the paper's Table 2, BCE
-    assert frame.loc["bird singing", "bands_above"] == pytest.approx(25.0)
+    assert frame.loc["car", "active"] == pytest.approx(20.0)  # 40 of 200 segments
+    assert frame.loc["bird singing", "bands_raised"] == pytest.approx(25.0)
     assert frame.attrs["micro_f"] == pytest.approx(45.0)
     sentence = report.difficulty_sentence(frame)
-    assert "are fan (95 % here, 17.9 % in the paper: it sounds through 100 %" in sentence
-    assert "bird singing (85 % here" in sentence and "lies 40 dB above the background" in sentence
-    assert "car" not in sentence.split("are ", 1)[1].split(".")[0]  # below micro F: not named
-    assert "2 of 4 classes still rise at least 10 dB" in sentence
-    assert "BCE misses 1 of those 2" in sentence
-    assert "1 class sounds through at least 50% of its scenes' time (fan)" in sentence
+    assert "At -30 dB BCE's micro F is 45.0 %, above the paper's 27.83 %." in sentence
+    assert (
+        "fan (95 % here, 17.9 % in the paper; active in 25 % of the test segments, the most active"
+        in sentence
+    )
+    assert (
+        "bird singing (85 % here, 25.6 % in the paper; active in 10 % of the test segments, the 3rd most"
+        in sentence
+    )
+    assert (
+        "better here than in the paper: fan (95 against 18 %), bird singing (85 against 26 %)"
+        in sentence
+    )
+    assert "better in the paper: car (15 against 52 %)" in sentence
+    assert "2 of 4 classes raise some band of the features by at least 10 dB" in sentence
+    assert "BCE misses 1 of them" in sentence
+
+
+def test_the_report_refuses_data_the_generator_did_not_make(measured):
+    from sedlib.report import difficulty as report
+
+    result = _calibration_set({"fan": [1.0]}, {"fan": 1}, micro=[0.5], name="tut-sed-2016")
+    with pytest.raises(ConfigError, match="tut-sed-2016 is not a synthetic data set"):
+        report.difficulty_table(result)
+    assert report.difficulty_sentence(pd.DataFrame()) == ""
+
+
+def test_no_chosen_offset_means_no_calibration_set(tmp_path):
+    from sedlib.report.difficulty import chosen_calibration
+
+    assert chosen_calibration(pd.DataFrame(), tmp_path) is None
+    unchosen = pd.DataFrame({"chosen": [""], "data": ["synthetic-tut-timeline-ebr-30-seed0"]})
+    assert chosen_calibration(unchosen, tmp_path) is None
+    chosen = unchosen.assign(chosen=["✓"])
+    assert chosen_calibration(chosen, tmp_path) is None  # chosen, but no result set there

@@ -193,15 +193,18 @@ CALIBRATION_WINDOW = {"micro_f": 5.0, "macro_f": 4.0}
 def best_classes(table: pd.DataFrame, count: int = 3) -> str:
     """The classes detected better than the result set's micro F (mean over runs), best first, as text.
 
-    At most ``count``; those are the classes that carry micro F above the rest.
+    At most ``count``; those are the classes that carry micro F above the rest. A
+    class's F is :func:`sedlib.report.difficulty.per_class_f` (undefined counts as 0).
 
     >>> runs = pd.DataFrame({"micro_f": [0.4, 0.5], "f:fan": [0.96, 0.98], "f:car": [0.2, 0.1]})
     >>> best_classes(runs)
     'fan 97'
     """
-    scores = table[[c for c in table.columns if c.startswith("f:")]].mean().dropna()
-    best = scores[scores >= table["micro_f"].mean()].sort_values(ascending=False).head(count)
-    return ", ".join(f"{name.removeprefix('f:')} {value * 100:.0f}" for name, value in best.items())
+    from sedlib.report.difficulty import per_class_f
+
+    scores = per_class_f(table)
+    best = scores[scores >= table["micro_f"].mean() * 100].sort_values(ascending=False).head(count)
+    return ", ".join(f"{name} {value:.0f}" for name, value in best.items())
 
 
 def calibration_table(root: Path | None = None) -> pd.DataFrame:

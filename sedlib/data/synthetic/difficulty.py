@@ -1,20 +1,20 @@
-"""How hard each synthetic class is to hear: its events against its scenes' backgrounds, band by band.
+"""How audible each synthetic class is in the features: its events over its scenes' backgrounds, band by band.
 
 The generator's difficulty setting (``ebr_offset_db``) shifts every event's
-event-to-background ratio, an RMS ratio over the whole band. A class can
-stay easy to detect whatever that ratio is when its energy lies in mel bands
-where its scenes' backgrounds have little, or when it sounds through nearly
-all of its scenes' time (then detecting it is recognising the scene). This
-module measures both, from the generator itself:
+event-to-background ratio, an RMS ratio over the whole band. What the model
+sees is the log-mel energy of the file as written: the mix, normalised to a
+peak and stored as 16-bit samples. This module measures, from the generator
+itself, how far one event of a class raises that log-mel energy above the
+background of one of its scenes, band by band:
 
-- :func:`band_ratios` (with :func:`band_ratio_db`): per mel band, the power of a class's events over the
-  power of the background of a scene it occurs in, rendered exactly as a
-  mix renders them (:func:`sedlib.data.synthetic.generate.render_file`), at
-  the middle of the class's ratio range plus the offset;
-- :func:`scene_share`: the expected share of its scenes' time during which
-  the class is active, from the development metadata's statistics
-  (:data:`~sedlib.data.synthetic.classes.CLASS_FACTS`);
-- :func:`class_difficulty`: both, for every class.
+- :func:`band_rise_db`: the rise, for a given event and background;
+- :func:`band_rises`: events of a class rendered as a mix renders them
+  (:func:`sedlib.data.synthetic.generate.render_file`: the same sound model,
+  background and levels, at the middle of the class's ratio range plus the
+  offset);
+- :func:`class_audibility`: every class, summarised.
+
+Other events of the scene are left out: the rise is over the background alone.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sedlib.data.synthetic.classes import CLASS_FACTS, DEV_SCENE_MINUTES, ClassFacts
+from sedlib.data.synthetic.classes import CLASS_FACTS, FACTS_BY_LABEL, SCENES
 from sedlib.data.synthetic.sounds import (
     BACKGROUND_LEVEL,
     MODELS,
@@ -33,49 +33,86 @@ from sedlib.data.synthetic.sounds import (
     event_gain,
 )
 from sedlib.errors import ConfigError
-from sedlib.features import LOG_OFFSET, log_mel
+from sedlib.features import log_mel
 
 #: Sample rate of the measurement: the generator's (``generate.SAMPLE_RATE``).
 MEASURE_SAMPLE_RATE = 44100
+#: The peak a written file is normalised to: ``render_file`` draws 0.9 times 0 to -6 dB; the middle.
+WRITTEN_PEAK = 0.9 * 10 ** (-3 / 20)
 #: Events longer than this are measured over their first this-many seconds.
 LONGEST_MEASURED_S = 10.0
 #: Events shorter than this are measured over this many seconds (a few frames).
 SHORTEST_MEASURED_S = 0.1
+#: A band counts as *raised* by an event when its energy rises by at least this much (dB): the
+#: event is then about as loud as the background there.
+RAISED_DB = 3.0
 
 
-def _facts(label: str) -> ClassFacts:
-    found = [facts for facts in CLASS_FACTS if facts.label == label]
-    if not found:
-        known = ", ".join(facts.label for facts in CLASS_FACTS)
-        raise ConfigError(f"unknown class {label!r}; the synthetic classes are {known}")
-    return found[0]
+def as_written(y: np.ndarray) -> np.ndarray:
+    """``y`` as a 16-bit WAV file stores it and a reader gives it back.
+
+    libsndfile (under ``soundfile.write``) stores ``floor(y * 32768)``,
+    clipped to the 16-bit range; a reader divides by 32768.
+
+    >>> as_written(np.array([0.5, 1e-6, -2.0, 2.0])).tolist()
+    [0.5, 0.0, -1.0, 0.999969482421875]
+    """
+    return np.clip(np.floor(y * 32768), -32768, 32767) / 32768
 
 
-def _mel_power(y: np.ndarray, sr: int) -> np.ndarray:
-    """Mean mel-band power over the frames of ``y`` (64 bands, the paper's analysis)."""
-    return np.maximum(np.exp(log_mel(y, sr).astype(np.float64)) - LOG_OFFSET, 0.0).mean(axis=0)
+def _mean_mel_power(y: np.ndarray, sr: int) -> np.ndarray:
+    """Mean over frames of the features' mel power (``exp`` of :func:`sedlib.features.log_mel`)."""
+    return np.exp(log_mel(y, sr).astype(np.float64)).mean(axis=0)
 
 
-def band_ratio_db(event: np.ndarray, room: np.ndarray, sr: int) -> np.ndarray:
-    """Per mel band (the paper's 64), the mean power of ``event`` over that of ``room``, in dB.
+def band_rise_db(
+    event: np.ndarray, room: np.ndarray, sr: int, peak: float = WRITTEN_PEAK
+) -> np.ndarray:
+    """Per mel band, how far ``event`` raises the log-mel energy of ``room`` in a written file (dB).
 
-    Both signals are analysed as the features are (:func:`sedlib.features.log_mel`);
-    ``inf`` where ``room`` has no power in a band.
+    The mix ``room + event`` is scaled to ``peak``; the background alone
+    gets the same scale; both are stored as 16-bit samples
+    (:func:`as_written`) and analysed as the features are (64 log-mel bands,
+    40 ms / 20 ms). A band's rise is its mean mel power in the mix over that
+    of the background alone: 0 dB where the event is inaudible (below the
+    background or below the 16-bit resolution), about 3 dB where it is as
+    loud as the background.
+
+    Parameters
+    ----------
+    event, room : np.ndarray
+        An event and a background, equally long, at their levels in the mix.
+    sr : int
+        Their sample rate, Hz.
+    peak : float
+        The peak the mix is normalised to, in (0, 1].
+
+    Returns
+    -------
+    np.ndarray
+        ``(64,)`` float64, dB.
 
     Raises
     ------
     ConfigError
-        When the two signals differ in length.
+        When the signals differ in length or are silent, or ``peak`` lies outside (0, 1].
     """
     if len(event) != len(room):
         raise ConfigError(
             f"event and room must be equally long, got {len(event)} and {len(room)} samples"
         )
-    with np.errstate(divide="ignore"):
-        return 10 * np.log10(_mel_power(event, sr) / _mel_power(room, sr))
+    if not 0 < peak <= 1:
+        raise ConfigError(f"peak must lie in (0, 1], got {peak!r}")
+    mix = room + event
+    top = float(np.max(np.abs(mix)))
+    if top == 0:
+        raise ConfigError("event and room are both silent: there is no mix to normalise")
+    scale = peak / top
+    written_mix, written_room = as_written(mix * scale), as_written(room * scale)
+    return 10 * np.log10(_mean_mel_power(written_mix, sr) / _mean_mel_power(written_room, sr))
 
 
-def band_ratios(
+def band_rises(
     label: str,
     scene: str,
     ebr_offset_db: float = 0.0,
@@ -83,102 +120,95 @@ def band_ratios(
     seed: int = 0,
     sr: int = MEASURE_SAMPLE_RATE,
 ) -> np.ndarray:
-    """Event-to-background power ratio (dB) per mel band, one row per draw.
+    """:func:`band_rise_db` of events of ``label`` over backgrounds of ``scene``, one row per draw.
 
-    Each draw renders one event of ``label`` (its median duration, within
+    Each draw renders one event (the class's median duration, within
     :data:`SHORTEST_MEASURED_S` .. :data:`LONGEST_MEASURED_S`) at the middle
     of its ratio range plus ``ebr_offset_db``, and a background of ``scene``
-    of the same length, at the levels a mix gives them; a band's ratio is the
-    mean power of the event over that of the background in that band.
+    as long, at the levels a mix gives them.
 
     Parameters
     ----------
     label, scene : str
-        A synthetic class and one of its scenes (any scene is accepted).
+        A synthetic class and a scene (any of :data:`~sedlib.data.synthetic.classes.SCENES`).
     ebr_offset_db : float
         The generator's difficulty setting, dB.
     draws : int
         Independent renderings (sound model and background), at least 1.
     seed : int
-        Seed of the draws: equal arguments give equal ratios.
+        Seed of the draws, at least 0: equal arguments give equal rises.
     sr : int
-        Sample rate of the rendering, Hz.
+        Sample rate of the rendering, Hz, at least 16000.
 
     Returns
     -------
     np.ndarray
-        ``(draws, 64)`` float64, dB; ``inf`` where the background has no power.
+        ``(draws, 64)`` float64, dB.
 
     Raises
     ------
     ConfigError
-        For an unknown class or scene, fewer than one draw, or a non-finite offset.
+        Naming the argument: an unknown class or scene, fewer than one draw,
+        a negative seed, a low sample rate or a non-finite offset.
     """
     facts = _facts(label)
-    if not (isinstance(draws, int) and draws >= 1):
-        raise ConfigError(f"draws must be a whole number of at least 1, got {draws!r}")
+    if scene not in SCENES:
+        raise ConfigError(f"unknown scene {scene!r}; choose {', '.join(SCENES)}")
+    for name, value, least in (("draws", draws, 1), ("seed", seed, 0), ("sr", sr, 16000)):
+        if not (isinstance(value, int) and value >= least):
+            raise ConfigError(f"{name} must be a whole number of at least {least}, got {value!r}")
     if not math.isfinite(ebr_offset_db):
         raise ConfigError(f"ebr_offset_db must be a finite number of dB, got {ebr_offset_db!r}")
-    seconds = min(max(math.exp(facts.log_mu), SHORTEST_MEASURED_S), LONGEST_MEASURED_S)
-    n = round(seconds * sr)
+    n = round(min(max(math.exp(facts.log_mu), SHORTEST_MEASURED_S), LONGEST_MEASURED_S) * sr)
     lo, hi = ebr_range_db(label)
     gain = event_gain((lo + hi) / 2 + ebr_offset_db)
-    label_index = [f.label for f in CLASS_FACTS].index(label)
+    streams = [CLASS_FACTS.index(facts), SCENES.index(scene)]
     rows = []
     for draw in range(draws):
-        rng = np.random.default_rng(np.random.SeedSequence([seed, label_index, draw]))
+        rng = np.random.default_rng(np.random.SeedSequence([seed, *streams, draw]))
         room = background(scene, n, sr, rng) * BACKGROUND_LEVEL
         event = gain * MODELS[label](n, sr, rng)
-        rows.append(band_ratio_db(event, room, sr))
+        rows.append(band_rise_db(event, room, sr))
     return np.array(rows)
 
 
-def scene_share(label: str) -> float:
-    """The expected share of its scenes' development time during which ``label`` is active, at most 1.
-
-    Events x their mean duration (of the log-normal fitted to the
-    development metadata), over the minutes of the scenes the class occurs
-    in; overlaps between its own events are not subtracted.
-
-    >>> round(scene_share("fan"), 3)  # 78 events of 30 s in 78 office files of 30 s
-    1.0
-    """
-    facts = _facts(label)
-    mean_s = min(math.exp(facts.log_mu + facts.log_sigma**2 / 2), facts.max_s)
-    events = sum(facts.dev_events.values())
-    seconds = 60 * sum(DEV_SCENE_MINUTES[scene] for scene in facts.dev_events)
-    return min(events * mean_s / seconds, 1.0)
+def _facts(label: str):
+    if label not in FACTS_BY_LABEL:
+        raise ConfigError(
+            f"unknown class {label!r}; the synthetic classes are {', '.join(FACTS_BY_LABEL)}"
+        )
+    return FACTS_BY_LABEL[label]
 
 
-def class_difficulty(ebr_offset_db: float = 0.0, draws: int = 3, seed: int = 0) -> pd.DataFrame:
-    """Every class: how far its loudest band rises above its scenes' backgrounds, and its share of their time.
+def class_audibility(ebr_offset_db: float = 0.0, draws: int = 3, seed: int = 0) -> pd.DataFrame:
+    """Every class: how far it raises its scenes' backgrounds in the features, at a difficulty.
 
     Parameters
     ----------
     ebr_offset_db : float
         The generator's difficulty setting, dB.
     draws, seed : int
-        As in :func:`band_ratios`, per scene of the class.
+        As in :func:`band_rises`, per scene of the class (its scenes in the
+        development metadata).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by class label: ``loudest_band_db`` (the median over draws
-        and the class's scenes of its largest band ratio), ``bands_above``
-        (the median share of the 64 bands where the event is louder than
-        the background) and ``scene_share`` (:func:`scene_share`).
+        Indexed by class label (``event_label``): ``largest_rise_db``, the
+        median over draws and scenes of the largest rise over the 64 bands,
+        and ``bands_raised``, the median share of the bands raised by at
+        least :data:`RAISED_DB`.
     """
     rows = {}
     for facts in CLASS_FACTS:
-        ratios = np.vstack(
+        rises = np.vstack(
             [
-                band_ratios(facts.label, scene, ebr_offset_db, draws, seed)
+                band_rises(facts.label, scene, ebr_offset_db, draws, seed)
                 for scene in facts.dev_events
             ]
         )
         rows[facts.label] = {
-            "loudest_band_db": float(np.median(ratios.max(axis=1))),
-            "bands_above": float(np.median((ratios > 0).mean(axis=1))),
-            "scene_share": scene_share(facts.label),
+            "largest_rise_db": float(np.median(rises.max(axis=1))),
+            "bands_raised": float(np.median((rises >= RAISED_DB).mean(axis=1))),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("event_label")
