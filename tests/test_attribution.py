@@ -552,3 +552,38 @@ def test_the_gpu_script_runs_the_paper_like_rung_at_the_calibrated_difficulty(tm
     assert done.stdout.strip() == (
         f"grid-batched paper synthetic-tut-timeline{offset} 540 SETTINGS={settings}"
     )
+
+
+def test_an_arm_that_explains_on_one_data_set_only_is_named_not_confirmed():
+    from sedlib.report.attribution import departures, what_remains
+
+    def row(rung, verdict, cause="3. E2's N_m", arm="clip-frames"):
+        return {
+            "cause": cause,
+            "arm": arm,
+            "rung": rung,
+            "gap": "IF − BCE",
+            "baseline → arm": "+5.0 → -1.0",
+            "change [95% CI]": "-6.0 [-9.0, +0.5]",
+            "paper": -6.29,
+            "verdict": verdict,
+        }
+
+    summary = pd.DataFrame(
+        [
+            row("small, dev-eval, 128 ch, 30 ep", "explains"),
+            row("small, dev-eval, 32 ch, 15 ep", "does not explain"),  # other width: cause 6's
+            row("timeline-ebr-30, dev-eval, 32 ch, 15 ep", "does not explain"),
+            row("small, dev-eval, 128 ch, 30 ep", "explains", "2. output bias", "zero-bias"),
+            row(
+                "timeline-ebr-30, dev-eval, 32 ch, 15 ep", "explains", "2. output bias", "zero-bias"
+            ),
+        ]
+    )
+    text = what_remains(summary, departures([]))
+    assert (
+        "clip-frames explains IF − BCE on small but not on other data (timeline-ebr-30, dev-eval, "
+        "32 ch, 15 ep: +5.0 → -1.0, change -6.0 [-9.0, +0.5]): not confirmed there." in text
+    )
+    assert "small, dev-eval, 32 ch" not in text.split("not on other data")[1].split(")")[0]
+    assert "zero-bias explains" not in text  # confirmed on both data sets

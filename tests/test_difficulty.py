@@ -218,3 +218,25 @@ def test_no_chosen_offset_means_no_calibration_set(tmp_path):
     assert chosen_calibration(unchosen, tmp_path) is None
     chosen = unchosen.assign(chosen=["✓"])
     assert chosen_calibration(chosen, tmp_path) is None  # chosen, but no result set there
+
+
+def test_classes_on_both_sides_of_the_paper_are_named_in_what_remains(measured, tmp_path):
+    from sedlib.report import difficulty as report
+    from sedlib.report.attribution import cause_summary, departures, what_remains
+
+    both = _calibration_set(
+        {"fan": [1.0], "bird singing": [0.2], "glass jingling": [0.0], "car": [0.1]},
+        {"fan": 50, "bird singing": 20, "glass jingling": 1, "car": 40},
+        micro=[0.5],
+    )
+    frame = report.difficulty_table(both)
+    sentence = report.sides_sentence(frame)
+    assert sentence.startswith(
+        "Class by class, BCE at -30 dB detects fan at least 10 points better than the paper "
+        "and car at least 10 points worse"
+    )
+    assert sentence in what_remains(cause_summary(tmp_path), departures([]), None, frame)
+    assert sentence not in what_remains(cause_summary(tmp_path), departures([]))
+    # one side only: nothing to say
+    easier = frame.assign(f_here=frame["f_paper"] + 20)
+    assert report.sides_sentence(easier) == "" and report.sides_sentence(pd.DataFrame()) == ""

@@ -598,11 +598,62 @@ def _width_sentences(rows: pd.DataFrame) -> list[str]:
     return said
 
 
+def _confirmation_sentences(rows: pd.DataFrame) -> list[str]:
+    """Arms that explain a gap on some data but not on other data (causes 1 to 4), in words.
+
+    A rung's data are the first item of its ``rung`` text; the same data at
+    another width are cause 6's to word (:func:`_width_sentences`).
+    """
+    said = []
+    data = rows["rung"].str.split(",", n=1).str[0]
+    for (arm, gap), group in rows.groupby(["arm", "gap"], sort=False):
+        explains = group[group["verdict"] == "explains"]
+        where = set(data[explains.index])
+        others = group[(group["verdict"] == "does not explain") & ~data[group.index].isin(where)]
+        if explains.empty or others.empty:
+            continue
+        numbers = "; ".join(
+            f"{row['rung']}: {row['baseline → arm']}, change {row['change [95% CI]']}"
+            for _, row in others.iterrows()
+        )
+        said.append(
+            f"{arm} explains {gap} on {', '.join(sorted(where))} but not on other data ({numbers}): "
+            "not confirmed there."
+        )
+    return said
+
+
+def _level_sentences(calibration: pd.DataFrame | None, per_class: pd.DataFrame | None) -> list[str]:
+    """BCE's own level against the paper's, in words: at the chosen offset, and class by class."""
+    from sedlib.report.difficulty import sides_sentence
+    from sedlib.study import paper
+
+    said = []
+    if calibration is not None and not calibration.empty:
+        nearest = calibration[calibration["chosen"] == "✓"].iloc[0]
+        if not nearest["within the window"]:
+            above = nearest["micro F (%)"] - paper.table4().loc["bce", "micro_f_percent"]
+            said.append(
+                f"BCE's own level is not reproduced: at the nearest difficulty "
+                f"({nearest['offset (dB)']:g} dB) its micro F stays {above:+.1f} points from the "
+                f"paper's, carried by the classes it detects better than that "
+                f"({nearest['best-detected classes (F %)']} % F): the synthetic task stays easier "
+                "than the real one in a way that quieter events do not model."
+            )
+    if per_class is not None:
+        said += [text for text in (sides_sentence(per_class),) if text]
+    return said
+
+
 def what_remains(
-    summary: pd.DataFrame, gaps: pd.DataFrame, calibration: pd.DataFrame | None = None
+    summary: pd.DataFrame,
+    gaps: pd.DataFrame,
+    calibration: pd.DataFrame | None = None,
+    per_class: pd.DataFrame | None = None,
 ) -> str:
     """The chapter's closing paragraph, written from :func:`cause_summary`, :func:`departures`
-    and, when given, :func:`calibration_table`."""
+    and, when given, :func:`calibration_table` and BCE class by class at the chosen offset
+    (:func:`sedlib.report.difficulty.difficulty_table`)."""
     done = summary[~summary["verdict"].str.startswith("not run")]
     parts = []
     for verdict in VERDICTS[:2]:
@@ -614,6 +665,7 @@ def what_remains(
                 for _, row in found.iterrows()
             )
             parts.append(f"**{verdict.capitalize()}**: {named}.")
+    parts += _confirmation_sentences(done[~done["cause"].isin((DIFFICULTY_CAUSE, CAPACITY_CAUSE))])
     parts += _width_sentences(done[done["cause"] == CAPACITY_CAUSE])
     for _, row in gaps.iterrows():
         where = f"{row['gap']} on {row['rung']} ({row['baseline']:+.1f} ± {row['half_width']:.1f} against the paper's {row['paper']:+.2f})"
@@ -623,19 +675,7 @@ def what_remains(
             )
         elif not (done[done["gap"] == row["gap"]]["verdict"] == "explains").any():
             parts.append(f"{where} departs, and no cause measured so far explains it.")
-    if calibration is not None and not calibration.empty:
-        from sedlib.study import paper
-
-        nearest = calibration[calibration["chosen"] == "✓"].iloc[0]
-        if not nearest["within the window"]:
-            above = nearest["micro F (%)"] - paper.table4().loc["bce", "micro_f_percent"]
-            parts.append(
-                f"BCE's own level is not reproduced: at the nearest difficulty "
-                f"({nearest['offset (dB)']:g} dB) its micro F stays {above:+.1f} points from the "
-                f"paper's, carried by the classes it detects better than that "
-                f"({nearest['best-detected classes (F %)']} % F): the synthetic task stays easier "
-                "than the real one in a way that quieter events do not model."
-            )
+    parts += _level_sentences(calibration, per_class)
     pending = summary[summary["verdict"].str.startswith("not run")]
     if not pending.empty:
         named = "; ".join(
