@@ -582,7 +582,7 @@ def test_an_arm_that_explains_on_one_data_set_only_is_named_not_confirmed():
     )
     text = what_remains(summary, departures([]))
     assert (
-        "clip-frames explains IF − BCE on small but not on other data (timeline-ebr-30, dev-eval, "
+        "The arm clip-frames explains IF − BCE on small but not on other data (timeline-ebr-30, dev-eval, "
         "32 ch, 15 ep: +5.0 → -1.0, change -6.0 [-9.0, +0.5]): not confirmed there." in text
     )
     assert "small, dev-eval, 32 ch" not in text.split("not on other data")[1].split(")")[0]

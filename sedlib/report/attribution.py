@@ -617,7 +617,7 @@ def _confirmation_sentences(rows: pd.DataFrame) -> list[str]:
             for _, row in others.iterrows()
         )
         said.append(
-            f"{arm} explains {gap} on {', '.join(sorted(where))} but not on other data ({numbers}): "
+            f"The arm {arm} explains {gap} on {', '.join(sorted(where))} but not on other data ({numbers}): "
             "not confirmed there."
         )
     return said
