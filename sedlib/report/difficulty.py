@@ -196,9 +196,9 @@ def difficulty_sentence(frame: pd.DataFrame) -> str:
     if not best.empty:
         named = "; ".join(_class_text(label, row, ranks[label]) for label, row in best.iterrows())
         parts.append(f"The classes it detects better than that: {named}.")
-    for easier, words in ((True, "better here than in the paper"), (False, "better in the paper")):
-        apart = frame["f_here"] - frame["f_paper"]
-        found = frame[apart >= APART_POINTS] if easier else frame[-apart >= APART_POINTS]
+    for found, words in zip(
+        _sides(frame), ("better here than in the paper", "better in the paper"), strict=True
+    ):
         if not found.empty:
             named = ", ".join(
                 f"{label} ({row['f_here']:.0f} against {row['f_paper']:.0f} %)"
@@ -220,25 +220,18 @@ def difficulty_sentence(frame: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
+def _sides(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The classes detected at least :data:`APART_POINTS` better here than in the paper, and worse."""
+    apart = frame["f_here"] - frame["f_paper"]
+    return frame[apart >= APART_POINTS], frame[-apart >= APART_POINTS]
+
+
 def sides_sentence(frame: pd.DataFrame) -> str:
-    """Whether the synthetic data at the offset are easier than the paper's for some classes and harder for others.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        :func:`difficulty_table`.
-
-    Returns
-    -------
-    str
-        One sentence when classes lie at least :data:`APART_POINTS` apart on
-        both sides of the paper; empty otherwise.
-    """
+    """One sentence on :func:`difficulty_table` when classes lie at least :data:`APART_POINTS` from
+    the paper on both sides (the synthetic data are easier for some, harder for others); else empty."""
     if frame.empty:
         return ""
-    apart = frame["f_here"] - frame["f_paper"]
-    easier = list(frame.index[apart >= APART_POINTS])
-    harder = list(frame.index[-apart >= APART_POINTS])
+    easier, harder = (list(side.index) for side in _sides(frame))
     if not (easier and harder):
         return ""
     return (

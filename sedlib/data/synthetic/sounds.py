@@ -561,6 +561,13 @@ BACKGROUND_LEVEL = 0.05
 def ebr_range_db(label: str) -> tuple[float, float]:
     """The range (dB) from which the event-to-background ratio of an event of ``label`` is drawn.
 
+    Raises
+    ------
+    ConfigError
+        For a class the generator has no sound model of.
+
+    Examples
+    --------
     >>> ebr_range_db("fan"), ebr_range_db("mouse clicking")
     ((-3.0, 9.0), (0.0, 15.0))
     """
