@@ -164,7 +164,7 @@ def _ordinal(n: int) -> str:
 def _class_text(label: str, row: pd.Series, rank: int) -> str:
     return (
         f"{label} ({row['f_here']:.0f} % here, {_number(row['f_paper'], ' %')} in the paper; "
-        f"active in {row['active']:.0f} % of the test segments, the "
+        f"active in {_number(row['active'], ' %')} of the test segments, the "
         f"{'' if rank == 1 else _ordinal(rank) + ' '}most active class; its features rise by up "
         f"to {_number(row['largest_rise_db'], ' dB')})"
     )
@@ -188,7 +188,7 @@ def difficulty_sentence(frame: pd.DataFrame) -> str:
         return ""
     offset, micro, printed = (frame.attrs[k] for k in ("offset_db", "micro_f", "micro_f_paper"))
     side = "above" if micro > printed else "not above"
-    ranks = frame["active"].rank(ascending=False, method="min").astype(int)
+    ranks = frame["active"].rank(ascending=False, method="min", na_option="bottom").astype(int)
     best = frame[frame["f_here"] >= micro]
     parts = [
         f"At {offset:g} dB BCE's micro F is {micro:.1f} %, {side} the paper's {printed:.2f} %."
@@ -237,6 +237,6 @@ def sides_sentence(frame: pd.DataFrame) -> str:
     return (
         f"Class by class, BCE at {frame.attrs['offset_db']:g} dB detects {', '.join(easier)} at "
         f"least {APART_POINTS:g} points better than the paper and {', '.join(harder)} at least "
-        f"{APART_POINTS:g} points worse: an offset moves every class's events the same way, so no "
-        "offset alone brings both sides to the paper's values."
+        f"{APART_POINTS:g} points worse: at this offset the synthetic data are easier than the "
+        "real ones for some classes and harder for others."
     )

@@ -5,7 +5,8 @@ event-to-background ratio, an RMS ratio over the whole band. What the model
 sees is the log-mel energy of the file as written: the mix, normalised to a
 peak and stored as 16-bit samples. This module measures, from the generator
 itself, how far one event of a class raises that log-mel energy above the
-background of one of its scenes, band by band:
+background of one of its scenes, band by band (approximately: see
+:func:`band_rise_db`):
 
 - :func:`band_rise_db`: the rise, for a given event and background;
 - :func:`band_rises`: events of a class rendered as a mix renders them
@@ -74,9 +75,14 @@ def band_rise_db(
     gets the same scale; both are stored as 16-bit samples
     (:func:`as_written`) and analysed as the features are (64 log-mel bands,
     40 ms / 20 ms). A band's rise is its mean mel power in the mix over that
-    of the background alone: 0 dB where the event is inaudible (below the
-    background or below the 16-bit resolution), about 3 dB where it is as
-    loud as the background.
+    of the background alone: near 0 dB where the event is much weaker than
+    the background (or than the 16-bit quantisation noise) in that band,
+    about 3 dB where it is as loud as the background.
+
+    A data set's file is scaled to the peak of the whole file, with all its
+    events; scaling one event and its background to their own peak makes
+    the quantisation noise of this measurement approximate: a few dB either
+    way where the background is near it.
 
     Parameters
     ----------
