@@ -281,8 +281,15 @@ def test_the_paper_like_rungs_are_the_paper_grid_with_the_explaining_settings(
     table = attribution.paper_like_table(found)
     assert list(table["method"]) == ["BCE", "IF", "DR γ=4"]
     assert table["paper macro F (%)"].tolist() == [8.01, 1.72, pytest.approx(8.01 + 3.15)]
-    assert "holds" in attribution.pattern_sentence(found)
-    assert "does not hold" not in attribution.pattern_sentence(found)
+    sentence = attribution.pattern_sentence(found)
+    assert sentence.startswith("The paper's pattern holds on this rung (IF − BCE -6.0 points")
+    assert "against the paper's -6.29, below 0 beyond its interval: yes" in sentence
+    assert "against the paper's +3.15, above 0 beyond its interval: yes" in sentence
+    assert sentence.endswith("bootstrap 95% intervals over 5 paired seeds).")
+    text = attribution.what_remains(
+        attribution.cause_summary(tmp_path), attribution.departures([]), paper_like=[found]
+    )
+    assert "The paper's pattern holds on the paper-like rung (synthetic-t-ebr-20, dev-eval" in text
 
 
 # ---------------------------------------------------------------------------- the documented commands

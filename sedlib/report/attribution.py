@@ -543,16 +543,30 @@ def paper_like_table(result: ResultSet, metric: str = "macro_f") -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def pattern_sentence(result: ResultSet, metric: str = "macro_f") -> str:
-    """Whether the paper's pattern (IF below BCE, DR γ=4 above it, beyond the interval) holds here."""
+def pattern_sentence(
+    result: ResultSet, metric: str = "macro_f", where: str = "on this rung"
+) -> str:
+    """Whether the paper's pattern (IF below BCE, DR γ=4 above it, beyond the interval) holds
+    ``where``, each gap with its paired bootstrap 95% interval beside the paper's gap."""
+    from sedlib.study.stats import paired_difference
+
     holds = pattern_holds(result.table, metric)
-    parts = [
-        f"{short_name(c)} {'below' if c == 'inverse_frequency' else 'above'} BCE: "
-        f"{'yes' if ok else 'no'}"
-        for c, ok in holds.items()
-    ]
+    parts, seeds = [], 0
+    for challenger, ok in holds.items():
+        gap = gap_by_seed(result.table, challenger, metric)
+        change = paired_difference(pd.Series(0.0, index=gap.index), gap)
+        printed = paper_gap(challenger, metric)
+        seeds = change.n
+        parts.append(
+            f"{short_name(challenger)} − BCE {change.mean:+.1f} points [{change.ci_low:+.1f}, "
+            f"{change.ci_high:+.1f}] against the paper's {printed:+.2f}, "
+            f"{'below' if printed < 0 else 'above'} 0 beyond its interval: {'yes' if ok else 'no'}"
+        )
     verdict = "holds" if all(holds.values()) else "does not hold"
-    return f"The paper's pattern {verdict} on this rung ({'; '.join(parts)}; 95% intervals over seeds)."
+    return (
+        f"The paper's pattern {verdict} {where} ({'; '.join(parts)}; bootstrap 95% intervals "
+        f"over {seeds} paired seeds)."
+    )
 
 
 def departures(rungs: list[CauseRung], metric: str = "macro_f") -> pd.DataFrame:
@@ -650,10 +664,12 @@ def what_remains(
     gaps: pd.DataFrame,
     calibration: pd.DataFrame | None = None,
     per_class: pd.DataFrame | None = None,
+    paper_like: list[ResultSet] | None = None,
 ) -> str:
     """The chapter's closing paragraph, written from :func:`cause_summary`, :func:`departures`
-    and, when given, :func:`calibration_table` and BCE class by class at the chosen offset
-    (:func:`sedlib.report.difficulty.difficulty_table`)."""
+    and, when given, :func:`calibration_table`, BCE class by class at the chosen offset
+    (:func:`sedlib.report.difficulty.difficulty_table`) and the paper-like rungs
+    (:func:`paper_like_sets`)."""
     done = summary[~summary["verdict"].str.startswith("not run")]
     parts = []
     for verdict in VERDICTS[:2]:
@@ -675,6 +691,10 @@ def what_remains(
             )
         elif not (done[done["gap"] == row["gap"]]["verdict"] == "explains").any():
             parts.append(f"{where} departs, and no cause measured so far explains it.")
+    parts += [
+        pattern_sentence(result, where=f"on the paper-like rung ({_rung_text(result)})")
+        for result in paper_like or []
+    ]
     parts += _level_sentences(calibration, per_class)
     pending = summary[summary["verdict"].str.startswith("not run")]
     if not pending.empty:
