@@ -26,8 +26,9 @@ from sedlib.study.attribution import (
     gap_by_seed,
     gap_change,
     method_effects,
+    on_papers_side,
     paper_gap,
-    pattern_holds,
+    pattern_gaps,
     split_difficulty,
 )
 from sedlib.study.grids import CAUSE_GRIDS, Grid
@@ -548,20 +549,18 @@ def pattern_sentence(
 ) -> str:
     """Whether the paper's pattern (IF below BCE, DR γ=4 above it, beyond the interval) holds
     ``where``, each gap with its paired bootstrap 95% interval beside the paper's gap."""
-    from sedlib.study.stats import paired_difference
-
-    holds = pattern_holds(result.table, metric)
-    parts, seeds = [], 0
-    for challenger, ok in holds.items():
-        gap = gap_by_seed(result.table, challenger, metric)
-        change = paired_difference(pd.Series(0.0, index=gap.index), gap)
+    gaps = pattern_gaps(result.table, metric)
+    holds = {c: on_papers_side(c, gap, metric) for c, gap in gaps.items()}
+    parts = []
+    for challenger, gap in gaps.items():
         printed = paper_gap(challenger, metric)
-        seeds = change.n
         parts.append(
-            f"{short_name(challenger)} − BCE {change.mean:+.1f} points [{change.ci_low:+.1f}, "
-            f"{change.ci_high:+.1f}] against the paper's {printed:+.2f}, "
-            f"{'below' if printed < 0 else 'above'} 0 beyond its interval: {'yes' if ok else 'no'}"
+            f"{short_name(challenger)} − BCE {gap.mean:+.1f} points [{gap.ci_low:+.1f}, "
+            f"{gap.ci_high:+.1f}] against the paper's {printed:+.2f}, "
+            f"{'below' if printed < 0 else 'above'} 0 beyond its interval: "
+            f"{'yes' if holds[challenger] else 'no'}"
         )
+    seeds = min(gap.n for gap in gaps.values())
     verdict = "holds" if all(holds.values()) else "does not hold"
     return (
         f"The paper's pattern {verdict} {where} ({'; '.join(parts)}; bootstrap 95% intervals "
@@ -654,8 +653,8 @@ def _level_sentences(calibration: pd.DataFrame | None, per_class: pd.DataFrame |
                 f"({nearest['best-detected classes (F %)']} % F): the synthetic task stays easier "
                 "than the real one in a way that quieter events do not model."
             )
-    if per_class is not None:
-        said += [text for text in (sides_sentence(per_class),) if text]
+    if per_class is not None and (sides := sides_sentence(per_class)):
+        said.append(sides)
     return said
 
 
