@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build(root: Path, out: Path) -> subprocess.CompletedProcess:
-    """Build a Jupyter Book with the project's build script (warnings are errors)."""
+    """Build a Jupyter Book with the project's build script (warnings are errors).
+
+    No time limit: a busy machine builds slower, and the build stops a hung
+    kernel or training by itself (``execute.timeout`` limits idleness).
+    """
     return subprocess.run(
         [
             sys.executable,
@@ -29,7 +33,6 @@ def build(root: Path, out: Path) -> subprocess.CompletedProcess:
         ],
         capture_output=True,
         text=True,
-        timeout=1800,
     )
 
 
@@ -179,3 +182,36 @@ def tiny(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("tiny") / "tiny"
     return generate(folder, Preset(*TINY_PRESET), seed=TINY_SEED, jobs=1, progress=False)
+
+
+def mini_book(folder: Path, chapters: dict[str, dict | None], timeout: int | None = None) -> Path:
+    """A book of the repository's configuration with only ``chapters``; its root.
+
+    ``chapters`` maps a name under ``book/`` to a notebook (a dict), or to
+    None for the repository's own chapter of that name. ``timeout`` replaces
+    ``execute.timeout`` of ``_config.yml``.
+    """
+    import json
+    import re
+    import shutil
+
+    (folder / "book").mkdir(parents=True)
+    config_text = (ROOT / "_config.yml").read_text()
+    if timeout is not None:
+        config_text, n = re.subn(r"(?m)^(\s+timeout:)\s*\d+", rf"\g<1> {timeout}", config_text)
+        assert n == 1, "_config.yml has no execute.timeout to replace"
+    (folder / "_config.yml").write_text(config_text)
+    entries = "".join(f"  - file: book/{name}\n" for name in chapters)
+    (folder / "_toc.yml").write_text(f"format: jb-book\nroot: book/intro\nchapters:\n{entries}")
+    (folder / "book" / "intro.md").write_text("# Intro\n")
+    shutil.copy(ROOT / "book" / "references.bib", folder / "book" / "references.bib")
+    for name in ("_ext", "images", "_static"):  # the configuration's extensions, favicon, CSS
+        shutil.copytree(ROOT / "book" / name, folder / "book" / name)
+    shutil.copytree(ROOT / "tools", folder / "tools")  # the extension's and the build's tools
+    for name, notebook in chapters.items():
+        target = folder / "book" / f"{name}.ipynb"
+        if notebook is None:
+            shutil.copy(ROOT / "book" / f"{name}.ipynb", target)
+        else:
+            target.write_text(json.dumps(notebook))
+    return folder

@@ -5,21 +5,43 @@ the repository root. When a notebook fails, it prints the notebook, the
 number of the failing cell, its source and the error, taken from the
 reports jupyter-book writes, and exits non-zero: a broken chapter never
 ships as a silently empty page.
+
+A busy machine makes the build slower, never failed. The training chapter's
+run (minutes) is trained first, in a process of its own, with its progress
+printed as it happens (:func:`train_chapter_run`); the chapter then reads
+the finished run. That process, like every notebook cell
+(``tools/kernel_wakeup.py``), is stopped only when it neither computes nor
+prints for ``execute.timeout`` seconds (``_config.yml``): a slow machine
+gives it the time it needs, a hung one is still stopped. An interrupted
+training resumes from its last finished epoch at the next build.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
+import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when loaded by its path
+from kernel_wakeup import kernel_cpu_seconds  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: The chapter whose run the build trains before the book (an entry of ``_toc.yml``).
+TRAINING_CHAPTER = "book/03_training"
+#: What a failed or stopped build says about the work already done.
+RESUMES = "a rerun resumes the training chapter's run from its last finished epoch"
+KEPT = "; the training chapter's run has finished and is kept: a rerun reads it"
 
 
 def failing_cell(notebook: Path, cell_source: str) -> int | None:
@@ -86,8 +108,9 @@ def report_failures(output: Path, root: Path = ROOT) -> list[str]:
             index = failing_cell(notebook, source)
             where = f"cell {index}" if index else "a cell"
             messages.append(
-                f"FAILED {rel}: {where} timed out after {timeout.group('seconds')} s "
-                f"(execute.timeout in _config.yml)\n--- cell source ---\n{source}\n---"
+                f"FAILED {rel}: {where} timed out after {timeout.group('seconds')} s in which "
+                "its kernel neither computed nor printed (execute.timeout in _config.yml)"
+                f"\n--- cell source ---\n{source}\n---"
             )
             continue
         match = re.search(r"executing the following cell:\n-+\n(.*?)\n-+\n", text, re.S)
@@ -98,6 +121,221 @@ def report_failures(output: Path, root: Path = ROOT) -> list[str]:
         where = f"cell {index}" if index else "a cell"
         messages.append(f"FAILED {rel}: {where} raised {error}\n--- cell source ---\n{source}\n---")
     return messages
+
+
+def toc_files(root: Path) -> list[str]:
+    """Every ``file`` entry of the book's ``_toc.yml`` (its root included)."""
+    import yaml
+
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("file", "root") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load((root / "_toc.yml").read_text()))
+    return found
+
+
+def idle_limit(root: Path) -> float:
+    """``execute.timeout`` of the book's ``_config.yml``: the longest a kernel may stay idle and silent."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text()) or {}
+    return float((config.get("execute") or {}).get("timeout") or 900)
+
+
+def notebook_parameters(notebook: Path) -> dict:
+    """The values of a notebook's ``parameters`` cell (literal assignments, as papermill reads them).
+
+    Raises
+    ------
+    ValueError
+        When there is no such cell, or a value is not a literal (naming the line).
+    """
+    cells = json.loads(notebook.read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise ValueError(f"{notebook} has no cell tagged 'parameters'")
+    values = {}
+    for node in ast.parse("".join(tagged[0]["source"])).body:
+        if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)):
+            raise ValueError(f"{notebook}, parameters cell line {node.lineno}: not NAME = VALUE")
+        try:
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+        except ValueError:
+            raise ValueError(
+                f"{notebook}, parameters cell line {node.lineno}: "
+                f"{node.targets[0].id} is not a literal value"
+            ) from None
+    return values
+
+
+class ProgressLines:
+    """A child's terminal output (progress bars redrawn with carriage returns) as log lines.
+
+    Each state of a bar that has settled (a second old, or followed by
+    another) becomes one line, the bar itself left out; a bar that moves
+    fast prints a line at most every ``every_s`` seconds, and its last state.
+    Other output passes as it is.
+    """
+
+    BAR = re.compile(r"^(?P<what>.*?):\s+\d+%\|.*?\|\s*(?P<done>\d+)/(?P<total>\d+)")
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        self.every_s = every_s
+        self.buffer = ""
+        self.pending: tuple[re.Match, str, float] | None = None
+        self.printed: dict[str, float] = {}
+
+    def feed(self, text: str) -> list[str]:
+        """The lines to print after ``text`` arrived."""
+        self.buffer += text
+        *segments, self.buffer = re.split(r"[\r\n]", self.buffer)
+        lines = []
+        for segment in filter(None, (s.strip() for s in segments)):
+            bar = self.BAR.match(segment)
+            if self.pending and not (bar and _same_state(bar, self.pending[0])):
+                lines += self._settle(final=not bar or bar["what"] != self.pending[0]["what"])
+            if bar:
+                self.pending = (bar, re.sub(r"\|[^|]*\|", "", segment), time.monotonic())
+            else:
+                lines.append(segment)
+        return lines
+
+    def tick(self) -> list[str]:
+        """The pending bar's line, once it has settled for a second."""
+        if self.pending and time.monotonic() - self.pending[2] >= 1.0:
+            return self._settle(final=False)
+        return []
+
+    def flush(self) -> list[str]:
+        """Whatever is left (the child has ended)."""
+        lines = self.feed("\n")
+        return lines + (self._settle(final=True) if self.pending else [])
+
+    def _settle(self, final: bool) -> list[str]:
+        bar, line, _ = self.pending
+        self.pending = None
+        last = bar["done"] == bar["total"]
+        now = time.monotonic()
+        if final or last or now - self.printed.get(bar["what"], -1e9) >= self.every_s:
+            self.printed[bar["what"]] = now
+            return [re.sub(r"\s+", " ", line)]
+        return []
+
+
+def _same_state(bar: re.Match, other: re.Match) -> bool:
+    return (bar["what"], bar["done"]) == (other["what"], other["done"])
+
+
+def run_watched(command: list[str], *, idle_s: float, prefix: str, cwd: Path) -> int | None:
+    """Run ``command``, printing its progress; stop it once it neither computes nor prints for ``idle_s``.
+
+    Returns
+    -------
+    int or None
+        Its exit status; None when it was stopped as hung.
+    """
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    chunks: queue.Queue = queue.Queue()
+    reader = threading.Thread(target=_read_into, args=(child.stdout, chunks), daemon=True)
+    reader.start()
+    lines = ProgressLines()
+    active, cpu = time.monotonic(), kernel_cpu_seconds(child.pid)
+    try:
+        while child.poll() is None or reader.is_alive() or not chunks.empty():
+            try:
+                text = chunks.get(timeout=1.0)
+            except queue.Empty:
+                text = ""
+            shown = lines.feed(text) + lines.tick()
+            for line in shown:
+                print(f"{prefix}{line}", flush=True)
+            now, used = time.monotonic(), kernel_cpu_seconds(child.pid)
+            if text or (used is not None and cpu is not None and used - cpu > 1e-2):
+                active = now
+            cpu = used if used is not None else cpu
+            if child.poll() is None and now - active >= idle_s:
+                _stop(child)
+                return None
+        for line in lines.flush():
+            print(f"{prefix}{line}", flush=True)
+        return child.wait()
+    finally:
+        if child.poll() is None:  # interrupted (Ctrl-C): no training goes on without the build
+            _stop(child)
+
+
+def _read_into(stream, chunks: queue.Queue) -> None:
+    for chunk in iter(lambda: os.read(stream.fileno(), 4096), b""):
+        chunks.put(chunk.decode("utf-8", errors="replace"))
+
+
+def _stop(child: subprocess.Popen) -> None:
+    """End a child and its own children."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        for process in psutil.Process(child.pid).children(recursive=True):
+            process.kill()
+    child.kill()
+    child.wait()
+
+
+def train_chapter_run(root: Path, output: Path) -> int:
+    """Train the run of the training chapter (when the book has it), showing its progress; 0 when done.
+
+    The run is the one the chapter's parameters name (:func:`notebook_parameters`,
+    :func:`sedlib.report.training.chapter_run`), trained by ``sedlib train`` in
+    its own process (:func:`run_watched`), in the chapter's folder; a finished
+    run is left as it is. A failure is printed with what a rerun does.
+    """
+    if TRAINING_CHAPTER not in toc_files(root):
+        return 0
+    from sedlib.cli import train_command
+    from sedlib.report.training import chapter_run
+
+    notebook = root / f"{TRAINING_CHAPTER}.ipynb"
+    with contextlib.chdir(notebook.parent):  # where the chapter's kernel runs
+        run = chapter_run(notebook_parameters(notebook), progress=True)
+    if (run.folder / "metrics.json").is_file():
+        print(f"{TRAINING_CHAPTER}: its run has finished earlier ({run.folder})")
+        return 0
+    output.mkdir(parents=True, exist_ok=True)
+    config_file = output / "training-chapter-config.json"
+    config_file.write_text(json.dumps(asdict(run.config)))
+    limit = idle_limit(root)
+    print(f"{TRAINING_CHAPTER}: training its run {run.folder.name} first (progress below)")
+    status = run_watched(
+        train_command(config_file, run.folder.absolute()),
+        idle_s=limit,
+        prefix=f"{TRAINING_CHAPTER}: ",
+        cwd=notebook.parent,
+    )
+    if status == 0:
+        return 0
+    what = (
+        f"was stopped: it neither computed nor printed for {limit:g} s (execute.timeout in "
+        "_config.yml)"
+        if status is None
+        else f"failed (exit {status}; its output is above)"
+    )
+    print(
+        f"FAILED {TRAINING_CHAPTER}: the training of {run.folder} {what}; {RESUMES}",
+        file=sys.stderr,
+    )
+    return status or 1
 
 
 def main() -> int:
@@ -118,6 +356,9 @@ def main() -> int:
     for old in reports.rglob("*.err.log") if reports.exists() else []:
         old.unlink()
     start = time.perf_counter()
+    status = train_chapter_run(root, output)
+    if status:
+        return status
     jupyter_book = Path(sys.executable).with_name(
         "jupyter-book"
     )  # the venv's, also when not activated
@@ -137,7 +378,8 @@ def main() -> int:
         print(message, file=sys.stderr)
     if proc.returncode or failures:
         print(
-            f"book build FAILED after {elapsed:.0f} s (warnings are errors; see above)",
+            f"book build FAILED after {elapsed:.0f} s (warnings are errors; see above)"
+            + (KEPT if TRAINING_CHAPTER in toc_files(root) else ""),
             file=sys.stderr,
         )
         return proc.returncode or 1
