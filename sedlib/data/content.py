@@ -5,10 +5,22 @@ audio file's sound changes, and only then: a copy, a ``touch`` or a new
 checkout keeps it. So a file is known by the sha256 of its bytes. Hashing
 every file at every run would cost seconds on the paper's data, so each
 digest is kept in a small index (``<data root>/cache/content-index.json``)
-under the file's absolute path, size, modification time and inode: a file
-whose stat is unchanged is not read again, any other is hashed anew.
+under the file's absolute path, with its size, modification time, change
+time (``st_ctime_ns``) and inode: a file whose stat is unchanged is not read
+again, any other is hashed anew.
+
+Size and modification time alone are no proof: ``cp -p`` over a file of the
+same size, or an edit followed by ``touch -r``, keeps both (and the
+generator fixes every file's time). The change time cannot be set back: any
+write, copy or ``touch`` moves it to the present. A digest is trusted only
+when the file's change time lies :data:`RACY_NS` before the moment it was
+hashed, so that a write in the same clock tick as the hashing (change times
+are kept at a coarse resolution) cannot go unseen; a file changed that
+recently is hashed again next time.
+
 The index is a cache of facts, never a source of them: a lost or corrupt
-index only costs the hashing again.
+index only costs the hashing again, and the digests themselves (the data
+identities) do not depend on it.
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +38,8 @@ from sedlib.util.io import write_json
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+#: A digest is trusted only for a file whose change time is this much older than its hashing.
+RACY_NS = 2_000_000_000
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -44,7 +59,18 @@ def index_path() -> Path:
 
 
 def _stamp(stat: os.stat_result) -> list[int]:
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def _trusted(known, stat: os.stat_result) -> bool:
+    """Whether an index entry ``[stamp, digest, hashed at (ns)]`` still tells this file's digest."""
+    return (
+        isinstance(known, list)
+        and len(known) == 3
+        and known[0] == _stamp(stat)
+        and isinstance(known[2], int)
+        and stat.st_ctime_ns < known[2] - RACY_NS
+    )
 
 
 def _read_index(path: Path) -> dict[str, list]:
@@ -78,13 +104,14 @@ def content_digests(paths: Iterable[str | os.PathLike]) -> dict[str, str]:
     out, changed = {}, False
     for path in paths:
         key = str(Path(path).absolute())
-        stamp = _stamp(os.stat(key))
+        stat = os.stat(key)
         known = index.get(key)
-        if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
+        if _trusted(known, stat):
             out[key] = known[1]
             continue
+        hashed_at = time.time_ns()  # before reading: a write after it moves the change time
         out[key] = file_sha256(key)
-        index[key] = [stamp, out[key]]
+        index[key] = [_stamp(os.stat(key)), out[key], hashed_at]
         changed = True
     if changed:
         try:  # concurrent writers may drop each other's additions: they are only hashed again

@@ -6,11 +6,20 @@ import re
 from pathlib import Path
 
 from sedlib.data.layout import Dataset
+from sedlib.data.naming import synthetic_name
 from sedlib.errors import ConfigError, MissingFileError
 
 _SYNTHETIC = re.compile(
     r"^synthetic-(small|paper|tut-timeline)(?:-ebr(-?\d+(?:\.\d+)?))?(?:-seed(\d+))?$"
 )
+
+
+def _synthetic_parts(text: str) -> tuple[str, float, int] | None:
+    """(preset, offset, seed) of a generated data set's name; None for any other name."""
+    match = _SYNTHETIC.match(text)
+    if not match:
+        return None
+    return match.group(1), float(match.group(2) or 0), int(match.group(3) or 0)
 
 
 def dataset_names() -> list[str]:
@@ -19,18 +28,23 @@ def dataset_names() -> list[str]:
 
 
 def canonical_name(name: str | Path) -> str:
-    """``name`` as any process understands it: a data set name as it is, a folder as an absolute path.
+    """``name`` as any process understands it: a data set name in its one spelling, a folder absolute.
 
-    A relative folder is taken relative to the current folder, once: child
-    processes (which run in the repository folder) get the absolute path.
+    A generated data set's name is spelled by :func:`synthetic_name` (so
+    ``synthetic-small-ebr0-seed0`` is ``synthetic-small``). A relative folder
+    is taken relative to the current folder, once: child processes (which run
+    in the repository folder) get the absolute path.
 
     Examples
     --------
-    >>> canonical_name("synthetic-small"), canonical_name("/data/sets/mine")
+    >>> canonical_name("synthetic-small-ebr-0-seed0"), canonical_name("/data/sets/mine")
     ('synthetic-small', '/data/sets/mine')
     """
     text = str(name)
-    if _SYNTHETIC.match(text) or text == "tut":
+    parts = _synthetic_parts(text)
+    if parts:
+        return synthetic_name(parts[0], parts[2], parts[1])
+    if text == "tut":
         return text
     return str(Path(text).expanduser().absolute())
 
@@ -57,11 +71,11 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
     from sedlib.settings import data_root, tut_meta_dir
 
     text = str(name)
-    match = _SYNTHETIC.match(text)
-    if match:
+    parts = _synthetic_parts(text)
+    if parts:
         from sedlib.data.synthetic import default_root, generate
 
-        preset, offset, seed = match.group(1), float(match.group(2) or 0), int(match.group(3) or 0)
+        preset, offset, seed = parts
         root = default_root(preset, seed, offset)
         if not (root / "dataset.json").is_file() and not create:
             difficulty = f", every event {offset:g} dB against its background" if offset else ""

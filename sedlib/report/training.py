@@ -16,7 +16,7 @@ from sedlib.data.registry import get_dataset
 from sedlib.training.config import TrainConfig
 from sedlib.training.run import default_run_dir
 
-#: The runs folder group of the chapter's runs: ``<data root>/runs/book/``.
+#: The group of the chapter's runs in the runs folder (``<data root>/runs/<group>/``).
 GROUP = "book"
 
 
@@ -43,7 +43,8 @@ def chapter_run(parameters: Mapping[str, Any], *, progress: bool = False) -> Cha
     -------
     ChapterRun
         The configuration, the data set (generated when missing) and the run
-        folder: ``output_dir``, else ``<data root>/runs/book/<run>-<identity>``.
+        folder: ``output_dir``, else the run's folder of group :data:`GROUP`
+        (``<data root>/runs/<group>/<run>-<identity>``).
 
     Raises
     ------

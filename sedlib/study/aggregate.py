@@ -64,17 +64,40 @@ def data_facts(dataset: Dataset, protocol: str) -> dict[str, Any]:
     }
 
 
-def shared_settings(records: list[RunRecord]) -> dict[str, Any]:
-    """The resolved settings all runs share; they must agree on everything but :data:`VARYING`."""
-    first = {k: v for k, v in records[0].resolved.items() if k not in VARYING}
+def shared_settings(records: list[RunRecord], dataset: str | None = None) -> dict[str, Any]:
+    """The resolved settings all runs share; they must agree on everything but :data:`VARYING`.
+
+    The data set counts by its content (the metadata fingerprint and the
+    audio signature of each run's record), not by how it was spelled when a
+    run was trained (a name, a folder, a copy of it): ``dataset`` is the
+    spelling the set is written under (default: the first run's).
+
+    Raises
+    ------
+    ConfigError
+        When two runs differ in a shared setting or in their data, naming both.
+    """
+
+    def settings(record: RunRecord) -> dict[str, Any]:
+        return {k: v for k, v in record.resolved.items() if k not in VARYING and k != "dataset"}
+
+    def data(record: RunRecord) -> dict[str, Any]:
+        return {k: record.dataset.get(k) for k in ("fingerprint", "audio")}
+
+    first = settings(records[0])
     for record in records[1:]:
-        other = {k: v for k, v in record.resolved.items() if k not in VARYING}
+        other = settings(record)
         if other != first:
             diff = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
             raise ConfigError(
                 f"runs {records[0].run} and {record.run} differ in shared settings {diff}"
             )
-    return first
+        if data(record) != data(records[0]):
+            raise ConfigError(
+                f"runs {records[0].run} and {record.run} were trained on different data "
+                f"({data(records[0])} and {data(record)})"
+            )
+    return {**first, "dataset": dataset or records[0].resolved.get("dataset")}
 
 
 def table_row(record: RunRecord) -> dict[str, Any]:
@@ -166,6 +189,7 @@ def aggregate(
     root: Path | None = None,
     planned: Sequence[str] | int | None = None,
     force: bool = False,
+    dataset: str | None = None,
 ) -> ResultSet | None:
     """Write the result set of these finished runs; None when there are none.
 
@@ -192,6 +216,10 @@ def aggregate(
         A number only says how many were planned (older callers).
     force : bool
         Replace the set's file even when it holds runs these records lack.
+    dataset : str, optional
+        How the data set is spelled in the set's settings (the sweep's
+        ``--dataset``); default: as the first run was trained. The runs may
+        have been trained under other spellings of the same data.
 
     Raises
     ------
@@ -201,7 +229,7 @@ def aggregate(
     if not records:
         log.warning("grid %s: no finished run to aggregate yet", grid)
         return None
-    shared = shared_settings(records)
+    shared = shared_settings(records, dataset)
     runs_planned = sorted(planned) if isinstance(planned, (list, tuple, set)) else None
     folder = results_root(root) / grid
     name, previous = find_result_file(folder, shared, data.get("fingerprint", ""), runs_planned)

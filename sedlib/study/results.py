@@ -37,20 +37,33 @@ class ResultSetConflict(SedlibError, RuntimeError):
     """Writing a result set would drop finished runs of the file already there; the message says which."""
 
 
-def slug(shared: dict[str, Any], fingerprint: str = "", runs: Sequence[str] | None = None) -> str:
+def slug(
+    shared: dict[str, Any],
+    fingerprint: str = "",
+    runs: Sequence[str] | None = None,
+    *,
+    spelled: bool = False,
+) -> str:
     """``<dataset>_<protocol>_<device>_<hash>`` of the settings shared by a set of runs and their data.
 
     The hash covers every shared setting, the data set's fingerprint and,
     when given, the identities of the planned ``runs`` (the set's seeds and
     the audio), so results of other seeds, regenerated or changed data never
-    overwrite older ones. Without ``runs``: the names of sedlib 0.2 files.
+    overwrite older ones. With ``runs``, the hash leaves out how the data set
+    is spelled (a name, a folder, a copy of it): the runs' identities cover
+    the data by its content, so one data set has one result set however it is
+    spelled (``spelled=True``: the hash of the files of sedlib 0.3.0, which
+    covered the spelling). Without ``runs``: the names of sedlib 0.2 files.
 
     Examples
     --------
     >>> slug({"dataset": "synthetic-small", "protocol": "folds", "device": "cpu", "epochs": 30}, "ab12")
     'synthetic-small_folds_cpu_dc5b097d'
     """
-    payload: dict[str, Any] = {"settings": shared, "data": fingerprint}
+    settings = shared
+    if runs is not None and not spelled:
+        settings = {k: v for k, v in shared.items() if k != "dataset"}
+    payload: dict[str, Any] = {"settings": settings, "data": fingerprint}
     if runs is not None:
         payload["runs"] = sorted(runs)
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
@@ -63,15 +76,42 @@ def find_result_file(
 ) -> tuple[str, dict | None]:
     """The name of the file of a result set in ``folder`` and its current summary (None when new).
 
-    A file written before sets were keyed by their planned runs (its header
-    lacks ``planned_runs``) is this set when it has the older name
-    (:func:`slug` without runs), holds only planned runs and planned as many.
+    The set's file is found under its name (:func:`slug`); else under the name
+    another spelling of its data set gave it (the same hash, the same
+    planned runs); else under the name of sedlib 0.3.0 (:func:`slug` with
+    ``spelled=True``); else, for a file written before sets were keyed by
+    their planned runs (its header lacks ``planned_runs``), under the older
+    name (:func:`slug` without runs) when it holds only planned runs and
+    planned as many.
     """
     name = slug(shared, fingerprint, planned)
     if (folder / f"{name}.json").is_file():
         return name, read_json(folder / f"{name}.json", "result summary")
     if planned is None:
         return name, None
+    found = _spelled_otherwise(folder, name, planned) or _older_file(
+        folder, shared, fingerprint, planned
+    )
+    return found or (name, None)
+
+
+def _spelled_otherwise(folder: Path, name: str, planned: Sequence[str]) -> tuple[str, dict] | None:
+    """The set's file named after another spelling of its data set (same hash, same planned runs)."""
+    suffix = "_".join(name.rsplit("_", 3)[1:])  # protocol, device, hash
+    for path in sorted(folder.glob(f"*_{suffix}.json")):
+        summary = read_json(path, "result summary")
+        if sorted(summary.get("header", {}).get("planned_runs") or []) == sorted(planned):
+            return path.stem, summary
+    return None
+
+
+def _older_file(
+    folder: Path, shared: dict[str, Any], fingerprint: str, planned: Sequence[str]
+) -> tuple[str, dict] | None:
+    """The set's file under the name of sedlib 0.3.0 or of sedlib 0.2 (see :func:`find_result_file`)."""
+    spelled = slug(shared, fingerprint, planned, spelled=True)
+    if (folder / f"{spelled}.json").is_file():
+        return spelled, read_json(folder / f"{spelled}.json", "result summary")
     legacy = slug(shared, fingerprint)
     if (folder / f"{legacy}.json").is_file():
         summary = read_json(folder / f"{legacy}.json", "result summary")
@@ -83,7 +123,7 @@ def find_result_file(
             and header.get("planned") == len(planned)
         ):
             return legacy, summary
-    return name, None
+    return None
 
 
 def check_replace(path: Path, previous: dict | None, identities: set[str], force: bool) -> None:
@@ -181,9 +221,13 @@ class ResultSet:
 
     @property
     def settings_key(self) -> str:
-        """Equal for result sets of different grids run with the same settings on the same data."""
+        """Equal for result sets of different grids run with the same settings on the same data.
+
+        The data count by name and fingerprint, not by how a sweep spelled them.
+        """
         data = self.header["data"]
-        key = {"settings": self.header["settings"], "data": [data["name"], data.get("fingerprint")]}
+        settings = {k: v for k, v in self.header["settings"].items() if k != "dataset"}
+        key = {"settings": settings, "data": [data["name"], data.get("fingerprint")]}
         return json.dumps(key, sort_keys=True)
 
 

@@ -609,4 +609,5 @@ def aggregate_grid(
             root=results_root,
             planned=[run.identity for run in planned],
             force=force,
+            dataset=planned[0].config.dataset,
         )

@@ -39,6 +39,7 @@ import pandas as pd
 from sedlib import __version__
 from sedlib.data.layout import N_FOLDS, TUT_LABELS, Dataset, available_split_names, split_file
 from sedlib.data.meta import read_meta, write_meta
+from sedlib.data.naming import check_ebr_offset, synthetic_name
 from sedlib.data.synthetic.classes import CLASS_FACTS, DEV_SCENE_MINUTES, EVAL_SCENE_MINUTES, SCENES
 from sedlib.data.synthetic.sounds import (
     BACKGROUND_LEVEL,
@@ -90,8 +91,7 @@ def default_root(preset: str, seed: int, ebr_offset_db: float = 0.0) -> Path:
 
 def dataset_name(preset: str, seed: int, ebr_offset_db: float = 0.0) -> str:
     """``synthetic-<preset>[-ebr<offset>]-seed<seed>``, e.g. ``synthetic-tut-timeline-ebr-12-seed0``."""
-    difficulty = f"-ebr{float(ebr_offset_db):g}" if ebr_offset_db else ""
-    return f"synthetic-{preset}{difficulty}-seed{seed}"
+    return f"{synthetic_name(preset, 0, ebr_offset_db)}-seed{seed}"
 
 
 # ----------------------------------------------------------------------------- timelines
@@ -263,8 +263,9 @@ def generate(
         another data set and ``force`` is False (see :func:`refuse_overwrite`).
     """
     sizes, preset = _resolve_preset(preset)
-    if not (isinstance(ebr_offset_db, int | float) and math.isfinite(ebr_offset_db)):
-        raise ConfigError(f"ebr_offset_db must be a finite number of dB, got {ebr_offset_db!r}")
+    if isinstance(ebr_offset_db, bool) or not isinstance(ebr_offset_db, int | float):
+        raise ConfigError(f"ebr_offset_db must be a number of dB, got {ebr_offset_db!r}")
+    check_ebr_offset(ebr_offset_db)  # finite, bounded, and spelled back exactly by the name
     own = root is None or Path(root) == default_root(preset, seed, ebr_offset_db)
     root = Path(root) if root is not None else default_root(preset, seed, ebr_offset_db)
     settings = {
