@@ -23,7 +23,7 @@ def test_the_smoke_checks_pass_on_cpu(tmp_path):
     env = {**os.environ, "SEDLIB_DATA_ROOT": str(tmp_path / "root")}
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "gpu" / "smoke.py"), "--device", "cpu"],
-        capture_output=True, text=True, env=env, timeout=900, cwd=ROOT,
+        capture_output=True, text=True, env=env, cwd=ROOT,
     )  # fmt: skip
     passed = [line for line in done.stdout.splitlines() if line.startswith("PASS")]
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
@@ -61,10 +61,10 @@ def test_a_grid_step_runs_packs_and_resumes_on_another_machine(tmp_path):
         "grid",
         "smoke",
         "synthetic-small",
-        "600",
+        "0",  # no time limit: the step must not depend on how fast the machine is today
     ]
     env, first = machine("first")
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     (archive,) = (first / "out").glob("runs-smoke-synthetic-small.tar.gz")
     with tarfile.open(archive) as tar:
@@ -77,7 +77,7 @@ def test_a_grid_step_runs_packs_and_resumes_on_another_machine(tmp_path):
     carried = second / "carried" / archive.name  # what a GPU session carries back in .gpu/
     carried.parent.mkdir(parents=True)
     carried.write_bytes(archive.read_bytes())
-    again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
     assert "2 runs, 2 in shard 0/1, 0 to run" in again.stderr
     assert not list((second / "data" / "runs").rglob("train.log")), "a run was trained again"

@@ -22,18 +22,42 @@
 #                                         # rung (its BCE and DR runs are the zero-bias arm's)
 #
 # Every stage is a list of `sedlib sweep` commands: they resume where they stopped, skip
-# finished runs (identity), and aggregate into data/results/<grid>/. Environment:
-# SEDLIB (default: sedlib on PATH, else .venv/bin/sedlib), JOBS (default 1).
+# finished runs (identity), and aggregate into data/results/<grid>/. A stage stops at the
+# first command that fails, with its status, and never runs a sweep without the settings
+# it promises. Environment: SEDLIB (default: sedlib on PATH, else .venv/bin/sedlib),
+# PYTHON (default: the interpreter of $SEDLIB, read from its first line), JOBS (default 1),
+# OFFSETS (calibrate's offsets in dB, default "-20 -30").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+die() { echo "tools/attribution.sh: $*" >&2; exit 2; }
 SEDLIB=${SEDLIB:-$(command -v sedlib || echo .venv/bin/sedlib)}
+command -v "$SEDLIB" >/dev/null || die "SEDLIB=$SEDLIB is not a command: install sedlib (make setup) or set SEDLIB"
 JOBS=${JOBS:-1}
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "JOBS must be a whole number of at least 1, got '$JOBS'"
 RUNG1=(--dataset synthetic-small --protocol dev-eval --epochs 30 --device cpu --executor python --jobs "$JOBS")
 RUNG2=(--protocol folds --epochs 15 --set model.channels=32 --device cpu --executor python --jobs "$JOBS")
 RUNG2_DEV_EVAL=(--protocol dev-eval --epochs 15 --set model.channels=32 --device cpu --executor python --jobs "$JOBS")
 RUNG1_NARROW=(--dataset synthetic-small "${RUNG2_DEV_EVAL[@]}")
 OFFSETS=${OFFSETS:-"-20 -30"}
-PYTHON=${PYTHON:-$(dirname "$SEDLIB")/python}
+for offset in $OFFSETS; do
+  [[ "$offset" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "OFFSETS must be numbers of dB, got '$offset' in OFFSETS='$OFFSETS'"
+done
+
+sedlib_python() {  # the interpreter of the sedlib command (its first line), else python3
+  local path line words
+  path=$(command -v "$SEDLIB")
+  IFS= read -r line < "$path" || true
+  read -r -a words <<< "${line#\#!}"
+  if [[ "$line" == '#!'* && ${#words[@]} -gt 0 ]]; then
+    [[ "${words[0]}" == */env && ${#words[@]} -gt 1 ]] && { echo "${words[1]}"; return; }
+    echo "${words[0]}"
+    return
+  fi
+  echo python3
+}
+PYTHON=${PYTHON:-$(sedlib_python)}
+"$PYTHON" -c "import sedlib" 2>/dev/null \
+  || die "PYTHON=$PYTHON cannot import sedlib: set PYTHON to the interpreter sedlib is installed in (the one of $SEDLIB)"
 
 screen() {
   for lr in 0.01 0.03 0.1 0.3 1 3 10; do
@@ -42,26 +66,39 @@ screen() {
   for grid in cause-baseline cause-zero-bias cause-last-epoch cause-clip-frames cause-sgd; do
     "$SEDLIB" sweep --grid "$grid" "${RUNG1[@]}"
   done
+  local like
+  like=$(paper_like)  # an assignment: a failure stops the stage (set -e)
   # the paper-like row on rung 1: the paper grid with the settings that explain, combined
-  # shellcheck disable=SC2046  # a list of options
-  "$SEDLIB" sweep --grid paper --seeds 3 "${RUNG1[@]}" $(paper_like)
+  # shellcheck disable=SC2086  # $like is a list of options
+  "$SEDLIB" sweep --grid paper --seeds 3 "${RUNG1[@]}" $like
   # and the paper's γ sweep (Figs. 4 and 5) with the same settings: its γ=1 and γ=4 runs are the
   # paper-like row's
-  # shellcheck disable=SC2046
-  "$SEDLIB" sweep --grid gamma --seeds 3 "${RUNG1[@]}" $(paper_like)
+  # shellcheck disable=SC2086
+  "$SEDLIB" sweep --grid gamma --seeds 3 "${RUNG1[@]}" $like
 }
 
-paper_like() {
-  "$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))"
+# The two readers below run in a command substitution: call them in an assignment
+# (`x=$(paper_like)`), whose status set -e sees, never inside a command's arguments.
+paper_like() {  # the --set options of sedlib.study.grids.PAPER_LIKE (none: a failure)
+  local options
+  options=$("$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))") \
+    || die "could not read sedlib.study.grids.PAPER_LIKE with $PYTHON"
+  [[ -n "$options" ]] || die "sedlib.study.grids.PAPER_LIKE is empty: the paper-like sweeps need its settings"
+  echo "$options"
 }
 
-explaining_arms() {
-  "$PYTHON" -c "from sedlib.study.grids import paper_like_arms as a; print(' '.join(a()))"
+explaining_arms() {  # the grids of the arms that explain (none: a failure)
+  local arms
+  arms=$("$PYTHON" -c "from sedlib.study.grids import paper_like_arms as a; print(' '.join(a()))") \
+    || die "could not read sedlib.study.grids.paper_like_arms with $PYTHON"
+  [[ -n "$arms" ]] || die "sedlib.study.grids.paper_like_arms() is empty: no arm explains yet"
+  echo "$arms"
 }
 
 capacity() {
-  local grid
-  for grid in cause-baseline $(explaining_arms); do
+  local grid arms
+  arms=$(explaining_arms)
+  for grid in cause-baseline $arms; do
     "$SEDLIB" sweep --grid "$grid" "${RUNG1_NARROW[@]}"
   done
 }
@@ -73,17 +110,19 @@ calibrate() {
 }
 
 confirm() {
-  local offset like grid
-  offset=$("$PYTHON" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')")
+  local offset like grid arms
+  offset=$("$PYTHON" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')") \
+    || die "could not read sedlib.study.grids.CALIBRATED_EBR_DB with $PYTHON"
   if [ -z "$offset" ]; then
     echo "not calibrated yet: run the calibrate stage and set sedlib.study.grids.CALIBRATED_EBR_DB" >&2
     exit 1
   fi
   like=$(paper_like)
+  arms=$(explaining_arms)
   local hard="synthetic-tut-timeline-ebr$offset"
   "$SEDLIB" sweep --grid cause-baseline --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   "$SEDLIB" sweep --grid cause-baseline --dataset synthetic-tut-timeline "${RUNG2_DEV_EVAL[@]}"
-  for grid in $(explaining_arms); do
+  for grid in $arms; do
     "$SEDLIB" sweep --grid "$grid" --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   done
   # shellcheck disable=SC2086  # $like is a list of options

@@ -22,8 +22,10 @@
 #
 # grid-batched stops itself at SECONDS (SIGINT; the groups' checkpoints stay for a warm machine),
 # then aggregates and packs like grid. MEMBERS caps a group (default: what fits the free memory).
+# SECONDS 0: no time limit (the step runs until its grid has finished).
 # Variables: DEVICE (cuda), JOBS (runs at once, 8), SEEDS (10), EPOCHS (TrainConfig's),
-# SETTINGS (shared settings for every sweep, "key=value ...", each passed as --set key=value),
+# SETTINGS (shared settings for every sweep, "key=value ...", each passed as --set key=value;
+# paper-like adds its own to them, and refuses one that SETTINGS gives another value),
 # SEDLIB_DATA_ROOT (/tmp/sedlib-data), SITE (/tmp/sedlib-site), WHEELS (.whl),
 # SKIP_INSTALL=1 (use the packages already importable, as CI does), CARRIED (.gpu: the
 # folder carried to the machine, with tut-meta/ and runs-*.tar.gz).
@@ -39,6 +41,29 @@ JOBS="${JOBS:-8}"
 SEEDS="${SEEDS:-10}"
 OUT="${OUT:-/tmp/sedlib-out}"
 PY="${PYTHON:-python3}"
+
+die() { echo "tools/gpu/study.sh: $*" >&2; exit 2; }
+
+check_count() {  # $1 what (a variable or argument), $2 value, $3 least
+  [[ "$2" =~ ^[0-9]+$ ]] && (( 10#$2 >= $3 )) || die "$1 must be a whole number of at least $3, got '$2'"
+}
+
+check_variables() {  # every variable this script reads, named in its error
+  check_count JOBS "$JOBS" 1
+  check_count SEEDS "$SEEDS" 1
+  [[ -z "${EPOCHS:-}" ]] || check_count EPOCHS "$EPOCHS" 1
+  [[ -z "${MEMBERS:-}" ]] || check_count MEMBERS "$MEMBERS" 1
+  [[ -n "$DEVICE" ]] || die "DEVICE is empty: give cuda, cuda:N, cpu or auto"
+  local flag setting
+  for flag in SKIP_INSTALL DRY_RUN; do
+    [[ "${!flag:-0}" =~ ^[01]$ ]] || die "$flag must be 0 or 1, got '${!flag}'"
+  done
+  for setting in ${SETTINGS:-}; do
+    [[ "$setting" =~ ^[A-Za-z_][A-Za-z0-9_.]*=.+ ]] \
+      || die "SETTINGS must be a list of key=value, got '$setting' in SETTINGS='$SETTINGS'"
+  done
+}
+check_variables
 mkdir -p "$OUT" "$SEDLIB_DATA_ROOT"
 export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
@@ -86,7 +111,18 @@ pack_finished() {  # $1 grid, $2 dataset
   echo "packed $OUT/$name"
 }
 
-step_grid() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540)
+grid_arguments() {  # $1 step, $2 grid, $3 dataset, $4 seconds: refused when missing or wrong
+  [[ -n "${2:-}" && -n "${3:-}" ]] || die "usage: bash tools/gpu/study.sh $1 GRID DATASET [SECONDS]: GRID and DATASET are required"
+  check_count SECONDS "${4:-540}" 0
+}
+
+time_limit() {  # $1 seconds: the command prefix that stops a sweep after them (0: none)
+  (( $1 > 0 )) && echo "timeout --signal=INT --kill-after=15 $1"
+  return 0
+}
+
+step_grid() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540; 0: no limit)
+  grid_arguments grid "$@"
   local grid="$1" dataset="$2" seconds="${3:-540}"
   step_setup
   unpack_finished
@@ -94,7 +130,8 @@ step_grid() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540)
   [[ -n "${EPOCHS:-}" ]] && extra+=(--epochs "$EPOCHS")
   for setting in ${SETTINGS:-}; do extra+=(--set "$setting"); done
   set +e
-  timeout --signal=INT "$seconds" "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" --device "$DEVICE" \
+  # shellcheck disable=SC2046  # the time limit is a command prefix, or nothing
+  $(time_limit "$seconds") "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" --device "$DEVICE" \
     --seeds "$SEEDS" --jobs "$JOBS" --executor python "${extra[@]}"
   local status=$?
   set -e
@@ -104,7 +141,8 @@ step_grid() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540)
   [[ $status == 0 || $status == 124 || $status == 130 ]] || return "$status"
 }
 
-step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540)
+step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 540; 0: no limit)
+  grid_arguments grid-batched "$@"
   local grid="$1" dataset="$2" seconds="${3:-540}" start
   start=$(date +%s)
   step_setup
@@ -113,10 +151,14 @@ step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 
   [[ -n "${EPOCHS:-}" ]] && extra+=(--epochs "$EPOCHS")
   for setting in ${SETTINGS:-}; do extra+=(--set "$setting"); done
   [[ -n "${MEMBERS:-}" ]] && export SEDLIB_BATCHED_MEMBERS="$MEMBERS"
-  local left=$(( seconds - ($(date +%s) - start) - 20 ))  # 20 s kept for aggregating and packing
-  (( left > 10 )) || left=10
+  local left=0
+  if (( seconds > 0 )); then
+    left=$(( seconds - ($(date +%s) - start) - 20 ))  # 20 s kept for aggregating and packing
+    (( left > 10 )) || left=10
+  fi
   set +e
-  timeout --signal=INT --kill-after=15 "$left" "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" \
+  # shellcheck disable=SC2046  # the time limit is a command prefix, or nothing
+  $(time_limit "$left") "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" \
     --device "$DEVICE" --seeds "$SEEDS" --executor batched "${extra[@]}"
   local status=$?
   set -e
@@ -127,11 +169,28 @@ step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 
   [[ $status == 0 || $status == 124 || $status == 130 ]] || return "$status"
 }
 
+merge_settings() {  # $1 the user's SETTINGS, $2 the ones a step needs: both, or a refusal naming the clash
+  local merged="$1" needed given
+  for needed in $2; do
+    for given in $1; do
+      if [[ "${given%%=*}" == "${needed%%=*}" ]]; then
+        [[ "$given" == "$needed" ]] && continue 2
+        die "SETTINGS gives $given, but paper-like runs with $needed (sedlib.study.grids.PAPER_LIKE): remove ${given%%=*} from SETTINGS"
+      fi
+    done
+    merged="${merged:+$merged }$needed"
+  done
+  echo "$merged"
+}
+
 step_paper_like() {  # $1 dataset (default: synthetic-tut-timeline at the calibrated difficulty), $2 seconds
   local offset dataset
   offset=$("$PY" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')")
   dataset="${1:-synthetic-tut-timeline${offset:+-ebr$offset}}"
-  SETTINGS=$("$PY" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'{k}={v}' for k, v in p.items()))")
+  local like
+  like=$("$PY" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'{k}={v}' for k, v in p.items()))")
+  [[ -n "$like" ]] || die "sedlib.study.grids.PAPER_LIKE gave no settings: the paper-like rung needs them"
+  SETTINGS=$(merge_settings "${SETTINGS:-}" "$like")
   export SETTINGS
   if [[ "${DRY_RUN:-0}" == 1 ]]; then
     echo "grid-batched paper $dataset ${2:-540} SETTINGS=$SETTINGS"
