@@ -50,6 +50,9 @@ def _cmd_data_tut(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         meta_only=args.meta_only,
     )
+    if args.dry_run:
+        print(f"dry run: nothing was downloaded (metadata: {ds.meta_dir}; audio: {ds.audio_dir})")
+        return 0
     print(f"TUT metadata: {ds.meta_dir}" + ("" if args.meta_only else f"; audio: {ds.audio_dir}"))
     return 0
 
@@ -191,6 +194,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from sedlib.study.sweep import SweepError
     from sedlib.training.config import option_settings
 
+    _check_executor_options(args)
     overrides = _overrides(args, option_settings("sweep"))
     if "dataset" in overrides:
         raise ConfigError("--set dataset=...: give the data set with --dataset")
@@ -221,6 +225,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_executor_options(args: argparse.Namespace) -> None:
+    """Refuse an option the chosen executor would ignore, naming it (nothing is dropped)."""
+    if args.jobs is not None and args.executor == "batched":
+        raise ConfigError(
+            f"--jobs {args.jobs} runs trainings side by side as processes (--executor papermill "
+            "or python); --executor batched trains every run at once in this process, as "
+            "stacked models: leave --jobs out (SEDLIB_BATCHED_MEMBERS caps a group)"
+        )
+    if args.notebook is not None and args.executor != "papermill":
+        raise ConfigError(
+            f"--notebook is the training notebook of --executor papermill; --executor "
+            f"{args.executor} executes no notebook: leave --notebook out"
+        )
+
+
 def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, caller):
     from sedlib.study.sweep import run_grid
 
@@ -233,7 +252,7 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, calle
         dataset=args.dataset,
         seeds=args.seeds,
         overrides=overrides,
-        jobs=args.jobs,
+        jobs=args.jobs or 1,
         shard=shard,
         command=command,
         executor=args.executor,
@@ -538,7 +557,10 @@ def _add_sweep_execution_options(sw) -> None:
         "of the checkout sedlib runs from)",
     )
     sw.add_argument(
-        "--jobs", type=_count(1), default=1, help="runs at the same time (several fit on one GPU)"
+        "--jobs",
+        type=_count(1),
+        default=None,
+        help="runs at the same time, as processes (several fit on one GPU) [1]",
     )
     sw.add_argument(
         "--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)"
@@ -603,7 +625,7 @@ def _add_synthetic_command(data_sub) -> None:
     syn.add_argument("--seed", type=_count(0), default=0)
     syn.add_argument(
         "--ebr-offset-db",
-        type=float,
+        type=_ebr_offset,
         default=0.0,
         help="difficulty: every event this many dB quieter (negative) or louder against "
         "its background [0]",
@@ -670,6 +692,16 @@ def _count(least: int):
     return parse
 
 
+def _ebr_offset(text: str) -> float:
+    """An argparse type: an offset in dB that a data set name can carry (see ``check_ebr_offset``)."""
+    from sedlib.data.naming import check_ebr_offset
+
+    try:
+        return check_ebr_offset(text, "the offset")
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 class _Replaced(argparse.Action):
     """An option of earlier versions: refused with the spelling that replaced it."""
 
@@ -678,9 +710,16 @@ class _Replaced(argparse.Action):
         parser.error(f"{option_string} NAME=VALUE is now --set {field}.NAME=VALUE")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error of sedlib."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sedlib", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"sedlib {__version__}")
@@ -722,9 +761,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         message = str(err) or type(err).__name__
-        print(f"sedlib {args.command}: error: {message}", file=sys.stderr)
-        print("(run with `sedlib --debug ...` for the traceback)", file=sys.stderr)
+        print(
+            f"sedlib {args.command}: error: {message} (`sedlib --debug {args.command} ...` shows "
+            "the traceback)",
+            file=sys.stderr,
+        )
         return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(
+            f"sedlib {args.command}: interrupted; {_RESUMES.get(args.command, _AGAIN)}",
+            file=sys.stderr,
+        )
+        return 130
+
+
+#: What running an interrupted command again does, by command.
+_AGAIN = "run the same command again"
+_RESUMES = {
+    "sweep": "finished runs are kept, and the same command resumes the others from their last "
+    "finished epoch",
+    "train": "the same command resumes the run from its last finished epoch",
+}
 
 
 #: Errors of configuration, data and files: one message, no traceback (``--debug`` shows it).

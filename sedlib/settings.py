@@ -42,10 +42,23 @@ def pin_paths() -> dict[str, str]:
 
 
 def data_root() -> Path:
-    """Root folder for downloads, caches and results (absolute)."""
+    """Root folder for downloads, caches and results (absolute).
+
+    Raises
+    ------
+    ConfigError
+        When ``SEDLIB_DATA_ROOT`` names something that is not a folder, naming it.
+    """
     env = os.environ.get("SEDLIB_DATA_ROOT")
     if env:
-        return Path(env).expanduser().absolute()
+        root = Path(env).expanduser().absolute()
+        if root.exists() and not root.is_dir():
+            from sedlib.errors import ConfigError
+
+            raise ConfigError(
+                f"SEDLIB_DATA_ROOT={env} is not a folder: point it at one (or unset it)"
+            )
+        return root
     if (REPO_ROOT / "pyproject.toml").is_file():
         return REPO_ROOT / "data"
     return Path.cwd() / "data"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -87,7 +88,12 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
     if text == "tut":
         meta = tut_meta_dir()
         if not (meta / "meta" / "meta_development.txt").is_file():
-            raise MissingFileError(f"no TUT metadata in {meta}: run `sedlib data tut` first")
+            given = os.environ.get("SEDLIB_TUT_META")
+            where = f"SEDLIB_TUT_META={given} holds" if given else f"{meta} holds"
+            raise MissingFileError(
+                f"no TUT metadata: {where} no meta/meta_development.txt; run `sedlib data tut` "
+                "first" + (", or point SEDLIB_TUT_META at a copy of the metadata" if given else "")
+            )
         return Dataset("tut", meta, data_root() / "tut")
     path = Path(text).expanduser()
     if (path / "meta").is_dir():

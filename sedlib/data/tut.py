@@ -147,20 +147,51 @@ def ensure_metadata(
     Default: the ``SEDLIB_TUT_META`` setting if it holds the metadata, else
     ``<root>/../tut-meta``.
     """
-    from sedlib.settings import tut_meta_dir
-
-    if meta_dir is None:
-        candidate = tut_meta_dir()
-        has_meta = (candidate / "meta" / "meta_development.txt").is_file()
-        meta_dir = candidate if has_meta else Path(root).parent / "tut-meta"
-    meta_dir = Path(meta_dir)
-    if (meta_dir / "meta" / "meta_development.txt").is_file():
+    meta_dir = metadata_dir(root, meta_dir)
+    if _has_metadata(meta_dir):
         verify_metadata(meta_dir, meta_files)
         log.info("metadata: %s (verified)", meta_dir)
     else:
         log.info("metadata: downloading %s@%s into %s", META_REPOSITORY, META_COMMIT[:7], meta_dir)
         fetch_metadata(meta_dir, base_url=meta_base, meta_files=meta_files, progress=progress)
     return meta_dir
+
+
+def metadata_dir(root: Path, meta_dir: str | Path | None) -> Path:
+    """Where the metadata is, or goes: ``meta_dir``, else ``SEDLIB_TUT_META`` if it holds it, else ``<root>/../tut-meta``."""
+    from sedlib.settings import tut_meta_dir
+
+    if meta_dir is None:
+        candidate = tut_meta_dir()
+        meta_dir = candidate if _has_metadata(candidate) else Path(root).parent / "tut-meta"
+    return Path(meta_dir)
+
+
+def _has_metadata(meta_dir: Path) -> bool:
+    return (meta_dir / "meta" / "meta_development.txt").is_file()
+
+
+def plan_without_metadata(
+    meta_dir: Path,
+    archives: Mapping[str, tuple[Archive, ...]] = ARCHIVES,
+    meta_files: Mapping[str, tuple[int, str]] = META_FILES,
+) -> str:
+    """What a download would fetch, said without the metadata (a dry run downloads nothing).
+
+    The metadata says which audio files are needed, hence which archives and
+    how much audio is kept; without it, the plan is the upper bound: every
+    archive of every TUT data set.
+    """
+    n_archives = sum(len(a) for a in archives.values())
+    archive_bytes = sum(a.bytes for group in archives.values() for a in group)
+    meta_bytes = sum(size for size, _ in meta_files.values())
+    return (
+        f"dry run, nothing downloaded: the metadata ({len(meta_files)} files, "
+        f"{meta_bytes / 1e3:.0f} kB from {META_REPOSITORY}@{META_COMMIT[:7]}) is not in {meta_dir} "
+        f"yet and would be fetched first; at most {n_archives} archive(s) of {len(archives)} TUT "
+        f"data set(s) follow, {archive_bytes / 1e9:.1f} GB to download (with the metadata here, "
+        "a dry run gives the exact plan and the audio kept)"
+    )
 
 
 @dataclass
@@ -235,7 +266,8 @@ def fetch_tut(
     keep_archives : bool
         Keep the downloaded zip files after extraction.
     dry_run : bool
-        Log the plan (downloads, disk space) and stop.
+        Log the plan (downloads, disk space) and stop, downloading nothing: without
+        the metadata, the plan is its upper bound (:func:`plan_without_metadata`).
     meta_only : bool
         Fetch only the metadata (kilobytes: enough for the statistics and the
         ``synthetic-tut-timeline`` data set).
@@ -248,6 +280,9 @@ def fetch_tut(
         The TUT data set (name ``"tut"``).
     """
     root = Path(root)
+    if dry_run and not _has_metadata(metadata_dir(root, meta_dir)):  # no download in a dry run
+        log.info("%s", plan_without_metadata(metadata_dir(root, meta_dir), archives, meta_files))
+        return Dataset("tut", metadata_dir(root, meta_dir), root)
     meta_dir = ensure_metadata(
         root, meta_dir, meta_base=meta_base, meta_files=meta_files, progress=progress
     )

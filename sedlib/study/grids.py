@@ -41,6 +41,17 @@ class Grid:
     seeds: int = 10
     settings: dict = field(default_factory=dict, hash=False)
     cause: str = ""  # for the attribution study's arms: the cause the arm tests
+    fixed: tuple[str, ...] = ()  # settings that define the grid besides an arm's (see `defining`)
+
+    @property
+    def defining(self) -> dict[str, Any]:
+        """The settings that make this grid what it is: a sweep's shared settings cannot change them.
+
+        An arm of the attribution study is defined by all its settings (the
+        choice it tests); another grid by those it names in ``fixed``.
+        """
+        names = self.settings if self.cause else self.fixed
+        return {name: self.settings[name] for name in names}
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,7 @@ CAUSE_GRIDS = (
         (Method("bce"),),
         1,
         {"optimizer": "sgd"},
+        fixed=("optimizer",),
     ),
 )
 
@@ -235,6 +247,15 @@ def check_overrides(grid: Grid, overrides: dict[str, Any]) -> None:
             f"grid {grid.name!r} sets {', '.join(clash)} run by run (methods {grid_methods(grid)}, "
             "seeds 0..N-1 with --seeds N): a shared setting cannot change it; declare a grid "
             "in sedlib/study/grids.py, or train one run with `sedlib train`"
+        )
+    changed = {k: v for k, v in overrides.items() if k in grid.defining and v != grid.defining[k]}
+    if changed:
+        asked = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        defined = ", ".join(f"{k}={v!r}" for k, v in grid.defining.items())
+        raise ConfigError(
+            f"grid {grid.name!r} is defined by {defined} ({grid.description}): the shared "
+            f"setting {asked} would make it another grid; choose the grid that has it (e.g. "
+            "cause-baseline for today's defaults), or declare one in sedlib/study/grids.py"
         )
     for method in grid.methods:
         values = merge_settings(grid.settings, overrides)

@@ -30,7 +30,7 @@ import pandas as pd
 from sedlib.errors import SedlibError
 from sedlib.training.config import FOLDS
 from sedlib.training.record import SchemaError
-from sedlib.util.io import read_json, read_json_object
+from sedlib.util.io import read_json_object
 
 
 class ResultSetConflict(SedlibError, RuntimeError):
@@ -86,7 +86,7 @@ def find_result_file(
     """
     name = slug(shared, fingerprint, planned)
     if (folder / f"{name}.json").is_file():
-        return name, read_json(folder / f"{name}.json", "result summary")
+        return name, read_summary(folder / f"{name}.json")
     if planned is None:
         return name, None
     found = _spelled_otherwise(folder, name, planned) or _older_file(
@@ -99,8 +99,8 @@ def _spelled_otherwise(folder: Path, name: str, planned: Sequence[str]) -> tuple
     """The set's file named after another spelling of its data set (same hash, same planned runs)."""
     suffix = "_".join(name.rsplit("_", 3)[1:])  # protocol, device, hash
     for path in sorted(folder.glob(f"*_{suffix}.json")):
-        summary = read_json(path, "result summary")
-        if sorted(summary.get("header", {}).get("planned_runs") or []) == sorted(planned):
+        summary = read_summary(path)
+        if sorted(summary["header"].get("planned_runs") or []) == sorted(planned):
             return path.stem, summary
     return None
 
@@ -111,10 +111,10 @@ def _older_file(
     """The set's file under the name of sedlib 0.3.0 or of sedlib 0.2 (see :func:`find_result_file`)."""
     spelled = slug(shared, fingerprint, planned, spelled=True)
     if (folder / f"{spelled}.json").is_file():
-        return spelled, read_json(folder / f"{spelled}.json", "result summary")
+        return spelled, read_summary(folder / f"{spelled}.json")
     legacy = slug(shared, fingerprint)
     if (folder / f"{legacy}.json").is_file():
-        summary = read_json(folder / f"{legacy}.json", "result summary")
+        summary = read_summary(folder / f"{legacy}.json")
         held = {run["identity"] for run in summary["runs"].values()}
         header = summary["header"]
         if (
@@ -264,17 +264,43 @@ def sweep_sources(
     return sources + [(s, s.table) for s in paper_sets if s.settings_key not in swept]
 
 
-def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
-    """The result set ``<root>/<grid>/<name>.csv`` / ``.json``."""
-    folder = results_root(root) / grid
-    path = folder / f"{name}.json"
+def read_summary(path: Path) -> dict:
+    """A result set's summary (``<slug>.json``), its shape checked.
+
+    It must hold a ``header`` object and ``runs``, an object of runs by name,
+    each with its ``identity``.
+
+    Raises
+    ------
+    sedlib.util.io.CorruptFileError
+        When it is not a JSON object (naming the file).
+    SchemaError
+        Naming the file, and the run, that do not have that shape.
+    """
     summary = read_json_object(path, "result summary", "remove it or aggregate the runs again")
     missing = [key for key in ("header", "runs") if key not in summary]
     if missing or not isinstance(summary["header"], dict):
         raise SchemaError(
             f"{path}: not a result summary (it lacks {missing or 'a header object'}); every "
-            f".json in {folder} is read as one: move it out or aggregate the runs again"
+            f".json in {path.parent} is read as one: move it out or aggregate the runs again"
         )
+    if not isinstance(summary["runs"], dict):
+        raise SchemaError(
+            f"{path}: 'runs' must be an object of runs by name, not a "
+            f"{type(summary['runs']).__name__}; aggregate the runs again"
+        )
+    for name, run in summary["runs"].items():
+        if not (isinstance(run, dict) and isinstance(run.get("identity"), str)):
+            raise SchemaError(
+                f"{path}: run {name!r} has no identity (a string); aggregate the runs again"
+            )
+    return summary
+
+
+def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
+    """The result set ``<root>/<grid>/<name>.csv`` / ``.json``."""
+    folder = results_root(root) / grid
+    summary = read_summary(folder / f"{name}.json")
     csv = folder / f"{name}.csv"
     return ResultSet(grid, name, summary["header"], pd.read_csv(csv), summary["runs"], csv)
 

@@ -271,22 +271,48 @@ def _execute_batched(run: PlannedRun, caller: SweepCaller) -> None:
 EXECUTORS = {"papermill": _execute_notebook, "python": _execute_python, "batched": _execute_batched}
 
 
+#: The environment variable that caps the members of one stacked model of the batched executor.
+BATCHED_MEMBERS = "SEDLIB_BATCHED_MEMBERS"
+
+
+def batched_members() -> int | None:
+    """The cap :data:`BATCHED_MEMBERS` sets on a group's members; None when unset (no cap).
+
+    Raises
+    ------
+    ConfigError
+        Naming the variable, when it is not a whole number of at least 1.
+    """
+    text = os.environ.get(BATCHED_MEMBERS, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise ConfigError(
+            f"{BATCHED_MEMBERS} must be a whole number of at least 1 (the most runs trained "
+            f"as one stacked model), got {text!r}; unset it for no cap; no run was started"
+        )
+    return value
+
+
 def _train_batched(runs: list[PlannedRun]) -> list:
     """:func:`sedlib.training.batched.train_batched` for ``runs``, in their work folders.
 
-    ``SEDLIB_BATCHED_MEMBERS`` caps the members of a group (default: what
+    :data:`BATCHED_MEMBERS` caps the members of a group (default: what
     fits the free memory on CUDA, all on a CPU).
     """
     from sedlib.data.registry import get_dataset
     from sedlib.training.batched import train_batched
 
-    size = os.environ.get("SEDLIB_BATCHED_MEMBERS")
     return train_batched(
         [r.config for r in runs],
         [r.work for r in runs],
         dataset=get_dataset(runs[0].config.dataset, progress=False),
         groups_dir=runs[0].folder.parent / ".work" / ".batched",
-        max_members=int(size) if size else None,
+        max_members=batched_members(),
     )
 
 
@@ -472,6 +498,8 @@ def run_grid(
     if todo:
         check_devices(todo)
         caller.check(executor)
+        if executor == "batched":
+            batched_members()  # a bad cap is refused before any run starts
     failures = _execute_all(grid, todo, jobs, executor, caller)
     result = aggregate_grid(
         grid,

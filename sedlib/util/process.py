@@ -77,11 +77,21 @@ def die_with_parent() -> None:
     ------
     SystemExit
         When the parent has already ended.
+    ConfigError
+        When :data:`PARENT_ENV` is not a pid, naming it.
     """
     value = os.environ.pop(PARENT_ENV, None)
     if not value:
         return
-    parent = int(value)
+    try:
+        parent = int(value)
+    except ValueError:
+        from sedlib.errors import ConfigError
+
+        raise ConfigError(
+            f"{PARENT_ENV} must be the pid of the process that started this one (sedlib sets "
+            f"it for its children), got {value!r}: unset it"
+        ) from None
     if sys.platform.startswith("linux"):
         import ctypes
 
