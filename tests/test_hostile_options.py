@@ -79,16 +79,10 @@ def test_an_option_the_executor_would_ignore_is_refused(tiny, options, named, no
 def test_a_bad_batched_members_cap_is_named_before_any_run(tiny, tmp_path, monkeypatch, value):
     monkeypatch.setenv("SEDLIB_BATCHED_MEMBERS", value)
     monkeypatch.setattr(sweep, "_train_batched", lambda runs: pytest.fail("a run was started"))
-    with pytest.raises(
-        ConfigError, match=rf"SEDLIB_BATCHED_MEMBERS must be a whole number .* got '{value}'"
-    ):
-        run_grid(
-            "smoke",
-            dataset=str(tiny.audio_dir),
-            overrides={"protocol": "dev-eval", "device": "cpu"},
-            executor="batched",
-            runs_root=tmp_path / "runs",
-        )
+    settings = {"protocol": "dev-eval", "device": "cpu"}
+    refused = rf"SEDLIB_BATCHED_MEMBERS must be a whole number .* got '{value}'"
+    with pytest.raises(ConfigError, match=refused):
+        run_grid("smoke", dataset=str(tiny.audio_dir), overrides=settings, executor="batched", runs_root=tmp_path / "runs")  # fmt: skip
     assert not (tmp_path / "runs" / "smoke" / ".work").exists()
 
 
