@@ -55,6 +55,9 @@ def config(**kw) -> TrainConfig:
         "device": "cpu",
         "model": {"channels": 4, "gru_units": 8, "fc_units": 8, "dropout": 0.0},
         "patience": 0,
+        "max_steps": 0,
+        "warmup_steps": 0,
+        "patience_steps": 0,
     }
     return TrainConfig(**{**base, **kw})
 
@@ -223,7 +226,7 @@ def test_selection_on_given_histories(scores, patience, selection, best, stopped
     for f, loss in scores:
         if state.finished(cfg):
             break
-        end_epoch(state, cfg, 0.0, loss, SimpleNamespace(macro_f=f, micro_f=f), 1.0, 1.0)
+        end_epoch(state, cfg, 1, 0.0, loss, SimpleNamespace(macro_f=f, micro_f=f), 1.0, 1.0)
     assert (state.best_epoch, state.epoch) == (best, stopped)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -37,6 +38,9 @@ def config(**kw) -> TrainConfig:
         "device": "cpu",
         "model": {"channels": 8},
         "patience": 0,
+        "max_steps": 0,
+        "warmup_steps": 0,
+        "patience_steps": 0,
     }
     return TrainConfig(**{**base, **kw})
 
@@ -129,7 +133,7 @@ def test_record_is_complete_typed_and_loads_back(dataset, tmp_path):
     assert record.dataset["audio"] and record.dataset["fingerprint"] == dataset.fingerprint
     assert record.timing["train_seconds"] > 0 and record.epochs_run == 1
     assert sum(record.folds[0].class_frames.values()) > 0
-    assert list(record.history.columns[:3]) == ["fold", "epoch", "train_loss"]
+    assert list(record.history.columns[:4]) == ["fold", "epoch", "step", "train_loss"]
 
 
 def test_finished_run_is_returned_untouched_and_another_one_refused(dataset, tmp_path):
@@ -198,8 +202,11 @@ def test_identity_is_the_resolved_configuration_and_the_data():
 @pytest.mark.parametrize(
     "field,value",
     [
-        ("epochs", 0),
+        ("epochs", -1),
         ("epochs", 2.5),
+        ("max_steps", -5),
+        ("warmup_steps", 1.5),
+        ("patience_steps", -1),
         ("gamma", float("inf")),
         ("gamma", -1.0),
         ("lr", float("nan")),
@@ -221,16 +228,39 @@ def test_bad_settings_are_refused_naming_the_field(field, value):
         TrainConfig(**{field: value})
 
 
+def test_a_budget_is_needed_and_the_warmup_must_end_inside_it():
+    with pytest.raises(ValueError, match=r"TrainConfig\.max_steps = 0: a training needs a budget"):
+        TrainConfig(epochs=0, max_steps=0)
+    with pytest.raises(ValueError, match=r"TrainConfig\.warmup_steps = 100: fewer than max_steps"):
+        TrainConfig(max_steps=100, warmup_steps=100)
+    with pytest.raises(ValueError, match=r"TrainConfig\.selection = 'last'.*patience_steps"):
+        TrainConfig(selection="last", patience_steps=10)
+
+
+def test_a_budget_in_epochs_keeps_the_identity_of_sedlib_0_3():
+    """Step settings all 0 leave the identity as it was before they existed (a stored run's)."""
+    data = {"fingerprint": "f", "audio": "a"}
+    legacy = TrainConfig(epochs=60, patience=20, max_steps=0, warmup_steps=0, patience_steps=0)
+    payload = {k: v for k, v in legacy.resolved("cpu").items() if k != "dataset"}
+    for key in ("max_steps", "warmup_steps", "patience_steps"):
+        del payload[key]
+    expected = hashlib.sha256(
+        json.dumps({"version": 2, "config": payload, "data": data}, sort_keys=True).encode()
+    ).hexdigest()[:12]
+    assert legacy.identity("cpu", data) == expected
+    assert TrainConfig().identity("cpu", data) != expected
+
+
 def test_profiles_and_parameters():
     book = TrainConfig.from_parameters(profile="book", seed=None, epochs=None)
-    assert (book.protocol, book.epochs, book.patience, book.loss) == (
+    assert (book.protocol, book.max_steps, book.patience_steps, book.loss) == (
         "dev-eval",
-        15,
+        75,
         0,
         "duration_robust",
     )
     assert TrainConfig.from_parameters(profile=None) == TrainConfig()
-    assert TrainConfig.from_parameters(profile="book", epochs=2).epochs == 2
+    assert TrainConfig.from_parameters(profile="book", max_steps=30).max_steps == 30
     with pytest.raises(ValueError, match="unknown profile"):
         TrainConfig.from_parameters(profile="fast")
     with pytest.raises(ValueError, match="unknown TrainConfig field"):

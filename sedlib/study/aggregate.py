@@ -101,7 +101,8 @@ def shared_settings(records: list[RunRecord], dataset: str | None = None) -> dic
 
 
 def table_row(record: RunRecord) -> dict[str, Any]:
-    """One row of the result table."""
+    """One row of the result table; ``converged`` by :mod:`sedlib.training.convergence`."""
+    convergence = record.convergence()
     ev = record.evaluation
     tuned = record.tuned.get("evaluation", {})
     row: dict[str, Any] = {
@@ -115,6 +116,9 @@ def table_row(record: RunRecord) -> dict[str, Any]:
         "seed": record.seed,
         "epochs_run": record.epochs_run,
         "best_epochs": ";".join(map(str, record.best_epochs)),
+        "steps_run": max(c.steps_run for c in convergence),
+        "best_steps": ";".join(str(c.best_step) for c in convergence),
+        "converged": all(c.converged for c in convergence),
         "macro_f": ev["macro_f"],
         "micro_f": ev["micro_f"],
         "val_macro_f": _mean_validation(record, "macro_f"),
@@ -160,8 +164,11 @@ def compact(record: RunRecord) -> dict[str, Any]:
                 "epochs_run": f.epochs_run,
                 "best_epoch": f.best_epoch,
                 "train_seconds": f.train_seconds,
+                "train_clips": f.train_clips,
+                "stop_reason": f.stop_reason,
+                "convergence": c.to_dict(),
             }
-            for f in record.folds
+            for f, c in zip(record.folds, record.convergence(), strict=True)
         ],
         "timing": record.timing,
         "provenance": record.provenance,

@@ -118,7 +118,7 @@ CAUSE_GRIDS = (
         "attribution: the last epoch of a fixed schedule instead of the best validation epoch",
         CAUSE_METHODS,
         3,
-        {"selection": "last", "patience": 0},
+        {"selection": "last", "patience_steps": 0},
         "4. model selection",
     ),
     Grid(
@@ -184,7 +184,14 @@ GRIDS: dict[str, Grid] = {
             "a seconds-long check of the whole path (BCE and duration robust, one epoch, 8 channels)",
             (Method("bce"), Method("duration_robust", 1.0)),
             seeds=1,
-            settings={"epochs": 1, "model": {"channels": 8}, "batch_size": 16},
+            settings={
+                "epochs": 1,
+                "max_steps": 0,
+                "warmup_steps": 0,
+                "patience_steps": 0,
+                "model": {"channels": 8},
+                "batch_size": 16,
+            },
         ),
     )
 }

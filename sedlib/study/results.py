@@ -211,7 +211,8 @@ class ResultSet:
             settings.get("model", {}).get("channels", 128) == 128,
             float(self.header["data"]["audio_minutes"]),
             int(self.header["seeds"]),
-            int(settings["epochs"]),
+            int(settings.get("max_steps") or 0),
+            int(settings.get("epochs") or 0),
         )
 
     @property
@@ -302,7 +303,10 @@ def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
     folder = results_root(root) / grid
     summary = read_summary(folder / f"{name}.json")
     csv = folder / f"{name}.csv"
-    return ResultSet(grid, name, summary["header"], pd.read_csv(csv), summary["runs"], csv)
+    table = pd.read_csv(csv)
+    if "converged" not in table:  # aggregated before the criterion: not assessed, so not converged
+        table["converged"] = False
+    return ResultSet(grid, name, summary["header"], table, summary["runs"], csv)
 
 
 def load_ladder(grid: str, root: Path | None = None) -> list[ResultSet]:

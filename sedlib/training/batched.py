@@ -63,7 +63,14 @@ from sedlib.losses import get_loss, targets_checked_elsewhere
 from sedlib.model import CRNN
 from sedlib.training import checkpoint
 from sedlib.training.inference import MAX_BATCH_FRAMES, _batches, as_predictions
-from sedlib.training.loop import DeviceClips, RunState, end_epoch, init_bias
+from sedlib.training.loop import (
+    DeviceClips,
+    RunState,
+    end_epoch,
+    init_bias,
+    planned_steps,
+    steps_per_epoch,
+)
 from sedlib.training.preflight import RunPlan
 from sedlib.training.run import FOLD_RECORD, FoldOutcome, Interrupted, _load_fold, finish_fold
 from sedlib.training.split import FoldData, FoldPlan
@@ -404,8 +411,9 @@ def _epoch(group: _Group, clips: _Clips, device: torch.device) -> list[int]:
     for pos, (metrics, val_loss) in validated.items():
         i = group.active[pos]
         member, state = group.members[i], group.states[i]
+        steps = steps_per_epoch(len(member.data.clips), member.config.batch_size)
         improved = end_epoch(
-            state, member.config, train_losses[pos], val_loss, metrics, elapsed / share,
+            state, member.config, steps, train_losses[pos], val_loss, metrics, elapsed / share,
             training / share, group_seconds=round(elapsed, 3), group_members=share,
         )  # fmt: skip
         if improved:
@@ -488,21 +496,29 @@ def train_group(
 def _run_epochs(
     group: _Group, folder: Path, device: torch.device, progress: bool, max_epochs: int | None
 ) -> None:
-    """Epochs until every member has stopped (or ``max_epochs``), checkpointing after each."""
+    """Epochs until every member has stopped (or ``max_epochs``), checkpointing after each.
+
+    The progress bar counts the optimizer steps of the group's longest training.
+    """
     from tqdm.auto import tqdm
 
     members = group.members
     clips = _Clips.of([members[i] for i in group.active] or members, device)
-    epochs = max(m.config.epochs for m in members)
-    first = group.states[group.active[0]].epoch if group.active else epochs
+    per_epoch = {
+        i: steps_per_epoch(len(m.data.clips), m.config.batch_size) for i, m in enumerate(members)
+    }
+    total = max(planned_steps(m.config, per_epoch[i]) for i, m in enumerate(members))
+    done = max((s.steps for s in group.states), default=0)
     what = f"group of {len(members)}"
-    with tqdm(total=epochs, initial=first, desc=what, unit="epoch", disable=not progress) as bar:
-        for _ in range(max_epochs if max_epochs is not None else epochs):
-            if not group.active:
-                break
+    epochs_here = 0
+    with tqdm(total=total, initial=done, desc=what, unit="step", disable=not progress) as bar:
+        while group.active and (max_epochs is None or epochs_here < max_epochs):
             _finish(group, _epoch(group, clips, device), device)
             _save(group, folder)
-            bar.update()
+            epochs_here += 1
+            now = max(s.steps for s in group.states)
+            bar.update(now - done)
+            done = now
             bar.set_postfix(members=len(group.active))
 
 

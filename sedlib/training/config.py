@@ -43,8 +43,33 @@ SELECTIONS = ("best", "last")
 #: Named sets of overrides, declared once. ``book``: the short run the training
 #: chapter trains at every book build.
 PROFILES: dict[str, dict[str, Any]] = {
-    "book": {"loss": "duration_robust", "protocol": DEV_EVAL, "epochs": 15, "patience": 0},
+    "book": {
+        "loss": "duration_robust",
+        "protocol": DEV_EVAL,
+        "max_steps": 75,
+        "warmup_steps": 25,
+        "patience_steps": 0,
+    },
 }
+
+#: The training budget and the convergence criterion, in optimizer steps (batches), so that
+#: a small data set trains as much as a large one. A training ends when its best validation
+#: score is ``patience_steps`` old (it has *converged*: :mod:`sedlib.training.convergence`),
+#: or with the epoch that reaches ``max_steps`` (it has not); no model validated before
+#: ``warmup_steps`` is kept, so a model that has not begun to train is never a result.
+#: The numbers come from a pilot on the calibrated rung (synthetic-tut-timeline at -30 dB,
+#: dev-eval, 32 channels, 58 steps an epoch; ``benchmarks/RESULTS.md``, "Steps to
+#: converge"): every method's validation macro F still rose at 750 steps; zero output
+#: biases leave the first ~300 steps with an "everything active" or "nothing active"
+#: model; the score moves by a point or more from one epoch to the next, so a plateau is
+#: ~14 epochs (800 steps) without a better one.
+DEFAULT_MAX_STEPS = 5000
+DEFAULT_WARMUP_STEPS = 300
+DEFAULT_PATIENCE_STEPS = 800
+
+#: The settings that state the training budget in steps; all 0 is the budget of sedlib
+#: 0.3 and earlier (epochs and patience in epochs), whose runs keep their identity.
+STEP_SETTINGS = ("max_steps", "warmup_steps", "patience_steps")
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -84,9 +109,12 @@ class TrainConfig:
     ----------
     dataset, protocol, loss, gamma, C, class_frames, loss_options : str, str, str, float, float, str, dict
         The data and the loss (see :func:`setting_help`).
-    seed, epochs, optimizer, batch_size, lr, momentum, weight_decay : int, int, str, int, float, float, float
+    seed, optimizer, batch_size, lr, momentum, weight_decay : int, str, int, float, float, float
         The optimisation.
-    output_bias, selection, patience, val_fraction : str, str, int, float
+    epochs, max_steps, warmup_steps, patience_steps, patience : int, int, int, int, int
+        The budget, the warm-up of model selection and early stopping (see
+        :data:`DEFAULT_MAX_STEPS`).
+    output_bias, selection, val_fraction : str, str, float
         Initialisation, model selection and validation hold-out.
     threshold, time_resolution : float, float
         The metrics.
@@ -141,8 +169,40 @@ class TrainConfig:
         ),
     )
     epochs: int = field(
-        default=60,
-        metadata=_about("maximum number of epochs (per fold)", least=1, options=("train", "sweep")),
+        default=0,
+        metadata=_about(
+            "maximum number of epochs per training (0: no cap; the step budget decides)",
+            least=0,
+            options=("train", "sweep"),
+        ),
+    )
+    max_steps: int = field(
+        default=DEFAULT_MAX_STEPS,
+        metadata=_about(
+            "training budget: optimizer steps per training, whatever the data's size "
+            "(a training ends with the epoch that reaches it; 0: the epochs alone)",
+            least=0,
+            options=("train", "sweep"),
+        ),
+    )
+    warmup_steps: int = field(
+        default=DEFAULT_WARMUP_STEPS,
+        metadata=_about(
+            "optimizer steps before model selection and early stopping start: the model of an "
+            "earlier validation is never kept",
+            least=0,
+            options=("train", "sweep"),
+        ),
+    )
+    patience_steps: int = field(
+        default=DEFAULT_PATIENCE_STEPS,
+        metadata=_about(
+            "early stopping and the convergence criterion: optimizer steps without a better "
+            "validation score (0: never stop early; convergence is then judged at "
+            f"{DEFAULT_PATIENCE_STEPS} steps)",
+            least=0,
+            options=("train", "sweep"),
+        ),
     )
     optimizer: str = field(
         default="adam", metadata=_about("Adam, or SGD with momentum", choices=OPTIMIZERS)
@@ -170,9 +230,10 @@ class TrainConfig:
         ),
     )
     patience: int = field(
-        default=20,
+        default=0,
         metadata=_about(
-            "early stopping: epochs without a better validation macro F (0: never stop early)",
+            "early stopping in epochs: epochs without a better validation macro F (0: never; "
+            "patience_steps is the study's rule)",
             least=0,
             options=("train",),
         ),
@@ -260,6 +321,8 @@ class TrainConfig:
         however it is named or spelled.
         """
         config = {k: v for k, v in self.resolved(device_type).items() if k != "dataset"}
+        if not any(config[k] for k in STEP_SETTINGS):  # a budget in epochs: sedlib 0.3's identity
+            config = {k: v for k, v in config.items() if k not in STEP_SETTINGS}
         payload = {"version": IDENTITY_VERSION, "config": config, "data": data}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -364,10 +427,15 @@ TRAINING_CHOICES: tuple[Choice, ...] = (
         "the committed CPU runs used it too",
     ),
     Choice(
-        "epochs, early stopping",
+        "training length, early stopping",
         "not given",
-        "at most {epochs}, stop after {patience} epochs without a better validation score",
-        "enough to converge at the paper's size",
+        "at most {max_steps} optimizer steps; stop when the best validation score is "
+        "{patience_steps} steps old (the run has converged); no model kept before step "
+        "{warmup_steps}",
+        "stated in steps, not epochs, so that a small data set trains as much as a large one; "
+        "the warm-up keeps a model that has not begun to train out of the results; the "
+        "budget lets every method plateau on the calibrated rung, and each record says "
+        "whether its run converged",
     ),
     Choice(
         "model selection",
@@ -533,7 +601,10 @@ _RULES: dict[str, tuple[Any, str]] = {
     "C": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "class_frames": _one_of("class_frames"),
     "seed": _at_least("seed"),
-    "epochs": _at_least("epochs"),
+    "epochs": _at_least("epochs", " (0: no cap)"),
+    "max_steps": _at_least("max_steps", " (0: the epochs alone)"),
+    "warmup_steps": _at_least("warmup_steps"),
+    "patience_steps": _at_least("patience_steps", " (0: never stop early)"),
     "optimizer": _one_of("optimizer"),
     "batch_size": _at_least("batch_size"),
     "lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
@@ -569,10 +640,23 @@ def check_config(config: TrainConfig) -> None:
     for key, value in options.items():
         _require(_finite(value), f"loss_options[{key!r}]", value, "a finite number")
     _require(
-        config.selection != "last" or config.patience == 0,
+        config.selection != "last" or (config.patience == 0 and config.patience_steps == 0),
         "selection",
         config.selection,
-        "'last' keeps the last epoch of a fixed schedule: set patience to 0 (no early stop)",
+        "'last' keeps the last epoch of a fixed schedule: set patience and patience_steps "
+        "to 0 (no early stop)",
+    )
+    _require(
+        bool(config.epochs or config.max_steps),
+        "max_steps",
+        config.max_steps,
+        "a training needs a budget: max_steps or epochs above 0",
+    )
+    _require(
+        not config.max_steps or config.warmup_steps < config.max_steps,
+        "warmup_steps",
+        config.warmup_steps,
+        f"fewer than max_steps ({config.max_steps}): no model would be validated after it",
     )
     _check_model(config.model)
 

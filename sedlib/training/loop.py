@@ -3,14 +3,16 @@
 The training clips live on the device as one tensor, so a batch is an index
 into it and no loader can starve the model. After every epoch the model is
 scored on the validation files (segment-based macro F at the run's
-threshold); the best epoch is kept (ties: lower validation loss), or the
-last one (``selection="last"``), and training stops early after
-``patience`` epochs without improvement.
+threshold). The budget and the selection are counted in optimizer steps
+(:mod:`sedlib.training.convergence` states the rule): the best validation
+from ``warmup_steps`` on is kept (ties: lower validation loss), or the last
+one (``selection="last"``); training stops when the best is
+``patience_steps`` old (converged), with the epoch that reaches
+``max_steps``, or at the ``epochs`` cap.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ import torch
 
 from sedlib.model import CRNN
 from sedlib.training.config import TrainConfig
+from sedlib.training.convergence import BUDGET, EPOCHS, NO_SCORE, PLATEAU, selection_score
 from sedlib.training.inference import predict
 from sedlib.training.split import FoldData
 
@@ -31,15 +34,32 @@ class RunState:
     epoch: int = 0
     history: list[dict] = field(default_factory=list)
     best_epoch: int = -1
-    best_score: tuple[float, float] = (-math.inf, -math.inf)
+    best_score: tuple[float, float] = NO_SCORE
     stale_epochs: int = 0
     train_seconds: float = 0.0
+    steps: int = 0
+    best_step: int = -1
+
+    def stop_reason(self, config: TrainConfig) -> str | None:
+        """Why the training stops now (:data:`~sedlib.training.convergence.STOP_REASONS`); None: it goes on."""
+        if config.patience_steps and self.best_step >= 0:
+            if self.steps - self.best_step >= config.patience_steps:
+                return PLATEAU
+        if config.patience and self.stale_epochs >= config.patience:
+            return PLATEAU
+        if config.max_steps and self.steps >= config.max_steps:
+            return BUDGET
+        if config.epochs and self.epoch >= config.epochs:
+            return EPOCHS
+        return None
 
     def finished(self, config: TrainConfig) -> bool:
-        """All epochs done, or stopped early."""
-        return self.epoch >= config.epochs or bool(
-            config.patience and self.stale_epochs >= config.patience
-        )
+        """The budget is spent, or the score has plateaued (see :meth:`stop_reason`)."""
+        return self.stop_reason(config) is not None
+
+    def steps_left(self, config: TrainConfig) -> int | None:
+        """Optimizer steps left in the step budget (None: no step budget)."""
+        return max(config.max_steps - self.steps, 0) if config.max_steps else None
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -155,6 +175,7 @@ def validate(model: CRNN, data: FoldData, loss_fn, config: TrainConfig, device: 
 def end_epoch(
     state: RunState,
     config: TrainConfig,
+    steps: int,
     train_loss: float,
     val_loss: float,
     metrics,
@@ -162,34 +183,51 @@ def end_epoch(
     seconds_training: float,
     **extra: float,
 ) -> bool:
-    """Record an epoch in ``state`` and apply the model selection rule; True if it is kept.
+    """Record an epoch of ``steps`` optimizer steps in ``state`` and apply model selection; True if kept.
 
-    The rule of every engine: the score is (validation macro F, -validation
-    loss), compared as a tuple; an epoch is kept when its score beats the best
-    so far (or always, with ``selection="last"``); otherwise the epochs
-    without improvement count towards ``patience``.
+    The rule of every engine (:mod:`sedlib.training.convergence`): from
+    ``warmup_steps`` on, an epoch is kept when its selection score beats the
+    best so far (or always, with ``selection="last"``); epochs after the
+    warm-up without improvement count towards ``patience``.
     """
     state.epoch += 1
+    state.steps += steps
     state.train_seconds += seconds
-    state.history.append(
-        {
-            "epoch": state.epoch,
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            "val_macro_f": metrics.macro_f,
-            "val_micro_f": metrics.micro_f,
-            "seconds": round(seconds, 3),
-            "seconds_training": round(seconds_training, 3),  # without validation
-            **extra,
-        }
-    )
-    score = (metrics.macro_f, -val_loss)
+    entry = {
+        "epoch": state.epoch,
+        "step": state.steps,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "val_macro_f": metrics.macro_f,
+        "val_micro_f": metrics.micro_f,
+        "seconds": round(seconds, 3),
+        "seconds_training": round(seconds_training, 3),  # without validation
+        **extra,
+    }
+    state.history.append(entry)
+    if state.steps < config.warmup_steps:
+        return False
+    score = selection_score(entry)
     improved = config.selection == "last" or score > tuple(state.best_score)
     if improved:
         state.best_score, state.best_epoch, state.stale_epochs = score, state.epoch, 0
+        state.best_step = state.steps
     else:
         state.stale_epochs += 1
     return improved
+
+
+def steps_per_epoch(n_clips: int, batch_size: int) -> int:
+    """Optimizer steps of one epoch: one per batch, the last one possibly smaller."""
+    return -(-n_clips // batch_size)
+
+
+def planned_steps(config: TrainConfig, per_epoch: int) -> int:
+    """The most optimizer steps a training can make: its budget, or its epoch cap, whichever ends first."""
+    caps = [config.epochs * per_epoch] if config.epochs else []
+    if config.max_steps:  # the epoch that reaches the budget is finished
+        caps.append(steps_per_epoch(config.max_steps, per_epoch) * per_epoch)
+    return min(caps)
 
 
 def fit(
@@ -208,14 +246,20 @@ def fit(
 ) -> RunState:
     """Train until :meth:`RunState.finished`, or for ``max_epochs`` more epochs.
 
-    ``on_epoch(state, improved)`` runs after every epoch (checkpointing).
+    ``on_epoch(state, improved)`` runs after every epoch (checkpointing). The
+    progress bar counts optimizer steps.
     """
     from tqdm.auto import tqdm
 
     clips = DeviceClips.of(data, device)
+    per_epoch = steps_per_epoch(len(clips.x), config.batch_size)
     done_here = 0
     with tqdm(
-        total=config.epochs, initial=state.epoch, desc=what, unit="epoch", disable=not progress
+        total=planned_steps(config, per_epoch),
+        initial=state.steps,
+        desc=what,
+        unit="step",
+        disable=not progress,
     ) as bar:
         while not state.finished(config) and (max_epochs is None or done_here < max_epochs):
             start = time.perf_counter()
@@ -226,10 +270,10 @@ def fit(
             metrics, val_loss = validate(model, data, loss_fn, config, device)
             elapsed = time.perf_counter() - start
             improved = end_epoch(
-                state, config, train_loss, val_loss, metrics, elapsed, training_part
+                state, config, per_epoch, train_loss, val_loss, metrics, elapsed, training_part
             )
             on_epoch(state, improved)
             done_here += 1
-            bar.update()
+            bar.update(per_epoch)
             bar.set_postfix(loss=f"{train_loss:.4f}", val_F=f"{metrics.macro_f:.3f}")
     return state

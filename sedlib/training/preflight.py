@@ -29,8 +29,10 @@ from sedlib.features import FeatureConfig
 from sedlib.losses import get_loss
 from sedlib.model import CRNN
 from sedlib.training.config import DEV_EVAL, FOLDS, TrainConfig, device_kind
+from sedlib.training.loop import planned_steps, steps_per_epoch
 from sedlib.training.split import (
     CLIP_FRAMES,
+    MIN_CLIP_FRAMES,
     FoldPlan,
     check_protocol_splits,
     features_of,
@@ -184,6 +186,32 @@ def check_model_input(config: TrainConfig, model: CRNN, n_mels: int) -> None:
         ) from None
 
 
+def training_clips(dataset: Dataset, split: str, held_out: list[str]) -> int:
+    """How many training clips a split gives once ``held_out`` is set aside (as ``prepare_fold`` cuts them)."""
+    features = features_of(dataset, split, progress=False)
+    train = features.subset([f for f in features.files if f not in set(held_out)])
+    return len(train.clip_starts(CLIP_FRAMES, MIN_CLIP_FRAMES))
+
+
+def check_budget(config: TrainConfig, training: str, n_clips: int) -> None:
+    """Refuse a budget that ends before the warm-up: the training would keep no model.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``warmup_steps``, the training and its steps per epoch.
+    """
+    per_epoch = steps_per_epoch(n_clips, config.batch_size)
+    most = planned_steps(config, per_epoch)
+    if most < config.warmup_steps:
+        raise ConfigError(
+            f"TrainConfig.warmup_steps = {config.warmup_steps}: training {training!r} makes "
+            f"{per_epoch} steps an epoch and at most {most} in all (max_steps "
+            f"{config.max_steps}, epochs {config.epochs}), so no validation after the warm-up "
+            "would be kept; raise max_steps or epochs, or lower warmup_steps"
+        )
+
+
 def preflight(
     config: TrainConfig | RunPlan,
     run_dir: str | os.PathLike,
@@ -216,6 +244,7 @@ def preflight(
             raise DataError(
                 f"split {fold.train_split!r}: no file left for training after the validation hold-out"
             )
+        check_budget(config, fold.name, training_clips(ds, fold.train_split, held))
     check_model_input(config, model, n_mels)
     get_loss(config.loss, **config.loss_params(np.ones(len(ds.labels), dtype=np.int64)))
     threshold_free.check_available()  # needed after training: missing, it would fail only then

@@ -21,6 +21,7 @@ import pandas as pd
 
 from sedlib.errors import SedlibError
 from sedlib.evaluation.extended import failed_parts
+from sedlib.training.convergence import Convergence, assess, criterion
 from sedlib.util.io import read_json, write_json
 
 SCHEMA_VERSION = 2
@@ -48,6 +49,10 @@ class FoldRecord:
     history: list[dict]
     train_seconds: float
     validation: dict = field(default_factory=dict)
+    steps_run: int | None = None
+    best_step: int | None = None
+    stop_reason: str | None = None
+    convergence: dict | None = None
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "fold record") -> FoldRecord:
@@ -154,6 +159,24 @@ class RunRecord:
     @property
     def best_epochs(self) -> list[int]:
         return [f.best_epoch for f in self.folds]
+
+    def convergence(self) -> list[Convergence]:
+        """Each training's convergence by the study's criterion, measured from its history.
+
+        Records of a budget in epochs (no steps in their history) count an
+        epoch as ``ceil(train_clips / batch_size)`` steps.
+        """
+        warmup, patience = criterion(self.resolved)
+        batch = int(self.resolved["batch_size"])
+        return [
+            assess(f.history, warmup, patience, steps_per_epoch=-(-f.train_clips // batch))
+            for f in self.folds
+        ]
+
+    @property
+    def converged(self) -> bool:
+        """Whether every training of the run converged (:mod:`sedlib.training.convergence`)."""
+        return all(c.converged for c in self.convergence())
 
     @property
     def device_used(self) -> str:

@@ -37,6 +37,7 @@ from sedlib.losses import get_loss
 from sedlib.model import CRNN, count_parameters
 from sedlib.training import checkpoint
 from sedlib.training.config import TrainConfig
+from sedlib.training.convergence import assess, criterion
 from sedlib.training.inference import predict
 from sedlib.training.loop import fit, init_bias, make_optimizer
 from sedlib.training.preflight import RunPlan, preflight
@@ -242,6 +243,12 @@ def finish_fold(
     :class:`~sedlib.training.loop.RunState`.
     """
     config, device = plan.config, plan.device
+    if state.best_epoch < 0:
+        raise StateError(
+            f"{folder}: the training ended after {state.steps} optimizer steps without a "
+            f"validation from warmup_steps ({config.warmup_steps}) on, so it kept no model; "
+            "raise max_steps or epochs, or lower warmup_steps"
+        )
     checkpoint.load_best(folder, plan.identity, model, device)
     validation, _ = predict(
         model, data.validation, data.train_meta, data.norm, device, group=fold.name
@@ -263,6 +270,10 @@ def finish_fold(
         history=state.history,
         train_seconds=round(state.train_seconds, 3),
         validation=validation.segment_metrics(config.threshold, config.time_resolution).to_dict(),
+        steps_run=state.steps,
+        best_step=state.best_step,
+        stop_reason=state.stop_reason(config),
+        convergence=assess(state.history, *criterion(config.resolved(device.type))).to_dict(),
     )
     write_json(folder / FOLD_RECORD, asdict(record))
     return FoldOutcome(record, validation, test, _test_labels(data))
