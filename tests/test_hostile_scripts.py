@@ -12,7 +12,7 @@ arguments (``tools/attribution.sh``), or with ``DRY_RUN`` / a bad argument
 | 6d. ``JOBS=abc``, ``OFFSETS=x`` | passed on to ``sedlib`` | refused, naming the variable |
 | 7. ``study.sh paper-like`` with ``SETTINGS="model.channels=32"`` | SETTINGS became ``output_bias=zero class_frames=clip`` | the user's settings and the paper-like ones; a clash (``output_bias=prior``) refused naming SETTINGS and the setting |
 | 8. ``study.sh grid`` without arguments | "$1: unbound variable" | the usage line, exit 2 |
-| 8. ``JOBS``, ``SEEDS``, ``EPOCHS``, ``MEMBERS``, ``SKIP_INSTALL``, ``DRY_RUN``, ``SETTINGS`` of study.sh | passed on unchecked | each checked, named in its error |
+| 8. ``JOBS``, ``SEEDS``, ``EPOCHS``, ``MEMBERS``, ``SKIP_INSTALL``, ``DRY_RUN``, ``SETTINGS`` of study.sh; ``PY312`` of build_wheels.sh | passed on unchecked; "python3.12: command not found" | each checked, named in its error |
 """
 
 from __future__ import annotations
@@ -175,3 +175,14 @@ def test_a_bad_variable_of_study_is_named(tmp_path, name, value):
 def test_a_bad_time_budget_is_named(tmp_path):
     done = study(tmp_path, "grid", "smoke", "synthetic-small", "ten")
     assert done.returncode == 2 and "SECONDS must be a whole number" in done.stderr
+
+
+def test_build_wheels_names_a_missing_python_before_it_touches_anything():
+    env = {**os.environ, "PY312": "/nonexistent/python3.12"}
+    done = subprocess.run(
+        ["bash", str(ROOT / "tools" / "gpu" / "build_wheels.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "PY312=/nonexistent/python3.12 is not a command" in done.stderr

@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY312="${PY312:-$(ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1)}"
 PY312="${PY312:-python3.12}"
+command -v "$PY312" >/dev/null || { echo "PY312=$PY312 is not a command: set PY312 to a Python 3.12" >&2; exit 2; }
 rm -rf .whl && mkdir -p .whl .gpu
 platforms=(--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64
            --platform manylinux2014_x86_64 --platform manylinux1_x86_64)
