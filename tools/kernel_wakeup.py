@@ -27,6 +27,12 @@ than :data:`WORKING_CPU_SHARE` of the time that passed) nor sends a message:
 a slow kernel goes on, one that is hung (waiting on nothing, silent) is
 still stopped after ``timeout`` seconds, and while a cell outlives its limit
 the build prints how long it has run and how much CPU its kernel used.
+
+The ``zmq.error.ZMQError: Socket operation on non-socket`` a kernel logs
+after a cell timed out is a consequence of the stop, not its cause: at the
+timeout nbclient shuts the kernel down, which closes its sockets, and the
+interrupted cell's reply then meets a closed socket (reproduced with an 8 s
+cell under a 3 s limit; the same cell without a limit logs nothing).
 """
 
 from __future__ import annotations
