@@ -604,7 +604,10 @@ def _slurm_executor(args: argparse.Namespace):
             "--jobs: a SLURM sweep submits every run at once; limit the tasks running at "
             "the same time with --slurm array_parallelism=N"
         )
-    parameters = slurm_parameters(_parse_settings(args.slurm, "--slurm"))
+    try:
+        parameters = slurm_parameters(_parse_settings(args.slurm, "--slurm"))
+    except ConfigError as err:
+        raise ConfigError(f"--slurm: {err}") from None
     return SlurmSweep(parameters, members=args.members, wait=not args.no_wait)
 
 

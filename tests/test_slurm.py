@@ -148,14 +148,13 @@ def wait_for(condition, timeout_s: float = 300.0, what: str = "a condition"):
 # ---------------------------------------------------------------------------- tests
 @pytest.mark.slow
 def test_the_readme_command_trains_what_the_python_executor_trains(
-    slurm, tiny, reference, tmp_path, monkeypatch, capsys
+    slurm, tiny, reference, tmp_path, monkeypatch, caplog
 ):
     monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path))
     argv = on_tiny(readme_command(), tiny)
     assert main(argv) == 0
-    output = capsys.readouterr()
-    job = submitted_job(output.out)
-    assert "0 pending, 0 running, 2 done, 0 failed" in output.err  # the counts as they changed
+    job = submitted_job(caplog.text)
+    assert "slurm tasks: 0 pending, 0 running, 2 done, 0 failed" in caplog.text  # the counts
     runs = planned(tiny, tmp_path)
     assert sorted(run.key for run in runs) == sorted(reference)  # the same identities
     tasks = set()
@@ -168,22 +167,22 @@ def test_the_readme_command_trains_what_the_python_executor_trains(
         tasks.add(where["task_id"])
     assert tasks == {"0", "1"}
 
-    known = jobs_known()  # a second submission of the finished sweep submits no job
+    known, _ = jobs_known(), caplog.clear()  # a second submission of the finished sweep
     assert main(argv) == 0
-    assert "no job was submitted" in capsys.readouterr().out
+    assert "no job was submitted" in caplog.text
     assert jobs_known() == known
 
 
 @pytest.mark.slow
 def test_a_preempted_task_requeues_and_a_cancelled_one_resumes_when_submitted_again(
-    slurm, tiny, reference, tmp_path, monkeypatch, capsys
+    slurm, tiny, reference, tmp_path, monkeypatch, caplog
 ):
     """One task gets SLURM's preemption signal (USR2), the other is cancelled, each mid-run."""
     monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path))
     argv = on_tiny(readme_command(), tiny)
     runs = {run.key: run for run in planned(tiny, tmp_path)}
     assert main([*argv, "--no-wait"]) == 0
-    job = submitted_job(capsys.readouterr().out)
+    job = submitted_job(caplog.text)
     tasks = read_ledger(tmp_path / "runs" / "smoke" / SLURM_FOLDER)
     first_folds, stopped = {}, []
     for what in ("preempted", "cancelled"):  # each as soon as its run has a finished fold
@@ -204,8 +203,9 @@ def test_a_preempted_task_requeues_and_a_cancelled_one_resumes_when_submitted_ag
     # SLURM holds a requeued job for 2 minutes; the test lets it start now
     subprocess.run(["scontrol", "update", f"JobId={preempted.job_id}", "StartTime=now"], check=True)
 
+    caplog.clear()
     assert main(argv) == 0  # submitted again: only the cancelled run, and waits for the other
-    out = capsys.readouterr().out
+    out = caplog.text
     assert f"{len(cancelled.runs)} run(s)" in out and submitted_job(out) != job
     assert f"1 task(s) of earlier job(s) {job} still queued or running" in out
     for run in runs.values():
@@ -239,7 +239,7 @@ def _node() -> str:
 
 @pytest.mark.slow
 def test_a_failing_task_is_reported_with_its_job_id_and_log(
-    slurm, tiny, tmp_path, monkeypatch, capsys
+    slurm, tiny, tmp_path, monkeypatch, caplog
 ):
     monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path))
     bce = next(
@@ -250,7 +250,7 @@ def test_a_failing_task_is_reported_with_its_job_id_and_log(
     argv = [*on_tiny(readme_command(), tiny), "--protocol", "dev-eval"]
     with pytest.raises(SystemExit) as failed:
         main(argv)
-    job = submitted_job(capsys.readouterr().out)
+    job = submitted_job(caplog.text)
     message = str(failed.value)
     log = tmp_path / "runs" / "smoke" / SLURM_FOLDER / f"{job}_0_0_log.err"
     assert f"task {job}_0 ({bce.key}) FAILED; log {log}" in message
@@ -261,19 +261,19 @@ def test_a_failing_task_is_reported_with_its_job_id_and_log(
 
 @pytest.mark.slow
 def test_members_train_a_batched_group_per_task_and_a_finished_sweep_submits_nothing(
-    slurm, tiny, tmp_path, monkeypatch, capsys
+    slurm, tiny, tmp_path, monkeypatch, caplog
 ):
     monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path))
     argv = [*on_tiny(readme_command(), tiny), "--protocol", "dev-eval", "--members", "2"]
     assert main(argv) == 0
-    job = submitted_job(capsys.readouterr().out)
+    job = submitted_job(caplog.text)
     for run in planned(tiny, tmp_path, "--protocol", "dev-eval"):
         record = json.loads((run.folder / RECORD).read_text())
         assert record["identity"] == run.identity and record["timing"]["engine"] == "batched"
         assert record["provenance"]["slurm"]["job_id"] == job  # one task: a job, no array
-    known = jobs_known()
+    known, _ = jobs_known(), caplog.clear()
     assert main(argv) == 0
-    assert "no job was submitted" in capsys.readouterr().out
+    assert "no job was submitted" in caplog.text
     assert jobs_known() == known
 
 
@@ -282,7 +282,7 @@ def test_unknown_slurm_settings_are_refused_naming_them(tiny, capsys):
     argv = [*on_tiny(readme_command(), tiny), "--slurm", "partitoin=gpu", "--slurm", "gpus=1"]
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert "unknown setting(s) partitoin, gpus; nothing was submitted" in err
+    assert "--slurm: unknown SLURM setting(s) partitoin, gpus; nothing was submitted" in err
     assert "timeout_min" in err and "array_parallelism" in err  # the names that exist
 
 

@@ -45,7 +45,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -83,7 +82,7 @@ LOG_LINES = 12
 
 
 def slurm_parameters(settings: dict[str, Any]) -> dict[str, Any]:
-    """``--slurm NAME=VALUE`` settings as parameters of submitit's ``SlurmExecutor``.
+    """SLURM settings (the command line's ``NAME=VALUE``) as parameters of submitit's ``SlurmExecutor``.
 
     Names are submitit's: those of ``SlurmExecutor`` (``partition``,
     ``array_parallelism``, ``gpus_per_node``, ``cpus_per_task``, ``qos``,
@@ -109,7 +108,7 @@ def slurm_parameters(settings: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         known = sorted(valid | set(generic))
         raise ConfigError(
-            f"--slurm: unknown setting(s) {', '.join(unknown)}; nothing was submitted. "
+            f"unknown SLURM setting(s) {', '.join(unknown)}; nothing was submitted. "
             f"submitit's names: {', '.join(known)}"
         )
     return parameters
@@ -120,7 +119,7 @@ def _slurm_executor_class():
         from submitit import SlurmExecutor
     except ImportError:  # pragma: no cover - a dependency of sedlib
         raise ConfigError(
-            "--executor slurm needs submitit (pip install submitit, a dependency of sedlib)"
+            "the SLURM executor needs submitit (pip install submitit, a dependency of sedlib)"
         ) from None
     return SlurmExecutor
 
@@ -153,6 +152,8 @@ class SweepTask:
 
     def __call__(self) -> list[str]:
         """Train the runs; their messages. Raises :class:`SweepError` naming the runs that failed."""
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("sedlib").setLevel(logging.INFO)  # the task's log, as the command line's
         os.environ.update(self.environment)
         check_node_sees(self.shared)
         check_devices(self.runs)
@@ -161,11 +162,11 @@ class SweepTask:
         else:
             outcomes = [_try(run, "python", self.caller) for run in self.runs]
         for message, _ in outcomes:
-            print(message, flush=True)
+            log.info("%s", message)
         failures = [failure for _, failure in outcomes if failure]
         if failures:
             for run in self.runs:
-                _print_tail(run.work / "train.log")
+                _log_tail(run.work / "train.log")
             raise SweepError("\n".join(failures))
         return [message for message, _ in outcomes]
 
@@ -190,10 +191,10 @@ def check_node_sees(shared: dict[str, str]) -> None:
             )
 
 
-def _print_tail(path: Path, lines: int = LOG_LINES) -> None:
+def _log_tail(path: Path, lines: int = LOG_LINES) -> None:
     if path.is_file():
         tail = path.read_text(errors="replace").splitlines()[-lines:]
-        print(f"last lines of {path}:", *tail, sep="\n  ", file=sys.stderr, flush=True)
+        log.error("last lines of %s:\n  %s", path, "\n  ".join(tail))
 
 
 # ---------------------------------------------------------------------------- the submitting side
@@ -241,7 +242,7 @@ class SlurmSweep:
         for program in ("sbatch", "squeue", "srun"):
             if shutil.which(program) is None:
                 raise ConfigError(
-                    f"--executor slurm: {program} is not on the PATH of this machine "
+                    f"the SLURM executor: {program} is not on the PATH of this machine "
                     "(submit from a machine of the cluster); nothing was submitted"
                 )
         if not self.members:
@@ -250,7 +251,7 @@ class SlurmSweep:
     def run(self, grid: str, todo: list[PlannedRun], caller: SweepCaller) -> list[str]:
         """Submit ``todo`` (except runs whose tasks are queued or running) and wait; the failures."""
         if not todo:
-            print(f"grid {grid}: every planned run has finished; no job was submitted")
+            log.info("grid %s: every planned run has finished; no job was submitted", grid)
             return []
         folder = todo[0].folder.parent / SLURM_FOLDER
         with _ledger_lock(folder):
@@ -353,18 +354,16 @@ def write_ledger(folder: Path, tasks: list[Task]) -> None:
 def _say_submitted(grid: str, submitted: list[Task], adopted: list[Task], folder: Path) -> None:
     if submitted:
         runs = sum(len(t.runs) for t in submitted)
-        print(
-            f"grid {grid}: submitted slurm job {submitted[0].array_id}: {len(submitted)} task(s), "
-            f"{runs} run(s); logs in {folder}",
-            flush=True,
-        )
+        log.info(
+            "grid %s: submitted slurm job %s: %d task(s), %d run(s); logs in %s",
+            grid, submitted[0].array_id, len(submitted), runs, folder,
+        )  # fmt: skip
     if adopted:
         jobs = sorted({t.array_id for t in adopted})
-        print(
-            f"grid {grid}: {len(adopted)} task(s) of earlier job(s) {', '.join(jobs)} still "
-            "queued or running: not submitted again",
-            flush=True,
-        )
+        log.info(
+            "grid %s: %d task(s) of earlier job(s) %s still queued or running: not submitted again",
+            grid, len(adopted), ", ".join(jobs),
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- states
@@ -428,7 +427,7 @@ def task_states(tasks: list[Task], completed_since: dict[str, float] | None = No
 
 
 def watch(tasks: list[Task], poll_s: float = 2.0) -> list[str]:
-    """Wait until no task is pending or running, printing the counts when they change; the failures."""
+    """Wait until no task is pending or running, logging the counts when they change; the failures."""
     last, completed_since = None, {}
     try:
         while True:
@@ -436,17 +435,17 @@ def watch(tasks: list[Task], poll_s: float = 2.0) -> list[str]:
             counts = Counter(kind for kind, _ in states.values())
             line = ", ".join(f"{counts[k]} {k}" for k in ("pending", "running", "done", "failed"))
             if line != last:
-                print(f"slurm tasks: {line}", file=sys.stderr, flush=True)
+                log.info("slurm tasks: %s", line)
                 last = line
             if not counts["pending"] and not counts["running"]:
                 break
             time.sleep(poll_s)
     except KeyboardInterrupt:
         jobs = " ".join(sorted({t.array_id for t in tasks}))
-        print(
-            f"stopped waiting; the tasks go on (scancel {jobs} cancels them); the same command "
+        log.warning(
+            "stopped waiting; the tasks go on (scancel %s cancels them); the same command "
             "waits again, with --aggregate-only it collects the finished runs",
-            file=sys.stderr,
+            jobs,
         )
         raise
     return [
