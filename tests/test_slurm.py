@@ -25,6 +25,7 @@ from sedlib.cli import main
 from sedlib.study.slurm import SLURM_FOLDER, read_ledger
 from sedlib.study.sweep import plan_grid
 from sedlib.training.record import RECORD
+from sedlib.training.run import FOLD_RECORD
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "tools" / "slurm" / "cluster.sh"
@@ -193,7 +194,7 @@ def test_a_preempted_task_requeues_and_a_cancelled_one_resumes_when_submitted_ag
             what="a run with a finished first fold",
         )
         run = runs[task.runs[0]]
-        first_folds[run.key] = (run.work / "fold1" / "fold.json").read_bytes()
+        first_folds[run.key] = (run.work / "fold1" / FOLD_RECORD).read_bytes()
         signal = ["--signal=USR2"] if what == "preempted" else []
         subprocess.run(["scancel", *signal, task.job_id], check=True)
         stopped.append(task)
@@ -211,7 +212,7 @@ def test_a_preempted_task_requeues_and_a_cancelled_one_resumes_when_submitted_ag
     for run in runs.values():
         record = json.loads((run.folder / RECORD).read_text())
         assert measured(record) == measured(reference[run.key])  # every epoch, once
-        assert (run.folder / "fold1" / "fold.json").read_bytes() == first_folds[run.key]
+        assert (run.folder / "fold1" / FOLD_RECORD).read_bytes() == first_folds[run.key]
         assert len(list(run.folder.parent.glob(f"{run.spec.name}-*"))) == 1
         assert not run.work.exists()
     assert json.loads((runs[preempted.runs[0]].folder / RECORD).read_text())["provenance"][
@@ -221,7 +222,7 @@ def test_a_preempted_task_requeues_and_a_cancelled_one_resumes_when_submitted_ag
 
 def fold_done(run, fold: str = "fold1") -> bool:
     """A fold of ``run`` has finished, the run has not."""
-    return (run.work / fold / "fold.json").is_file() and not (run.folder / RECORD).is_file()
+    return (run.work / fold / FOLD_RECORD).is_file() and not (run.folder / RECORD).is_file()
 
 
 def _state(job_id: str) -> str:

@@ -267,10 +267,11 @@ class SlurmSweep:
         _say_submitted(grid, submitted, adopted, folder)
         if not self.wait:
             return []
-        failures = watch(submitted + adopted, self.poll_s)
-        names = {run.key: run.spec.name for run in todo}
-        unfinished = [names[run.key] for run in todo if run.finished() is None]
-        if unfinished and not failures:
+        failed = watch(submitted + adopted, self.poll_s)
+        failures = [failure_report(task, state) for task, state in failed]
+        reported = {key for task, _ in failed for key in task.runs}
+        unfinished = [r.spec.name for r in todo if r.key not in reported and r.finished() is None]
+        if unfinished:
             failures.append(
                 f"{len(unfinished)} run(s) did not finish (trained by another sweep?): "
                 + ", ".join(unfinished)
@@ -426,8 +427,11 @@ def task_states(tasks: list[Task], completed_since: dict[str, float] | None = No
     return out
 
 
-def watch(tasks: list[Task], poll_s: float = 2.0) -> list[str]:
-    """Wait until no task is pending or running, logging the counts when they change; the failures."""
+def watch(tasks: list[Task], poll_s: float = 2.0) -> list[tuple[Task, str]]:
+    """Wait until no task is pending or running, logging the counts when they change.
+
+    Returns the failed tasks, each with its state (e.g. ``CANCELLED, no result``).
+    """
     last, completed_since = None, {}
     try:
         while True:
@@ -448,9 +452,7 @@ def watch(tasks: list[Task], poll_s: float = 2.0) -> list[str]:
             jobs,
         )
         raise
-    return [
-        failure_report(t, states[t.job_id][1]) for t in tasks if states[t.job_id][0] == "failed"
-    ]
+    return [(t, states[t.job_id][1]) for t in tasks if states[t.job_id][0] == "failed"]
 
 
 def failure_report(task: Task, state: str) -> str:

@@ -121,16 +121,18 @@ install_check() {
   done
 }
 
-stop_pid() {  # the daemon whose pid file is $1, if it still runs
-  local file=$1 pid
-  [[ -f $file ]] || return 0
-  pid=$(cat "$file")
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
+stop_daemons() {  # SIGTERM to the daemons of these pid files that still run; SIGKILL after 10 s
+  local pids=() pid file
+  for file in "$@"; do
+    [[ -f $file ]] && pid=$(cat "$file") && [[ -n $pid ]] && kill "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  for _ in $(seq 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
     sleep 0.1
   done
-  kill -9 "$pid" 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
 }
 
 stop() {
@@ -146,9 +148,8 @@ stop() {
       sleep 0.1
     done
   fi
-  stop_pid "$dir/slurmd.pid"
-  stop_pid "$dir/slurmctld.pid"
-  stop_pid "$dir/munge/munged.pid"
+  stop_daemons "$dir/slurmd.pid" "$dir/slurmctld.pid"
+  stop_daemons "$dir/munge/munged.pid"  # munge last: the SLURM daemons talk to it until they end
   rm -rf "$dir"
   say "stopped the cluster of $dir"
 }
