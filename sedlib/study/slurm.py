@@ -53,7 +53,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sedlib.errors import ConfigError, SedlibError
+from sedlib.errors import ConfigError, SedlibError, StateError
 from sedlib.study.sweep import (
     PlannedRun,
     SweepCaller,
@@ -369,7 +369,13 @@ def _say_submitted(grid: str, submitted: list[Task], adopted: list[Task], folder
 
 # ---------------------------------------------------------------------------- states
 def squeue_states(array_ids: set[str]) -> dict[str, str]:
-    """SLURM's state of every task of these jobs that it still knows (``job_id -> STATE``)."""
+    """SLURM's state of every task of these jobs that it still knows (``job_id -> STATE``).
+
+    Raises
+    ------
+    StateError
+        When squeue fails (e.g. the controller does not answer), with its message.
+    """
     if not array_ids:
         return {}
     command = [
@@ -383,6 +389,8 @@ def squeue_states(array_ids: set[str]) -> dict[str, str]:
         ",".join(sorted(array_ids)),
     ]
     answer = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    if answer.returncode and "Invalid job id" not in answer.stderr:  # not: jobs long ended
+        raise StateError(f"squeue failed ({answer.returncode}): {answer.stderr.strip()}")
     states = {}
     for line in answer.stdout.splitlines():
         job_id, _, state = line.strip().partition("|")
@@ -435,7 +443,12 @@ def watch(tasks: list[Task], poll_s: float = 2.0) -> list[tuple[Task, str]]:
     last, completed_since = None, {}
     try:
         while True:
-            states = task_states(tasks, completed_since)
+            try:
+                states = task_states(tasks, completed_since)
+            except StateError as err:  # the controller is busy or restarting: ask again
+                log.warning("%s; asking again in %.0f s", err, poll_s)
+                time.sleep(poll_s)
+                continue
             counts = Counter(kind for kind, _ in states.values())
             line = ", ".join(f"{counts[k]} {k}" for k in ("pending", "running", "done", "failed"))
             if line != last:
