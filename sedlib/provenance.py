@@ -75,8 +75,24 @@ def device_info() -> dict[str, Any]:
     return info
 
 
+def slurm_task() -> dict[str, str | None] | None:
+    """The SLURM job, array task and node this process runs in (None outside a SLURM job).
+
+    ``job_id`` is the array's job id for a task of a job array, ``task_id`` its
+    index (None for a job that is no array).
+    """
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
+    env = os.environ
+    return {
+        "job_id": env.get("SLURM_ARRAY_JOB_ID") or env["SLURM_JOB_ID"],
+        "task_id": env.get("SLURM_ARRAY_TASK_ID"),
+        "node": env.get("SLURMD_NODENAME") or platform.node(),
+    }
+
+
 def collect(include_device: bool = True) -> dict[str, Any]:
-    """Everything needed to tell where a result came from."""
+    """Everything needed to tell where a result came from (in a SLURM job: which, see :func:`slurm_task`)."""
     record: dict[str, Any] = {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
@@ -86,4 +102,7 @@ def collect(include_device: bool = True) -> dict[str, Any]:
     }
     if include_device:
         record["device"] = device_info()
+    slurm = slurm_task()
+    if slurm:
+        record["slurm"] = slurm
     return record

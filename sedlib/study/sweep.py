@@ -47,7 +47,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sedlib.errors import ConfigError, SedlibError, StateError
 from sedlib.study.aggregate import aggregate, data_facts
@@ -100,6 +100,16 @@ class SweepCaller:
             )
         if executor == "python" and self.train_command is None:
             raise ConfigError("the python executor needs the command that trains one run")
+
+
+class GridExecutor(Protocol):
+    """Trains a sweep's unfinished runs somewhere else (e.g. :class:`sedlib.study.slurm.SlurmSweep`)."""
+
+    def check(self, todo: list[PlannedRun], caller: SweepCaller) -> None:
+        """Raise before anything starts when the runs cannot be trained this way."""
+
+    def run(self, grid: str, todo: list[PlannedRun], caller: SweepCaller) -> list[str]:
+        """Train ``todo`` (or submit it and return); the failures, one line each."""
 
 
 @dataclass
@@ -391,7 +401,7 @@ def run_grid(
     runs_root: Path | None = None,
     results_root: Path | None = None,
     command: str | None = None,
-    executor: str = "papermill",
+    executor: str | GridExecutor = "papermill",
     force: bool = False,
     caller: SweepCaller | None = None,
 ) -> ResultSet | None:
@@ -418,11 +428,13 @@ def run_grid(
     command : str, optional
         The command line that reproduces the sweep (written into the results;
         default: the one already there, else the canonical one).
-    executor : {"papermill", "python", "batched"}
+    executor : {"papermill", "python", "batched"} or GridExecutor
         How a run executes: the training notebook with papermill (its executed
         copy kept beside the results), ``sedlib train`` in its own process, or
         (``batched``) every unfinished run at once in this process, grouped into
-        stacked models (:mod:`sedlib.training.batched`; ``jobs`` is unused).
+        stacked models (:mod:`sedlib.training.batched`; ``jobs`` is unused); or
+        a :class:`GridExecutor` that trains them elsewhere (a SLURM cluster:
+        :class:`sedlib.study.slurm.SlurmSweep`; ``jobs`` is unused).
     force : bool
         Let the aggregate replace a result set that holds runs this one lacks
         (see :func:`sedlib.study.aggregate.aggregate`).
@@ -469,10 +481,14 @@ def run_grid(
         len(todo),
     )
     check_outputs(grid, planned, results_root)
-    if todo:
-        check_devices(todo)
-        caller.check(executor)
-    failures = _execute_all(grid, todo, jobs, executor, caller)
+    if isinstance(executor, str):
+        if todo:
+            check_devices(todo)
+            caller.check(executor)
+        failures = _execute_all(grid, todo, jobs, executor, caller)
+    else:  # e.g. sedlib.study.slurm.SlurmSweep: the runs train elsewhere
+        executor.check(todo, caller)
+        failures = executor.run(grid, todo, caller)
     result = aggregate_grid(
         grid,
         planned,
