@@ -1,7 +1,13 @@
-"""Provenance of a run: code version, package versions, machine and device."""
+"""Provenance of a run: code version, package versions, machine and device.
+
+The code version of a training is taken when the training starts
+(:func:`training_code`, once per process), not when its record is written:
+a run of hours must not be credited to a commit made while it trained.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import platform
@@ -40,6 +46,44 @@ def git_commit(repo: Path = REPO_ROOT) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{commit}-dirty" if dirty else commit
+
+
+#: Parts of sedlib that do not change what a training computes: the study's bookkeeping,
+#: the chapters' formatting, the command line and this module.
+NOT_TRAINING_CODE = ("study/", "report/", "cli.py", "provenance.py", "__main__.py")
+
+_TRAINING_CODE: dict[str, str | None] | None = None
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def code_fingerprint(package: Path = PACKAGE_DIR) -> str:
+    """Hash of the content of every module of sedlib that can change a training's numbers.
+
+    Every ``.py`` file of the package except :data:`NOT_TRAINING_CODE`: the
+    science core, data, features, training and evaluation. Two runs with one
+    fingerprint ran the same training code, whatever their commits.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(package).as_posix()
+        if not name.startswith(NOT_TRAINING_CODE):
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def training_code() -> dict[str, str | None]:
+    """The code this process trains with: ``git_commit`` and ``fingerprint``, taken at the first call.
+
+    :func:`sedlib.training.run.train` and the batched engine call it before
+    their first epoch, so the records they write later name the code that
+    trained, not the checkout's state at the end.
+    """
+    global _TRAINING_CODE
+    if _TRAINING_CODE is None:
+        _TRAINING_CODE = {"git_commit": git_commit(), "fingerprint": code_fingerprint()}
+    return dict(_TRAINING_CODE)
 
 
 def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str | None]:
@@ -95,7 +139,8 @@ def collect(include_device: bool = True) -> dict[str, Any]:
     """Everything needed to tell where a result came from (in a SLURM job: which, see :func:`slurm_task`)."""
     record: dict[str, Any] = {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
+        "git_commit": training_code()["git_commit"],
+        "training_code": training_code(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": package_versions(),

@@ -119,6 +119,18 @@ def table_row(record: RunRecord) -> dict[str, Any]:
     return row
 
 
+def training_code_versions(records: list[RunRecord]) -> dict[str, list[str]]:
+    """The training code of a set's runs: fingerprint -> run names (one key: one code version).
+
+    Runs recorded before the fingerprint existed are listed under ``"not recorded"``.
+    """
+    versions: dict[str, list[str]] = {}
+    for record in records:
+        code = record.provenance.get("training_code") or {}
+        versions.setdefault(code.get("fingerprint") or "not recorded", []).append(record.run)
+    return {k: sorted(v) for k, v in sorted(versions.items())}
+
+
 def _mean_validation(record: RunRecord, metric: str) -> float:
     """The kept epochs' validation score, averaged over the run's trainings (NaN when unknown)."""
     values = [f.validation.get(metric) for f in record.folds]
@@ -229,6 +241,7 @@ def aggregate(
         "planned": len(runs_planned) if runs_planned else (planned or len(records)),
         "created_by": created_by,
         "aggregated": provenance.collect(include_device=False),
+        "training_code": training_code_versions(records),
         "table_columns": list(table.columns),
     }
     if runs_planned:

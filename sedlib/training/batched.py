@@ -675,7 +675,10 @@ def train_batched(
     """
     from contextlib import ExitStack
 
+    from sedlib import provenance
     from sedlib.training.run import training_lock
+
+    provenance.training_code()  # the code that trains, taken before it does
     from sedlib.util.lock import FileLock
 
     with ExitStack() as held:  # whoever trains a run holds its lock, as train() does

@@ -104,6 +104,7 @@ def train(
         When another process is training in ``run_dir``.
     """
     wall_start = time.perf_counter()
+    provenance.training_code()  # the code that trains, taken before it does
     run_dir = Path(run_dir)
     plan = config if isinstance(config, RunPlan) else RunPlan(config, dataset, progress=progress)
     finished = _finished(run_dir, plan)  # before any heavy check: a finished run is read
