@@ -139,30 +139,13 @@ def _mean_validation(record: RunRecord, metric: str) -> float:
 
 
 def compact(record: RunRecord) -> dict[str, Any]:
-    """What the summary keeps of a run (everything but the per-epoch history)."""
-    return {
-        "identity": record.identity,
-        "config": record.config,
-        "resolved": record.resolved,
-        "evaluation": record.evaluation,
-        "tuned": record.tuned,
-        "threshold_free": record.threshold_free,
-        "folds": [
-            {
-                "name": f.name,
-                "epochs_run": f.epochs_run,
-                "best_epoch": f.best_epoch,
-                "train_seconds": f.train_seconds,
-                "train_clips": f.train_clips,
-                "stop_reason": f.stop_reason,
-                "convergence": c.to_dict(),
-            }
-            for f, c in zip(record.folds, record.convergence(), strict=True)
-        ],
-        "timing": record.timing,
-        "provenance": record.provenance,
-        "probability_histograms": record.probability_histograms,
-    }
+    """What the summary keeps of a run: its whole record, so that the run can be restored from it.
+
+    A sweep on another machine, or in a fresh checkout, reuses a run whose
+    record a committed result set holds instead of training it again
+    (:func:`sedlib.study.results.stored_records`).
+    """
+    return record.to_dict()
 
 
 def summary_json(header: dict, runs: dict) -> str:

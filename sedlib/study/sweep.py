@@ -194,6 +194,46 @@ def _reuse(run: PlannedRun) -> bool:
     return False
 
 
+def restore_stored(runs: list[PlannedRun], results_root: Path | None = None) -> list[PlannedRun]:
+    """Give each unfinished run whose record a result set holds its folder back; the runs restored.
+
+    A result set keeps every run's whole record (:func:`sedlib.study.aggregate.compact`),
+    so a fresh checkout, or another machine, reuses the runs of the committed
+    results instead of training them again. The folder holds the record and
+    its claim (no checkpoints, no predictions); it is written under the run's
+    lock, through a staging folder, and never over a finished run.
+    """
+    from sedlib.study.results import stored_record, stored_records
+    from sedlib.training.run import CLAIM
+    from sedlib.util.io import write_json
+
+    unfinished = [r for r in runs if not (r.folder / RECORD).is_file()]
+    stored = stored_records(results_root) if unfinished else {}
+    restored = []
+    for run in unfinished:
+        if run.identity not in stored:
+            continue
+        record = stored_record(stored[run.identity])
+        try:
+            with FileLock(run.folder.parent / ".locks" / f"{run.key}.lock", f"run {run.key}"):
+                if (run.folder / RECORD).is_file():
+                    continue
+                _set_aside_unfinished(run)
+                staging = run.work.parent / f"{run.key}.restore"
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(parents=True)
+                claim = {"identity": record.identity, "run": record.run}
+                data = {k: v for k, v in record.dataset.items() if k != "name"}
+                write_json(staging / CLAIM, {**claim, "resolved": record.resolved, "data": data})
+                record.save(staging / RECORD)
+                os.replace(staging, run.folder)
+        except LockedError:
+            continue
+        log.info("run %s: restored from %s", run.spec.name, stored[run.identity][0])
+        restored.append(run)
+    return restored
+
+
 def _set_aside_unfinished(run: PlannedRun) -> None:
     """Move an unfinished final folder (no ``metrics.json``) into ``.work/<folder>.stale-<n>``.
 
@@ -471,6 +511,7 @@ def run_grid(
     results_root = Path(results_root).absolute() if results_root else None
     planned = plan_grid(grid, dataset=ds, seeds=seeds, overrides=overrides, runs_root=runs_root)
     mine = [r for k, r in enumerate(planned) if k % shard[1] == shard[0]]
+    restore_stored(mine, results_root)
     todo = [r for r in mine if r.finished() is None]
     log.info(
         "grid %s: %d runs, %d in shard %d/%d, %d to run",
