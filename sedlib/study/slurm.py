@@ -9,7 +9,7 @@ submitit (:class:`SlurmSweep`) instead of training them here:
   ``members``, a batched group of up to that many runs in its own process
   (:mod:`sedlib.training.batched`: one GPU trains many runs);
 - a task takes its runs' locks, trains in their work folders and promotes a
-  finished run as a local sweep does (:func:`sedlib.study.sweep._try`): a run
+  finished run as a local sweep does (:func:`sedlib.study.sweep.try_run`): a run
   is trained once, by whoever holds its lock, and a finished run never again;
 - a task stopped before its end (cancelled, out of time, preempted) leaves its
   runs resumable from their last epoch (each epoch is checkpointed); on the
@@ -58,9 +58,9 @@ from sedlib.study.sweep import (
     PlannedRun,
     SweepCaller,
     SweepError,
-    _run_batched,
-    _try,
     check_devices,
+    run_batched,
+    try_run,
 )
 from sedlib.util.io import read_json, write_json
 from sedlib.util.lock import FileLock
@@ -158,9 +158,9 @@ class SweepTask:
         check_node_sees(self.shared)
         check_devices(self.runs)
         if self.batched:
-            outcomes = _run_batched(self.runs)
+            outcomes = run_batched(self.runs)
         else:
-            outcomes = [_try(run, "python", self.caller) for run in self.runs]
+            outcomes = [try_run(run, "python", self.caller) for run in self.runs]
         for message, _ in outcomes:
             log.info("%s", message)
         failures = [failure for _, failure in outcomes if failure]

@@ -340,7 +340,7 @@ def _train_batched(runs: list[PlannedRun]) -> list:
     )
 
 
-def _run_batched(todo: list[PlannedRun]) -> list[tuple[str, str | None]]:
+def run_batched(todo: list[PlannedRun]) -> list[tuple[str, str | None]]:
     """The batched executor: all of ``todo`` in this process, as few stacked models as fit.
 
     Every run is locked (a run locked by another sweep is left to it), reused
@@ -412,7 +412,7 @@ def _execute(run: PlannedRun, executor: str, caller: SweepCaller) -> str:
         return f"{run.spec.name}: {time.perf_counter() - start:.0f} s"
 
 
-def _try(run: PlannedRun, executor: str, caller: SweepCaller) -> tuple[str, str | None]:
+def try_run(run: PlannedRun, executor: str, caller: SweepCaller) -> tuple[str, str | None]:
     """Execute a run; (message, failure or None). A run locked by another sweep is left to it."""
     try:
         return _execute(run, executor, caller), None
@@ -513,14 +513,8 @@ def run_grid(
     mine = [r for k, r in enumerate(planned) if k % shard[1] == shard[0]]
     restore_stored(mine, results_root)
     todo = [r for r in mine if r.finished() is None]
-    log.info(
-        "grid %s: %d runs, %d in shard %d/%d, %d to run",
-        grid,
-        len(planned),
-        len(mine),
-        *shard,
-        len(todo),
-    )
+    counts = (len(planned), len(mine), *shard, len(todo))
+    log.info("grid %s: %d runs, %d in shard %d/%d, %d to run", grid, *counts)
     check_outputs(grid, planned, results_root)
     if isinstance(executor, str):
         if todo:
@@ -554,7 +548,7 @@ def _execute_all(
 
     failures, messages = [], []
     if executor == "batched":  # every run at once, in this process
-        for message, failure in _run_batched(todo):
+        for message, failure in run_batched(todo):
             messages.append(message)
             failures += [failure] if failure else []
         todo = []
@@ -562,7 +556,7 @@ def _execute_all(
         # each run is its own process (a papermill kernel or `sedlib train`); threads only wait
         pool = ThreadPoolExecutor(max_workers=jobs)
         try:
-            for message, failure in pool.map(lambda run: _try(run, executor, caller), todo):
+            for message, failure in pool.map(lambda run: try_run(run, executor, caller), todo):
                 bar.set_postfix_str(message)
                 bar.update()
                 messages.append(message)
