@@ -7,6 +7,7 @@ a run of hours must not be credited to a commit made while it trained.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import os
@@ -59,18 +60,55 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def code_fingerprint(package: Path = PACKAGE_DIR) -> str:
-    """Hash of the content of every module of sedlib that can change a training's numbers.
+    """A hash of the code of every module of sedlib that can change a training's numbers.
 
     Every ``.py`` file of the package except :data:`NOT_TRAINING_CODE`: the
-    science core, data, features, training and evaluation. Two runs with one
-    fingerprint ran the same training code, whatever their commits.
+    science core, data, features, training and evaluation, each as its syntax
+    tree without docstrings, so a comment or a docstring does not change it.
+    Two runs with one fingerprint ran the same training code, whatever their
+    commits. See :func:`fingerprint_of_commit` for a commit's.
     """
+    sources = {
+        path.relative_to(package).as_posix(): path.read_text()
+        for path in sorted(package.rglob("*.py"))
+    }
+    return _fingerprint(sources)
+
+
+def fingerprint_of_commit(commit: str, repo: Path = REPO_ROOT) -> str | None:
+    """:func:`code_fingerprint` of the package at a git ``commit`` (None: not in this repository)."""
+    try:
+        names = _git(repo, "ls-tree", "-r", "--name-only", commit, "--", "sedlib").splitlines()
+        sources = {
+            name.removeprefix("sedlib/"): _git(repo, "show", f"{commit}:{name}")
+            for name in names
+            if name.endswith(".py")
+        }
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return _fingerprint(sources) if sources else None
+
+
+def _fingerprint(sources: dict[str, str]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        name = path.relative_to(package).as_posix()
-        if not name.startswith(NOT_TRAINING_CODE):
-            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    for name, text in sorted(sources.items()):
+        if name.startswith(NOT_TRAINING_CODE):
+            continue
+        tree = ast.parse(text)
+        for node in ast.walk(tree):  # docstrings are not code
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and _is_docstring(body[0]):
+                node.body = body[1:] or [ast.Pass()]
+        digest.update(name.encode() + b"\0" + ast.dump(tree).encode() + b"\0")
+    return "ast1:" + digest.hexdigest()[:16]
+
+
+def _is_docstring(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
 
 
 def training_code() -> dict[str, str | None]:

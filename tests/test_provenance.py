@@ -27,5 +27,22 @@ def test_the_fingerprint_follows_training_code_only(tmp_path):
     (package / "cli.py").write_text("# the command line\n")
     assert provenance.code_fingerprint(package) == before
     losses = package / "losses.py"
-    losses.write_text(losses.read_text() + "\n# a change to the science\n")
+    text = losses.read_text()
+    losses.write_text(text.replace('"""', '"""A docstring changed. ', 1) + "\n# a comment\n")
+    assert provenance.code_fingerprint(package) == before  # neither changes a number
+    losses.write_text(text + "\nEPSILON = 1e-9\n")
     assert provenance.code_fingerprint(package) != before
+
+
+def test_a_commits_fingerprint_is_the_fingerprint_of_its_checkout(tmp_path):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(Path(sedlib.__file__).parent, repo / "sedlib")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git[:5], "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+    found = provenance.fingerprint_of_commit("HEAD", repo)
+    assert found == provenance.code_fingerprint(repo / "sedlib") and found.startswith("ast1:")
+    assert provenance.fingerprint_of_commit("0" * 40, repo) is None

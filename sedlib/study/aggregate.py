@@ -7,6 +7,7 @@ never re-runs a model and never rewrites a run's files.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -122,13 +123,30 @@ def table_row(record: RunRecord) -> dict[str, Any]:
 def training_code_versions(records: list[RunRecord]) -> dict[str, list[str]]:
     """The training code of a set's runs: fingerprint -> run names (one key: one code version).
 
-    Runs recorded before the fingerprint existed are listed under ``"not recorded"``.
+    The fingerprint is :func:`sedlib.provenance.code_fingerprint`'s, recorded
+    when the run trained, or computed from the run's clean git commit where
+    the record holds another kind; ``"unknown"`` where neither is possible
+    (a run trained in a checkout with local changes, or before commits were
+    recorded).
     """
     versions: dict[str, list[str]] = {}
     for record in records:
-        code = record.provenance.get("training_code") or {}
-        versions.setdefault(code.get("fingerprint") or "not recorded", []).append(record.run)
+        versions.setdefault(_training_fingerprint(record), []).append(record.run)
     return {k: sorted(v) for k, v in sorted(versions.items())}
+
+
+def _training_fingerprint(record: RunRecord) -> str:
+    code = record.provenance.get("training_code") or {}
+    if str(code.get("fingerprint", "")).startswith("ast1:"):
+        return code["fingerprint"]
+    commit = code.get("git_commit") or record.provenance.get("git_commit") or ""
+    found = None if not commit or commit.endswith("-dirty") else _commit_fingerprint(commit)
+    return found or "unknown"
+
+
+@functools.lru_cache(maxsize=64)
+def _commit_fingerprint(commit: str) -> str | None:
+    return provenance.fingerprint_of_commit(commit)
 
 
 def _mean_validation(record: RunRecord, metric: str) -> float:
