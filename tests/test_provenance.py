@@ -46,3 +46,15 @@ def test_a_commits_fingerprint_is_the_fingerprint_of_its_checkout(tmp_path):
     found = provenance.fingerprint_of_commit("HEAD", repo)
     assert found == provenance.code_fingerprint(repo / "sedlib") and found.startswith("ast1:")
     assert provenance.fingerprint_of_commit("0" * 40, repo) is None
+
+
+def test_a_mixed_set_is_one_experiment_only_with_a_recorded_equal_check(tmp_path):
+    from sedlib.study.equivalence import FOLDER, check_name, equivalent
+    from sedlib.util.io import write_json
+
+    assert equivalent(["ast1:a"], tmp_path) and not equivalent(["ast1:a", "ast1:b"], tmp_path)
+    write_json(tmp_path / FOLDER / check_name("ast1:b", "ast1:a"), {"equal": True})
+    assert equivalent(["ast1:a", "ast1:b", "ast1:a"], tmp_path)
+    assert not equivalent(["ast1:a", "ast1:b", "ast1:c"], tmp_path)
+    write_json(tmp_path / FOLDER / check_name("ast1:a", "ast1:c"), {"equal": False})
+    assert not equivalent(["ast1:a", "ast1:c"], tmp_path) and not equivalent(["unknown"], tmp_path)

@@ -22,6 +22,7 @@ from sedlib.data.audio import audio_info
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import class_stats
 from sedlib.errors import ConfigError
+from sedlib.study.equivalence import equivalent
 from sedlib.study.grids import PER_RUN
 from sedlib.study.results import ResultSet, check_replace, find_result_file, results_root
 from sedlib.training.config import method_key
@@ -245,6 +246,7 @@ def aggregate(
         "training_code": training_code_versions(records),
         "table_columns": list(table.columns),
     }
+    header["one_training_code"] = equivalent(list(header["training_code"]), root)
     if runs_planned:
         header["planned_runs"] = runs_planned
     runs = {r.run: compact(r) for r in sorted(records, key=lambda r: r.run)}
