@@ -247,6 +247,7 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, calle
         shard = parse_shard(args.shard)
     except ValueError as err:
         raise SystemExit(str(err)) from None
+    executor = _slurm_executor(args)
     return run_grid(
         args.grid,
         dataset=args.dataset,
@@ -255,7 +256,7 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, calle
         jobs=args.jobs or 1,
         shard=shard,
         command=command,
-        executor=args.executor,
+        executor=executor,
         force=args.force,
         caller=caller,
     )
@@ -542,13 +543,15 @@ def _add_sweep_execution_options(sw) -> None:
     """How a sweep runs (executor, jobs, shard) and what it writes (aggregation, results)."""
     sw.add_argument(
         "--executor",
-        choices=("papermill", "python", "batched"),
+        choices=("papermill", "python", "batched", "slurm"),
         default="papermill",
         help="papermill: each run executes the training notebook (--notebook; default); "
         "python: `sedlib train` "
         "in its own process (no Jupyter needed, e.g. on a bare GPU machine); batched: every run "
-        "at once in this process as stacked models (sedlib.training.batched; GPU grids)",
+        "at once in this process as stacked models (sedlib.training.batched; GPU grids); "
+        "slurm: each run a task of a SLURM job array, through submitit (sedlib.study.slurm)",
     )
+    _add_slurm_options(sw)
     sw.add_argument(
         "--notebook",
         type=Path,
@@ -582,6 +585,52 @@ def _add_sweep_execution_options(sw) -> None:
         action="store_false",
         help="write the canonical command into the results instead of this one",
     )
+
+
+def _add_slurm_options(sw) -> None:
+    """The options of ``--executor slurm``."""
+    sw.add_argument(
+        "--slurm",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --executor slurm: a setting of submitit's SlurmExecutor, VALUE as JSON, e.g. "
+        "partition=gpu, gpus_per_node=1, timeout_min=120, array_parallelism=16",
+    )
+    sw.add_argument(
+        "--members",
+        type=_count(1),
+        default=None,
+        help="with --executor slurm: each task trains up to this many runs as one batched group",
+    )
+    sw.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="with --executor slurm: return once submitted, printing the job id (collect the "
+        "results later with --aggregate-only)",
+    )
+
+
+def _slurm_executor(args: argparse.Namespace):
+    """The executor of ``--executor``: its name, or the SLURM one; SLURM options refused elsewhere."""
+    if args.executor != "slurm":
+        given = [o for o, v in (("--slurm", args.slurm), ("--members", args.members),
+                                ("--no-wait", args.no_wait)) if v]  # fmt: skip
+        if given:
+            raise ConfigError(f"{', '.join(given)}: only with --executor slurm")
+        return args.executor
+    from sedlib.study.slurm import SlurmSweep, slurm_parameters
+
+    if args.jobs != 1:
+        raise ConfigError(
+            "--jobs: a SLURM sweep submits every run at once; limit the tasks running at "
+            "the same time with --slurm array_parallelism=N"
+        )
+    try:
+        parameters = slurm_parameters(_parse_settings(args.slurm, "--slurm"))
+    except ConfigError as err:
+        raise ConfigError(f"--slurm: {err}") from None
+    return SlurmSweep(parameters, members=args.members, wait=not args.no_wait)
 
 
 def _add_data_commands(sub) -> None:

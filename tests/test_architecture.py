@@ -294,3 +294,17 @@ def test_every_exception_of_sedlib_is_a_sedlib_error():
                 found.append(value)
                 assert issubclass(value, SedlibError), f"{name}.{attr} is not a SedlibError"
     assert len(found) >= 15  # the kinds of sedlib.errors and those of the modules
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """Two modules share public names only (the two training engines share RunFolder)."""
+    found = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sedlib"):
+                found += [
+                    f"{name} imports {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
+    assert not found, found

@@ -22,6 +22,7 @@ from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.generate import Preset
 from sedlib.losses import get_loss
 from sedlib.training import Interrupted, RunRecord, TrainConfig, batched, train
+from sedlib.training.folder import RunFolder
 from sedlib.training.loop import DeviceClips, RunState, end_epoch, make_optimizer, train_epoch
 from sedlib.training.preflight import preflight
 from sedlib.training.split import prepare_fold
@@ -78,7 +79,8 @@ def members_of(dataset, tmp_path, folds=("fold1", "fold4"), **kw) -> list[batche
         for fold in plan.folds:
             if fold.name in folds:
                 data = prepare_fold(dataset, fold, cfg.val_fraction, progress=False)
-                out.append(batched.Member(plan, fold, tmp_path / f"run{k}" / fold.name, data))
+                run = RunFolder(tmp_path / f"run{k}", plan)
+                out.append(batched.Member(run, fold, data))
     return out
 
 
@@ -367,3 +369,64 @@ def test_with_dropout_a_members_result_does_not_depend_on_its_group(dataset, tmp
         configs[1:2], [tmp_path / "alone" / configs[1].describe()], dataset=dataset, progress=False
     )
     assert not differences(comparable(together[1]), comparable(alone[0]))
+
+
+def _uninterrupted(configs, dataset, folder):
+    return batched.train_batched(
+        configs, [folder / c.describe() for c in configs], dataset=dataset, progress=False
+    )
+
+
+@pytest.mark.parametrize("epochs", [(2, 3, 3), (2, 2, 3)])
+def test_a_kill_between_a_members_record_and_the_groups_checkpoint_keeps_the_record(
+    dataset, tmp_path, monkeypatch, epochs
+):
+    """Issue 31, case 2: the resume must not finish those members again from the older checkpoint.
+
+    Members of different budgets in one group: one or two end at epoch 2, and the kill comes
+    after their records and before the checkpoint of epoch 2 (the group resumes from epoch 1's).
+    """
+    configs = [config(**s, epochs=e) for s, e in zip(MIXED, epochs, strict=True)]
+    whole = _uninterrupted(configs, dataset, tmp_path / "whole")
+    saves = {"n": 0}
+    real_save = batched._save
+
+    def killed_after_records(group, folder):
+        if any((m.folder / "fold.json").is_file() for m in group.members) and not saves["n"]:
+            saves["n"] += 1
+            raise KeyboardInterrupt  # the kill: records written, checkpoint not
+        real_save(group, folder)
+
+    monkeypatch.setattr(batched, "_save", killed_after_records)
+    dirs = [tmp_path / "killed" / c.describe() for c in configs]
+    with pytest.raises(KeyboardInterrupt):
+        batched.train_batched(configs, dirs, dataset=dataset, progress=False)
+    written = {p: p.read_bytes() for p in (tmp_path / "killed").rglob("fold.json")}
+    assert written, "the kill came before any record"
+    resumed = batched.train_batched(configs, dirs, dataset=dataset, progress=False)
+    assert {p: p.read_bytes() for p in written} == written  # never written again
+    for a, b in zip(resumed, whole, strict=True):
+        assert [f.epochs_run for f in a.folds] == [f.epochs_run for f in b.folds]
+        assert not differences(comparable(a), comparable(b))
+
+
+def test_a_lost_run_folder_restarts_that_run_and_the_others_resume(dataset, tmp_path, caplog):
+    """Issue 31, case 3: one member's folder deleted mid-group stops no other run."""
+    import shutil
+
+    configs = [config(**s, epochs=3) for s in MIXED]
+    whole = _uninterrupted(configs, dataset, tmp_path / "whole")
+    dirs = [tmp_path / "cut" / c.describe() for c in configs]
+    out = batched.train_batched(configs, dirs, dataset=dataset, progress=False, stop_after_epochs=2)
+    assert all(isinstance(r, Interrupted) for r in out)
+    shutil.rmtree(dirs[0])
+    with caplog.at_level("WARNING", logger="sedlib.training.batched"):
+        resumed = batched.train_batched(configs, dirs, dataset=dataset, progress=False)
+    assert all(isinstance(r, RunRecord) for r in resumed), resumed
+    for a, b in zip(resumed, whole, strict=True):
+        assert not differences(comparable(a), comparable(b)), a.run
+    (group,) = [p.parent for p in (tmp_path / "cut").glob(".batched/*/group.pt")][:1]
+    assert f"{configs[0].describe()} dev-eval lost its kept model" in caplog.text
+    assert str(group) in caplog.text or any(
+        str(p.parent) in caplog.text for p in (tmp_path / "cut").glob(".batched/*/members.json")
+    )

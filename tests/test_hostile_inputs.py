@@ -48,7 +48,7 @@ from sedlib.data.download import DownloadError, download
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import TUT_HEADER, MetadataError, class_stats, read_meta
 from sedlib.metrics import segment_based_metrics
-from sedlib.study.sweep import SweepError, _execute, _reuse, _try, plan_grid, run_grid
+from sedlib.study.sweep import SweepError, _execute, _reuse, plan_grid, run_grid, try_run
 from sedlib.training.config import PROFILES, TrainConfig
 from sedlib.training.record import RECORD, RunRecord, SchemaError
 from sedlib.training.run import train
@@ -609,7 +609,7 @@ def test_a_run_locked_by_another_sweep_is_left_to_it(tiny, tmp_path, monkeypatch
     )
     try:
         assert other.stdout.readline() == "locked\n", other.stderr.read()
-        message, failure = _try(run, "papermill", CALLER)
+        message, failure = try_run(run, "papermill", CALLER)
         assert failure is None and "left to another sweep" in message and str(other.pid) in message
         with pytest.raises(LockedError, match=rf"in use by .*\"pid\": {other.pid}"):
             _execute(run, "papermill", CALLER)

@@ -116,3 +116,34 @@ def test_smoke_grid_runs_the_notebook_through_papermill(tmp_path, monkeypatch):
     bce.folder.rename(moved)
     run_grid("smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"}, caller=CALLER)
     assert bce.finished() is not None and (moved / "metrics.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_fresh_checkout_restores_finished_runs_from_the_committed_results(tmp_path, monkeypatch):
+    """The result set keeps whole records: with the run folders gone, nothing trains again."""
+    from sedlib.study.sweep import SweepCaller
+    from sedlib.training import RunRecord
+
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path / "root"))
+    data = generate(
+        tmp_path / "tiny", Preset(2.0, 0.5, 30.0, (1, 1)), seed=2, jobs=1, progress=False
+    )
+    first = run_grid(
+        "smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"}, caller=CALLER,
+        executor="python",
+    )  # fmt: skip
+    runs = tmp_path / "root" / "runs"
+    kept = {p.parent.name: RunRecord.load(p).to_dict() for p in runs.glob("smoke/*/metrics.json")}
+    import shutil
+
+    shutil.rmtree(runs)
+    # a caller without a notebook or command: training anything would be refused
+    again = run_grid(
+        "smoke", dataset=str(data.audio_dir), overrides={"device": "cpu"}, caller=SweepCaller()
+    )
+    restored = {
+        p.parent.name: RunRecord.load(p).to_dict() for p in runs.glob("smoke/*/metrics.json")
+    }
+    assert restored == kept and len(kept) == 2
+    assert again.table.equals(first.table)
+    assert again.runs == first.runs

@@ -7,6 +7,7 @@ never re-runs a model and never rewrites a run's files.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from sedlib.data.audio import audio_info
 from sedlib.data.layout import Dataset
 from sedlib.data.meta import class_stats
 from sedlib.errors import ConfigError
+from sedlib.study.equivalence import equivalent
 from sedlib.study.grids import PER_RUN
 from sedlib.study.results import ResultSet, check_replace, find_result_file, results_root
 from sedlib.training.config import method_key
@@ -142,6 +144,35 @@ def table_row(record: RunRecord) -> dict[str, Any]:
     return row
 
 
+def training_code_versions(records: list[RunRecord]) -> dict[str, list[str]]:
+    """The training code of a set's runs: fingerprint -> run names (one key: one code version).
+
+    The fingerprint is :func:`sedlib.provenance.code_fingerprint`'s, recorded
+    when the run trained, or computed from the run's clean git commit where
+    the record holds another kind; ``"unknown"`` where neither is possible
+    (a run trained in a checkout with local changes, or before commits were
+    recorded).
+    """
+    versions: dict[str, list[str]] = {}
+    for record in records:
+        versions.setdefault(_training_fingerprint(record), []).append(record.run)
+    return {k: sorted(v) for k, v in sorted(versions.items())}
+
+
+def _training_fingerprint(record: RunRecord) -> str:
+    code = record.provenance.get("training_code") or {}
+    if str(code.get("fingerprint", "")).startswith("ast1:"):
+        return code["fingerprint"]
+    commit = code.get("git_commit") or record.provenance.get("git_commit") or ""
+    found = None if not commit or commit.endswith("-dirty") else _commit_fingerprint(commit)
+    return found or "unknown"
+
+
+@functools.lru_cache(maxsize=64)
+def _commit_fingerprint(commit: str) -> str | None:
+    return provenance.fingerprint_of_commit(commit)
+
+
 def _mean_validation(record: RunRecord, metric: str) -> float:
     """The kept epochs' validation score, averaged over the run's trainings (NaN when unknown)."""
     values = [f.validation.get(metric) for f in record.folds]
@@ -150,30 +181,13 @@ def _mean_validation(record: RunRecord, metric: str) -> float:
 
 
 def compact(record: RunRecord) -> dict[str, Any]:
-    """What the summary keeps of a run (everything but the per-epoch history)."""
-    return {
-        "identity": record.identity,
-        "config": record.config,
-        "resolved": record.resolved,
-        "evaluation": record.evaluation,
-        "tuned": record.tuned,
-        "threshold_free": record.threshold_free,
-        "folds": [
-            {
-                "name": f.name,
-                "epochs_run": f.epochs_run,
-                "best_epoch": f.best_epoch,
-                "train_seconds": f.train_seconds,
-                "train_clips": f.train_clips,
-                "stop_reason": f.stop_reason,
-                "convergence": c.to_dict(),
-            }
-            for f, c in zip(record.folds, record.convergence(), strict=True)
-        ],
-        "timing": record.timing,
-        "provenance": record.provenance,
-        "probability_histograms": record.probability_histograms,
-    }
+    """What the summary keeps of a run: its whole record, so that the run can be restored from it.
+
+    A sweep on another machine, or in a fresh checkout, reuses a run whose
+    record a committed result set holds instead of training it again
+    (:func:`sedlib.study.results.stored_records`).
+    """
+    return record.to_dict()
 
 
 def summary_json(header: dict, runs: dict) -> str:
@@ -257,8 +271,10 @@ def aggregate(
         "planned": len(runs_planned) if runs_planned else (planned or len(records)),
         "created_by": created_by,
         "aggregated": provenance.collect(include_device=False),
+        "training_code": training_code_versions(records),
         "table_columns": list(table.columns),
     }
+    header["one_training_code"] = equivalent(list(header["training_code"]), root)
     if runs_planned:
         header["planned_runs"] = runs_planned
     runs = {r.run: compact(r) for r in sorted(records, key=lambda r: r.run)}

@@ -29,8 +29,8 @@ import pandas as pd
 
 from sedlib.errors import SedlibError
 from sedlib.training.config import FOLDS
-from sedlib.training.record import SchemaError
-from sedlib.util.io import read_json_object
+from sedlib.training.record import RunRecord, SchemaError
+from sedlib.util.io import read_json, read_json_object
 
 
 class ResultSetConflict(SedlibError, RuntimeError):
@@ -263,6 +263,37 @@ def sweep_sources(
     swept = {s.settings_key for s in gamma_sets}
     sources = [(s, joined(s, paper_sets)) for s in gamma_sets]
     return sources + [(s, s.table) for s in paper_sets if s.settings_key not in swept]
+
+
+def stored_records(root: Path | None = None) -> dict[str, tuple[Path, str]]:
+    """Every run whose whole record a result set holds: identity -> (summary file, run name).
+
+    Sets aggregated before records were kept whole (their runs lack the
+    per-epoch history) are skipped: their runs cannot be restored. A summary
+    that cannot be read is skipped with a warning naming it.
+    """
+    import logging
+
+    found: dict[str, tuple[Path, str]] = {}
+    for path in sorted(results_root(root).glob("*/*.json")):
+        try:
+            runs = read_json(path, "result summary").get("runs", {})
+        except (SedlibError, ValueError, OSError) as err:
+            logging.getLogger(__name__).warning("%s skipped: %s", path, err)
+            continue
+        for name, run in runs.items() if isinstance(runs, dict) else ():
+            folds = run.get("folds") if isinstance(run, dict) else None
+            if isinstance(folds, list) and folds and all("history" in f for f in folds):
+                found.setdefault(run.get("identity", ""), (path, name))
+    found.pop("", None)
+    return found
+
+
+def stored_record(source: tuple[Path, str]) -> RunRecord:
+    """The :class:`~sedlib.training.record.RunRecord` that ``source`` (from :func:`stored_records`) names."""
+    path, name = source
+    data = read_json(path, "result summary")["runs"][name]
+    return RunRecord.from_dict({"run": name, **data}, source=f"{path}: runs[{name!r}]")
 
 
 def read_summary(path: Path) -> dict:

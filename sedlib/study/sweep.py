@@ -47,7 +47,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sedlib.errors import ConfigError, SedlibError, StateError
 from sedlib.study.aggregate import aggregate, data_facts
@@ -100,6 +100,16 @@ class SweepCaller:
             )
         if executor == "python" and self.train_command is None:
             raise ConfigError("the python executor needs the command that trains one run")
+
+
+class GridExecutor(Protocol):
+    """Trains a sweep's unfinished runs somewhere else (e.g. :class:`sedlib.study.slurm.SlurmSweep`)."""
+
+    def check(self, todo: list[PlannedRun], caller: SweepCaller) -> None:
+        """Raise before anything starts when the runs cannot be trained this way."""
+
+    def run(self, grid: str, todo: list[PlannedRun], caller: SweepCaller) -> list[str]:
+        """Train ``todo`` (or submit it and return); the failures, one line each."""
 
 
 @dataclass
@@ -182,6 +192,46 @@ def _reuse(run: PlannedRun) -> bool:
             shutil.rmtree(staging, ignore_errors=True)
         return True
     return False
+
+
+def restore_stored(runs: list[PlannedRun], results_root: Path | None = None) -> list[PlannedRun]:
+    """Give each unfinished run whose record a result set holds its folder back; the runs restored.
+
+    A result set keeps every run's whole record (:func:`sedlib.study.aggregate.compact`),
+    so a fresh checkout, or another machine, reuses the runs of the committed
+    results instead of training them again. The folder holds the record and
+    its claim (no checkpoints, no predictions); it is written under the run's
+    lock, through a staging folder, and never over a finished run.
+    """
+    from sedlib.study.results import stored_record, stored_records
+    from sedlib.training.run import CLAIM
+    from sedlib.util.io import write_json
+
+    unfinished = [r for r in runs if not (r.folder / RECORD).is_file()]
+    stored = stored_records(results_root) if unfinished else {}
+    restored = []
+    for run in unfinished:
+        if run.identity not in stored:
+            continue
+        record = stored_record(stored[run.identity])
+        try:
+            with FileLock(run.folder.parent / ".locks" / f"{run.key}.lock", f"run {run.key}"):
+                if (run.folder / RECORD).is_file():
+                    continue
+                _set_aside_unfinished(run)
+                staging = run.work.parent / f"{run.key}.restore"
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(parents=True)
+                claim = {"identity": record.identity, "run": record.run}
+                data = {k: v for k, v in record.dataset.items() if k != "name"}
+                write_json(staging / CLAIM, {**claim, "resolved": record.resolved, "data": data})
+                record.save(staging / RECORD)
+                os.replace(staging, run.folder)
+        except LockedError:
+            continue
+        log.info("run %s: restored from %s", run.spec.name, stored[run.identity][0])
+        restored.append(run)
+    return restored
 
 
 def _set_aside_unfinished(run: PlannedRun) -> None:
@@ -316,7 +366,7 @@ def _train_batched(runs: list[PlannedRun]) -> list:
     )
 
 
-def _run_batched(todo: list[PlannedRun]) -> list[tuple[str, str | None]]:
+def run_batched(todo: list[PlannedRun]) -> list[tuple[str, str | None]]:
     """The batched executor: all of ``todo`` in this process, as few stacked models as fit.
 
     Every run is locked (a run locked by another sweep is left to it), reused
@@ -388,7 +438,7 @@ def _execute(run: PlannedRun, executor: str, caller: SweepCaller) -> str:
         return f"{run.spec.name}: {time.perf_counter() - start:.0f} s"
 
 
-def _try(run: PlannedRun, executor: str, caller: SweepCaller) -> tuple[str, str | None]:
+def try_run(run: PlannedRun, executor: str, caller: SweepCaller) -> tuple[str, str | None]:
     """Execute a run; (message, failure or None). A run locked by another sweep is left to it."""
     try:
         return _execute(run, executor, caller), None
@@ -417,7 +467,7 @@ def run_grid(
     runs_root: Path | None = None,
     results_root: Path | None = None,
     command: str | None = None,
-    executor: str = "papermill",
+    executor: str | GridExecutor = "papermill",
     force: bool = False,
     caller: SweepCaller | None = None,
 ) -> ResultSet | None:
@@ -444,11 +494,13 @@ def run_grid(
     command : str, optional
         The command line that reproduces the sweep (written into the results;
         default: the one already there, else the canonical one).
-    executor : {"papermill", "python", "batched"}
+    executor : {"papermill", "python", "batched"} or GridExecutor
         How a run executes: the training notebook with papermill (its executed
         copy kept beside the results), ``sedlib train`` in its own process, or
         (``batched``) every unfinished run at once in this process, grouped into
-        stacked models (:mod:`sedlib.training.batched`; ``jobs`` is unused).
+        stacked models (:mod:`sedlib.training.batched`; ``jobs`` is unused); or
+        a :class:`GridExecutor` that trains them elsewhere (a SLURM cluster:
+        :class:`sedlib.study.slurm.SlurmSweep`; ``jobs`` is unused).
     force : bool
         Let the aggregate replace a result set that holds runs this one lacks
         (see :func:`sedlib.study.aggregate.aggregate`).
@@ -485,22 +537,21 @@ def run_grid(
     results_root = Path(results_root).absolute() if results_root else None
     planned = plan_grid(grid, dataset=ds, seeds=seeds, overrides=overrides, runs_root=runs_root)
     mine = [r for k, r in enumerate(planned) if k % shard[1] == shard[0]]
+    restore_stored(mine, results_root)
     todo = [r for r in mine if r.finished() is None]
-    log.info(
-        "grid %s: %d runs, %d in shard %d/%d, %d to run",
-        grid,
-        len(planned),
-        len(mine),
-        *shard,
-        len(todo),
-    )
+    counts = (len(planned), len(mine), *shard, len(todo))
+    log.info("grid %s: %d runs, %d in shard %d/%d, %d to run", grid, *counts)
     check_outputs(grid, planned, results_root)
-    if todo:
-        check_devices(todo)
-        caller.check(executor)
-        if executor == "batched":
-            batched_members()  # a bad cap is refused before any run starts
-    failures = _execute_all(grid, todo, jobs, executor, caller)
+    if isinstance(executor, str):
+        if todo:
+            check_devices(todo)
+            caller.check(executor)
+            if executor == "batched":
+                batched_members()  # a bad cap is refused before any run starts
+        failures = _execute_all(grid, todo, jobs, executor, caller)
+    else:  # e.g. sedlib.study.slurm.SlurmSweep: the runs train elsewhere
+        executor.check(todo, caller)
+        failures = executor.run(grid, todo, caller)
     result = aggregate_grid(
         grid,
         planned,
@@ -525,7 +576,7 @@ def _execute_all(
 
     failures, messages = [], []
     if executor == "batched":  # every run at once, in this process
-        for message, failure in _run_batched(todo):
+        for message, failure in run_batched(todo):
             messages.append(message)
             failures += [failure] if failure else []
         todo = []
@@ -533,7 +584,7 @@ def _execute_all(
         # each run is its own process (a papermill kernel or `sedlib train`); threads only wait
         pool = ThreadPoolExecutor(max_workers=jobs)
         try:
-            for message, failure in pool.map(lambda run: _try(run, executor, caller), todo):
+            for message, failure in pool.map(lambda run: try_run(run, executor, caller), todo):
                 bar.set_postfix_str(message)
                 bar.update()
                 messages.append(message)

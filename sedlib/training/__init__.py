@@ -6,7 +6,10 @@
 - :mod:`~sedlib.training.loop`: epochs, validation, model selection;
 - :mod:`~sedlib.training.checkpoint`: resumable, atomic checkpoints;
 - :mod:`~sedlib.training.inference`: the kept model over whole files -> Predictions;
+- :mod:`~sedlib.training.convergence`: whether a training converged, in optimizer steps;
+- :mod:`~sedlib.training.folder`: :class:`~sedlib.training.folder.RunFolder`, a run's folder for both engines;
 - :mod:`~sedlib.training.run`: :func:`train`, one run from start to record;
+- :mod:`~sedlib.training.batched`: many trainings as one stacked model;
 - :mod:`~sedlib.training.record`: :class:`RunRecord`, the versioned ``metrics.json``.
 """
 

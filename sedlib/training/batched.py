@@ -18,9 +18,9 @@ fold can share a group. Each member keeps what a single run of
   the other members; not the masks of the single run, which draws them
   from the global generator);
 - its records: ``best.pt``, ``validation.npz``, ``test.npz`` and
-  ``fold.json`` in its fold folder (:func:`sedlib.training.run.finish_fold`),
-  and the run's ``metrics.json`` (:func:`sedlib.training.run._assemble`),
-  with ``timing["engine"] = "batched"``.
+  ``fold.json`` in its fold folder, and the run's ``metrics.json``, written
+  by its :class:`~sedlib.training.folder.RunFolder` as a single run writes
+  them (with ``timing["engine"] = "batched"``).
 
 Folds of different lengths in one group: the training clips of every fold
 in the group live on the device as one tensor, and each member indexes its
@@ -34,11 +34,15 @@ x 4 folds of unequal length) is one group of 160 members, not four of 40:
 the recurrent layer's 500 sequential steps, which cost about the same for
 any number of members, are shared four times as widely.
 
-A member that stops (early stopping, its last epoch, or a non-finite loss,
+A member that stops (early stopping, its budget, or a non-finite loss,
 which fails that member only, naming it) leaves the group at the end of the
 epoch: parameters, buffers and optimizer state are re-packed without it. The
-group checkpoints after every epoch (one file, written atomically) and
-resumes after an interruption (SIGINT or SIGKILL) exactly where it stood.
+group checkpoints after every epoch (one file, written atomically, with
+``members.json`` beside it naming the members still training) and resumes
+after an interruption (SIGINT or SIGKILL) exactly where it stood: a member
+whose record was written before the interruption leaves the group with that
+record untouched, and a member whose run folder lost its kept model (a
+deleted folder) starts again in a new group while the others resume.
 
 Timing: a member's ``seconds`` per epoch are the group's epoch time divided by
 the members active in it (its share of the device); ``group_seconds`` and
@@ -51,6 +55,7 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -58,11 +63,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sedlib import provenance
 from sedlib.errors import FolderTakenError
 from sedlib.losses import get_loss, targets_checked_elsewhere
 from sedlib.model import CRNN
 from sedlib.training import checkpoint
-from sedlib.training.inference import MAX_BATCH_FRAMES, _batches, as_predictions
+from sedlib.training.folder import FoldOutcome, Interrupted, RunFolder, training_lock
+from sedlib.training.inference import MAX_BATCH_FRAMES, as_predictions, batches
 from sedlib.training.loop import (
     DeviceClips,
     RunState,
@@ -71,11 +78,11 @@ from sedlib.training.loop import (
     planned_steps,
     steps_per_epoch,
 )
-from sedlib.training.preflight import RunPlan
-from sedlib.training.run import FOLD_RECORD, FoldOutcome, Interrupted, _load_fold, finish_fold
-from sedlib.training.split import FoldData, FoldPlan
+from sedlib.training.preflight import RunPlan, preflight
+from sedlib.training.split import FoldData, FoldPlan, prepare_fold
 from sedlib.training.stacked import StackedCRNN, StackedOptimizer
-from sedlib.util.io import write_json
+from sedlib.util.io import read_json, write_json
+from sedlib.util.lock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +97,27 @@ GROUP_MEMBERS = "members.json"
 class Member:
     """One training of a run, as a member of a group."""
 
-    plan: RunPlan
+    run: RunFolder
     fold: FoldPlan
-    folder: Path
     data: FoldData
+
+    @property
+    def plan(self):
+        return self.run.plan
 
     @property
     def config(self):
         return self.plan.config
+
+    @property
+    def folder(self) -> Path:
+        """The training's folder in its run folder."""
+        return self.run.fold_dir(self.fold)
+
+    @property
+    def finished(self) -> bool:
+        """Whether its record is written (it never trains again)."""
+        return self.run.fold_finished(self.fold)
 
     @property
     def key(self) -> str:
@@ -174,7 +194,7 @@ def _start(members: list[Member], folder: Path, device: torch.device, gru: str) 
 
 
 def _save(group: _Group, folder: Path) -> None:
-    """The group's checkpoint, atomically."""
+    """The group's checkpoint, atomically, then ``members.json`` (who trains, who kept a model)."""
     checkpoint.save(
         folder / GROUP_CHECKPOINT,
         {
@@ -187,6 +207,8 @@ def _save(group: _Group, folder: Path) -> None:
             "failed": {str(k): v for k, v in group.failed.items()},
         },
     )
+    kept = [i for i in group.active if group.states[i].best_epoch >= 0]
+    _write_members(folder, group.members, group.active, kept)
 
 
 def _keep(group: _Group, keep: list[int]) -> None:
@@ -349,7 +371,7 @@ def _validate(group: _Group, positions: list[int], data: FoldData, device: torch
     probs = [[None] * len(lengths) for _ in range(k)]
     totals, count = torch.zeros(k, device=device), 0
     with torch.inference_mode(), targets_checked_elsewhere():
-        for batch in _batches(lengths, max(1, VALIDATION_FRAMES // k)):
+        for batch in batches(lengths, max(1, VALIDATION_FRAMES // k)):
             pairs = [features.file(i) for i in batch]
             x = data.norm(torch.from_numpy(np.stack([f for f, _ in pairs])).to(device))
             logits = model(x.expand(k, *x.shape), members=index).float()
@@ -439,8 +461,13 @@ def _finish(group: _Group, stopping: list[int], device: torch.device) -> None:
             continue
         member = group.members[i]
         model = CRNN(n_classes=len(member.plan.dataset.labels), **member.config.model).to(device)
-        finish_fold(member.plan, member.fold, member.folder, member.data, model, group.states[i])
-    keep = [i for i in group.active if i not in stopping]
+        member.run.finish_fold(member.fold, member.data, model, group.states[i])
+    _leave(group, stopping)
+
+
+def _leave(group: _Group, leaving: list[int]) -> None:
+    """Re-pack the group without the members ``leaving`` (their records, if any, are untouched)."""
+    keep = [i for i in group.active if i not in leaving]
     if keep:
         _keep(group, keep)
     else:
@@ -455,7 +482,8 @@ def train_group(
     gru: str = "cell",
     progress: bool = True,
     max_epochs: int | None = None,
-) -> list[FoldOutcome | Interrupted | Exception]:
+    restart: frozenset[str] = frozenset(),
+) -> list[FoldOutcome | Interrupted | Exception | None]:
     """Train a group of members of one schedule to their ends (or ``max_epochs`` more epochs).
 
     Parameters
@@ -472,25 +500,45 @@ def train_group(
         Show a progress bar over the epochs.
     max_epochs : int, optional
         Stop (as if interrupted) after this many epochs in this call.
+    restart : frozenset of str
+        Keys of members that leave a resumed group untrained (their run folder
+        lost what the checkpoint needs; :func:`plan_groups` gives them a new group).
 
     Returns
     -------
     list
         Per member: its :class:`FoldOutcome`, :class:`Interrupted` when it is
-        still training, or the exception that stopped it (a non-finite loss).
+        still training, the exception that stopped it (a non-finite loss), or
+        None when it left for another group (``restart``).
     """
     if len({schedule_key(m) for m in members}) != 1:
         raise ValueError("a group's members must share one schedule (see schedule_key)")
     folder.mkdir(parents=True, exist_ok=True)
-    write_json(folder / GROUP_MEMBERS, {"members": [m.key for m in members]})
+    if not (folder / GROUP_CHECKPOINT).is_file():
+        _write_members(folder, members, list(range(len(members))), [])
     for member in members:
         member.folder.mkdir(parents=True, exist_ok=True)
     group = _start(members, folder, device, gru)
-    done = [i for i in group.active if (members[i].folder / FOLD_RECORD).is_file()]
-    if done:  # stopped between a member's record and the group's checkpoint
-        _finish(group, done, device)
+    # a member whose record was written before the group's checkpoint (an interruption between
+    # the two) has finished: it leaves with its record untouched; a member to restart leaves too
+    leaving = [i for i in group.active if members[i].finished or members[i].key in restart]
+    if leaving:
+        _leave(group, leaving)
+        _save(group, folder)
     _run_epochs(group, folder, device, progress, max_epochs)
     return [_outcome(group, i) for i in range(len(members))]
+
+
+def _write_members(folder: Path, members: list[Member], active: list[int], kept: list[int]) -> None:
+    """``members.json``: every member's key, those still training, those with a kept model."""
+    write_json(
+        folder / GROUP_MEMBERS,
+        {
+            "members": [m.key for m in members],
+            "active": [members[i].key for i in active],
+            "kept": [members[i].key for i in kept],
+        },
+    )
 
 
 def _run_epochs(
@@ -522,13 +570,15 @@ def _run_epochs(
             bar.set_postfix(members=len(group.active))
 
 
-def _outcome(group: _Group, i: int) -> FoldOutcome | Interrupted | Exception:
+def _outcome(group: _Group, i: int) -> FoldOutcome | Interrupted | Exception | None:
     member = group.members[i]
     if i in group.failed:
         return FloatingPointError(group.failed[i])
     if i in group.active:
         return Interrupted(member.fold.name, group.states[i].epoch)
-    return _load_fold(member.folder, member.data)
+    if not member.finished:  # left to train in another group
+        return None
+    return member.run.load_fold(member.fold, member.data)
 
 
 def member_bytes(member: Member, device: torch.device, gru: str = "cell") -> int:
@@ -578,62 +628,83 @@ def group_size(
     return size
 
 
+@dataclass
+class PlannedGroup:
+    """A group to train: its members, and the keys of those that restart elsewhere."""
+
+    members: list[Member]
+    restart: frozenset[str] = frozenset()
+
+
 def plan_groups(
     everyone: list[Member], todo: list[Member], groups_dir: Path, max_members: int | None
-) -> list[list[Member]]:
+) -> list[PlannedGroup]:
     """The groups to train: first the unfinished groups of earlier calls, then new ones.
 
     A group checkpointed in ``groups_dir`` is re-formed as it was when all
-    its members are among ``everyone`` and one of them is in ``todo``; the
-    other members of ``todo`` form new groups by :func:`schedule_key`, at
-    most ``max_members`` each.
+    its members are among ``everyone`` and one of those it still trains is in
+    ``todo``. A member it still trains whose run folder lost its kept model
+    (``best.pt``; e.g. a deleted work folder) cannot resume: it restarts in
+    a new group, and the others resume without it (a warning names the group
+    folder). The other members of ``todo`` form new groups by
+    :func:`schedule_key`, at most ``max_members`` each.
     """
-    from sedlib.util.io import read_json
-
     by_key = {m.key: m for m in everyone}
     left = {m.key: m for m in todo}
     groups = []
     for path in sorted(groups_dir.glob(f"*/{GROUP_MEMBERS}")):
-        keys = read_json(path, "group members")["members"]
-        if (path.parent / GROUP_CHECKPOINT).is_file() and all(k in by_key for k in keys):
-            if any(k in left for k in keys):
-                groups.append([by_key[k] for k in keys])
-                for k in keys:
-                    left.pop(k, None)
+        found = read_json(path, "group members")
+        keys = found["members"]
+        if not (path.parent / GROUP_CHECKPOINT).is_file() or not all(k in by_key for k in keys):
+            continue
+        active = [k for k in found.get("active", keys) if k in left]
+        if not active:
+            continue
+        kept = set(found.get("kept", ()))
+        lost = [
+            k for k in active if k in kept and not (by_key[k].folder / checkpoint.BEST).is_file()
+        ]
+        if lost:
+            log.warning(
+                "batched: %s lost its kept model (%s); it starts again in a new group, the "
+                "other members of %s resume",
+                ", ".join(by_key[k].what for k in lost),
+                checkpoint.BEST,
+                path.parent,
+            )
+        groups.append(PlannedGroup([by_key[k] for k in keys], frozenset(lost)))
+        for k in active:
+            if k not in lost:
+                left.pop(k)
     by_schedule: dict[str, list[Member]] = {}
     for member in sorted(left.values(), key=lambda m: m.key):
         by_schedule.setdefault(schedule_key(member), []).append(member)
     for members in by_schedule.values():
         size = max_members or len(members)
-        groups += [members[k : k + size] for k in range(0, len(members), size)]
+        groups += [PlannedGroup(members[k : k + size]) for k in range(0, len(members), size)]
     return groups
 
 
 def _members_of(configs, run_dirs, dataset, progress):
-    """Check and claim every unfinished run; (results so far, plans, every training, fold data)."""
-    from sedlib.training.preflight import preflight
-    from sedlib.training.run import _claim, _finished
-    from sedlib.training.split import prepare_fold
-
+    """Check and claim every unfinished run; (results so far, run folders, every training)."""
     results: list = [None] * len(configs)
-    plans: dict[int, RunPlan] = {}
+    folders: dict[int, RunFolder] = {}
     everyone: list[Member] = []
     cache: dict[tuple, FoldData] = {}
     for k, (config, run_dir) in enumerate(zip(configs, run_dirs, strict=True)):
-        run_dir = Path(run_dir)
-        plan = RunPlan(config, dataset, progress=progress)
-        results[k] = _finished(run_dir, plan)
+        run = RunFolder(run_dir, RunPlan(config, dataset, progress=progress))
+        results[k] = run.finished()
         if results[k] is not None:
             continue
-        plan = preflight(plan, run_dir, progress=progress)
-        _claim(run_dir, plan)
-        plans[k] = plan
+        plan = preflight(run.plan, run.path, progress=progress)
+        run.claim()
+        folders[k] = run
         for fold in plan.folds:
             key = (json.dumps(plan.data, sort_keys=True), fold, config.val_fraction)
             if key not in cache:
                 cache[key] = prepare_fold(plan.dataset, fold, config.val_fraction, progress)
-            everyone.append(Member(plan, fold, run_dir / fold.name, cache[key]))
-    return results, plans, everyone
+            everyone.append(Member(run, fold, cache[key]))
+    return results, folders, everyone
 
 
 def train_batched(
@@ -673,11 +744,7 @@ def train_batched(
     list
         Per run: its :class:`RunRecord`, an :class:`Interrupted`, or the exception that failed it.
     """
-    from contextlib import ExitStack
-
-    from sedlib.training.run import training_lock
-    from sedlib.util.lock import FileLock
-
+    provenance.training_code()  # the code that trains, taken before it does
     with ExitStack() as held:  # whoever trains a run holds its lock, as train() does
         for run_dir in run_dirs:
             held.enter_context(FileLock(training_lock(run_dir), f"the run folder {run_dir}"))
@@ -690,42 +757,35 @@ def _train_held(
 ):
     """:func:`train_batched` under the runs' training locks."""
     wall_start = time.perf_counter()
-    results, plans, everyone = _members_of(configs, run_dirs, dataset, progress)
-    todo = [m for m in everyone if not (m.folder / FOLD_RECORD).is_file()]
+    results, folders, everyone = _members_of(configs, run_dirs, dataset, progress)
+    todo = [m for m in everyone if not m.finished]
     groups_dir = Path(groups_dir) if groups_dir else Path(run_dirs[0]).parent / ".batched"
     outcomes: dict[str, object] = {}
     if todo:
         device = todo[0].plan.device
         size = max_members or group_size(todo[0], device, gru)
-        for members in plan_groups(everyone, todo, groups_dir, size):
-            folder = groups_dir / group_name(members)
+        for group in plan_groups(everyone, todo, groups_dir, size):
             done = train_group(
-                members, folder, members[0].plan.device, gru=gru, progress=progress,
-                max_epochs=stop_after_epochs,
+                group.members, groups_dir / group_name(group.members), device, gru=gru,
+                progress=progress, max_epochs=stop_after_epochs, restart=group.restart,
             )  # fmt: skip
-            outcomes.update({m.key: o for m, o in zip(members, done, strict=True)})
-    for k, plan in plans.items():
-        mine = [m for m in everyone if m.plan is plan]
-        results[k] = _record(
-            plan, mine, outcomes, Path(run_dirs[k]), time.perf_counter() - wall_start
-        )
+            for member, outcome in zip(group.members, done, strict=True):
+                if outcome is not None:  # None: it trains in another group
+                    outcomes[member.key] = outcome
+    for k, run in folders.items():
+        mine = [m for m in everyone if m.run is run]
+        results[k] = _record(run, mine, outcomes, time.perf_counter() - wall_start)
     return results
 
 
-def _record(plan: RunPlan, members: list[Member], outcomes: dict, run_dir: Path, wall: float):
+def _record(run: RunFolder, members: list[Member], outcomes: dict, wall: float):
     """The run's record once every training has finished; else what stopped it."""
-    from sedlib.training.record import RECORD
-    from sedlib.training.run import _assemble
-
     done = []
     for m in members:
         outcome = outcomes.get(m.key)
         if outcome is None:
-            outcome = _load_fold(m.folder, m.data)
+            outcome = m.run.load_fold(m.fold, m.data)
         if not isinstance(outcome, FoldOutcome):
             return outcome
         done.append(outcome)
-    record = _assemble(plan, done, wall)
-    record.timing["engine"] = "batched"
-    record.save(run_dir / RECORD)
-    return record
+    return run.record(done, wall, engine="batched")

@@ -58,8 +58,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 #: or with the epoch that reaches ``max_steps`` (it has not); no model validated before
 #: ``warmup_steps`` is kept, so a model that has not begun to train is never a result.
 #: The numbers come from a pilot on the calibrated rung (synthetic-tut-timeline at -30 dB,
-#: dev-eval, 32 channels, 58 steps an epoch; ``benchmarks/RESULTS.md``, "Steps to
-#: converge"): every method's validation macro F still rose at 750 steps; zero output
+#: dev-eval, 32 channels, 52 steps an epoch; ``benchmarks/RESULTS.md``, "Steps to
+#: converge"): every method's validation macro F still rose at 676 steps; zero output
 #: biases leave the first ~300 steps with an "everything active" or "nothing active"
 #: model; the score moves by a point or more from one epoch to the next, so a plateau is
 #: ~14 epochs (800 steps) without a better one.

@@ -21,7 +21,7 @@ from sedlib.model import CRNN
 MAX_BATCH_FRAMES = 8_000
 
 
-def _batches(lengths: list[int], max_frames: int = MAX_BATCH_FRAMES) -> list[list[int]]:
+def batches(lengths: list[int], max_frames: int = MAX_BATCH_FRAMES) -> list[list[int]]:
     """File indices grouped by length, each group cut to at most ``max_frames`` frames (one file at least)."""
     by_length: dict[int, list[int]] = {}
     for i, n in enumerate(lengths):
@@ -71,7 +71,7 @@ def predict(
     total, count = 0.0, 0
     lengths = [int(features.offsets[i + 1] - features.offsets[i]) for i in range(n_files)]
     with torch.inference_mode():
-        for members in _batches(lengths):
+        for members in batches(lengths):
             pairs = [features.file(i) for i in members]
             x = torch.from_numpy(np.stack([f for f, _ in pairs])).to(device)
             logits = model(norm(x)).float()

@@ -1,0 +1,69 @@
+"""Whether two versions of the training code train the same numbers: recorded checks, read here.
+
+A result set should hold runs of one training code (one
+:func:`sedlib.provenance.code_fingerprint`). When its runs were trained by
+two versions (a long grid that spans commits, an arm that shares runs with
+an older set), the set is still one experiment if the versions are
+*equivalent*: trained on the same probe (:data:`PROBE`), they give the same
+histories, kept models and metrics. ``tools/code_equivalence.py A B`` runs
+the probe under both commits and writes the check as
+``<results>/code-equivalence/<fingerprint A>__<fingerprint B>.json``;
+:func:`equivalent` reads those checks.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sedlib.study.results import results_root
+from sedlib.util.io import read_json
+
+FOLDER = "code-equivalence"
+
+#: The probe: one run of each loss family, single and batched engines, folds of unequal
+#: length, through the warm-up, selection and early stopping (a narrow model, seconds a run).
+PROBE: list[dict[str, Any]] = [
+    {"loss": "bce", "seed": 0},
+    {"loss": "inverse_frequency", "seed": 1, "class_frames": "clip", "output_bias": "zero"},
+    {"loss": "duration_robust", "gamma": 4.0, "seed": 2},
+]
+PROBE_SETTINGS: dict[str, Any] = {
+    "protocol": "folds",
+    "device": "cpu",
+    "batch_size": 4,
+    "max_steps": 12,
+    "warmup_steps": 4,
+    "patience_steps": 4,
+    "model": {"channels": 4, "gru_units": 8, "fc_units": 8, "dropout": 0.0},
+}
+
+
+def check_name(a: str, b: str) -> str:
+    """The file name of the check of fingerprints ``a`` and ``b`` (order-free)."""
+    first, second = sorted((a, b))
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{first}__{second}") + ".json"
+
+
+def stored_check(a: str, b: str, root: Path | None = None) -> dict | None:
+    """The recorded check of two fingerprints, or None when none was made."""
+    path = results_root(root) / FOLDER / check_name(a, b)
+    return read_json(path, "code equivalence check") if path.is_file() else None
+
+
+def equivalent(fingerprints: list[str], root: Path | None = None) -> bool:
+    """Whether every pair of ``fingerprints`` has a recorded check that found them equal.
+
+    One fingerprint is trivially equivalent to itself; ``"unknown"`` is
+    equivalent to nothing.
+    """
+    unique = sorted(set(fingerprints))
+    if "unknown" in unique:
+        return False
+    for k, a in enumerate(unique):
+        for b in unique[k + 1 :]:
+            check = stored_check(a, b, root)
+            if not (check and check.get("equal") is True):
+                return False
+    return True
