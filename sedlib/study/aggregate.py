@@ -278,20 +278,16 @@ def aggregate(
     if runs_planned:
         header["planned_runs"] = runs_planned
     runs = {r.run: compact(r) for r in sorted(records, key=lambda r: r.run)}
-    atomic_write_text(folder / f"{name}.csv", table.to_csv(index=False))
-    atomic_write_text(folder / f"{name}.json", summary_json(header, runs))
-    log.info(
-        "grid %s: %d of %d planned runs finished -> %s",
-        grid,
-        len(records),
-        header["planned"],
-        folder / f"{name}.csv",
-    )
+    csv = folder / f"{name}.csv"
+    atomic_write_text(csv, table.to_csv(index=False))
+    atomic_write_text(csv.with_suffix(".json"), summary_json(header, runs))
+    done = (grid, len(records), header["planned"], csv)
+    log.info("grid %s: %d of %d planned runs finished -> %s", *done)
     return ResultSet(
         grid,
         name,
         json.loads(json.dumps(json_safe(header))),
         table.reset_index(drop=True),
         runs,
-        folder / f"{name}.csv",
+        csv,
     )
