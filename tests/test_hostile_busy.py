@@ -11,6 +11,7 @@ full chapter failed under 900 s on a machine 8x slower than an idle one.
 | 1c. progress during the build | none for 15 minutes | the training chapter's run is trained first by ``sedlib train``, its epochs printed as they end; the chapter reads the finished run |
 | 1d. a build that fails or is stopped | said nothing about the work done | says that a rerun resumes the training chapter's run from its last finished epoch |
 | 1e. ``zmq.error.ZMQError: Socket operation on non-socket`` | logged by the kernel after the timeout | confirmed a consequence: the kernel sends its reply after nbclient has shut it down; no timeout, no error |
+| 1f. chapters that read result sets written before the convergence criterion | pandas' PerformanceWarning on their stderr (the column ``converged`` inserted into a frame of hundreds of columns): 13 warnings, ``make book`` exit 2 (on main since d61316b) | the column is joined at once: no warning |
 """
 
 from __future__ import annotations
@@ -148,3 +149,29 @@ def test_the_training_chapter_builds_under_a_limit_its_training_exceeds(tmp_path
     assert len(states) >= 2 and states[-1][0] == states[-1][1], before_the_book  # as it trained
     html = (tmp_path / "_build" / "html" / "book" / "03_training.html").read_text()
     assert "synthetic-custom-seed2" in html and "Executing notebook failed" not in html
+
+
+def test_reading_a_wide_result_set_of_before_the_criterion_warns_nothing(tmp_path):
+    """A warning on a chapter's stderr fails the build: reading older result sets must warn nothing.
+
+    Before: ``load_result`` inserted the ``converged`` column into the table of
+    hundreds of per-class columns, and pandas' PerformanceWarning failed every
+    chapter that reads results (13 warnings, ``make book`` exit 2).
+    """
+    import warnings
+
+    import pandas as pd
+
+    from sedlib.study.results import load_result
+
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    table = pd.DataFrame({f"f:class_{i}": [0.5, 0.25] for i in range(300)})
+    table.insert(0, "run", ["bce-s0", "bce-s1"])
+    table.to_csv(folder / "old.csv", index=False)
+    runs = {"bce-s0": {"identity": "a"}, "bce-s1": {"identity": "b"}}
+    (folder / "old.json").write_text(json.dumps({"header": {"settings": {}}, "runs": runs}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = load_result("paper", "old", tmp_path)
+    assert list(result.table["converged"]) == [False, False]

@@ -336,7 +336,10 @@ def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
     csv = folder / f"{name}.csv"
     table = pd.read_csv(csv)
     if "converged" not in table:  # aggregated before the criterion: not assessed, so not converged
-        table["converged"] = False
+        # one concat, not an insert into a frame of hundreds of columns (PerformanceWarning,
+        # on stderr: a warning in a chapter's cell fails the book build)
+        not_assessed = pd.Series(False, index=table.index, name="converged")
+        table = pd.concat([table, not_assessed], axis=1)
     return ResultSet(grid, name, summary["header"], table, summary["runs"], csv)
 
 
