@@ -175,14 +175,15 @@ def test_train_prints_undefined_scores_and_exits_0(monkeypatch, tmp_path, capsys
 
 
 def test_train_refuses_bad_options_before_training(capsys):
+    # epochs 0 means no cap since the step budget (a valid run: hours of training), so -1
     with pytest.raises(SystemExit):
-        main(["train", "--epochs", "0"])
-    assert "argument --epochs: must be at least 1, got 0" in capsys.readouterr().err
-    assert main(["train", "--set", "epochs=0"]) == 1  # one line, no traceback
+        main(["train", "--epochs", "-1"])
+    assert "argument --epochs: must be at least 0, got -1" in capsys.readouterr().err
+    assert main(["train", "--set", "epochs=-1"]) == 1  # one line, no traceback
     err = capsys.readouterr().err
-    assert "TrainConfig.epochs = 0" in err and "Traceback" not in err
-    with pytest.raises(ValueError, match=r"TrainConfig.epochs = 0"):
-        main(["--debug", "train", "--set", "epochs=0"])
+    assert "TrainConfig.epochs = -1" in err and "Traceback" not in err
+    with pytest.raises(ValueError, match=r"TrainConfig.epochs = -1"):
+        main(["--debug", "train", "--set", "epochs=-1"])
     with pytest.raises(SystemExit):
         main(["train", "--protocol", "holdout"])
 

@@ -363,8 +363,9 @@ def test_train_refuses_a_folder_holding_another_run_before_writing(tiny, tmp_pat
 # ---------------------------------------------------------------------------- 5. early, placed errors
 @pytest.mark.parametrize(
     ("setting", "name"),
-    [({"epochs": 0}, "epochs"), ({"gamma": float("inf")}, "gamma"), ({"lr": float("nan")}, "lr")],
-    ids=["epochs-0", "gamma-inf", "lr-nan"],
+    # epochs -1: since the step budget, epochs 0 means no cap (a valid run of 5000 steps)
+    [({"epochs": -1}, "epochs"), ({"gamma": float("inf")}, "gamma"), ({"lr": float("nan")}, "lr")],
+    ids=["epochs-negative", "gamma-inf", "lr-nan"],
 )
 def test_bad_settings_fail_before_the_first_epoch(setting, name, tiny, tmp_path):
     run_dir = tmp_path / "run"

@@ -99,7 +99,8 @@ def test_training_choices_are_read_from_train_config(monkeypatch):
     table = tables.training_choices()
     defaults = TrainConfig()
     assert f"{defaults.batch_size} clips" in table.loc["batch size", "this study"]
-    assert f"at most {defaults.epochs}" in table.loc["epochs, early stopping", "this study"]
+    length = table.loc["training length, early stopping", "this study"]
+    assert f"at most {defaults.max_steps} optimizer steps" in length
     for row in (
         "protocol",
         "optimizer, learning rate",
