@@ -2,24 +2,29 @@
 # The attribution study of chapter "Why the numbers differ from the paper", one stage a call:
 #
 #   bash tools/attribution.sh screen      # rung 1 (synthetic-small, dev-eval, full CRNN, 30 epochs):
-#                                         # SGD's learning rate on BCE, then every arm, 3 seeds,
+#                                         # SGD's learning rate on BCE, then every arm, 3 seeds
+#                                         # (cause-sgd runs at the rate the sgd-lr sets chose),
 #                                         # then the paper and γ grids with the settings that
-#                                         # explain (grids.PAPER_LIKE): the paper-like rung 1
+#                                         # explain (the paper-like settings: those of the arms
+#                                         # whose verdict is "explains"): the paper-like rung 1
 #   bash tools/attribution.sh capacity    # rung 1's data at rung 2's model (32 channels, 15 epochs):
-#                                         # the baseline and the arms that explain (those whose
-#                                         # settings grids.PAPER_LIKE combines), 3 seeds (cause 6)
+#                                         # the baseline and the arms that explain, 3 seeds (cause 6)
 #   bash tools/attribution.sh calibrate   # the difficulty: BCE alone on synthetic-tut-timeline at
 #                                         # event-to-background offsets $OFFSETS (dB), rung 2's
 #                                         # settings (4 folds of the development set, 32 channels,
-#                                         # 15 epochs); the chapter picks the offset whose BCE
-#                                         # lands nearest the paper's (development data only),
-#                                         # and sedlib.study.grids.CALIBRATED_EBR_DB states it
+#                                         # 15 epochs); the offset whose BCE lands nearest the
+#                                         # paper's (development data only) is chosen, read from
+#                                         # these sets (sedlib.study.choices.calibrated_offset)
 #   bash tools/attribution.sh confirm     # rung 2 on dev-eval (32 channels, 15 epochs), 3 seeds:
 #                                         # the baseline at the calibrated difficulty and as
 #                                         # generated (cause 5), the arms that explain on rung 1 at
 #                                         # the calibrated difficulty, and the paper grid with their
-#                                         # settings combined (grids.PAPER_LIKE): the paper-like
-#                                         # rung (its BCE and DR runs are the zero-bias arm's)
+#                                         # settings combined: the paper-like rung (its BCE and DR
+#                                         # runs are the zero-bias arm's)
+#
+# The chosen values (the calibrated offset, the paper-like settings, the arms that explain) are
+# read from the result sets that chose them, through sedlib: a stage that needs one before it
+# exists stops with a message naming the stage that makes it.
 #
 # Every stage is a list of `sedlib sweep` commands: they resume where they stopped, skip
 # finished runs (identity), and aggregate into data/results/<grid>/. Environment:
@@ -36,32 +41,46 @@ OFFSETS=${OFFSETS:-"-20 -30"}
 PYTHON=${PYTHON:-$(dirname "$SEDLIB")/python}
 
 screen() {
+  local like
   for lr in 0.01 0.03 0.1 0.3 1 3 10; do
     "$SEDLIB" sweep --grid sgd-lr "${RUNG1[@]}" --set lr=$lr
   done
   for grid in cause-baseline cause-zero-bias cause-last-epoch cause-clip-frames cause-sgd; do
     "$SEDLIB" sweep --grid "$grid" "${RUNG1[@]}"
   done
+  like=$(paper_like)
   # the paper-like row on rung 1: the paper grid with the settings that explain, combined
-  # shellcheck disable=SC2046  # a list of options
-  "$SEDLIB" sweep --grid paper --seeds 3 "${RUNG1[@]}" $(paper_like)
+  # shellcheck disable=SC2086  # $like is a list of options
+  "$SEDLIB" sweep --grid paper --seeds 3 "${RUNG1[@]}" $like
   # and the paper's γ sweep (Figs. 4 and 5) with the same settings: its γ=1 and γ=4 runs are the
   # paper-like row's
-  # shellcheck disable=SC2046
-  "$SEDLIB" sweep --grid gamma --seeds 3 "${RUNG1[@]}" $(paper_like)
+  # shellcheck disable=SC2086
+  "$SEDLIB" sweep --grid gamma --seeds 3 "${RUNG1[@]}" $like
 }
 
+# The settings of the arms whose verdict is "explains" (chapter 5's table), as --set options.
 paper_like() {
-  "$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))"
+  "$PYTHON" -c "
+from sedlib.study.attribution import cause_findings, paper_like
+like = paper_like(cause_findings())
+if not like.settings:
+    raise SystemExit('no arm explains a gap under the verdict rule yet (chapter 5): no paper-like settings')
+print(' '.join(f'--set {k}={v}' for k, v in like.settings.items()))"
 }
 
 explaining_arms() {
-  "$PYTHON" -c "from sedlib.study.grids import paper_like_arms as a; print(' '.join(a()))"
+  "$PYTHON" -c "
+from sedlib.study.attribution import cause_findings, paper_like
+like = paper_like(cause_findings())
+if not like.arms:
+    raise SystemExit('no arm explains a gap under the verdict rule yet (chapter 5)')
+print(' '.join(like.arms))"
 }
 
 capacity() {
-  local grid
-  for grid in cause-baseline $(explaining_arms); do
+  local grid arms
+  arms=$(explaining_arms)
+  for grid in cause-baseline $arms; do
     "$SEDLIB" sweep --grid "$grid" "${RUNG1_NARROW[@]}"
   done
 }
@@ -73,17 +92,19 @@ calibrate() {
 }
 
 confirm() {
-  local offset like grid
-  offset=$("$PYTHON" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')")
-  if [ -z "$offset" ]; then
-    echo "not calibrated yet: run the calibrate stage and set sedlib.study.grids.CALIBRATED_EBR_DB" >&2
-    exit 1
-  fi
+  local offset like grid arms
+  offset=$("$PYTHON" -c "
+from sedlib.study.choices import calibrated_offset
+found = calibrated_offset()
+if found is None:
+    raise SystemExit('not calibrated yet: run the calibrate stage first')
+print(f'{found.value:g}')")
   like=$(paper_like)
+  arms=$(explaining_arms)
   local hard="synthetic-tut-timeline-ebr$offset"
   "$SEDLIB" sweep --grid cause-baseline --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   "$SEDLIB" sweep --grid cause-baseline --dataset synthetic-tut-timeline "${RUNG2_DEV_EVAL[@]}"
-  for grid in $(explaining_arms); do
+  for grid in $arms; do
     "$SEDLIB" sweep --grid "$grid" --dataset "$hard" "${RUNG2_DEV_EVAL[@]}"
   done
   # shellcheck disable=SC2086  # $like is a list of options
