@@ -6,6 +6,7 @@ The science sits on top, in small modules that import nothing else from sedlib:
 - :mod:`sedlib.model`: the CRNN of the paper's Table 3;
 - :mod:`sedlib.losses`: BCE (E1), inverse-frequency BCE (E2), the duration
   robust loss (E3) and later imbalance losses, with a registry by name;
+- :mod:`sedlib.events`: frame probabilities to events, events to frame labels;
 - :mod:`sedlib.metrics`: segment-based F-score and error rate, identical to
   ``sed_eval`` and vectorized;
 - :mod:`sedlib.loss_shares`: what a loss does to each frame and each class.
@@ -14,15 +15,14 @@ Below them, layers a newcomer finds by name (imports only point down):
 :mod:`sedlib.data` (data sets, metadata, audio, downloads, the feature cache),
 :mod:`sedlib.evaluation` (predictions, thresholds, threshold-free metrics),
 :mod:`sedlib.training` (configuration, protocols, the loop, run records),
-:mod:`sedlib.study` (grids, sweeps, results, statistics, the paper's numbers),
-:mod:`sedlib.report` (what only the book's chapters use).
+:mod:`sedlib.study` (grids, sweeps, results, statistics, the findings the
+book states), :mod:`sedlib.report` (the tables and figures of the chapters),
+and on top the command line (:mod:`sedlib.cli`) and :mod:`sedlib.book`, the
+one surface the chapters import.
 
 Modules are imported lazily so that ``import sedlib`` (and the command line)
 stays fast. The names most users call are available here too:
-``sedlib.TrainConfig``, ``sedlib.run_grid``, ``sedlib.Predictions``... Modules of
-sedlib 0.1 that moved (``sedlib.train``, ``sedlib.sweep``, ``sedlib.results``...)
-still import, with a deprecation warning naming the new place.
-"""
+``sedlib.TrainConfig``, ``sedlib.run_grid``, ``sedlib.Predictions``..."""
 
 from __future__ import annotations
 

@@ -288,25 +288,21 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
 def how_to_make(*grids: str) -> list[str]:
     """The commands a reader runs to make the result sets of ``grids`` (for the book's messages).
 
-    The paper's grids are swept on the small synthetic data set with 3
-    seeds; the attribution study's grids are made by the stages of
-    ``tools/attribution.sh`` (``paper-like``: its ``confirm`` stage).
+    A grid made by a stage of ``tools/attribution.sh`` names it
+    (:attr:`~sedlib.study.grids.Grid.stage`; ``paper-like``: the ``confirm``
+    stage); the others are swept on the small synthetic data set with 3 seeds.
 
     Examples
     --------
     >>> how_to_make("paper", "calibration")
     ['sedlib sweep --grid paper --dataset synthetic-small --seeds 3', 'bash tools/attribution.sh calibrate']
     """
-    from sedlib.report.attribution import STAGE_COMMANDS
-    from sedlib.study.grids import CAUSE_GRIDS
+    from sedlib.study.grids import GRIDS
 
-    stage = {g.name: "screen" for g in CAUSE_GRIDS} | {
-        "calibration": "calibrate",
-        "paper-like": "confirm",
-    }
+    stages = {name: grid.stage for name, grid in GRIDS.items()} | {"paper-like": "confirm"}
     return [
-        STAGE_COMMANDS[stage[g]]
-        if g in stage
+        f"bash tools/attribution.sh {stages[g]}"
+        if stages.get(g)
         else f"sedlib sweep --grid {g} --dataset synthetic-small --seeds 3"
         for g in grids
     ]

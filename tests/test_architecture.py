@@ -32,7 +32,7 @@ LAYERS = {
     4: ("sedlib.training",),
     5: ("sedlib.study",),
     6: ("sedlib.report",),
-    7: ("sedlib.cli", "sedlib.system_check", "sedlib.__main__"),
+    7: ("sedlib.cli", "sedlib.system_check", "sedlib.__main__", "sedlib.book"),
 }
 #: The science, the foundation: it imports nothing of sedlib but itself.
 CORE = LAYERS[0]

@@ -7,7 +7,7 @@ arguments (``tools/attribution.sh``), or with ``DRY_RUN`` / a bad argument
 | case | before (664410b) | after |
 |---|---|---|
 | 6a. ``attribution.sh screen`` with a ``sedlib`` that has no ``python`` beside it | "…/python: No such file or directory", then the paper and γ grids without ``--set output_bias=zero --set class_frames=clip``, exit 0 | the interpreter is read from the ``sedlib`` command's first line; a Python that cannot import sedlib stops the stage before any sweep, naming ``PYTHON`` |
-| 6b. ``attribution.sh capacity`` | only ``cause-baseline`` | the baseline and every arm of ``paper_like_arms()`` |
+| 6b. ``attribution.sh capacity`` | only ``cause-baseline`` | the baseline and every arm that explains (none: the stage stops, naming chapter 5) |
 | 6c. a step that fails | (stopped: ``set -e``) | stops with its status, runs nothing after it (kept, tested) |
 | 6d. ``JOBS=abc``, ``OFFSETS=x`` | passed on to ``sedlib`` | refused, naming the variable |
 | 7. ``study.sh paper-like`` with ``SETTINGS="model.channels=32"`` | SETTINGS became ``output_bias=zero class_frames=clip`` | the user's settings and the paper-like ones; a clash (``output_bias=prior``) refused naming SETTINGS and the setting |
@@ -25,10 +25,39 @@ from pathlib import Path
 
 import pytest
 
-from sedlib.study.grids import PAPER_LIKE, paper_like_arms
+from sedlib.study.attribution import ARM_GRIDS, ARM_SETTINGS, cause_findings, paper_like
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Two arms made to explain (the committed results have none that does under the verdict rule)
+EXPLAINING = ("cause-zero-bias", "cause-clip-frames")
+PAPER_LIKE = {
+    k: v
+    for g in ARM_GRIDS
+    if g.name in EXPLAINING
+    for k, v in g.settings.items()
+    if k in ARM_SETTINGS
+}
 PAPER_LIKE_OPTIONS = " ".join(f"--set {k}={v}" for k, v in PAPER_LIKE.items())
+
+
+def explaining(folder: Path) -> dict[str, str]:
+    """Environment in which sedlib's findings say that the arms of ``EXPLAINING`` explain.
+
+    A ``sitecustomize`` on ``PYTHONPATH`` replaces ``attribution.paper_like`` in
+    every Python the scripts start: the scripts are tested on what they do
+    with the findings, whatever the committed results say.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(
+        "import sedlib.study.attribution as a\n"
+        f"arms = {EXPLAINING!r}\n"
+        "def paper_like(findings):\n"
+        "    settings = {k: v for g in a.ARM_GRIDS if g.name in arms\n"
+        "                for k, v in g.settings.items() if k in a.ARM_SETTINGS}\n"
+        "    return a.PaperLike(settings, arms, ())\n"
+        "a.paper_like = paper_like\n"
+    )
+    return {"PYTHONPATH": str(folder)}
 
 
 def stand_in_sedlib(folder: Path, fail_at: int | None = None) -> tuple[Path, Path]:
@@ -67,7 +96,7 @@ def calls(log: Path) -> list[list[str]]:
 # ---------------------------------------------------------------------------- 6. attribution.sh
 def test_screen_keeps_the_paper_like_settings_without_a_python_beside_sedlib(tmp_path):
     sedlib, log = stand_in_sedlib(tmp_path / "bin")  # no bin/python: a ~/.local/bin install
-    done = attribution("screen", sedlib)
+    done = attribution("screen", sedlib, **explaining(tmp_path / "site"))
     assert done.returncode == 0, done.stderr
     paper_and_gamma = [c for c in calls(log) if c[2] in ("paper", "gamma")]
     assert [c[2] for c in paper_and_gamma] == ["paper", "gamma"]
@@ -84,10 +113,24 @@ def test_a_python_without_sedlib_stops_the_stage_before_any_sweep(tmp_path):
 
 def test_capacity_runs_the_baseline_and_every_arm_that_explains(tmp_path):
     sedlib, log = stand_in_sedlib(tmp_path / "bin")
-    done = attribution("capacity", sedlib)
+    done = attribution("capacity", sedlib, **explaining(tmp_path / "site"))
     assert done.returncode == 0, done.stderr
-    assert [c[2] for c in calls(log)] == ["cause-baseline", *paper_like_arms()]
-    assert len(paper_like_arms()) >= 2
+    assert [c[2] for c in calls(log)] == ["cause-baseline", *EXPLAINING]
+
+
+def test_without_an_arm_that_explains_the_stages_that_need_one_stop(tmp_path):
+    committed = cause_findings(ROOT / "data" / "results")
+    assert paper_like(committed).settings == {}
+    sedlib, log = stand_in_sedlib(tmp_path / "bin")
+    env = {"SEDLIB_DATA_ROOT": str(ROOT / "data")}
+    done = attribution("capacity", sedlib, **env)
+    assert done.returncode != 0 and "no arm explains" in done.stderr and calls(log) == []
+    done = attribution("screen", sedlib, **env)
+    assert done.returncode != 0 and "no arm explains" in done.stderr
+    screens = [c[2] for c in calls(log)]  # the screens ran, then the stage stopped
+    assert screens and "paper" not in screens
+    done = study(tmp_path, "paper-like", DRY_RUN="1")
+    assert done.returncode == 2 and "no arm explains" in done.stderr
 
 
 def test_a_failed_step_stops_the_stage_with_its_status(tmp_path):
@@ -128,14 +171,26 @@ def study(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess
 
 
 def test_paper_like_adds_its_settings_to_the_users(tmp_path):
-    done = study(tmp_path, "paper-like", DRY_RUN="1", SETTINGS="model.channels=32")
+    done = study(
+        tmp_path,
+        "paper-like",
+        DRY_RUN="1",
+        SETTINGS="model.channels=32",
+        **explaining(tmp_path / "site"),
+    )
     assert done.returncode == 0, done.stderr
     settings = done.stdout.split("SETTINGS=", 1)[1].split()
     assert settings == ["model.channels=32", *(f"{k}={v}" for k, v in PAPER_LIKE.items())]
 
 
 def test_paper_like_refuses_a_user_setting_it_would_change(tmp_path):
-    done = study(tmp_path, "paper-like", DRY_RUN="1", SETTINGS="output_bias=prior")
+    done = study(
+        tmp_path,
+        "paper-like",
+        DRY_RUN="1",
+        SETTINGS="output_bias=prior",
+        **explaining(tmp_path / "site"),
+    )
     assert done.returncode == 2
     assert (
         "SETTINGS gives output_bias=prior, but paper-like runs with output_bias=zero" in done.stderr
@@ -143,7 +198,13 @@ def test_paper_like_refuses_a_user_setting_it_would_change(tmp_path):
 
 
 def test_paper_like_accepts_a_user_setting_it_agrees_with(tmp_path):
-    done = study(tmp_path, "paper-like", DRY_RUN="1", SETTINGS="output_bias=zero")
+    done = study(
+        tmp_path,
+        "paper-like",
+        DRY_RUN="1",
+        SETTINGS="output_bias=zero",
+        **explaining(tmp_path / "site"),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("SETTINGS=", 1)[1].split().count("output_bias=zero") == 1
 
@@ -168,7 +229,9 @@ def test_a_grid_step_without_arguments_says_what_it_needs(tmp_path, step):
     ],
 )
 def test_a_bad_variable_of_study_is_named(tmp_path, name, value):
-    done = study(tmp_path, "paper-like", **{"DRY_RUN": "1", name: value})
+    done = study(
+        tmp_path, "paper-like", **{"DRY_RUN": "1", name: value}, **explaining(tmp_path / "site")
+    )
     assert done.returncode == 2 and f"{name} must be" in done.stderr, done.stderr
 
 

@@ -210,6 +210,7 @@ def test_a_run_folder_without_its_record_is_set_aside_and_promoted(
     records = {run.key: (run.folder / RECORD).read_bytes() for run in runs}
     damaged = runs[1]
     (damaged.folder / RECORD).unlink()  # deleted, or never written (a crash)
+    shutil.rmtree(root / "results")  # else the sweep restores it from the result set's record
     calls: list = []
     monkeypatch.setitem(sweep.EXECUTORS, "python", copy_record_executor(records, calls))
     for _ in range(2):  # the old code failed here, and at every later sweep

@@ -1,4 +1,4 @@
-"""What the chapters show: tables from TrainConfig and the data, verdicts written from the numbers."""
+"""What the chapters show: tables from TrainConfig and the data, the one way to write a rung and an interval."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sedlib.report import tables, verdict
-from sedlib.study.stats import duration_gain_correlation
+from sedlib.report import tables
 from sedlib.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,58 +48,50 @@ PAPER_LIKE = {
 }
 
 
-def test_the_verdict_recognises_the_papers_ordering():
-    text = verdict.rung_verdict(runs(PAPER_LIKE), "rung X")
-    assert "the paper's ordering holds" in text and "IF is below BCE" in text
-    assert "DR γ=4 beats BCE" in text and "(interval above 0)" in text
+def test_the_book_writes_an_interval_one_way():
+    from sedlib.report.names import interval, p_text, signed
+    from sedlib.study.stats import t_interval
+
+    assert interval(t_interval([1.0, 2.0, 3.0])) == "+2.0 [−0.5, +4.5]"
+    assert interval(None) == "–" and signed(-0.04) == "+0.0" and signed(-1.26, 2) == "−1.26"
+    assert p_text(float("nan")) == "–" and p_text(0.0421) == "0.042"
 
 
-def test_the_verdict_reports_a_broken_ordering_and_losses_to_bce():
-    swapped = {**PAPER_LIKE, "inverse_frequency": 0.20, "duration_robust-g4": 0.05}
-    text = verdict.rung_verdict(runs(swapped), "rung Y")
-    assert "does not hold" in text and "IF is above BCE" in text
-    assert "DR γ=4 does not beat BCE" in text
-    assert verdict.ordering(runs(swapped))[0] == "inverse_frequency"
-    missing = verdict.rung_verdict(runs({"bce": 0.1}), "rung Z")
-    assert "not all four methods" in missing
+def test_a_rung_is_named_by_what_it_is_and_marked_when_it_cannot_carry_a_claim():
+    from test_attribution import make_set
 
+    from sedlib.report.names import rule_note, rung_label, seeds_text
+    from sedlib.study.findings import ladder_gaps
 
-def test_the_ladder_verdict_names_the_rungs_where_the_ordering_holds(monkeypatch):
-    monkeypatch.setattr(verdict, "rung_label", lambda rung: rung.label)
-
-    class Rung:
-        def __init__(self, table, label):
-            self.table, self.label = table, label
-
-    rungs = [
-        Rung(runs({**PAPER_LIKE, "inverse_frequency": 0.3}), "small"),
-        Rung(runs(PAPER_LIKE), "large"),
-    ]
-    text = verdict.ladder_verdict(rungs)
-    assert "holds on rung(s) 2 of 2" in text
-
-
-def test_the_beyond_verdict_follows_the_numbers():
-    table = runs(
-        {"bce": 0.10, "duration_robust-g1": 0.12, "duration_robust-g4": 0.13, "class_balanced": 0.2}
+    result = make_set(
+        "paper", PAPER_LIKE, settings={"output_bias": "zero", "model": {"channels": 32}}
     )
-    durations = pd.Series({f"c{k}": float(k + 1) for k in range(10)})
-    gains = {
-        ("DR γ=1", "F at 0.5"): duration_gain_correlation(-durations, durations, n_perm=2000),
-        ("DR γ=4", "F at 0.5"): duration_gain_correlation(durations, durations, n_perm=2000),
+    result.runs = {
+        "bce-s0": {"resolved": {"class_frames": None}},
+        "inverse_frequency-s0": {"resolved": {"class_frames": "clip"}},
     }
-    text = verdict.beyond_verdict(table, gains, "a test rung")
-    assert "The gain survives tuning, its interval above 0" in text
-    assert "as the paper argues" in text and "the opposite of the paper's argument" in text
-    assert "Best macro F at 0.5: class-balanced BCE" in text and "5 seeds on a test rung" in text
+    assert (
+        rung_label(result)
+        == "d, dev-eval, 32 ch, 30 epochs, 5 seeds, zero output bias, per-clip N_m"
+    )
+    result.header["settings"]["max_steps"] = 5000
+    assert "5000 steps" in rung_label(result)
+    old = make_set("paper", PAPER_LIKE, assessed=False)
+    old.header["training_code"] = {"a": ["bce-s0"], "b": ["bce-s1"]}
+    assert rung_label(old).endswith("(superseded, mixed code)")
+    gaps = ladder_gaps([result, old])
+    assert [seeds_text(g.evidence) for g in gaps][::3] == ["5", "none: superseded, mixed code"]
+    assert "n = 5 seeds" in rule_note(gaps) and "paired t-interval" in rule_note(gaps)
 
 
 def test_training_choices_are_read_from_train_config(monkeypatch):
     table = tables.training_choices()
     defaults = TrainConfig()
     assert f"{defaults.batch_size} clips" in table.loc["batch size", "this study"]
-    length = table.loc["training length, early stopping", "this study"]
-    assert f"at most {defaults.max_steps} optimizer steps" in length
+    assert (
+        f"at most {defaults.max_steps} optimizer steps"
+        in table.loc["training length, early stopping", "this study"]
+    )
     for row in (
         "protocol",
         "optimizer, learning rate",
@@ -167,19 +158,3 @@ def test_the_training_notebook_takes_every_default_from_train_config():
         "a TrainConfig field has a default in the notebook"
     )
     assert values["profile"] == "book" and values["output_dir"] is None
-
-
-@pytest.mark.parametrize(
-    "fixed,tuned,above,expected",
-    [
-        (2.0, 9.0, True, "survives tuning, its interval above 0"),
-        (2.0, 1.0, False, "its interval includes 0: undecided"),
-        (2.0, -1.0, False, "Tuning closes the gap"),
-        (-1.0, 3.0, True, "ahead once both are tuned (its interval above 0)"),
-        (-1.0, 3.0, False, "its interval including 0"),
-        (-1.0, -2.0, False, "Not ahead of BCE, at 0.5 or after tuning."),
-        (0.0, 0.0, False, "Not ahead of BCE, at 0.5 or after tuning."),
-    ],
-)
-def test_every_calibration_case_has_its_words(fixed, tuned, above, expected):
-    assert expected in verdict.calibration(fixed, tuned, above)

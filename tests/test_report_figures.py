@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -14,9 +14,10 @@ import pytest
 from matplotlib.font_manager import FontProperties
 from test_report import PAPER_LIKE, runs
 
-from sedlib.report import figures, glance, tables, verdict, widgets
+from sedlib.report import figures, glance, tables, widgets
 from sedlib.study import paper
-from sedlib.study.results import load_ladder
+from sedlib.study.findings import Answer, ladder_gaps
+from sedlib.study.results import ResultSet, load_ladder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +72,7 @@ def ladder():
         lambda r: figures.gain_against_duration(r),
         lambda r: figures.gamma_sweep(load_ladder("gamma"), r),
         lambda r: figures.tuned_against_fixed(r[-1].table, list(paper.methods())),
-        lambda r: glance.glance_figure(glance.glance_table(r)),
+        lambda r: glance.glance_figure([g for g in ladder_gaps(r) if g.difference]),
     ],
     ids=["ladder", "gain", "gamma", "tuned", "glance"],
 )
@@ -103,32 +104,41 @@ def test_figure_html_keeps_small_text_readable_by_a_minimum_width():
     assert "horizontal axis: time (s)" in page
 
 
-def test_glance_table_holds_the_paired_differences_and_the_papers(monkeypatch):
-    table = runs(PAPER_LIKE, seeds=5, spread=0.0)
-    rung = SimpleNamespace(table=table, label="toy rung")
-    monkeypatch.setattr(glance, "rung_label", lambda r: r.label)
-    frame = glance.glance_table([rung, rung])
-    assert list(frame["rung"]) == [1, 1, 1, 2, 2, 2]
-    row = frame.set_index(["rung", "method"]).loc[(2, "duration_robust-g4")]
-    assert row["mean"] == pytest.approx(3.0)
-    assert row["ci_low"] == pytest.approx(3.0) and row["ci_high"] == pytest.approx(3.0)
+def as_set(table: pd.DataFrame, slug: str = "toy") -> ResultSet:
+    """A result set of ``table``'s runs, every one converged, aggregated with the criterion."""
+    from test_attribution import make_set
+
+    runs = table["method"] + "-s" + table["seed"].astype(str)
+    table = table.assign(converged=True, micro_f=0.4, marked=1.0, run=runs)
+    return replace(make_set("paper", {}, slug=slug), table=table)
+
+
+def test_the_glance_gaps_are_paired_differences_beside_the_papers():
+    rung = as_set(runs(PAPER_LIKE, seeds=5, spread=0.0))
+    gaps = ladder_gaps([rung, as_set(runs(PAPER_LIKE, seeds=5), "other")])
+    assert [g.challenger for g in gaps[:3]] == [
+        "duration_robust-g4",
+        "duration_robust-g1",
+        "inverse_frequency",
+    ]
+    first = gaps[0].difference
+    assert (first.mean, first.ci_low, first.ci_high) == pytest.approx((3.0, 3.0, 3.0))
     printed = paper.table4()["macro_f_percent"]
-    assert row["paper"] == pytest.approx(printed["duration_robust-g4"] - printed["bce"])
-    sentences = glance.glance_sentences(frame, 2)
-    assert len(sentences) == 3
-    assert "+3.0 [+3.0, +3.0]" in sentences[1] and "rung 2 of 2" in sentences[1]
-    assert "paper's sign for DR γ=4 on 2 (2 with an interval excluding 0)" in sentences[2]
-    assert "IF on 2 (2 with" in sentences[2]
+    assert gaps[0].paper == pytest.approx(printed["duration_robust-g4"] - printed["bce"])
+    assert {g.agrees for g in gaps} == {Answer.YES}
+    assert ladder_gaps([as_set(runs({"duration_robust-g4": 0.1}, seeds=3))]) == []  # no BCE
+    fig = glance.glance_figure(gaps)
+    assert "5 seeds, DR γ=4 − BCE: +3.0 [+3.0, +3.0]; paper +3.2." in figures.alt_text(fig)
+    plt.close(fig)
 
 
-def test_glance_without_results_says_the_one_message():
-    from sedlib.cli import how_to_make
+def test_no_results_is_said_with_the_commands_that_make_them():
+    from sedlib.book import missing
 
-    message = tables.no_results(*how_to_make("paper"))
-    frame, fig, text = glance.glance([], message)
-    assert frame.empty and fig is None
-    assert text.endswith(message)
-    assert "`sedlib sweep --grid paper --dataset synthetic-small --seeds 3`" in message
+    assert missing("paper") == (
+        "No results yet: run `sedlib sweep --grid paper --dataset synthetic-small --seeds 3` "
+        "and rebuild the book."
+    )
 
 
 def test_the_reader_is_told_the_command_of_each_grid():
@@ -145,12 +155,6 @@ def test_the_reader_is_told_the_command_of_each_grid():
         tables.no_results()
 
 
-def test_glance_skips_rungs_without_bce(monkeypatch):
-    table = runs({"duration_robust-g4": 0.1}, seeds=3)
-    monkeypatch.setattr(glance, "rung_label", lambda r: r.label)
-    assert glance.glance_table([SimpleNamespace(table=table, label="x")]).empty
-
-
 def test_table_html_writes_the_csv_and_links_it(tmp_path, monkeypatch):
     monkeypatch.setattr(tables, "table_csv_folder", lambda: tmp_path)
     frame = pd.DataFrame({"a": [1.5, 2.0]}, index=["x", "y"])
@@ -162,8 +166,6 @@ def test_table_html_writes_the_csv_and_links_it(tmp_path, monkeypatch):
 
 def test_one_message_for_missing_results_in_every_chapter():
     for notebook in (ROOT / "book").glob("*.ipynb"):
-        if notebook.name.startswith("05_"):
-            continue  # the attribution chapter has its own owner; it keeps its own wording for now
         source = "".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"])
         for variant in ("No results yet", "Missing results", "No stored BCE run"):
             assert variant not in source, f"{notebook.name} types its own '{variant}' message"
@@ -171,11 +173,16 @@ def test_one_message_for_missing_results_in_every_chapter():
 
 def test_paired_table_formats_each_method_against_bce():
     table = runs(PAPER_LIKE, seeds=4, spread=0.0)
-    shown = verdict.paired_table(table, list(PAPER_LIKE), {"macro_f": "macro F at 0.5"})
+    shown = tables.paired_table(as_set(table), list(PAPER_LIKE), {"macro_f": "macro F at 0.5"})
     assert list(shown.columns) == ["macro F at 0.5"]
-    assert shown.loc["DR γ=4", "macro F at 0.5"].startswith("+3.0 [+3.0, +3.0], p=")
-    assert shown.loc["IF", "macro F at 0.5"].endswith("0/4")
-    assert verdict.paired_table(table, ["duration_robust-g4"]) is None  # no BCE shown
+    assert shown.loc["DR γ=4", "macro F at 0.5"] == "+3.0 [+3.0, +3.0], p=0.000"
+    assert shown.loc["IF", "macro F at 0.5"].startswith("−6.0 [")
+    old = as_set(table)
+    old.header["table_columns"] = []  # aggregated before the criterion: superseded, not tested
+    assert (
+        tables.paired_table(old, list(PAPER_LIKE), {"macro_f": "m"}).loc["IF", "m"].endswith("p=–")
+    )
+    assert tables.paired_table(as_set(table), ["duration_robust-g4"]) is None  # no BCE shown
 
 
 def test_duration_correlations_include_the_papers_table2():
@@ -183,10 +190,10 @@ def test_duration_correlations_include_the_papers_table2():
     labels = list(paper.table1().index)
     for k, label in enumerate(labels):  # per-class F: the gain of DR γ=4 grows with the class index
         table[f"f:{label}"] = table["macro_f"] + (table["method"] == "duration_robust-g4") * k / 100
-    found = verdict.duration_correlations(table, metrics={"F at 0.5": "f"})
+    found = tables.duration_correlations(table, metrics={"F at 0.5": "f"})
     assert ("DR γ=4", "F at 0.5") in found and ("DR γ=1", "paper's Table 2, F at 0.5") in found
-    shown = verdict.correlation_table(found)
-    assert list(shown.columns) == ["Spearman ρ", "p (permutation)", "classes"]
+    shown = tables.correlation_table(found)
+    assert list(shown.columns) == ["Spearman ρ", "p (permutation)", "p (Holm)", "classes"]
 
 
 def test_stored_bce_histograms_come_from_the_closest_rung(ladder):

@@ -121,7 +121,7 @@ def _result(protocol, minutes, channels, seeds):
         "paper",
         f"{protocol}-{minutes}-{channels}-{seeds}",
         header,
-        pd.DataFrame({"seed": range(seeds)}),
+        pd.DataFrame({"seed": range(seeds), "converged": [True] + [False] * (seeds - 1)}),
         {},
     )
 
@@ -140,9 +140,10 @@ def test_the_ladder_climbs_towards_the_paper():
         "folds-192-32-3",
         "folds-192-128-10",
     ]
-    assert "narrow CRNN (32 ch)" in rung_label(rungs[2]) and "10 seeds" in rung_label(rungs[0])
+    assert rung_label(rungs[2]) == "d, folds, 32 ch, 10 epochs, 3 seeds (superseded)"
     table = describe_ladder(ordered)
-    assert list(table["protocol"]) == ["dev-eval", "dev-eval", "folds", "folds"]
+    assert list(table.index) == [rung_label(r) for r in ordered]
+    assert list(table["runs converged"]) == ["1 of 3", "1 of 3", "1 of 3", "1 of 10"]
 
 
 def _runs_of(grid, settings, rows):

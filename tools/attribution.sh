@@ -2,24 +2,29 @@
 # The attribution study of chapter "Why the numbers differ from the paper", one stage a call:
 #
 #   bash tools/attribution.sh screen      # rung 1 (synthetic-small, dev-eval, full CRNN, 30 epochs):
-#                                         # SGD's learning rate on BCE, then every arm, 3 seeds,
+#                                         # SGD's learning rate on BCE, then every arm, 3 seeds
+#                                         # (cause-sgd runs at the rate the sgd-lr sets chose),
 #                                         # then the paper and γ grids with the settings that
-#                                         # explain (grids.PAPER_LIKE): the paper-like rung 1
+#                                         # explain (the paper-like settings: those of the arms
+#                                         # whose verdict is "explains"): the paper-like rung 1
 #   bash tools/attribution.sh capacity    # rung 1's data at rung 2's model (32 channels, 15 epochs):
-#                                         # the baseline and the arms that explain (those whose
-#                                         # settings grids.PAPER_LIKE combines), 3 seeds (cause 6)
+#                                         # the baseline and the arms that explain, 3 seeds (cause 6)
 #   bash tools/attribution.sh calibrate   # the difficulty: BCE alone on synthetic-tut-timeline at
 #                                         # event-to-background offsets $OFFSETS (dB), rung 2's
 #                                         # settings (4 folds of the development set, 32 channels,
-#                                         # 15 epochs); the chapter picks the offset whose BCE
-#                                         # lands nearest the paper's (development data only),
-#                                         # and sedlib.study.grids.CALIBRATED_EBR_DB states it
+#                                         # 15 epochs); the offset whose BCE lands nearest the
+#                                         # paper's (development data only) is chosen, read from
+#                                         # these sets (sedlib.study.choices.calibrated_offset)
 #   bash tools/attribution.sh confirm     # rung 2 on dev-eval (32 channels, 15 epochs), 3 seeds:
 #                                         # the baseline at the calibrated difficulty and as
 #                                         # generated (cause 5), the arms that explain on rung 1 at
 #                                         # the calibrated difficulty, and the paper grid with their
-#                                         # settings combined (grids.PAPER_LIKE): the paper-like
-#                                         # rung (its BCE and DR runs are the zero-bias arm's)
+#                                         # settings combined: the paper-like rung (its BCE and DR
+#                                         # runs are the zero-bias arm's)
+#
+# The chosen values (the calibrated offset, the paper-like settings, the arms that explain) are
+# read from the result sets that chose them, through sedlib: a stage that needs one before it
+# exists stops with a message naming the stage that makes it.
 #
 # Every stage is a list of `sedlib sweep` commands: they resume where they stopped, skip
 # finished runs (identity), and aggregate into data/results/<grid>/. A stage stops at the
@@ -60,13 +65,13 @@ PYTHON=${PYTHON:-$(sedlib_python)}
   || die "PYTHON=$PYTHON cannot import sedlib: set PYTHON to the interpreter sedlib is installed in (the one of $SEDLIB)"
 
 screen() {
+  local like
   for lr in 0.01 0.03 0.1 0.3 1 3 10; do
     "$SEDLIB" sweep --grid sgd-lr "${RUNG1[@]}" --set lr=$lr
   done
   for grid in cause-baseline cause-zero-bias cause-last-epoch cause-clip-frames cause-sgd; do
     "$SEDLIB" sweep --grid "$grid" "${RUNG1[@]}"
   done
-  local like
   like=$(paper_like)  # an assignment: a failure stops the stage (set -e)
   # the paper-like row on rung 1: the paper grid with the settings that explain, combined
   # shellcheck disable=SC2086  # $like is a list of options
@@ -79,20 +84,25 @@ screen() {
 
 # The two readers below run in a command substitution: call them in an assignment
 # (`x=$(paper_like)`), whose status set -e sees, never inside a command's arguments.
-paper_like() {  # the --set options of sedlib.study.grids.PAPER_LIKE (none: a failure)
-  local options
-  options=$("$PYTHON" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'--set {k}={v}' for k, v in p.items()))") \
-    || die "could not read sedlib.study.grids.PAPER_LIKE with $PYTHON"
-  [[ -n "$options" ]] || die "sedlib.study.grids.PAPER_LIKE is empty: the paper-like sweeps need its settings"
-  echo "$options"
+# They read the arms whose verdict is "explains" (chapter 5's table) through sedlib.
+paper_like() {  # their settings as --set options (none: a failure)
+  "$PYTHON" -c "
+from sedlib.study.attribution import cause_findings, paper_like
+like = paper_like(cause_findings())
+if not like.settings:
+    raise SystemExit('tools/attribution.sh: no arm explains a gap under the verdict rule yet (chapter 5): no paper-like settings')
+print(' '.join(f'--set {k}={v}' for k, v in like.settings.items()))" \
+    || die "could not read the paper-like settings with $PYTHON (why: the line above)"
 }
 
-explaining_arms() {  # the grids of the arms that explain (none: a failure)
-  local arms
-  arms=$("$PYTHON" -c "from sedlib.study.grids import paper_like_arms as a; print(' '.join(a()))") \
-    || die "could not read sedlib.study.grids.paper_like_arms with $PYTHON"
-  [[ -n "$arms" ]] || die "sedlib.study.grids.paper_like_arms() is empty: no arm explains yet"
-  echo "$arms"
+explaining_arms() {  # their grids (none: a failure)
+  "$PYTHON" -c "
+from sedlib.study.attribution import cause_findings, paper_like
+like = paper_like(cause_findings())
+if not like.arms:
+    raise SystemExit('tools/attribution.sh: no arm explains a gap under the verdict rule yet (chapter 5)')
+print(' '.join(like.arms))" \
+    || die "could not read the arms that explain with $PYTHON (why: the line above)"
 }
 
 capacity() {
@@ -111,12 +121,12 @@ calibrate() {
 
 confirm() {
   local offset like grid arms
-  offset=$("$PYTHON" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')") \
-    || die "could not read sedlib.study.grids.CALIBRATED_EBR_DB with $PYTHON"
-  if [ -z "$offset" ]; then
-    echo "not calibrated yet: run the calibrate stage and set sedlib.study.grids.CALIBRATED_EBR_DB" >&2
-    exit 1
-  fi
+  offset=$("$PYTHON" -c "
+from sedlib.study.choices import calibrated_offset
+found = calibrated_offset()
+if found is None:
+    raise SystemExit('tools/attribution.sh: not calibrated yet: run the calibrate stage first')
+print(f'{found.value:g}')") || die "no calibrated offset (why: the line above)"
   like=$(paper_like)
   arms=$(explaining_arms)
   local hard="synthetic-tut-timeline-ebr$offset"

@@ -1,6 +1,6 @@
 """BCE class by class at the calibrated difficulty, beside the paper and beside how audible the generator makes each class.
 
-The calibration (:func:`sedlib.report.attribution.calibration_table`)
+The calibration (:func:`sedlib.study.choices.calibrated_offset`)
 chooses the event-to-background offset at which BCE lands nearest the
 paper. This module sets BCE's F-score per class at that offset beside the
 paper's Table 2, beside how often the class is active in the test data
@@ -11,14 +11,11 @@ energy of its scenes' backgrounds at that offset
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
-
 import pandas as pd
 
 from sedlib.errors import ConfigError
-from sedlib.study.attribution import split_difficulty
-from sedlib.study.results import ResultSet, load_ladder
+from sedlib.study.choices import split_difficulty
+from sedlib.study.results import ResultSet
 
 #: A class is *loud* when its events raise some band of the features by at least this much (dB).
 LOUD_RISE_DB = 10.0
@@ -34,31 +31,6 @@ COLUMNS = {
     "largest_rise_db": "largest rise of the features (dB)",
     "bands_raised": "bands raised ≥ 3 dB (%)",
 }
-
-
-def chosen_calibration(calibration: pd.DataFrame, root: Path | None = None) -> ResultSet | None:
-    """The calibration result set of the offset that ``calibration`` marks as chosen.
-
-    Parameters
-    ----------
-    calibration : pandas.DataFrame
-        :func:`sedlib.report.attribution.calibration_table`.
-    root : Path, optional
-        Where the result sets are (default: the study's).
-
-    Returns
-    -------
-    ResultSet or None
-        None when no offset is chosen (no calibration yet). Of several sets on
-        the chosen data (other settings), the one nearest the paper
-        (:attr:`~sedlib.study.results.ResultSet.fidelity`).
-    """
-    chosen = calibration[calibration["chosen"] == "✓"] if not calibration.empty else calibration
-    if chosen.empty:
-        return None
-    name = chosen["data"].iloc[0]
-    found = [r for r in load_ladder("calibration", root) if r.header["data"]["name"] == name]
-    return found[-1] if found else None
 
 
 def per_class_f(table: pd.DataFrame) -> pd.Series:
@@ -147,96 +119,14 @@ def difficulty_display(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=COLUMNS)
 
 
-def _number(value: float, unit: str) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:.1f}{unit}"
-
-
-def _ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th, 21st.
-
-    >>> [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22)]
-    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd']
-    """
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _class_text(label: str, row: pd.Series, rank: int) -> str:
-    return (
-        f"{label} ({row['f_here']:.0f} % here, {_number(row['f_paper'], ' %')} in the paper; "
-        f"active in {_number(row['active'], ' %')} of the test segments, the "
-        f"{'' if rank == 1 else _ordinal(rank) + ' '}most active class; its features rise by up "
-        f"to {_number(row['largest_rise_db'], ' dB')})"
-    )
-
-
-def difficulty_sentence(frame: pd.DataFrame) -> str:
-    """What :func:`difficulty_table` says, in words written from its numbers.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        :func:`difficulty_table`.
-
-    Returns
-    -------
-    str
-        Markdown: the classes that carry BCE's micro F, and how many audible
-        classes BCE still misses; empty for an empty table.
-    """
-    if frame.empty:
-        return ""
-    offset, micro, printed = (frame.attrs[k] for k in ("offset_db", "micro_f", "micro_f_paper"))
-    side = "above" if micro > printed else "not above"
-    ranks = frame["active"].rank(ascending=False, method="min", na_option="bottom").astype(int)
-    best = frame[frame["f_here"] >= micro]
-    parts = [
-        f"At {offset:g} dB BCE's micro F is {micro:.1f} %, {side} the paper's {printed:.2f} %."
-    ]
-    if not best.empty:
-        named = "; ".join(_class_text(label, row, ranks[label]) for label, row in best.iterrows())
-        parts.append(f"The classes it detects better than that: {named}.")
-    for found, words in zip(
-        _sides(frame), ("better here than in the paper", "better in the paper"), strict=True
-    ):
-        if not found.empty:
-            named = ", ".join(
-                f"{label} ({row['f_here']:.0f} against {row['f_paper']:.0f} %)"
-                for label, row in found.iterrows()
-            )
-            parts.append(f"Detected at least {APART_POINTS:g} points {words}: {named}.")
-    loud = frame[frame["largest_rise_db"] >= LOUD_RISE_DB]
-    missed = loud[loud["f_here"] < MISSED_F_PERCENT]
-    parts.append(
-        f"{len(loud)} of {len(frame)} classes raise some band of the features by at least "
-        f"{LOUD_RISE_DB:g} dB over their scenes' backgrounds at this offset"
-        + (
-            f", and BCE misses {len(missed)} of them (F below {MISSED_F_PERCENT:g} %): "
-            "being audible does not make a class detected."
-            if len(missed)
-            else "."
-        )
-    )
-    return " ".join(parts)
-
-
-def _sides(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sides(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The classes detected at least :data:`APART_POINTS` better here than in the paper, and worse."""
     apart = frame["f_here"] - frame["f_paper"]
-    return frame[apart >= APART_POINTS], frame[-apart >= APART_POINTS]
+    return list(frame.index[apart >= APART_POINTS]), list(frame.index[-apart >= APART_POINTS])
 
 
-def sides_sentence(frame: pd.DataFrame) -> str:
-    """One sentence on :func:`difficulty_table` when classes lie at least :data:`APART_POINTS` from
-    the paper on both sides (the synthetic data are easier for some, harder for others); else empty."""
-    if frame.empty:
-        return ""
-    easier, harder = (list(side.index) for side in _sides(frame))
-    if not (easier and harder):
-        return ""
-    return (
-        f"Class by class, BCE at {frame.attrs['offset_db']:g} dB detects {', '.join(easier)} at "
-        f"least {APART_POINTS:g} points better than the paper and {', '.join(harder)} at least "
-        f"{APART_POINTS:g} points worse: at this offset the synthetic data are easier than the "
-        "real ones for some classes and harder for others."
-    )
+def loud_classes(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The classes whose events raise some band by at least :data:`LOUD_RISE_DB`, and those of them
+    BCE misses (F below :data:`MISSED_F_PERCENT`)."""
+    loud = frame[frame["largest_rise_db"] >= LOUD_RISE_DB]
+    return list(loud.index), list(loud.index[loud["f_here"] < MISSED_F_PERCENT])

@@ -401,18 +401,20 @@ def ladder_figure(sets, metric: str = "macro_f", methods=None):
     ax.set_xticks(x, [short_name(m) for m in methods])
     ax.set_xlim(-0.6, len(methods) - 0.4)
     ax.set_ylabel(f"{metric_label(metric)} (%)")
-    ax.legend(handles=ladder_legend(len(sets)), ncol=min(n, 4), loc="best")
+    labels = [rung_label(s) for s in sets]
+    ax.legend(handles=ladder_legend(labels), loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncol=1, frameon=False)  # fmt: skip
     fig.tight_layout()
     return fig
 
 
-def ladder_legend(n_rungs: int, paper: bool = True) -> list:
-    """Legend handles: one grey marker per rung, and the paper's hollow black square.
+def ladder_legend(labels: list[str], paper: bool = True) -> list:
+    """Legend handles: one grey marker per rung, named by ``labels``, and the paper's hollow black square.
 
     Parameters
     ----------
-    n_rungs : int
-        Rungs drawn (markers of rungs 1 to ``n_rungs``).
+    labels : list of str
+        The rungs drawn, in marker order (:func:`sedlib.report.names.rung_label`).
     paper : bool
         Whether to add the paper's handle last.
 
@@ -423,8 +425,8 @@ def ladder_legend(n_rungs: int, paper: bool = True) -> list:
     from matplotlib.lines import Line2D
 
     handles = [
-        Line2D([], [], marker=rung_marker(k), color="#555555", linestyle="none", label=f"rung {k}")
-        for k in range(1, n_rungs + 1)
+        Line2D([], [], marker=rung_marker(k), color="#555555", linestyle="none", label=label)
+        for k, label in enumerate(labels, start=1)
     ]
     if paper:
         handles.append(Line2D([], [], label="paper", **paper_marker_style()))
@@ -480,7 +482,7 @@ def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str 
     printed = paper.table2()
     gain = printed.loc[method, "f_percent"] - printed.loc["bce", "f_percent"]
     ax.plot(durations[gain.index], gain, **paper_marker_style())
-    legend = ladder_legend(len(sets))
+    legend = ladder_legend([rung_label(s) for s in sets])
     legend = [legend[k - 1] for k in handles] + [legend[-1]]
     ax.axhline(0, color="gray", lw=0.8)
     ax.set(
@@ -488,7 +490,7 @@ def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str 
         xlabel="mean event duration (s, Table 1)",
         ylabel=f"F gain, {short_name(method)} − BCE\n(points)",
     )
-    ax.legend(handles=legend)
+    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -541,10 +543,7 @@ def gamma_sweep(gamma_sets, paper_sets):
     from matplotlib.lines import Line2D
 
     sources = sweep_sources(gamma_sets, paper_sets)
-    handles = ladder_legend(len(sources), paper=False)
-    for handle, (result, _) in zip(handles, sources, strict=True):
-        grid = "γ grid" if result.grid == "gamma" else "paper grid"
-        handle.set_label(f"{rung_label(result)} ({grid})")
+    handles = ladder_legend([rung_label(result) for result, _ in sources], paper=False)
     handles += [
         Line2D([], [], color=method_colour("bce"), ls="--", label="BCE, this study"),
         Line2D([], [], label="paper (TUT, 10 seeds)", **paper_marker_style()),

@@ -10,7 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from sedlib.study import paper
+from sedlib.study.attribution import channels
+from sedlib.study.evidence import Evidence, Problem
+from sedlib.study.findings import arm_settings
 from sedlib.study.results import ResultSet
+from sedlib.study.stats import RULE
 from sedlib.study.summary import parse_method_key
 
 #: The names of the methods without γ that the paper does not name: (readable, short).
@@ -46,51 +50,132 @@ def short_name(method: str) -> str:
 
 
 def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
-    """One row per rung: data, minutes of audio, frame imbalance, protocol, seeds, epochs, model width, device."""
+    """One row per rung (its :func:`rung_label`): minutes of audio, frame imbalance, runs converged, code."""
     rows = []
     for s in sets:
-        data, settings = s.header["data"], s.header["settings"]
+        data = s.header["data"]
         rows.append(
             {
-                "data": data["name"],
                 "min": round(float(data["audio_minutes"])),
                 "imbalance": f"{float(data['frame_imbalance']):,.0f}x",
-                "protocol": s.header["protocol"],
-                "seeds": s.header["seeds"],
-                "epochs": settings["epochs"],
-                "channels": settings.get("model", {}).get("channels", 128),
-                "device": settings["device"],
+                "runs converged": f"{int(s.table['converged'].sum())} of {len(s.table)}",
+                "training code": "not recorded"
+                if "not recorded" in s.code_versions
+                else f"{len(s.code_versions)} version(s)",
             }
         )
-    return pd.DataFrame(rows, index=pd.Index([f"rung {k + 1}" for k in range(len(sets))]))
+    return pd.DataFrame(rows, index=pd.Index([rung_label(s) for s in sets], name="rung"))
 
 
-#: Settings of the attribution study: their defaults, and how a rung that departs from one is named.
-ATTRIBUTION_SETTINGS = {
-    "optimizer": ("adam", "SGD"),
-    "output_bias": ("prior", "zero output bias"),
-    "class_frames": ("dataset", "per-clip N_m"),
-    "selection": ("best", "last epoch"),
+#: How a rung made with an attribution setting other than the default is named.
+ATTRIBUTION_NAMES = {
+    "optimizer": "SGD",
+    "output_bias": "zero output bias",
+    "class_frames": "per-clip N_m",
+    "selection": "last epoch",
 }
+#: How a result set that cannot carry a claim is marked wherever it is named.
+SET_MARKS = {"superseded": "superseded", "mixed": "mixed code"}
 
 
 def rung_label(result: ResultSet) -> str:
-    """One line for tables and figures: data, protocol, size, seeds, model, departures from the defaults.
+    """The book's one name of a rung: data, protocol, width, budget, seeds, departures, marks.
 
-    The attribution study's settings (:data:`ATTRIBUTION_SETTINGS`) are
-    named when they are not the defaults, so that a rung made with them is
-    never read as a rung of the defaults.
+    The attribution study's settings (:func:`sedlib.study.findings.arm_settings`)
+    are named when they are not the defaults, so that a rung made with them
+    is never read as a rung of the defaults; a superseded or mixed result
+    set says so (:mod:`sedlib.study.evidence`).
     """
-    data, settings = result.header["data"], result.header["settings"]
-    width = settings.get("model", {}).get("channels", 128)
-    model = "CRNN" if width == 128 else f"narrow CRNN ({width} ch)"
-    departures = "".join(
-        f", {text}"
-        for key, (default, text) in ATTRIBUTION_SETTINGS.items()
-        if result.setting(key, default) != default
+    settings = result.header["settings"]
+    data = result.header["data"]["name"].removesuffix("-seed0")
+    steps, epochs = settings.get("max_steps"), settings.get("epochs")
+    budget = f"{steps} steps" if steps else f"{epochs} epochs"
+    parts = [data, result.header["protocol"], f"{channels(result)} ch", budget,
+             f"{result.header['seeds']} seeds"]  # fmt: skip
+    parts += [ATTRIBUTION_NAMES[key] for key in arm_settings(result)]
+    marks = [SET_MARKS["superseded"]] * result.superseded + [SET_MARKS["mixed"]] * result.mixed_code
+    return ", ".join(parts) + (f" ({', '.join(marks)})" if marks else "")
+
+
+def signed(value: float, digits: int = 1) -> str:
+    """A difference in points: ``+1.2``, ``−0.3`` (never ``−0.0``).
+
+    >>> signed(1.234), signed(-0.04), signed(-2.0)
+    ('+1.2', '+0.0', '−2.0')
+    """
+    text = f"{value:+.{digits}f}"
+    return "+" + text[1:] if float(text) == 0 else text.replace("-", "−")
+
+
+def interval(found, digits: int = 1) -> str:
+    """The book's one way to write an estimate with its interval: ``+1.2 [−0.3, +2.8]``; ``–`` for none.
+
+    Parameters
+    ----------
+    found : PairedDifference or None
+        Any record with ``mean``, ``ci_low`` and ``ci_high``.
+
+    >>> from sedlib.study.stats import t_interval
+    >>> interval(t_interval([1.0, 2.0, 3.0]))
+    '+2.0 [−0.5, +4.5]'
+    """
+    if found is None:
+        return "–"
+    return f"{signed(found.mean, digits)} [{signed(found.ci_low, digits)}, {signed(found.ci_high, digits)}]"
+
+
+#: Why a comparison enters no claim, as a table says it.
+PROBLEM_WORDS = {
+    Problem.SUPERSEDED: "superseded",
+    Problem.MIXED_CODE: "mixed code",
+    Problem.NOT_CONVERGED: "not converged",
+    Problem.NO_EVENTS: "a model marks no event",
+    Problem.FEW_SEEDS: "too few seeds",
+}
+
+
+def seeds_text(evidence: Evidence) -> str:
+    """The seeds a row of a table rests on: ``"10"``, ``"9 of 10"``, or why none (``"none: superseded"``).
+
+    A superseded set's runs did not converge by definition, and a claim without converged seeds
+    has too few: those follow and are not repeated.
+
+    >>> seeds_text(Evidence((0, 1, 2), (0, 1, 2, 3), frozenset({Problem.NOT_CONVERGED})))
+    '3 of 4'
+    >>> seeds_text(Evidence((), (0, 1, 2), frozenset({Problem.SUPERSEDED, Problem.NOT_CONVERGED,
+    ...     Problem.FEW_SEEDS, Problem.NO_EVENTS})))
+    'none: superseded, a model marks no event'
+    """
+    if evidence.usable:
+        kept, common = len(evidence.seeds), len(evidence.common)
+        return f"{kept}" if kept == common else f"{kept} of {common}"
+    implied = {Problem.FEW_SEEDS} | (
+        {Problem.NOT_CONVERGED} if Problem.SUPERSEDED in evidence.problems else set()
     )
+    shown = [p for p in Problem if p in evidence.problems - implied] or [Problem.FEW_SEEDS]
+    return "none: " + ", ".join(PROBLEM_WORDS[p] for p in shown)
+
+
+def p_text(p: float) -> str:
+    """A corrected p-value for a table; ``–`` when not tested.
+
+    >>> p_text(0.01234), p_text(float("nan"))
+    ('0.012', '–')
+    """
+    return "–" if p != p else f"{p:.3f}"
+
+
+def rule_note(items) -> str:
+    """The line under every table of differences: the rule, and the seeds its rows rest on (Markdown).
+
+    Parameters
+    ----------
+    items : list of records with ``evidence`` (gaps, arm findings)
+    """
+    counts = sorted({len(i.evidence.shown) for i in items}) or [0]
+    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
     return (
-        f"{data['name']} ({data['audio_minutes']:.0f} min, {data['frame_imbalance']:,.0f}x), "
-        f"{result.header['protocol']}, {result.header['seeds']} seeds, {settings['epochs']} epochs, "
-        f"{model}, {settings['device']}{departures}"
+        f"*Mean difference over paired seeds [95 % {RULE}], n = {n} seeds; p-values corrected by "
+        "Holm's method over the table. A result set aggregated before the convergence criterion is "
+        "marked superseded; runs that did not converge enter no claim.*"
     )

@@ -9,9 +9,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sedlib.data import read_meta
+from sedlib.data.meta import class_stats, label_roll
 from sedlib.features import FeatureConfig
-from sedlib.report.names import method_name, rung_label, short_name
-from sedlib.study.summary import UNDEFINED_RULE, format_mean_ci, with_method
+from sedlib.report.figures import class_gains
+from sedlib.report.names import interval, method_name, p_text, rung_label, short_name
+from sedlib.study import paper
+from sedlib.study.findings import corrected, gap
+from sedlib.study.stats import duration_gain_correlation, holm
+from sedlib.study.summary import (
+    PAPER_METHODS,
+    UNDEFINED_RULE,
+    format_mean_ci,
+    per_class,
+    short_vs_long,
+    with_method,
+)
 from sedlib.training.config import TRAINING_CHOICES, TrainConfig, model_defaults
 from sedlib.training.record import RunRecord
 from sedlib.training.split import CLIP_FRAMES
@@ -113,8 +126,6 @@ def data_provenance(stats_real: pd.DataFrame | None, meta_dir: Path | None) -> p
     pandas.DataFrame
         Index ``quantity``; columns ``printed in the paper``, ``source``, ``recomputed here``.
     """
-    from sedlib.data import read_meta
-    from sedlib.study import paper
 
     facts = paper.text_facts()
     rows = [("development audio (min)", facts["development_minutes"], "the paper, Sec. 4.1", "–")]
@@ -146,7 +157,6 @@ def _defaults() -> dict:
 
 def _updates_per_epoch(defaults: dict) -> float:
     """Optimizer steps per epoch of one fold at the paper's size (192 min, 3 of 4 folds, minus validation)."""
-    from sedlib.study import paper
 
     clips = paper.text_facts()["development_minutes"] * 60 / (CLIP_FRAMES * HOP_S)
     return clips * 3 / 4 * (1 - defaults["val_fraction"]) / defaults["batch_size"]
@@ -202,7 +212,8 @@ def per_class_table(record: RunRecord, durations: pd.Series) -> pd.DataFrame:
 
 
 def method_table(table: pd.DataFrame, methods, columns: dict[str, str]) -> pd.DataFrame:
-    """Mean ± 95% CI over seeds (percent) of some columns, one row per method present."""
+    """Mean ± 95% CI over seeds (percent) of some columns, one row per method present, and how
+    many of its runs converged."""
     table = with_method(table)
     rows = {}
     for method in methods:
@@ -212,7 +223,8 @@ def method_table(table: pd.DataFrame, methods, columns: dict[str, str]) -> pd.Da
         rows[short_name(method)] = {
             label: format_mean_ci(runs[col]) for col, label in columns.items()
         }
-        rows[short_name(method)]["seeds"] = int(runs["seed"].nunique())
+        if "converged" in runs:
+            rows[short_name(method)]["converged"] = f"{int(runs['converged'].sum())} of {len(runs)}"
     return pd.DataFrame(rows).T
 
 
@@ -231,7 +243,6 @@ def table1_comparison(stats: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ``{source name: class_stats(...)}``; the first source is compared with
         the paper in a ``difference`` column (relative, e.g. -0.67).
     """
-    from sedlib.study import paper
 
     table = pd.DataFrame({"paper, Table 1 (s)": paper.table1()})
     for k, (name, frame) in enumerate(stats.items()):
@@ -247,7 +258,6 @@ def table1_deviations(stats: pd.DataFrame, tolerance: float = 0.05) -> pd.Series
 
     Returns the relative differences, largest first (e.g. ``children: -0.67``).
     """
-    from sedlib.study import paper
 
     printed = paper.table1()
     difference = (stats["mean_duration"].reindex(printed.index) / printed - 1).dropna()
@@ -277,7 +287,6 @@ def e2_readings(
     active (files are cut into consecutive 10 s clips, each file as long as
     its last event).
     """
-    from sedlib.data.meta import class_stats, label_roll
 
     labels = list(labels)
     per_set = class_stats(meta, hop)["n_frames"].reindex(labels).fillna(0)
@@ -303,52 +312,50 @@ def e2_readings(
 
 
 # ---------------------------------------------------------------------- chapters 04-06: results
-def result_header(result, rung: int | None = None) -> str:
-    """What a result set is, where it lives and the command that made it (Markdown)."""
+def result_header(result) -> str:
+    """What a result set is, where it lives, how many runs converged, and the command that made it (Markdown)."""
     table = result.table
-    commits = sorted({str(c)[:10] for c in table["git_commit"].dropna()})
     where = f"`data/results/{result.grid}/{result.slug}.csv`"
-    name = f"Rung {rung}: " if rung is not None else ""
+    command = (
+        f"Made by `{result.header['created_by']}`; today's command for the same settings: "
+        f"`{result.command}`."
+        if result.command != result.header["created_by"]
+        else f"Regenerate with `{result.command}`."
+    )
     return (
-        f"**{name}{rung_label(result)}.** {len(table)} run(s) of the `{result.grid}` grid "
-        f"(up to {int(table['epochs_run'].max())} epochs per training; code {', '.join(commits)}), "
-        f"aggregated {result.header['aggregated']['created_utc']} into {where}. "
-        + (
-            f"Made by `{result.header['created_by']}`; today's command for the same settings: "
-            f"`{result.command}`."
-            if result.command != result.header["created_by"]
-            else f"Regenerate with `{result.command}`."
-        )
+        f"**{rung_label(result)}.** {len(table)} run(s) of the `{result.grid}` grid, "
+        f"{int(table['converged'].sum())} of them converged; training code: "
+        f"{', '.join(result.code_versions)}; aggregated "
+        f"{result.header['aggregated']['created_utc']} into {where}. {command}"
     )
 
 
 def ladder_table(sets, metric: str = "macro_f", methods=None) -> pd.DataFrame:
-    """Mean ± 95% CI (percent) of a metric per method (rows) and rung (columns), with the paper's Table 4."""
-    from sedlib.study import paper
-    from sedlib.study.summary import PAPER_METHODS
+    """Mean ± 95% CI (percent) of a metric per method (rows) and rung (columns, by :func:`rung_label`),
+    the runs that converged, and the paper's Table 4."""
 
     methods = list(methods or PAPER_METHODS)
     columns = {}
-    for k, result in enumerate(sets, start=1):
+    for result in sets:
         table = with_method(result.table)
-        columns[f"rung {k}"] = {
+        column = {
             short_name(m): format_mean_ci(table.loc[table["method"] == m, metric]) for m in methods
         }
+        column["runs converged"] = f"{int(table['converged'].sum())} of {len(table)}"
+        columns[rung_label(result)] = column
     frame = pd.DataFrame(columns)
     printed = paper.table4()
     if metric in ("macro_f", "micro_f"):
         frame["paper"] = [
             f"{printed.loc[m, f'{metric}_percent']:.2f}" if m in printed.index else "–"
             for m in methods
-        ]
+        ] + ["10 seeds"]
     frame.index.name = "method"
     return frame.fillna("–")
 
 
 def table2_beside(result) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-class F (%) and error rate of one result set beside the paper's Table 2, shortest class first."""
-    from sedlib.study import paper
-    from sedlib.study.summary import PAPER_METHODS, per_class
 
     f_here, er_here = per_class(result.table, "f"), per_class(result.table, "er")
     order = paper.table1().sort_values().index
@@ -368,8 +375,6 @@ def table2_beside(result) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def short_long_table(result, k: int = 10) -> pd.DataFrame:
     """Mean F (%) of the k shortest and the k longest classes (Table 1 durations), here and in the paper."""
-    from sedlib.study import paper
-    from sedlib.study.summary import PAPER_METHODS, per_class, short_vs_long
 
     f_here = per_class(result.table, "f")
     durations = paper.table1()
@@ -386,3 +391,116 @@ def short_long_table(result, k: int = 10) -> pd.DataFrame:
             f"{k} longest, paper": there["long_mean_f"],
         }
     return pd.DataFrame(rows).T
+
+
+# ---------------------------------------------------------------------- chapter 07: beyond the paper
+#: The metrics of the paired comparisons against BCE (chapter "Beyond the paper"), with their names.
+COMPARED = {
+    "macro_f": "macro F at 0.5",
+    "tuned_macro_f": "macro F, tuned",
+    "segment_ap": "segment AP",
+    "psds1_mean": "PSDS1 (α_st=0)",
+}
+
+
+def paired_table(result, methods, compared: dict[str, str] | None = None) -> pd.DataFrame | None:
+    """Every method against BCE, seed by seed, one cell per method and metric, corrected as one table.
+
+    Parameters
+    ----------
+    result : ResultSet
+        One rung (its table may join the ``baselines`` grid's runs: :func:`~sedlib.study.results.joined`).
+    methods : sequence of str
+        Method keys shown, BCE among them (compared with the others).
+    compared : dict of str to str, optional
+        Metric column to its name (default :data:`COMPARED`); a metric
+        undefined in any run is left out.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Rows: short method names; columns: metric names; cells
+        ``"+1.2 [−0.3, +2.8], p=0.25"`` (difference in points, the paired
+        t-interval, Holm-corrected p; ``p=–`` where the runs cannot carry a
+        claim); ``attrs["gaps"]`` holds the findings shown. None when BCE is not among
+        ``methods`` or every metric is missing.
+    """
+
+    compared = COMPARED if compared is None else compared
+    table = result.table
+    methods = [m for m in methods if m in set(table["method"])]
+    others = [m for m in methods if m != "bce"]
+    present = [c for c in compared if c in table and table[c].notna().all()]
+    if "bce" not in methods or not others or not present:
+        return None
+    gaps = corrected([gap(result, m, metric) for m in others for metric in present])
+    cells = [f"{interval(g.difference)}, p={p_text(g.p_holm)}" for g in gaps]
+    shown = pd.DataFrame(np.reshape(cells, (len(others), len(present))),
+                         index=[short_name(m) for m in others], columns=[compared[c] for c in present])  # fmt: skip
+    shown.attrs["gaps"] = gaps  # the findings the cells show, for the note under the table
+    return shown
+
+
+#: Per-class metrics whose gain over BCE is set against the class's duration.
+GAIN_METRICS = {"F at 0.5": "f", "F, tuned": "tuned_f", "AP": "ap"}
+
+
+def duration_correlations(
+    table: pd.DataFrame,
+    challengers=("duration_robust-g1", "duration_robust-g4", "focal-g2"),
+    metrics: dict[str, str] | None = None,
+) -> dict:
+    """Does the gain over BCE go to short events? Per challenger and metric, and in the paper.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-run table of one rung.
+    challengers : sequence of str
+        Method keys compared with BCE (those that did not run are skipped).
+    metrics : dict of str to str, optional
+        Name to per-class metric (default :data:`GAIN_METRICS`).
+
+    Returns
+    -------
+    dict
+        ``(short method name, metric name)`` to
+        :class:`~sedlib.study.stats.DurationCorrelation` of the per-class gain
+        (mean over seeds, points) with the paper's Table 1 durations; then the
+        same for the paper's Table 2 (``"paper's Table 2, F at 0.5"``).
+    """
+
+    metrics = GAIN_METRICS if metrics is None else metrics
+    durations = paper.table1()
+    present = set(with_method(table)["method"])
+    out = {}
+    for label, metric in metrics.items():
+        for method in (m for m in challengers if m in present):
+            ((gain, _),) = class_gains([table], method, metric)
+            if gain is not None:
+                out[(short_name(method), label)] = duration_gain_correlation(gain, durations)
+    printed = paper.table2()
+    for method in ("duration_robust-g1", "duration_robust-g4"):
+        gain = printed.loc[method, "f_percent"] - printed.loc["bce", "f_percent"]
+        out[(short_name(method), "paper's Table 2, F at 0.5")] = duration_gain_correlation(
+            gain, durations
+        )
+    return out
+
+
+def correlation_table(correlations: dict) -> pd.DataFrame:
+    """:func:`duration_correlations` as a table: Spearman ρ, permutation p (and Holm-corrected over
+    the table), classes."""
+
+    corrected = holm([r.p_permutation for r in correlations.values()])
+    return pd.DataFrame(
+        {
+            key: {
+                "Spearman ρ": f"{r.rho:+.2f}",
+                "p (permutation)": f"{r.p_permutation:.3f}",
+                "p (Holm)": p_text(q),
+                "classes": r.n_classes,
+            }
+            for (key, r), q in zip(correlations.items(), corrected, strict=True)
+        }
+    ).T.rename_axis(["method", "gain in"])

@@ -1,237 +1,399 @@
-"""Why the numbers depart from the paper: the effect of each cause, and a verdict from the numbers.
+"""Why the numbers depart from the paper: each cause's arm against its baseline, and a verdict from the numbers.
 
 Each candidate cause is one setting changed alone (an *arm*) against the
-baseline grid (today's defaults), on one rung (data set, protocol, model).
-The paper's finding has two gaps to BCE, in macro F:
+baseline grid (today's defaults), on one *rung* (data set, protocol,
+model). Cause 5 compares the baseline on harder data with the baseline on
+the data as generated; cause 6 the baseline at the paper's full width with
+the baseline at a narrower one. For each gap the paper's finding rests on
+(IF − BCE and DR γ=4 − BCE), the arm's *change* of the gap is arm gap −
+baseline gap over paired seeds (seed s of the arm against seed s of the
+baseline: they share data, hold-out and initial weights), with
+:data:`~sedlib.study.stats.RULE`'s interval and test.
 
-- the inverse frequency loss (IF) falls far below BCE (−6.29 points);
-- the duration robust loss with γ=4 (DR) rises above it (+3.15 points).
+The verdict rule (:func:`verdict_of`). Let d be the distance from the
+baseline's gap to the paper's and *share* the change over d (1: the arm
+brings the gap to the paper's value; above 1 it overshoots):
 
-On this study's rungs IF rises above BCE. An arm *explains* a gap's
-departure when it moves the gap towards the paper's by more than its
-uncertainty (and ends closer to it) and brings it from the wrong side of
-zero to the paper's side; it *partly explains* it when it moves the gap
-towards the paper beyond its uncertainty otherwise (the sign stays, or was
-already the paper's); it *does not explain* it otherwise. The uncertainty is the bootstrap interval
-of the change of the gap over paired seeds: seed s of the arm against seed
-s of the baseline, which share data, hold-out and initial weights (see
-:func:`sedlib.study.stats.paired_difference`).
+- *explains*: the change is significant after Holm's correction over the
+  chapter's table of verdicts, towards the paper, and its share lies within
+  :data:`EXPLAINS_SHARE` of 1 (the arm's gap lands within half the distance
+  of the paper's: it moves at least half-way and overshoots by less);
+- *partly explains*: the same with a share within 1 − :data:`PARTLY_SHARE`
+  of 1 (at least a quarter of the way);
+- *does not explain*: the whole interval of the share lies below
+  :data:`PARTLY_SHARE`, or beyond 2 − :data:`PARTLY_SHARE` (the data rule
+  out even a partial explanation);
+- *not established*: anything else (the interval is too wide to say);
+- *no verdict*: the comparison cannot be made (:mod:`sedlib.study.evidence`:
+  runs that did not converge, a model that marks no event, superseded or
+  mixed result sets, fewer than 3 seeds).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
 
 import pandas as pd
 
-from sedlib.study import paper
+from sedlib.losses import DEFAULT_C, inverse_frequency_weights
+from sedlib.study.choices import split_difficulty
+from sedlib.study.evidence import Evidence, paired_seeds
+from sedlib.study.findings import (
+    ARM_SETTINGS,
+    BASELINE_METHOD,
+    CHALLENGERS,
+    Tested,
+    arm_settings,
+    corrected,
+    difference_over,
+    gap_by_seed,
+    paper_gap,
+)
+from sedlib.study.grids import CAUSE_GRIDS, Cause, Grid
+from sedlib.study.results import ResultSet, load_ladder
 from sedlib.study.stats import PairedDifference, by_seed, paired_difference
 
-#: The methods of the attribution study and the gaps it follows (challenger, baseline).
-BASELINE_METHOD = "bce"
-CHALLENGERS = ("inverse_frequency", "duration_robust-g4")
-
-VERDICTS = ("explains", "partly explains", "does not explain")
-
-
-def paper_gap(challenger: str, metric: str = "macro_f") -> float:
-    """The paper's challenger − BCE in Table 4 (points of F)."""
-    table = paper.table4()
-    column = {"macro_f": "macro_f_percent", "micro_f": "micro_f_percent"}[metric]
-    return float(table.loc[challenger, column] - table.loc[BASELINE_METHOD, column])
+#: The share of the distance to the paper an arm must cover (and not overshoot by more than 1 − it)
+#: to explain a gap, or to partly explain it.
+EXPLAINS_SHARE, PARTLY_SHARE = 0.5, 0.25
+BASELINE_GRID = CAUSE_GRIDS[0].name
+ARM_GRIDS: tuple[Grid, ...] = tuple(g for g in CAUSE_GRIDS if g.cause)
+#: Settings that follow from an arm's own (SGD's momentum exists only with SGD).
+_FOLLOWING = {"optimizer": ("momentum",)}
+#: The paper's CRNN width (cause 6).
+FULL_CHANNELS = 128
 
 
-def gap_by_seed(table: pd.DataFrame, challenger: str, metric: str) -> pd.Series:
-    """Challenger − BCE per seed (in points, ×100), from a per-run table."""
-    gap = by_seed(table, challenger, metric) - by_seed(table, BASELINE_METHOD, metric)
-    return (gap * 100).dropna()
+class Verdict(Enum):
+    """What an arm does to a gap's departure from the paper (the module docstring's rule)."""
+
+    EXPLAINS = "explains"
+    PARTLY = "partly explains"
+    DOES_NOT = "does not explain"
+    OPEN = "not established"
+    NONE = "no verdict"
 
 
-@dataclass
-class GapChange:
-    """How an arm changes one gap (challenger − BCE), against the baseline.
+@dataclass(frozen=True)
+class ArmFinding(Tested):
+    """How one arm changes one gap on one rung, and the verdict.
 
     Attributes
     ----------
+    cause : Cause
+        The cause the arm tests.
+    arm : str
+        The arm's grid (causes 1–4); empty for causes 5 and 6, whose arm is
+        ``changed``'s data (harder) or width (the paper's).
+    baseline, changed : ResultSet
+        The baseline's result set (the rung) and the arm's.
     challenger : str
-        Method key.
+        The gap's challenger (IF or DR γ=4).
     baseline_gap, arm_gap : float
-        Mean gap over seeds in the baseline and in the arm (points).
-    change : PairedDifference
-        Arm gap − baseline gap over paired seeds (points).
+        Mean gap over the seeds shown (points).
+    difference : PairedDifference or None
+        Arm gap − baseline gap over the seeds shown (``evidence.shown``).
     paper : float
         The paper's gap.
-    verdict : str
-        One of :data:`VERDICTS`.
+    evidence : Evidence
+        The seeds the finding rests on and what was left out.
+    p_holm : float
+        Corrected over the chapter's table (NaN: not tested).
+    verdict : Verdict
     """
 
+    cause: Cause
+    arm: str
+    baseline: ResultSet
+    changed: ResultSet
     challenger: str
     baseline_gap: float
     arm_gap: float
-    change: PairedDifference
+    difference: PairedDifference | None
     paper: float
-    verdict: str
+    evidence: Evidence
+    p_holm: float = math.nan
+    verdict: Verdict = Verdict.NONE
 
+    @property
+    def distance(self) -> float:
+        """The paper's gap − the baseline's (points)."""
+        return self.paper - self.baseline_gap
 
-def gap_verdict(baseline_gap: float, arm_gap: float, change: PairedDifference, paper: float) -> str:
-    """The verdict of the module docstring for one gap.
-
-    Examples
-    --------
-    >>> from sedlib.study.stats import PairedDifference
-    >>> moved = PairedDifference(-9.0, -12.0, -6.0, 0.25, 3, 0)
-    >>> gap_verdict(6.0, -3.0, moved, -6.29), gap_verdict(6.0, 2.0, moved, -6.29)
-    ('explains', 'partly explains')
-    """
-    towards = paper - baseline_gap
-    beyond = change.ci_high < 0 if towards < 0 else change.ci_low > 0
-    closer = abs(arm_gap - paper) < abs(baseline_gap - paper)
-    if not (beyond and closer):
-        return "does not explain"
-    flipped = (baseline_gap > 0) != (paper > 0) and (arm_gap > 0) == (paper > 0)
-    return "explains" if flipped else "partly explains"
-
-
-def gap_change(
-    base: pd.DataFrame, arm: pd.DataFrame, challenger: str, metric: str = "macro_f"
-) -> GapChange:
-    """The change an arm makes to challenger − BCE, with its verdict.
-
-    Parameters
-    ----------
-    base, arm : pandas.DataFrame
-        Per-run tables (``method``, ``seed`` and the metric; fractions) of
-        the baseline grid and of the arm's grid, on one rung.
-    challenger : str
-        ``inverse_frequency`` or ``duration_robust-g4``.
-    metric : {"macro_f", "micro_f"}
-        The F-score compared.
-    """
-    base_gap, arm_gap = gap_by_seed(base, challenger, metric), gap_by_seed(arm, challenger, metric)
-    change = paired_difference(base_gap, arm_gap)
-    reference = paper_gap(challenger, metric)
-    return GapChange(
-        challenger,
-        float(base_gap.mean()),
-        float(arm_gap.mean()),
-        change,
-        reference,
-        gap_verdict(float(base_gap.mean()), float(arm_gap.mean()), change, reference),
-    )
-
-
-def method_effects(base: pd.DataFrame, arm: pd.DataFrame, metric: str = "macro_f") -> pd.DataFrame:
-    """Per method: the arm's mean, and arm − baseline over paired seeds (points)."""
-    rows = []
-    for method in (BASELINE_METHOD, *CHALLENGERS):
-        a, b = by_seed(base, method, metric) * 100, by_seed(arm, method, metric) * 100
-        effect = paired_difference(a, b)
-        rows.append(
-            {
-                "method": method,
-                "metric": metric,
-                "baseline": float(a.mean()),
-                "arm": float(b.mean()),
-                "effect": effect.mean,
-                "ci_low": effect.ci_low,
-                "ci_high": effect.ci_high,
-                "seeds": effect.n,
-            }
+    @property
+    def share(self) -> float:
+        """The change as a share of :attr:`distance` (1: the arm lands on the paper's gap)."""
+        return (
+            self.difference.mean / self.distance if self.difference and self.distance else math.nan
         )
-    return pd.DataFrame(rows)
 
 
-def attribution_table(
-    base: pd.DataFrame, arms: dict[str, pd.DataFrame], metric: str = "macro_f"
-) -> pd.DataFrame:
-    """One row per arm and gap: the gaps, their paired change with its interval, and the verdict.
-
-    Parameters
-    ----------
-    base : pandas.DataFrame
-        Per-run table of the baseline grid.
-    arms : dict
-        Arm name -> per-run table of that arm's grid (same rung).
-    metric : {"macro_f", "micro_f"}
-        The F-score compared.
-    """
-    rows = []
-    for name, arm in arms.items():
-        for challenger in CHALLENGERS:
-            found = gap_change(base, arm, challenger, metric)
-            rows.append(
-                {
-                    "arm": name,
-                    "challenger": challenger,
-                    "gap": f"{challenger} − {BASELINE_METHOD}",
-                    "baseline_gap": found.baseline_gap,
-                    "arm_gap": found.arm_gap,
-                    "change": found.change.mean,
-                    "ci_low": found.change.ci_low,
-                    "ci_high": found.change.ci_high,
-                    "seeds": found.change.n,
-                    "paper_gap": found.paper,
-                    "verdict": found.verdict,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------- the audio's difficulty
-_DIFFICULTY = re.compile(r"-ebr(-?\d+(?:\.\d+)?)")
-
-
-def split_difficulty(data_name: str) -> tuple[str, float]:
-    """A synthetic data set's name without its difficulty, and the difficulty (dB; 0 when none).
+def verdict_of(found: ArmFinding) -> Verdict:
+    """The module docstring's rule, on a finding whose ``p_holm`` is set.
 
     Examples
     --------
-    >>> split_difficulty("synthetic-tut-timeline-ebr-20-seed0")
-    ('synthetic-tut-timeline-seed0', -20.0)
-    >>> split_difficulty("synthetic-small-seed0")
-    ('synthetic-small-seed0', 0.0)
+    >>> from sedlib.study.evidence import Evidence
+    >>> from sedlib.study.stats import PairedDifference
+    >>> ok = Evidence((0, 1, 2), (0, 1, 2), frozenset())
+    >>> moved = PairedDifference(-9.0, -12.0, -6.0, 0.01, 3, 0)
+    >>> found = ArmFinding(Cause.OUTPUT_BIAS, "", None, None, "x", 6.0, -3.0, moved, -6.29, ok, 0.01)
+    >>> verdict_of(found).value, verdict_of(replace(found, p_holm=0.2)).value
+    ('explains', 'not established')
     """
-    match = _DIFFICULTY.search(data_name)
-    if match is None:
-        return data_name, 0.0
-    return data_name[: match.start()] + data_name[match.end() :], float(match.group(1))
+    if not found.tested or not found.distance:
+        return Verdict.NONE if not found.tested else Verdict.OPEN
+    share = found.share
+    low, high = sorted(
+        v / found.distance for v in (found.difference.ci_low, found.difference.ci_high)
+    )
+    if found.significant and share > 0:
+        if abs(1 - share) <= 1 - EXPLAINS_SHARE:
+            return Verdict.EXPLAINS
+        if abs(1 - share) <= 1 - PARTLY_SHARE:
+            return Verdict.PARTLY
+    outside = high < PARTLY_SHARE or low > 2 - PARTLY_SHARE
+    return Verdict.DOES_NOT if outside else Verdict.OPEN
 
 
-def pattern_gaps(table: pd.DataFrame, metric: str = "macro_f") -> dict[str, PairedDifference]:
-    """IF − BCE and DR γ=4 − BCE over paired seeds (points), each with its bootstrap 95% interval.
+def arm_finding(
+    cause: Cause,
+    arm: str,
+    baseline: ResultSet,
+    changed: ResultSet,
+    challenger: str,
+    metric: str = "macro_f",
+) -> ArmFinding:
+    """The change an arm makes to one gap, before the correction and the verdict (:func:`judge`)."""
+    methods = (BASELINE_METHOD, challenger)
+    evidence = paired_seeds([(baseline, methods), (changed, methods)])
+    base = gap_by_seed(baseline.table, challenger, metric, evidence.shown)
+    other = gap_by_seed(changed.table, challenger, metric, evidence.shown)
+    change = (other - base).dropna()
+    return ArmFinding(
+        cause, arm, baseline, changed, challenger,
+        float(base.mean()), float(other.mean()), difference_over(change),
+        paper_gap(challenger, metric), evidence,
+    )  # fmt: skip
 
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Per-run table (``method``, ``seed``, the metric as a fraction).
-    metric : {"macro_f", "micro_f"}
-        The F-score compared.
+
+def judge(findings: list[ArmFinding]) -> list[ArmFinding]:
+    """Holm's correction over the findings (one table), then each one's verdict."""
+    return [replace(f, verdict=verdict_of(f)) for f in corrected(findings)]
+
+
+# ---------------------------------------------------------------------------- rungs
+@dataclass
+class CauseRung:
+    """A baseline result set and the arms run on the same rung."""
+
+    baseline: ResultSet
+    arms: dict[str, ResultSet] = field(default_factory=dict)
+
+
+def _arm_keys(grid: Grid) -> set[str]:
+    keys = set(grid.settings)
+    for key in list(keys):
+        keys.update(_FOLLOWING.get(key, ()))
+    return keys
+
+
+def same_rung(baseline: ResultSet, arm: ResultSet, grid: Grid) -> bool:
+    """Same data and the same shared settings, except those the arm's grid sets."""
+    if baseline.header["data"].get("fingerprint") != arm.header["data"].get("fingerprint"):
+        return False
+    skip = _arm_keys(grid) | {"dataset"}
+    a = {k: v for k, v in baseline.header["settings"].items() if k not in skip}
+    b = {k: v for k, v in arm.header["settings"].items() if k not in skip}
+    return a == b
+
+
+def cause_rungs(root: Path | None = None) -> list[CauseRung]:
+    """Every baseline result set with the arms found on its rung, in ladder order."""
+    arm_sets = {grid.name: load_ladder(grid.name, root) for grid in ARM_GRIDS}
+    rungs = []
+    for base in load_ladder(BASELINE_GRID, root):
+        rung = CauseRung(base)
+        for grid in ARM_GRIDS:
+            match = [s for s in arm_sets[grid.name] if same_rung(base, s, grid)]
+            if match:
+                rung.arms[grid.name] = max(match, key=lambda s: s.header["runs"])
+        rungs.append(rung)
+    return rungs
+
+
+def _settings_but(result: ResultSet, *keys: str) -> dict:
+    settings = {k: v for k, v in result.header["settings"].items() if k not in keys}
+    settings["model"] = {k: v for k, v in settings.get("model", {}).items() if k not in keys}
+    return settings
+
+
+def difficulty_pairs(sets: list[ResultSet]) -> list[tuple[ResultSet, ResultSet]]:
+    """(as generated, harder) baseline sets with equal settings: the harder's data is the other's
+    with every event some dB quieter against its background (cause 5)."""
+    pairs = []
+    for hard in sets:
+        name, offset = split_difficulty(hard.header["data"]["name"])
+        pairs += [
+            (easy, hard)
+            for easy in sets
+            if offset
+            and easy.header["data"]["name"] == name
+            and _settings_but(easy, "dataset") == _settings_but(hard, "dataset")
+        ]
+    return pairs
+
+
+def channels(result: ResultSet) -> int:
+    """The CRNN's channels of a result set's runs."""
+    return result.header["settings"].get("model", {}).get("channels", FULL_CHANNELS)
+
+
+def capacity_pairs(sets: list[ResultSet]) -> list[tuple[ResultSet, ResultSet]]:
+    """(narrow, full width) baseline sets on the same data with equal settings but the model's
+    channels and the training budget (cause 6: the paper's width is the arm)."""
+    budget = ("channels", "epochs", "max_steps")
+    return [
+        (narrow, wide)
+        for wide in sets
+        for narrow in sets
+        if channels(wide) == FULL_CHANNELS > channels(narrow)
+        and wide.header["data"].get("fingerprint") == narrow.header["data"].get("fingerprint")
+        and _settings_but(wide, *budget) == _settings_but(narrow, *budget)
+    ]
+
+
+# ---------------------------------------------------------------------------- the chapter's table
+def cause_findings(root: Path | None = None, metric: str = "macro_f") -> list[ArmFinding]:
+    """Every cause on every rung where it was measured, both gaps, judged as one table.
+
+    Causes 1–4: each arm against ``cause-baseline`` on its rung
+    (:func:`cause_rungs`). Cause 5: the baseline on harder data against the
+    baseline as generated (:func:`difficulty_pairs`). Cause 6: the baseline at
+    the paper's width against a narrower one (:func:`capacity_pairs`).
+    """
+    found = []
+    for rung in cause_rungs(root):
+        for grid in ARM_GRIDS:
+            if grid.name in rung.arms:
+                found += [
+                    arm_finding(
+                        grid.cause, grid.name, rung.baseline, rung.arms[grid.name], c, metric
+                    )
+                    for c in CHALLENGERS
+                ]
+    baselines = load_ladder(BASELINE_GRID, root)
+    for cause, pairs in (
+        (Cause.DIFFICULTY, difficulty_pairs(baselines)),
+        (Cause.CAPACITY, capacity_pairs(baselines)),
+    ):
+        found += [arm_finding(cause, "", a, b, c, metric) for a, b in pairs for c in CHALLENGERS]
+    return judge(found)
+
+
+def unmeasured(findings: list[ArmFinding]) -> list[Cause]:
+    """The causes with no finding yet."""
+    return [cause for cause in Cause if cause not in {f.cause for f in findings}]
+
+
+def method_effects(base: ResultSet, arm: ResultSet, metric: str = "macro_f") -> pd.DataFrame:
+    """Per method: the baseline's and the arm's means, and arm − baseline over paired seeds (points).
 
     Returns
     -------
-    dict
-        Challenger key -> :class:`~sedlib.study.stats.PairedDifference` of its gap to BCE.
+    pandas.DataFrame
+        ``method``, ``baseline``, ``arm``, ``effect`` (a :class:`PairedDifference`, None under 2
+        seeds) and ``evidence`` (the seeds shown: :attr:`Evidence.shown`).
     """
-    found = {}
-    for challenger in CHALLENGERS:
-        gap = gap_by_seed(table, challenger, metric)
-        found[challenger] = paired_difference(pd.Series(0.0, index=gap.index), gap)
-    return found
+    rows = []
+    for method in (BASELINE_METHOD, *CHALLENGERS):
+        evidence = paired_seeds([(base, (method,)), (arm, (method,))])
+        a, b = (by_seed(s.table, method, metric) * 100 for s in (base, arm))
+        a, b = a[a.index.isin(evidence.shown)], b[b.index.isin(evidence.shown)]
+        effect = paired_difference(a, b) if len(evidence.shown) >= 2 else None
+        rows.append({"method": method, "baseline": a.mean(), "arm": b.mean(), "effect": effect,
+                     "evidence": evidence})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
-def on_papers_side(challenger: str, gap: PairedDifference, metric: str = "macro_f") -> bool:
-    """Whether a gap to BCE lies on the paper's side of 0 beyond its interval."""
-    return bool(gap.ci_low > 0 if paper_gap(challenger, metric) > 0 else gap.ci_high < 0)
+# ---------------------------------------------------------------------------- the paper-like settings
+@dataclass(frozen=True)
+class PaperLike:
+    """The paper-like settings: those of the arms that explain a gap on some rung, combined.
 
-
-def pattern_holds(table: pd.DataFrame, metric: str = "macro_f") -> dict[str, bool]:
-    """Whether a result set shows the paper's pattern, gap by gap, beyond the paired interval.
-
-    The paper's pattern: IF falls below BCE (its 95% interval of IF − BCE
-    over seeds lies below 0) and DR γ=4 rises above it (the interval of
-    DR − BCE lies above 0). Takes the arguments of :func:`pattern_gaps`;
-    returns, per challenger key, whether its gap is on the paper's side
-    beyond its interval.
+    Attributes
+    ----------
+    settings : dict
+        Setting -> value (empty when no arm explains).
+    arms : tuple of str
+        The arm grids they come from.
+    findings : tuple of ArmFinding
+        The verdicts they rest on (their provenance: rungs and result sets).
     """
-    return {c: on_papers_side(c, gap, metric) for c, gap in pattern_gaps(table, metric).items()}
+
+    settings: dict
+    arms: tuple[str, ...]
+    findings: tuple[ArmFinding, ...]
+
+
+def paper_like(findings: list[ArmFinding]) -> PaperLike:
+    """The settings of every arm grid (causes 1–4) with an "explains" verdict among ``findings``."""
+    explains = tuple(f for f in findings if f.arm and f.verdict is Verdict.EXPLAINS)
+    arms = tuple(g.name for g in ARM_GRIDS if g.name in {f.arm for f in explains})
+    settings = {
+        k: v
+        for g in ARM_GRIDS
+        if g.name in arms
+        for k, v in g.settings.items()
+        if k in ARM_SETTINGS
+    }
+    return PaperLike(settings, arms, explains)
+
+
+def paper_like_sets(root: Path | None = None) -> list[ResultSet]:
+    """The result sets of the ``paper`` grid made with some attribution setting changed, in ladder order."""
+    return [s for s in load_ladder("paper", root) if arm_settings(s)]
+
+
+# ---------------------------------------------------------------------------- E2's N_m, per clip
+@dataclass(frozen=True)
+class WeightRange:
+    """The range of E2's class weight ``C / (N_m + C)`` under one reading of N_m.
+
+    Attributes
+    ----------
+    C : float
+        E2's constant.
+    most_frames : int
+        The largest N_m of the reading (a whole clip per clip; the most active class per data set).
+    lowest, highest : float
+        The weights at ``most_frames`` and at N_m = 0.
+    """
+
+    C: float
+    most_frames: int
+    lowest: float
+    highest: float
+
+    @property
+    def ratio(self) -> float:
+        """How much more the least active class weighs than the most active one."""
+        return self.highest / self.lowest
+
+
+def e2_weight_range(most_frames: int, C: float = DEFAULT_C) -> WeightRange:
+    """E2's weights from N_m = 0 to ``most_frames`` (:func:`sedlib.losses.inverse_frequency_weights`).
+
+    Per clip, N_m is at most the clip's frames (500 in a 10 s clip), so with
+    C = 500 every weight lies in [0.5, 1]: per-clip E2 is within a factor 2 of
+    BCE by construction.
+
+    >>> found = e2_weight_range(500)
+    >>> found.lowest, found.highest, found.ratio
+    (0.5, 1.0, 2.0)
+    """
+    lowest, highest = (float(w) for w in inverse_frequency_weights([most_frames, 0], C))
+    return WeightRange(C, most_frames, lowest, highest)

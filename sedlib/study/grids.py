@@ -8,10 +8,12 @@ override shared settings (data set, epochs, model width...) on top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
 from typing import Any
 
 from sedlib.errors import ConfigError
+from sedlib.study.choices import chosen_value
 from sedlib.training.config import TrainConfig, merge_settings, run_name
 
 
@@ -40,7 +42,10 @@ class Grid:
     methods: tuple[Method, ...]
     seeds: int = 10
     settings: dict = field(default_factory=dict, hash=False)
-    cause: str = ""  # for the attribution study's arms: the cause the arm tests
+    cause: Cause | None = None  # for the attribution study's arms: the cause the arm tests
+    #: The stage of ``tools/attribution.sh`` that makes its result sets; empty: a plain sweep
+    #: (the command line writes either command: ``sedlib.cli.how_to_make``).
+    stage: str = ""
     fixed: tuple[str, ...] = ()  # settings that define the grid besides an arm's (see `defining`)
 
     @property
@@ -71,31 +76,46 @@ PAPER_GAMMAS = (0.25, 0.5, 1.0, 2.0, 4.0)
 #: The methods of the attribution study: BCE, inverse frequency, duration robust γ=4.
 CAUSE_METHODS = (Method("bce"), Method("inverse_frequency"), Method("duration_robust", 4.0))
 
-#: The learning rate of SGD (momentum 0.9), chosen once on BCE's validation macro F among
-#: the runs of the ``sgd-lr`` grid (rung 1: 0.01 ... 10; see the chapter "Why the numbers differ").
-SGD_LR = 3.0
 
-#: The settings of the paper-like rung: those of the arms whose verdict is "explains" on rung 1
-#: (chapter "Why the numbers differ"), combined; the rung runs the ``paper`` grid with them on
-#: the data at the calibrated difficulty (:data:`CALIBRATED_EBR_DB`).
-PAPER_LIKE = {"output_bias": "zero", "class_frames": "clip"}
+class Cause(IntEnum):
+    """The causes the attribution study tests (chapter "Why the numbers differ from the paper")."""
 
-#: The event-to-background offset (dB) at which BCE alone lands nearest the paper's BCE
-#: (``calibration`` grid, 4 folds of the development set, offsets -20 and -30 dB): -30 dB,
-#: macro F within its window, micro F not (the chapter "Why the numbers differ" says by how much).
-CALIBRATED_EBR_DB: float | None = -30.0
+    OPTIMIZER = 1
+    OUTPUT_BIAS = 2
+    CLASS_FRAMES = 3
+    SELECTION = 4
+    DIFFICULTY = 5
+    CAPACITY = 6
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A shared setting whose value a study stage chose: read from that stage's result sets
+    (:func:`sedlib.study.choices.chosen_value`) when the grid is got (:func:`get_grid`)."""
+
+    grid: str
+    setting: str
+
 
 #: The attribution study: one grid per arm, each a choice where the paper is silent,
-#: changed alone against ``cause-baseline`` (today's defaults).
+#: changed alone against ``cause-baseline`` (today's defaults); ``tools/attribution.sh screen``
+#: makes them.
 CAUSE_GRIDS = (
-    Grid("cause-baseline", "attribution: today's defaults (BCE, IF, DR γ=4)", CAUSE_METHODS, 3),
     Grid(
-        "cause-sgd",
-        f"attribution: SGD with momentum 0.9 at lr {SGD_LR:g} instead of Adam",
+        "cause-baseline",
+        "attribution: today's defaults (BCE, IF, DR γ=4)",
         CAUSE_METHODS,
         3,
-        {"optimizer": "sgd", "lr": SGD_LR},
-        "1. optimizer",
+        stage="screen",
+    ),
+    Grid(
+        "cause-sgd",
+        "attribution: SGD with momentum 0.9 at the learning rate the sgd-lr grid chose, instead of Adam",
+        CAUSE_METHODS,
+        3,
+        {"optimizer": "sgd", "lr": Chosen("sgd-lr", "lr")},
+        Cause.OPTIMIZER,
+        "screen",
     ),
     Grid(
         "cause-zero-bias",
@@ -103,7 +123,8 @@ CAUSE_GRIDS = (
         CAUSE_METHODS,
         3,
         {"output_bias": "zero"},
-        "2. output-bias initialisation",
+        Cause.OUTPUT_BIAS,
+        "screen",
     ),
     Grid(
         "cause-clip-frames",
@@ -111,7 +132,8 @@ CAUSE_GRIDS = (
         CAUSE_METHODS,
         3,
         {"class_frames": "clip"},
-        "3. E2's N_m",
+        Cause.CLASS_FRAMES,
+        "screen",
     ),
     Grid(
         "cause-last-epoch",
@@ -119,13 +141,15 @@ CAUSE_GRIDS = (
         CAUSE_METHODS,
         3,
         {"selection": "last", "patience_steps": 0},
-        "4. model selection",
+        Cause.SELECTION,
+        "screen",
     ),
     Grid(
         "calibration",
         "the audio's difficulty, calibrated on BCE alone (run on synthetic-tut-timeline-ebr<dB>)",
         (Method("bce"),),
         1,
+        stage="calibrate",
     ),
     Grid(
         "sgd-lr",
@@ -134,21 +158,9 @@ CAUSE_GRIDS = (
         1,
         {"optimizer": "sgd"},
         fixed=("optimizer",),
+        stage="screen",
     ),
 )
-
-
-def paper_like_arms() -> list[str]:
-    """The attribution grids whose settings :data:`PAPER_LIKE` combines (the arms that explain).
-
-    >>> paper_like_arms()
-    ['cause-zero-bias', 'cause-clip-frames']
-    """
-    return [
-        g.name
-        for g in CAUSE_GRIDS
-        if g.cause and g.settings and all(PAPER_LIKE.get(k) == v for k, v in g.settings.items())
-    ]
 
 
 GRIDS: dict[str, Grid] = {
@@ -198,10 +210,23 @@ GRIDS: dict[str, Grid] = {
 
 
 def get_grid(name: str) -> Grid:
-    """The grid called ``name``."""
+    """The grid called ``name``, its chosen settings (:class:`Chosen`) read from their stage's results.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown grid, or a chosen setting whose stage has no result yet.
+    """
     if name not in GRIDS:
         raise ConfigError(f"unknown grid {name!r}; choose {', '.join(GRIDS)}")
-    return GRIDS[name]
+    grid = GRIDS[name]
+    if not any(isinstance(v, Chosen) for v in grid.settings.values()):
+        return grid
+    settings = {
+        k: chosen_value(v.grid, v.setting) if isinstance(v, Chosen) else v
+        for k, v in grid.settings.items()
+    }
+    return replace(grid, settings=settings)
 
 
 def grid_runs(name: str, seeds: int | None = None) -> list[RunSpec]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,16 +204,34 @@ class ResultSet:
 
     @property
     def fidelity(self) -> tuple:
-        """Sort key: closer to the paper is larger."""
+        """Sort key, from the small synthetic data to the paper's protocol: the protocol
+        (the paper's 4 folds last), the minutes of audio, the model's width (the paper's
+        last), then seeds and training budget."""
         settings = self.header["settings"]
         return (
             self.header["protocol"] == FOLDS,  # the paper's protocol
-            settings.get("model", {}).get("channels", 128) == 128,
             float(self.header["data"]["audio_minutes"]),
+            settings.get("model", {}).get("channels", 128) == 128,
             int(self.header["seeds"]),
             int(settings.get("max_steps") or 0),
             int(settings.get("epochs") or 0),
         )
+
+    @property
+    def superseded(self) -> bool:
+        """Aggregated before the convergence criterion (its table had no ``converged`` column)."""
+        return "converged" not in self.header.get("table_columns", ())
+
+    @property
+    def code_versions(self) -> dict[str, list[str]]:
+        """Training-code fingerprint -> run names (``"not recorded"`` for runs made before it was)."""
+        return self.header.get("training_code") or {"not recorded": sorted(self.runs)}
+
+    @property
+    def mixed_code(self) -> bool:
+        """Runs of more than one training-code version, and no recorded check that they train the
+        same numbers (the header's ``one_training_code``: :mod:`sedlib.study.equivalence`)."""
+        return len(self.code_versions) > 1 and not self.header.get("one_training_code", False)
 
     @property
     def command(self) -> str:
@@ -243,6 +261,11 @@ def joined(result: ResultSet, others: list[ResultSet]) -> pd.DataFrame:
         return result.table.copy()
     both = pd.concat([result.table, partner.table], ignore_index=True)
     return both.drop_duplicates("identity").reset_index(drop=True)
+
+
+def with_partner(result: ResultSet, others: list[ResultSet]) -> ResultSet:
+    """``result`` with the runs of its partner among ``others`` (:func:`joined`) in its table."""
+    return replace(result, table=joined(result, others))
 
 
 def sweep_sources(
@@ -335,12 +358,28 @@ def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
     summary = read_summary(folder / f"{name}.json")
     csv = folder / f"{name}.csv"
     table = pd.read_csv(csv)
+    extra = {}
+    if "marked" not in table:
+        extra["marked"] = table["run"].map(lambda run: marked_share(summary["runs"].get(run, {})))
     if "converged" not in table:  # aggregated before the criterion: not assessed, so not converged
-        # one concat, not an insert into a frame of hundreds of columns (PerformanceWarning,
-        # on stderr: a warning in a chapter's cell fails the book build)
-        not_assessed = pd.Series(False, index=table.index, name="converged")
-        table = pd.concat([table, not_assessed], axis=1)
+        extra["converged"] = False
+    table = pd.concat([table, pd.DataFrame(extra, index=table.index)], axis=1)
     return ResultSet(grid, name, summary["header"], table, summary["runs"], csv)
+
+
+def marked_share(run: dict) -> float:
+    """How many labels (segment, class) a run's test output marks, per label of the reference.
+
+    Read from the run's compact record (``evaluation.per_class``: ``n_sys`` and
+    ``n_ref``); NaN when the record does not hold them.
+
+    >>> marked_share({"evaluation": {"per_class": {"a": {"n_sys": 1, "n_ref": 4}}}})
+    0.25
+    """
+    per_class = run.get("evaluation", {}).get("per_class", {})
+    marked = sum(c.get("n_sys", 0) for c in per_class.values())
+    reference = sum(c.get("n_ref", 0) for c in per_class.values())
+    return marked / reference if reference else float("nan")
 
 
 def load_ladder(grid: str, root: Path | None = None) -> list[ResultSet]:

@@ -8,9 +8,10 @@
 #   bash tools/gpu/study.sh grid-batched GRID DATASET [SECONDS]  # the same, every run at once in one
 #                                             # process as stacked models (sedlib.training.batched)
 #   bash tools/gpu/study.sh paper-like [DATASET] [SECONDS]  # grid-batched paper with the settings
-#                                             # that explain (sedlib.study.grids.PAPER_LIKE), on the
-#                                             # data at the calibrated difficulty by default: the
-#                                             # attribution study's paper-like rung at full scale
+#                                             # that explain (read from the committed results:
+#                                             # sedlib.study.attribution.paper_like), on the data at
+#                                             # the calibrated difficulty (sedlib.study.choices) by
+#                                             # default: the paper-like rung at full scale
 #   bash tools/gpu/study.sh all [SECONDS]     # setup, data, smoke, then the paper/gamma/baselines grids
 #
 # Every step begins with the steps it needs (a fresh machine is bare). Finished runs
@@ -175,7 +176,7 @@ merge_settings() {  # $1 the user's SETTINGS, $2 the ones a step needs: both, or
     for given in $1; do
       if [[ "${given%%=*}" == "${needed%%=*}" ]]; then
         [[ "$given" == "$needed" ]] && continue 2
-        die "SETTINGS gives $given, but paper-like runs with $needed (sedlib.study.grids.PAPER_LIKE): remove ${given%%=*} from SETTINGS"
+        die "SETTINGS gives $given, but paper-like runs with $needed (the arms that explain, chapter 5): remove ${given%%=*} from SETTINGS"
       fi
     done
     merged="${merged:+$merged }$needed"
@@ -185,11 +186,20 @@ merge_settings() {  # $1 the user's SETTINGS, $2 the ones a step needs: both, or
 
 step_paper_like() {  # $1 dataset (default: synthetic-tut-timeline at the calibrated difficulty), $2 seconds
   local offset dataset
-  offset=$("$PY" -c "from sedlib.study.grids import CALIBRATED_EBR_DB as d; print('' if d is None else f'{d:g}')")
+  # the values the committed result sets chose (data/results/ of this checkout, whatever the data root)
+  offset=$("$PY" -c "
+from pathlib import Path
+from sedlib.study.choices import calibrated_offset
+found = calibrated_offset(Path('data/results'))
+print('' if found is None else f'{found.value:g}')")
   dataset="${1:-synthetic-tut-timeline${offset:+-ebr$offset}}"
   local like
-  like=$("$PY" -c "from sedlib.study.grids import PAPER_LIKE as p; print(' '.join(f'{k}={v}' for k, v in p.items()))")
-  [[ -n "$like" ]] || die "sedlib.study.grids.PAPER_LIKE gave no settings: the paper-like rung needs them"
+  like=$("$PY" -c "
+from pathlib import Path
+from sedlib.study.attribution import cause_findings, paper_like
+like = paper_like(cause_findings(Path('data/results')))
+print(' '.join(f'{k}={v}' for k, v in like.settings.items()))")
+  [[ -n "$like" ]] || die "no arm explains a gap under the verdict rule yet (chapter 5): the paper-like rung has no settings"
   SETTINGS=$(merge_settings "${SETTINGS:-}" "$like")
   export SETTINGS
   if [[ "${DRY_RUN:-0}" == 1 ]]; then
