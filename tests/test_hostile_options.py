@@ -13,8 +13,8 @@
 | an error | two lines (the error, then a ``--debug`` hint) | one line (a message that lists several items continues on indented lines) |
 | ``data tut --dry-run`` without the metadata | downloaded the metadata (offline: 4 tries, a ``.part`` file left) | downloads nothing; says what would be fetched (the metadata, at most 17.4 GB of archives) |
 | the generator writes an exact duplicate event line (fan, 0–29.25 s, twice) | read_meta refuses its own data set's metadata | left to the lead (strict xfail): the fix changes synthetic-small's and synthetic-paper's identity |
-| ``train --set optimizer=adam --set momentum=0.5`` | trains, the record says momentum None | left to the lead (strict xfail): ``sedlib/training/config.py`` |
-| ``--set lr=1e30`` | "probs has a non-finite value at frame 0, class '(object) banging'" | left to the lead (strict xfail): ``sedlib/training/loop.py`` |
+| ``train --set optimizer=adam --set momentum=0.5`` | trains, the record says momentum None | refused, naming momentum and the optimizer that has none |
+| ``--set lr=1e30`` | "probs has a non-finite value at frame 0, class '(object) banging'" | "<run> <fold>: the outputs on the validation clips are not finite in epoch 1 (lr 1e+30, adam): the training diverged and stopped; lower the learning rate (lr) or check the data"; in a batched group only that member stops |
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from sedlib.training.record import SchemaError
 
 ROOT = Path(__file__).resolve().parents[1]
 M = ["--protocol", "dev-eval", "--device", "cpu"]
+NO_STEP_BUDGET = {"max_steps": 0, "warmup_steps": 0, "patience_steps": 0}  # 1 epoch of tiny data
 
 pytestmark = pytest.mark.usefixtures("module_data_root")
 
@@ -230,9 +231,6 @@ def test_the_generator_writes_no_exact_duplicate_line():
     assert not any(meta.duplicated().any() for meta in splits.values())
 
 
-@pytest.mark.xfail(
-    strict=True, reason="sedlib/training/config.py: momentum is dropped unless optimizer is sgd"
-)
 def test_a_setting_the_optimizer_ignores_is_refused():
     from sedlib.training.config import TrainConfig
 
@@ -241,9 +239,6 @@ def test_a_setting_the_optimizer_ignores_is_refused():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True, reason="sedlib/training/loop.py: non-finite outputs are found only by the metrics"
-)
 def test_a_diverged_training_names_its_run_epoch_and_learning_rate(tiny, tmp_path):
     from sedlib.training import TrainConfig, train
 
@@ -255,8 +250,26 @@ def test_a_diverged_training_names_its_run_epoch_and_learning_rate(tiny, tmp_pat
         lr=1e30,
         model={"channels": 8},
         device="cpu",
+        **NO_STEP_BUDGET,
     )
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(FloatingPointError) as failed:
         train(config, tmp_path / "run", progress=False)
     message = str(failed.value)
-    assert "epoch 1" in message and "lr" in message and config.describe() in message
+    assert "epoch 1 (lr 1e+30, adam)" in message and config.describe() in message
+
+
+@pytest.mark.slow
+def test_a_diverged_member_stops_alone_in_its_batched_group(tiny, tmp_path):
+    from sedlib.training import RunRecord, TrainConfig
+    from sedlib.training.batched import train_batched
+
+    data = shutil.copytree(tiny.audio_dir, tmp_path / "data")
+    configs = [
+        TrainConfig(dataset=str(data), protocol="dev-eval", epochs=1, lr=lr, seed=k,
+                    model={"channels": 8}, device="cpu", **NO_STEP_BUDGET)
+        for k, lr in enumerate((1e30, 1e-3))
+    ]  # fmt: skip
+    diverged, healthy = train_batched(configs, [tmp_path / c.describe() for c in configs])
+    assert isinstance(diverged, FloatingPointError), diverged
+    assert "not finite in epoch 1 (lr 1e+30, adam)" in str(diverged)
+    assert configs[0].describe() in str(diverged) and isinstance(healthy, RunRecord)

@@ -74,8 +74,10 @@ from sedlib.training.inference import MAX_BATCH_FRAMES, as_predictions, batches
 from sedlib.training.loop import (
     DeviceClips,
     RunState,
+    diverged,
     end_epoch,
     init_bias,
+    outputs_finite,
     planned_steps,
     steps_per_epoch,
 )
@@ -385,20 +387,22 @@ def _validate(group: _Group, positions: list[int], data: FoldData, device: torch
             for j in range(k):
                 for q, i in enumerate(batch):
                     probs[j][i] = p[j, q]
-    metrics = [
+    metrics = [  # None: outputs that are not finite (the member diverged)
         as_predictions(features, data.train_meta, probs[j], "all").segment_metrics(
             m.config.threshold, m.config.time_resolution
         )
+        if outputs_finite(probs[j])
+        else None
         for j, m in enumerate(members)
     ]
     return metrics, (totals / max(count, 1)).tolist()
 
 
-def _member_failed(group: _Group, i: int, loss: float, epoch: int) -> None:
+def _member_failed(group: _Group, i: int, problem: str, epoch: int) -> None:
     member = group.members[i]
     group.failed[i] = (
-        f"{member.what}: the loss is {loss} in epoch {epoch + 1}; this training stopped "
-        "(lower the learning rate or check the data), the other members of its group went on"
+        f"{member.what}: {problem} {diverged(member.config, epoch)}; the other members of its "
+        "group went on"
     )
     log.error("%s", group.failed[i])
 
@@ -429,11 +433,14 @@ def _epoch(group: _Group, clips: _Clips, device: torch.device) -> list[int]:
     training = time.perf_counter() - start
     for pos, i in enumerate(group.active):
         if not np.isfinite(train_losses[pos]):
-            _member_failed(group, i, train_losses[pos], epoch)
+            _member_failed(group, i, f"the loss is {train_losses[pos]}", epoch)
     validated = _validate_all(group, device, set(group.failed))
     elapsed, share = time.perf_counter() - start, len(group.active)
     for pos, (metrics, val_loss) in validated.items():
         i = group.active[pos]
+        if metrics is None:
+            _member_failed(group, i, "the outputs on the validation clips are not finite", epoch)
+            continue
         member, state = group.members[i], group.states[i]
         steps = steps_per_epoch(len(member.data.clips), member.config.batch_size)
         improved = end_epoch(
