@@ -108,7 +108,9 @@ def test_the_other_variables_are_named(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------- a grid's defining settings
-def test_a_setting_that_defines_the_grid_cannot_be_changed(no_sweep, capsys):
+def test_a_setting_that_defines_the_grid_cannot_be_changed(no_sweep, capsys, module_data_root):
+    chosen = module_data_root / "results" / "sgd-lr"  # cause-sgd's lr: chosen by the sgd-lr sets
+    shutil.copytree(ROOT / "data" / "results" / "sgd-lr", chosen, dirs_exist_ok=True)
     assert main(["sweep", "--grid", "cause-sgd", "--set", "optimizer=adam"]) == 1 and no_sweep == []
     assert "grid 'cause-sgd' is defined by optimizer='sgd', lr=3.0" in error_line(capsys)
     assert main(["sweep", "--grid", "sgd-lr", "--set", "optimizer=adam"]) == 1
