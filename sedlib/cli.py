@@ -617,7 +617,7 @@ def _slurm_executor(args: argparse.Namespace):
         return args.executor
     from sedlib.study.slurm import SlurmSweep, slurm_parameters
 
-    if args.jobs != 1:
+    if args.jobs is not None:
         raise ConfigError(
             "--jobs: a SLURM sweep submits every run at once; limit the tasks running at "
             "the same time with --slurm array_parallelism=N"
