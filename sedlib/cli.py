@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sedlib import __version__
 from sedlib.errors import ConfigError, MissingFileError, SedlibError
+from sedlib.util.kernel_wakeup import install as install_kernel_wakeup
 
 DESCRIPTION = """\
 Sound event detection with a duration robust loss: the command line of the
@@ -337,7 +338,8 @@ def sweep_caller(notebook: Path | None = None):
     """What a sweep needs of the command line (:class:`sedlib.study.sweep.SweepCaller`).
 
     ``notebook`` is the training notebook of the papermill executor (see
-    :func:`training_notebook`), executed after :func:`kernel_wakeup`; the python
+    :func:`training_notebook`), executed after :func:`sedlib.util.kernel_wakeup.install`
+    (a missed socket wake-up would hang papermill, which waits without a timeout); the python
     executor runs :func:`train_command`; the results record :func:`sweep_command`.
     """
     from sedlib.study.sweep import SweepCaller
@@ -346,35 +348,8 @@ def sweep_caller(notebook: Path | None = None):
         notebook=notebook,
         train_command=train_command,
         sweep_command=sweep_command,
-        before_notebooks=kernel_wakeup,
+        before_notebooks=install_kernel_wakeup,
     )
-
-
-#: The book-build tool that keeps a missed socket wake-up from hanging a notebook execution.
-KERNEL_WAKEUP = Path("tools") / "kernel_wakeup.py"
-
-
-def kernel_wakeup() -> None:
-    """Install the checkout's kernel wake-up fix (:data:`KERNEL_WAKEUP`), where there is one.
-
-    papermill waits for a kernel's reply without a timeout: a missed socket
-    wake-up would hang the run. Installed outside a checkout, sedlib has no
-    such tool, and the executions run without it.
-    """
-    import importlib.util
-
-    from sedlib.settings import REPO_ROOT
-
-    path = REPO_ROOT / KERNEL_WAKEUP
-    if not path.is_file():
-        return
-    module = sys.modules.get(path.stem)  # one instance: its settings are the ones in use
-    if getattr(module, "__file__", None) != str(path):
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules.setdefault(path.stem, module)
-    module.install()
 
 
 def train_command(config_file: Path, run_dir: Path) -> list[str]:

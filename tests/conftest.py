@@ -207,7 +207,6 @@ def mini_book(folder: Path, chapters: dict[str, dict | None], timeout: int | Non
     shutil.copy(ROOT / "book" / "references.bib", folder / "book" / "references.bib")
     for name in ("_ext", "images", "_static"):  # the configuration's extensions, favicon, CSS
         shutil.copytree(ROOT / "book" / name, folder / "book" / name)
-    shutil.copytree(ROOT / "tools", folder / "tools")  # the extension's and the build's tools
     for name, notebook in chapters.items():
         target = folder / "book" / f"{name}.ipynb"
         if notebook is None:

@@ -110,8 +110,6 @@ def test_failing_notebook_is_named_with_its_cell(tmp_path):
     shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
     for folder in ("_ext", "images"):  # the configuration's local extension and favicon
         shutil.copytree(ROOT / "book" / folder, book / "book" / folder)
-    (book / "tools").mkdir()  # the extension's tool
-    shutil.copy(ROOT / "tools" / "kernel_wakeup.py", book / "tools" / "kernel_wakeup.py")
     cells = [
         {"cell_type": "markdown", "metadata": {}, "source": ["# Broken"]},
         {

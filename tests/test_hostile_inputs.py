@@ -648,8 +648,6 @@ def test_a_cell_past_the_time_limit_is_named_by_the_book_build(tmp_path):
     shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
     for folder in ("_ext", "images"):  # the configuration's local extension and favicon
         shutil.copytree(ROOT / "book" / folder, book / "book" / folder)
-    (book / "tools").mkdir()  # the extension's tool
-    shutil.copy(ROOT / "tools" / "kernel_wakeup.py", book / "tools" / "kernel_wakeup.py")
     nb = {
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# Slow"]},

@@ -82,8 +82,8 @@ class SweepCaller:
         ``(grid, seeds, shared configuration) -> str``: the command that plans
         the same runs, written into the results (None: none is written).
     before_notebooks : callable or None
-        Called before a notebook executes (e.g. the checkout's kernel wake-up
-        fix, ``tools/kernel_wakeup.py``); None: nothing.
+        Called before a notebook executes (e.g. the kernel wake-up
+        fix, :func:`sedlib.util.kernel_wakeup.install`); None: nothing.
     """
 
     notebook: Path | None = None
