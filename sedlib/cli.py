@@ -291,12 +291,14 @@ def how_to_make(*grids: str) -> list[str]:
 
     A grid made by a stage of ``tools/attribution.sh`` names it
     (:attr:`~sedlib.study.grids.Grid.stage`; ``paper-like``: the ``confirm``
-    stage); the others are swept on the small synthetic data set with 3 seeds.
+    stage); the others are swept on the small synthetic data set with 3 seeds
+    (:data:`CHECKOUT_NOTEBOOK`: the commands run from the checkout's root).
 
     Examples
     --------
-    >>> how_to_make("paper", "calibration")
-    ['sedlib sweep --grid paper --dataset synthetic-small --seeds 3', 'bash tools/attribution.sh calibrate']
+    >>> how_to_make("paper", "calibration")  # doctest: +NORMALIZE_WHITESPACE
+    ['sedlib sweep --grid paper --dataset synthetic-small --seeds 3 --notebook book/03_training.ipynb',
+     'bash tools/attribution.sh calibrate']
     """
     from sedlib.study.grids import GRIDS
 
@@ -304,32 +306,36 @@ def how_to_make(*grids: str) -> list[str]:
     return [
         f"bash tools/attribution.sh {stages[g]}"
         if stages.get(g)
-        else f"sedlib sweep --grid {g} --dataset synthetic-small --seeds 3"
+        else f"sedlib sweep --grid {g} --dataset synthetic-small --seeds 3 --notebook {CHECKOUT_NOTEBOOK}"
         for g in grids
     ]
 
 
-#: Where a checkout keeps the training notebook that the papermill executor runs.
-TRAINING_NOTEBOOK = Path("book") / "03_training.ipynb"
+#: The training notebook in a checkout of the repository, as the commands sedlib prints name it.
+CHECKOUT_NOTEBOOK = "book/03_training.ipynb"
 
 
-def training_notebook(notebook: Path | None = None) -> Path:
-    """The notebook a papermill sweep executes: ``notebook``, else the checkout's training chapter.
+def training_notebook(notebook: Path | None) -> Path:
+    """The notebook a papermill sweep executes: ``--notebook``, which that executor requires.
 
     Raises
     ------
-    FileNotFoundError
-        When it does not exist (e.g. sedlib installed outside its checkout),
-        naming the ``--notebook`` and ``--executor`` options.
+    ConfigError
+        When none was given, naming ``--notebook`` and the other executors.
+    MissingFileError
+        When it does not exist.
     """
-    from sedlib.settings import REPO_ROOT
-
-    path = Path(notebook).absolute() if notebook else REPO_ROOT / TRAINING_NOTEBOOK
+    if notebook is None:
+        raise ConfigError(
+            "--executor papermill (the default) executes the training notebook: give it with "
+            f"--notebook PATH (in a checkout: --notebook {CHECKOUT_NOTEBOOK}), or use "
+            "--executor python or batched"
+        )
+    path = Path(notebook).absolute()
     if not path.is_file():
-        given = "" if notebook else f" ({TRAINING_NOTEBOOK} of the checkout sedlib runs from)"
         raise MissingFileError(
-            f"--executor papermill executes the training notebook, but {path}{given} does not "
-            "exist: give it with --notebook PATH, or use --executor python or batched"
+            f"--notebook {notebook}: {path} does not exist; give the training notebook "
+            f"(in a checkout: {CHECKOUT_NOTEBOOK}), or use --executor python or batched"
         )
     return path
 
@@ -374,6 +380,7 @@ def sweep_command(grid: str, seeds: int, config) -> str:
             continue
         if value != defaults[key]:
             parts.append(_set_option(key, value, defaults[key]))
+    parts.append(f"--notebook {CHECKOUT_NOTEBOOK}")  # the default executor's, in a checkout
     return " ".join(parts)
 
 
@@ -527,8 +534,8 @@ def _add_sweep_execution_options(sw) -> None:
         "--notebook",
         type=Path,
         default=None,
-        help=f"the training notebook of --executor papermill (default: {TRAINING_NOTEBOOK} "
-        "of the checkout sedlib runs from)",
+        help="the training notebook, required by --executor papermill "
+        f"(in a checkout: {CHECKOUT_NOTEBOOK})",
     )
     sw.add_argument(
         "--jobs",

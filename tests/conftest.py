@@ -14,6 +14,8 @@ import pytest
 
 LABELS = [f"class_{i:02d}" for i in range(8)]
 ROOT = Path(__file__).resolve().parents[1]
+#: The repository's training notebook: the ``--notebook`` of the papermill executor.
+TRAINING_NOTEBOOK = ROOT / "book" / "03_training.ipynb"
 
 
 def build(root: Path, out: Path) -> subprocess.CompletedProcess:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import build
+from conftest import TRAINING_NOTEBOOK, build
 
 from sedlib.cli import sweep_caller, training_notebook
 from sedlib.data import cache as feature_cache
@@ -63,7 +63,7 @@ SWEEP = {"device": "cpu"}
 pytestmark = pytest.mark.usefixtures("module_data_root")
 
 #: The command line's notebook and commands, as `sedlib sweep` gives them.
-CALLER = sweep_caller(training_notebook())
+CALLER = sweep_caller(training_notebook(TRAINING_NOTEBOOK))
 
 
 # ---------------------------------------------------------------------------- fixtures
