@@ -10,9 +10,39 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sedlib import __version__
+from sedlib import (
+    __version__,
+    provenance,
+    settings,
+    training,  # train and default_run_dir through their modules, as above
+)
+from sedlib.data import class_stats
+from sedlib.data.cache import build_features
+from sedlib.data.naming import check_ebr_offset
+from sedlib.data.registry import canonical_name, get_dataset
+from sedlib.data.tut import fetch_tut
 from sedlib.errors import ConfigError, MissingFileError, SedlibError
+from sedlib.settings import data_root, pin_paths
+from sedlib.study import sweep  # its functions are called through the module: tests replace them
+from sedlib.study.grids import GRIDS, PER_RUN, check_overrides, get_grid
+from sedlib.study.results import ResultSetConflict
+from sedlib.study.slurm import SlurmSweep, slurm_parameters
+from sedlib.system_check import run_checks
+from sedlib.training import run as training_run
+from sedlib.training.config import (
+    PROFILES,
+    TrainConfig,
+    default_settings,
+    merge_settings,
+    option_settings,
+    setting_choices,
+    setting_help,
+    setting_least,
+)
+from sedlib.training.preflight import RunPlan
+from sedlib.util.io import read_config_file
 from sedlib.util.kernel_wakeup import install as install_kernel_wakeup
+from sedlib.util.process import die_with_parent
 
 DESCRIPTION = """\
 Sound event detection with a duration robust loss: the command line of the
@@ -21,8 +51,6 @@ its options."""
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from sedlib import provenance, settings
-
     record = provenance.collect(include_device=not args.no_device)
     record["settings"] = {
         "data_root": str(settings.data_root()),
@@ -34,15 +62,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from sedlib.system_check import run_checks
-
     return run_checks(browser=args.browser)
 
 
 def _cmd_data_tut(args: argparse.Namespace) -> int:
-    from sedlib.data.tut import fetch_tut
-    from sedlib.settings import data_root
-
     root = args.root if args.root is not None else data_root() / "tut"
     ds = fetch_tut(
         root,
@@ -61,6 +84,7 @@ def _cmd_data_tut(args: argparse.Namespace) -> int:
 def _cmd_data_synthetic(args: argparse.Namespace) -> int:
     import time
 
+    # local: the generator imports scipy.signal, +1.5 s for every other command (measured)
     from sedlib.data.synthetic import generate
 
     start = time.perf_counter()
@@ -78,9 +102,6 @@ def _cmd_data_synthetic(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> int:
-    from sedlib.data import class_stats
-    from sedlib.data.registry import get_dataset
-
     ds = get_dataset(args.dataset, create=False)
     for split in args.split or ["development", "evaluation"]:
         meta = ds.meta(split)
@@ -95,9 +116,6 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
 def _cmd_data_features(args: argparse.Namespace) -> int:
     import time
 
-    from sedlib.data.cache import build_features
-    from sedlib.data.registry import get_dataset
-
     ds = get_dataset(args.dataset)
     for split in args.split or ["development", "evaluation"]:
         start = time.perf_counter()
@@ -110,15 +128,7 @@ def _cmd_data_features(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from sedlib.util.process import die_with_parent
-
     die_with_parent()  # started by a sweep: end with it (no orphan trains on)
-    from sedlib.data.registry import canonical_name
-    from sedlib.training import TrainConfig, train
-    from sedlib.training.config import merge_settings, option_settings
-    from sedlib.training.preflight import RunPlan
-    from sedlib.training.run import default_run_dir
-    from sedlib.util.io import read_config_file
 
     values = read_config_file(args.config.absolute()) if args.config else {}
     values = merge_settings(values, _overrides(args, option_settings("train")))
@@ -126,8 +136,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         values["dataset"] = canonical_name(values["dataset"])
     config = TrainConfig.from_parameters(profile=args.profile, **values)
     plan = RunPlan(config)  # resolved once: the run folder's name and the training share it
-    run_dir = args.output_dir.absolute() if args.output_dir else default_run_dir(plan, "cli")
-    record = train(plan, run_dir)
+    run_dir = (
+        args.output_dir.absolute() if args.output_dir else training_run.default_run_dir(plan, "cli")
+    )
+    record = training.train(plan, run_dir)
     ev = record.evaluation
     print(
         f"{record.run} ({record.protocol}): macro F {_fmt(ev['macro_f'])}, micro F {_fmt(ev['micro_f'])}, "
@@ -189,12 +201,6 @@ def _parse_settings(items: list[str], option: str) -> dict:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sedlib.data.registry import canonical_name
-    from sedlib.study.grids import check_overrides, get_grid
-    from sedlib.study.results import ResultSetConflict
-    from sedlib.study.sweep import SweepError
-    from sedlib.training.config import option_settings
-
     _check_executor_options(args)
     overrides = _overrides(args, option_settings("sweep"))
     if "dataset" in overrides:
@@ -213,7 +219,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             result, planned = _sweep(args, overrides, command, caller), None
     except ResultSetConflict as err:
         raise SystemExit(f"sedlib sweep: {err}") from None
-    except SweepError as err:
+    except sweep.SweepError as err:
         raise SystemExit(f"sedlib sweep: {err}") from None
     if result is None:
         what = f"none of the {planned} planned runs" if planned else "no run"
@@ -242,14 +248,12 @@ def _check_executor_options(args: argparse.Namespace) -> None:
 
 
 def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, caller):
-    from sedlib.study.sweep import run_grid
-
     try:
         shard = parse_shard(args.shard)
     except ValueError as err:
         raise SystemExit(str(err)) from None
     executor = _slurm_executor(args)
-    return run_grid(
+    return sweep.run_grid(
         args.grid,
         dataset=args.dataset,
         seeds=args.seeds,
@@ -265,8 +269,6 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, calle
 
 def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
     """The result set of the finished runs (the command that made them is kept); and the runs planned."""
-    from sedlib.data.registry import canonical_name, get_dataset
-    from sedlib.study.sweep import aggregate_grid, plan_grid
 
     if args.shard:
         raise SystemExit(
@@ -274,13 +276,13 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
             "runs of the whole grid (run it once, after the shards)"
         )
     dataset = get_dataset(args.dataset, create=False)
-    planned = plan_grid(
+    planned = sweep.plan_grid(
         args.grid,
         dataset=dataset,
         seeds=args.seeds,
         overrides={**overrides, "dataset": canonical_name(args.dataset)},
     )
-    result = aggregate_grid(
+    result = sweep.aggregate_grid(
         args.grid, planned, dataset, force=args.force, sweep_command=caller.sweep_command
     )
     return result, len(planned)
@@ -300,7 +302,6 @@ def how_to_make(*grids: str) -> list[str]:
     ['sedlib sweep --grid paper --dataset synthetic-small --seeds 3 --notebook book/03_training.ipynb',
      'bash tools/attribution.sh calibrate']
     """
-    from sedlib.study.grids import GRIDS
 
     stages = {name: grid.stage for name, grid in GRIDS.items()} | {"paper-like": "confirm"}
     return [
@@ -348,9 +349,8 @@ def sweep_caller(notebook: Path | None = None):
     (a missed socket wake-up would hang papermill, which waits without a timeout); the python
     executor runs :func:`train_command`; the results record :func:`sweep_command`.
     """
-    from sedlib.study.sweep import SweepCaller
 
-    return SweepCaller(
+    return sweep.SweepCaller(
         notebook=notebook,
         train_command=train_command,
         sweep_command=sweep_command,
@@ -370,9 +370,6 @@ def sweep_command(grid: str, seeds: int, config) -> str:
     """The ``sedlib sweep`` command whose runs share ``config``'s settings (all but method and seed)."""
     from dataclasses import asdict
 
-    from sedlib.study.grids import PER_RUN, get_grid
-    from sedlib.training.config import TrainConfig
-
     parts = [f"sedlib sweep --grid {grid}", f"--seeds {seeds}", f"--dataset {config.dataset}"]
     defaults = asdict(TrainConfig.from_parameters(**get_grid(grid).settings))
     for key, value in asdict(config).items():
@@ -390,7 +387,6 @@ def _set_option(key: str, value, default) -> str:
         return " ".join(
             f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v
         )
-    from sedlib.training.config import option_settings
 
     if key in option_settings("sweep"):
         return f"--{_option(key)} {value}"
@@ -416,8 +412,6 @@ def _add_run_commands(sub) -> None:
 
 
 def _add_train_command(sub) -> None:
-    from sedlib.training.config import PROFILES
-
     tr = sub.add_parser(
         "train",
         help="train and evaluate one run (no notebook)",
@@ -464,15 +458,6 @@ def _add_setting_options(parser, command: str, default_note: str = "") -> None:
     """
     from dataclasses import fields
 
-    from sedlib.training.config import (
-        TrainConfig,
-        default_settings,
-        option_settings,
-        setting_choices,
-        setting_help,
-        setting_least,
-    )
-
     kinds = {f.name: f.type for f in fields(TrainConfig)}
     defaults = default_settings()
     for name in option_settings(command):
@@ -488,9 +473,6 @@ def _add_setting_options(parser, command: str, default_note: str = "") -> None:
 
 
 def _add_sweep_command(sub) -> None:
-    from sedlib.study.grids import GRIDS
-    from sedlib.training.config import default_settings
-
     defaults = default_settings()
 
     sw = sub.add_parser(
@@ -597,7 +579,6 @@ def _slurm_executor(args: argparse.Namespace):
         if given:
             raise ConfigError(f"{', '.join(given)}: only with --executor slurm")
         return args.executor
-    from sedlib.study.slurm import SlurmSweep, slurm_parameters
 
     if args.jobs != 1:
         raise ConfigError(
@@ -612,8 +593,6 @@ def _slurm_executor(args: argparse.Namespace):
 
 
 def _add_data_commands(sub) -> None:
-    from pathlib import Path
-
     data = sub.add_parser("data", help="get, generate and describe data sets")
     data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
 
@@ -643,8 +622,6 @@ def _add_data_commands(sub) -> None:
 
 
 def _add_synthetic_command(data_sub) -> None:
-    from pathlib import Path
-
     syn = data_sub.add_parser(
         "synthetic", help="generate the procedural default data set (offline)"
     )
@@ -721,7 +698,6 @@ def _count(least: int):
 
 def _ebr_offset(text: str) -> float:
     """An argparse type: an offset in dB that a data set name can carry (see ``check_ebr_offset``)."""
-    from sedlib.data.naming import check_ebr_offset
 
     try:
         return check_ebr_offset(text, "the offset")
@@ -774,7 +750,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
-    from sedlib.settings import pin_paths
 
     pin_paths()  # relative folders mean the user's folder, also to child processes
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
