@@ -84,7 +84,14 @@ def training_seconds_per_epoch(dataset, epochs: int) -> float:
     from sedlib.training import TrainConfig, train
 
     config = TrainConfig(
-        dataset=str(dataset.audio_dir), protocol="folds", epochs=epochs, patience=0, device="cpu"
+        dataset=str(dataset.audio_dir),
+        protocol="folds",
+        epochs=epochs,
+        patience=0,
+        device="cpu",
+        max_steps=0,
+        warmup_steps=0,
+        patience_steps=0,  # a budget in epochs
     )
     with tempfile.TemporaryDirectory() as tmp:
         train(config, tmp, dataset=dataset, progress=False, stop_after_epochs=epochs)

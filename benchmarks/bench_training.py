@@ -42,7 +42,8 @@ NEW = """
 import json, sys
 from sedlib.training import TrainConfig, train
 config = TrainConfig(dataset=sys.argv[1], protocol="dev-eval", loss="bce", epochs=int(sys.argv[2]),
-                     batch_size=16, patience=0, device="cpu")
+                     batch_size=16, patience=0, device="cpu",
+                     max_steps=0, warmup_steps=0, patience_steps=0)
 record = train(config, sys.argv[3], progress=False)
 print(json.dumps({"history": record.folds[0].history, "clips": record.folds[0].train_clips}))
 """

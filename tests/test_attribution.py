@@ -470,15 +470,15 @@ def test_the_stages_stop_before_the_values_they_need_exist(tmp_path):
     results = tmp_path / "results"
     write_sets(results, make_set("cause-baseline", BASE), make_set("cause-zero-bias", BASE, seed=1))
     code, _, error = _stage("confirm", results)
-    assert code == 1 and "not calibrated yet" in error
+    assert code == 2 and "not calibrated yet" in error
     calibration = on_data(
         make_set("calibration", {"bce": 0.10}, seeds=1), "synthetic-t-ebr-20-seed0"
     )
     write_sets(results, calibration)
     code, lines, error = _stage("confirm", results)
-    assert code == 1 and "no arm explains" in error and lines == []
+    assert code == 2 and "no arm explains" in error and lines == []
     code, lines, error = _stage("capacity", results)
-    assert code == 1 and "no arm explains" in error and lines == []
+    assert code == 2 and "no arm explains" in error and lines == []
 
 
 def test_the_calibration_reruns_from_one_command_on_rung_2_folds_with_bce_alone():
@@ -505,7 +505,7 @@ def test_the_gpu_script_reads_the_offset_from_the_committed_results_and_needs_an
         ["bash", "tools/gpu/study.sh", "paper-like"], cwd=root, env=env, capture_output=True, text=True,
     )  # fmt: skip
     # the committed sets: the calibration chose -30 dB, and no arm explains under the rule yet
-    assert done.returncode == 1 and "no arm explains" in done.stderr
+    assert done.returncode == 2 and "no arm explains" in done.stderr
     from sedlib.study.choices import calibrated_offset
 
     assert calibrated_offset(root / "data" / "results").value == -30.0

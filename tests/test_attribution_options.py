@@ -100,7 +100,10 @@ def test_per_clip_class_frames_equal_a_weight_computed_by_hand():
 def test_the_last_epoch_needs_a_fixed_schedule():
     with pytest.raises(ValueError, match=r"TrainConfig\.selection = 'last'.*patience"):
         TrainConfig(selection="last")
-    assert TrainConfig(selection="last", patience=0).resolved("cpu")["selection"] == "last"
+    assert (
+        TrainConfig(selection="last", patience=0, patience_steps=0).resolved("cpu")["selection"]
+        == "last"
+    )
 
 
 def _event_gain_db(easy: np.ndarray, hard: np.ndarray, event: slice, quiet: slice) -> float:

@@ -430,3 +430,50 @@ def test_a_lost_run_folder_restarts_that_run_and_the_others_resume(dataset, tmp_
     assert str(group) in caplog.text or any(
         str(p.parent) in caplog.text for p in (tmp_path / "cut").glob(".batched/*/members.json")
     )
+
+
+def test_a_run_is_recorded_after_its_group_not_after_the_last(dataset, tmp_path):
+    """Groups of one: run 0's record exists (and is reported) before run 1's group trains."""
+    configs = [config(**s, epochs=1) for s in MIXED[:2]]
+    dirs = [tmp_path / c.describe() for c in configs]
+    seen = []
+
+    def on_record(k, record):
+        others = [d for j, d in enumerate(dirs) if j != k]
+        seen.append((k, record.identity, [any(d.glob("*/fold.json")) for d in others]))
+
+    results = batched.train_batched(
+        configs, dirs, dataset=dataset, progress=False, max_members=1, on_record=on_record
+    )
+    assert [k for k, _, _ in seen] == [0, 1]
+    assert seen[0][2] == [False]  # run 1 had not trained a fold when run 0 was recorded
+    assert [identity for _, identity, _ in seen] == [r.identity for r in results]
+    again = []  # a later call trains nothing and writes no record: nothing to report
+    batched.train_batched(
+        configs, dirs, dataset=dataset, progress=False, max_members=1,
+        on_record=lambda k, r: again.append(k),
+    )  # fmt: skip
+    assert again == []
+
+
+def test_a_sweep_keeps_the_runs_of_finished_groups_when_a_later_group_fails(tmp_path, monkeypatch):
+    """Promotion follows each group: a failure in the second group loses only its own run."""
+    from sedlib.study.sweep import run_grid
+
+    monkeypatch.setenv("SEDLIB_BATCHED_MEMBERS", "1")
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path / "root"))
+    data = generate(tmp_path / "tiny", TINY, seed=2, jobs=1, progress=False)
+    real, groups = batched.train_group, []
+
+    def second_fails(members, *args, **kwargs):
+        groups.append(members)
+        if len(groups) == 2:
+            raise RuntimeError("the second group's machine went away")
+        return real(members, *args, **kwargs)
+
+    monkeypatch.setattr(batched, "train_group", second_fails)
+    with pytest.raises(Exception, match="second group's machine went away") as failed:
+        run_grid("smoke", dataset=str(data.audio_dir), executor="batched",
+                 overrides={"device": "cpu", "protocol": "dev-eval"})  # fmt: skip
+    finished = sorted(p.parent.name for p in (tmp_path / "root").glob("runs/smoke/*/metrics.json"))
+    assert len(groups) == 2 and len(finished) == 1, failed.value

@@ -88,6 +88,10 @@ def private_copy(dataset: Dataset, folder: Path, **copy_options) -> Dataset:
     return Dataset.from_folder(shutil.copytree(dataset.audio_dir, folder, **copy_options))
 
 
+#: A budget of epochs (one epoch of tiny data is 1-2 optimizer steps)
+NO_STEP_BUDGET = {"max_steps": 0, "warmup_steps": 0, "patience_steps": 0}
+
+
 def config(dataset: Dataset, **kw) -> TrainConfig:
     base = {
         "dataset": str(dataset.audio_dir),
@@ -97,6 +101,7 @@ def config(dataset: Dataset, **kw) -> TrainConfig:
         "patience": 0,
         "device": "cpu",
         "model": {"channels": 8},
+        **NO_STEP_BUDGET,
     }
     return TrainConfig(**{**base, **kw})
 
@@ -143,7 +148,8 @@ def test_a_grid_run_with_other_epochs_is_not_taken_as_finished(tiny, smoke_sweep
     assert not {r.identity for r in two_epochs} & {r.identity for r in smoke}
     assert [run for run in two_epochs if run.finished() is not None or _reuse(run)] == []
     # the paper grid asked for exactly the smoke settings is the same run: reused from the smoke grid
-    same = plan("paper", tiny, runs, seeds=1, epochs=1, model={"channels": 8}, batch_size=16)
+    smoke_settings = {"model": {"channels": 8}, "batch_size": 16, **NO_STEP_BUDGET}
+    same = plan("paper", tiny, runs, seeds=1, epochs=1, **smoke_settings)
     reused = [run.spec.name for run in same if _reuse(run)]
     assert sorted(reused) == ["bce-s0", "duration_robust-g1-s0"]
     assert all(run.finished() is not None for run in same if run.spec.name in reused)
@@ -272,7 +278,8 @@ def test_train_command_succeeds_when_micro_f_is_undefined(tiny, tmp_path, monkey
         code = main(
             ["train", "--profile", "detect-nothing", "--dataset", str(tiny.audio_dir),
              "--protocol", "dev-eval", "--epochs", "1", "--batch-size", "8", "--patience", "0",
-             "--device", "cpu", "--set", "model.channels=8", "--output-dir", str(run_dir)]
+             "--device", "cpu", "--set", "model.channels=8", "--output-dir", str(run_dir),
+             *(f"--set={k}=0" for k in NO_STEP_BUDGET)]
         )  # fmt: skip
     finally:
         sedlib_logger.setLevel(level)

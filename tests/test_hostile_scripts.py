@@ -25,18 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from sedlib.study.attribution import ARM_GRIDS, ARM_SETTINGS, cause_findings, paper_like
+from sedlib.study.attribution import arm_settings_of, cause_findings, paper_like
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Two arms made to explain (the committed results have none that does under the verdict rule)
 EXPLAINING = ("cause-zero-bias", "cause-clip-frames")
-PAPER_LIKE = {
-    k: v
-    for g in ARM_GRIDS
-    if g.name in EXPLAINING
-    for k, v in g.settings.items()
-    if k in ARM_SETTINGS
-}
+PAPER_LIKE = arm_settings_of(EXPLAINING)
 PAPER_LIKE_OPTIONS = " ".join(f"--set {k}={v}" for k, v in PAPER_LIKE.items())
 
 
@@ -51,11 +45,7 @@ def explaining(folder: Path) -> dict[str, str]:
     (folder / "sitecustomize.py").write_text(
         "import sedlib.study.attribution as a\n"
         f"arms = {EXPLAINING!r}\n"
-        "def paper_like(findings):\n"
-        "    settings = {k: v for g in a.ARM_GRIDS if g.name in arms\n"
-        "                for k, v in g.settings.items() if k in a.ARM_SETTINGS}\n"
-        "    return a.PaperLike(settings, arms, ())\n"
-        "a.paper_like = paper_like\n"
+        "a.paper_like = lambda findings: a.PaperLike(a.arm_settings_of(arms), arms, ())\n"
     )
     return {"PYTHONPATH": str(folder)}
 
@@ -124,9 +114,9 @@ def test_without_an_arm_that_explains_the_stages_that_need_one_stop(tmp_path):
     sedlib, log = stand_in_sedlib(tmp_path / "bin")
     env = {"SEDLIB_DATA_ROOT": str(ROOT / "data")}
     done = attribution("capacity", sedlib, **env)
-    assert done.returncode != 0 and "no arm explains" in done.stderr and calls(log) == []
+    assert done.returncode == 2 and "no arm explains" in done.stderr and calls(log) == []
     done = attribution("screen", sedlib, **env)
-    assert done.returncode != 0 and "no arm explains" in done.stderr
+    assert done.returncode == 2 and "no arm explains" in done.stderr
     screens = [c[2] for c in calls(log)]  # the screens ran, then the stage stopped
     assert screens and "paper" not in screens
     done = study(tmp_path, "paper-like", DRY_RUN="1")
@@ -170,27 +160,22 @@ def study(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess
     )
 
 
-def test_paper_like_adds_its_settings_to_the_users(tmp_path):
-    done = study(
-        tmp_path,
-        "paper-like",
-        DRY_RUN="1",
-        SETTINGS="model.channels=32",
-        **explaining(tmp_path / "site"),
+def paper_like_dry_run(tmp_path: Path, settings: str) -> subprocess.CompletedProcess:
+    """``study.sh paper-like`` as a dry run with the user's ``SETTINGS``, two arms explaining."""
+    return study(
+        tmp_path, "paper-like", DRY_RUN="1", SETTINGS=settings, **explaining(tmp_path / "site")
     )
+
+
+def test_paper_like_adds_its_settings_to_the_users(tmp_path):
+    done = paper_like_dry_run(tmp_path, "model.channels=32")
     assert done.returncode == 0, done.stderr
     settings = done.stdout.split("SETTINGS=", 1)[1].split()
     assert settings == ["model.channels=32", *(f"{k}={v}" for k, v in PAPER_LIKE.items())]
 
 
 def test_paper_like_refuses_a_user_setting_it_would_change(tmp_path):
-    done = study(
-        tmp_path,
-        "paper-like",
-        DRY_RUN="1",
-        SETTINGS="output_bias=prior",
-        **explaining(tmp_path / "site"),
-    )
+    done = paper_like_dry_run(tmp_path, "output_bias=prior")
     assert done.returncode == 2
     assert (
         "SETTINGS gives output_bias=prior, but paper-like runs with output_bias=zero" in done.stderr
@@ -198,13 +183,7 @@ def test_paper_like_refuses_a_user_setting_it_would_change(tmp_path):
 
 
 def test_paper_like_accepts_a_user_setting_it_agrees_with(tmp_path):
-    done = study(
-        tmp_path,
-        "paper-like",
-        DRY_RUN="1",
-        SETTINGS="output_bias=zero",
-        **explaining(tmp_path / "site"),
-    )
+    done = paper_like_dry_run(tmp_path, "output_bias=zero")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("SETTINGS=", 1)[1].split().count("output_bias=zero") == 1
 

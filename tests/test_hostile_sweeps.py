@@ -334,6 +334,7 @@ def test_a_second_trainer_of_one_folder_is_refused(tiny, tmp_path, monkeypatch):
         config = TrainConfig(
             dataset=str(tiny.audio_dir), protocol="dev-eval", epochs=1, batch_size=8,
             patience=0, device="cpu", model={"channels": 8},
+            max_steps=0, warmup_steps=0, patience_steps=0,  # one epoch of tiny data
         )  # fmt: skip
         with pytest.raises(LockedError, match=rf"in use by .*\"pid\": {holder.pid}"):
             train(config, run_dir, progress=False)
@@ -345,7 +346,7 @@ def test_a_second_trainer_of_one_folder_is_refused(tiny, tmp_path, monkeypatch):
         holder.kill()
         holder.wait()
         holder = _hold(training_lock(run.work))
-        message, failure = sweep._try(run, "python", sweep_caller())
+        message, failure = sweep.try_run(run, "python", sweep_caller())
         assert failure is None and "left to another sweep" in message and calls == []
     finally:
         holder.kill()

@@ -160,7 +160,7 @@ def test_nan_loss_stops_naming_epoch_and_batch(dataset, tmp_path, monkeypatch):
         )
 
     monkeypatch.setattr(run_module, "get_loss", poisoned)
-    with pytest.raises(FloatingPointError, match=r"at epoch 1, batch 1"):
+    with pytest.raises(FloatingPointError, match=r"at batch 1 in epoch 1 \(lr "):
         train(config(), tmp_path / "nan", dataset=dataset, progress=False)
 
 

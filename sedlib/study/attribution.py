@@ -339,18 +339,22 @@ class PaperLike:
     findings: tuple[ArmFinding, ...]
 
 
-def paper_like(findings: list[ArmFinding]) -> PaperLike:
-    """The settings of every arm grid (causes 1–4) with an "explains" verdict among ``findings``."""
-    explains = tuple(f for f in findings if f.arm and f.verdict is Verdict.EXPLAINS)
-    arms = tuple(g.name for g in ARM_GRIDS if g.name in {f.arm for f in explains})
-    settings = {
+def arm_settings_of(arms: tuple[str, ...]) -> dict:
+    """The attribution settings (:data:`ARM_SETTINGS`) of the arm grids named in ``arms``, combined."""
+    return {
         k: v
         for g in ARM_GRIDS
         if g.name in arms
         for k, v in g.settings.items()
         if k in ARM_SETTINGS
     }
-    return PaperLike(settings, arms, explains)
+
+
+def paper_like(findings: list[ArmFinding]) -> PaperLike:
+    """The settings of every arm grid (causes 1–4) with an "explains" verdict among ``findings``."""
+    explains = tuple(f for f in findings if f.arm and f.verdict is Verdict.EXPLAINS)
+    arms = tuple(g.name for g in ARM_GRIDS if g.name in {f.arm for f in explains})
+    return PaperLike(arm_settings_of(arms), arms, explains)
 
 
 def paper_like_sets(root: Path | None = None) -> list[ResultSet]:

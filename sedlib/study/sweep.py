@@ -347,11 +347,12 @@ def batched_members() -> int | None:
     return value
 
 
-def _train_batched(runs: list[PlannedRun]) -> list:
+def _train_batched(runs: list[PlannedRun], on_record=None) -> list:
     """:func:`sedlib.training.batched.train_batched` for ``runs``, in their work folders.
 
     :data:`BATCHED_MEMBERS` caps the members of a group (default: what
-    fits the free memory on CUDA, all on a CPU).
+    fits the free memory on CUDA, all on a CPU); ``on_record(k, record)`` is
+    called as soon as ``runs[k]`` has its record.
     """
 
     return train_batched(
@@ -360,6 +361,7 @@ def _train_batched(runs: list[PlannedRun]) -> list:
         dataset=get_dataset(runs[0].config.dataset, progress=False),
         groups_dir=runs[0].folder.parent / ".work" / ".batched",
         max_members=batched_members(),
+        on_record=on_record,
     )
 
 
@@ -369,7 +371,9 @@ def run_batched(todo: list[PlannedRun]) -> list[tuple[str, str | None]]:
     Every run is locked (a run locked by another sweep is left to it), reused
     or left when another sweep finished it, as in :func:`_execute`; the others
     train together (:func:`_train_batched`) into their work folders, and each
-    is promoted when its record carries the planned identity.
+    is promoted as soon as its record carries the planned identity (after its
+    group, not after the last one: ``sedlib sweep --aggregate-only`` collects
+    it while the other groups train).
     """
     from contextlib import ExitStack
 
@@ -390,12 +394,19 @@ def run_batched(todo: list[PlannedRun]) -> list[tuple[str, str | None]]:
                 run.work.mkdir(parents=True, exist_ok=True)
                 mine.append(run)
         start = time.perf_counter()
+        promoted: dict[int, tuple[str, str | None]] = {}
+
+        def promote(k: int, record) -> None:
+            promoted[k] = _promote_batched(mine[k], record, time.perf_counter() - start)
+
         try:
-            results = _train_batched(mine) if mine else []
+            results = _train_batched(mine, promote) if mine else []
         except Exception as err:  # a check that fails before training fails every run
             results = [err] * len(mine)
-        for run, result in zip(mine, results, strict=True):
-            outcomes.append(_promote_batched(run, result, time.perf_counter() - start))
+        for k, (run, result) in enumerate(zip(mine, results, strict=True)):
+            if k not in promoted:
+                promoted[k] = _promote_batched(run, result, time.perf_counter() - start)
+            outcomes.append(promoted[k])
     return outcomes
 
 

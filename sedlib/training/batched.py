@@ -55,6 +55,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,12 +74,15 @@ from sedlib.training.inference import MAX_BATCH_FRAMES, as_predictions, batches
 from sedlib.training.loop import (
     DeviceClips,
     RunState,
+    diverged,
     end_epoch,
     init_bias,
+    outputs_finite,
     planned_steps,
     steps_per_epoch,
 )
 from sedlib.training.preflight import RunPlan, preflight
+from sedlib.training.record import RunRecord
 from sedlib.training.split import FoldData, FoldPlan, prepare_fold
 from sedlib.training.stacked import StackedCRNN, StackedOptimizer
 from sedlib.util.io import read_json, write_json
@@ -383,20 +387,22 @@ def _validate(group: _Group, positions: list[int], data: FoldData, device: torch
             for j in range(k):
                 for q, i in enumerate(batch):
                     probs[j][i] = p[j, q]
-    metrics = [
+    metrics = [  # None: outputs that are not finite (the member diverged)
         as_predictions(features, data.train_meta, probs[j], "all").segment_metrics(
             m.config.threshold, m.config.time_resolution
         )
+        if outputs_finite(probs[j])
+        else None
         for j, m in enumerate(members)
     ]
     return metrics, (totals / max(count, 1)).tolist()
 
 
-def _member_failed(group: _Group, i: int, loss: float, epoch: int) -> None:
+def _member_failed(group: _Group, i: int, problem: str, epoch: int) -> None:
     member = group.members[i]
     group.failed[i] = (
-        f"{member.what}: the loss is {loss} in epoch {epoch + 1}; this training stopped "
-        "(lower the learning rate or check the data), the other members of its group went on"
+        f"{member.what}: {problem} {diverged(member.config, epoch)}; the other members of its "
+        "group went on"
     )
     log.error("%s", group.failed[i])
 
@@ -427,11 +433,14 @@ def _epoch(group: _Group, clips: _Clips, device: torch.device) -> list[int]:
     training = time.perf_counter() - start
     for pos, i in enumerate(group.active):
         if not np.isfinite(train_losses[pos]):
-            _member_failed(group, i, train_losses[pos], epoch)
+            _member_failed(group, i, f"the loss is {train_losses[pos]}", epoch)
     validated = _validate_all(group, device, set(group.failed))
     elapsed, share = time.perf_counter() - start, len(group.active)
     for pos, (metrics, val_loss) in validated.items():
         i = group.active[pos]
+        if metrics is None:
+            _member_failed(group, i, "the outputs on the validation clips are not finite", epoch)
+            continue
         member, state = group.members[i], group.states[i]
         steps = steps_per_epoch(len(member.data.clips), member.config.batch_size)
         improved = end_epoch(
@@ -717,6 +726,7 @@ def train_batched(
     gru: str = "cell",
     progress: bool = True,
     stop_after_epochs: int | None = None,
+    on_record: Callable[[int, RunRecord], None] | None = None,
 ) -> list:
     """Train many runs at once: :func:`sedlib.training.run.train` for each, as groups of one model.
 
@@ -738,6 +748,11 @@ def train_batched(
         Progress bars.
     stop_after_epochs : int, optional
         Stop every group after this many epochs in this call (tests).
+    on_record : callable, optional
+        Called as ``on_record(k, record)`` when this call has written run
+        ``k``'s record: after the group that trained its last fold, not after
+        every group (a sweep promotes it then, so that its finished runs can
+        be aggregated while the others train).
 
     Returns
     -------
@@ -749,18 +764,32 @@ def train_batched(
         for run_dir in run_dirs:
             held.enter_context(FileLock(training_lock(run_dir), f"the run folder {run_dir}"))
         return _train_held(configs, run_dirs, dataset, groups_dir, max_members, gru, progress,
-                           stop_after_epochs)  # fmt: skip
+                           stop_after_epochs, on_record)  # fmt: skip
 
 
 def _train_held(
-    configs, run_dirs, dataset, groups_dir, max_members, gru, progress, stop_after_epochs
-):
+    configs, run_dirs, dataset, groups_dir, max_members, gru, progress, stop_after_epochs,
+    on_record,
+):  # fmt: skip
     """:func:`train_batched` under the runs' training locks."""
     wall_start = time.perf_counter()
     results, folders, everyone = _members_of(configs, run_dirs, dataset, progress)
     todo = [m for m in everyone if not m.finished]
     groups_dir = Path(groups_dir) if groups_dir else Path(run_dirs[0]).parent / ".batched"
     outcomes: dict[str, object] = {}
+    pending = dict(folders)  # the runs without a record yet
+
+    def record(finished_only: bool) -> None:
+        for k, run in list(pending.items()):
+            mine = [m for m in everyone if m.run is run]
+            if finished_only and not all(m.finished or m.key in outcomes for m in mine):
+                continue
+            results[k] = _record(run, mine, outcomes, time.perf_counter() - wall_start)
+            del pending[k]
+            if on_record and isinstance(results[k], RunRecord):
+                on_record(k, results[k])
+
+    record(finished_only=True)  # runs whose every fold finished in an earlier call
     if todo:
         device = todo[0].plan.device
         size = max_members or group_size(todo[0], device, gru)
@@ -772,9 +801,8 @@ def _train_held(
             for member, outcome in zip(group.members, done, strict=True):
                 if outcome is not None:  # None: it trains in another group
                     outcomes[member.key] = outcome
-    for k, run in folders.items():
-        mine = [m for m in everyone if m.run is run]
-        results[k] = _record(run, mine, outcomes, time.perf_counter() - wall_start)
+            record(finished_only=True)
+    record(finished_only=False)  # the rest: what stopped each
     return results
 
 

@@ -639,6 +639,14 @@ def check_config(config: TrainConfig) -> None:
     _require(not set(options) - set(accepted), "loss_options", options, f"{loss} takes {accepted}")
     for key, value in options.items():
         _require(_finite(value), f"loss_options[{key!r}]", value, "a finite number")
+    momentum = next(f for f in fields(TrainConfig) if f.name == "momentum").default
+    _require(
+        config.optimizer == "sgd" or config.momentum == momentum,
+        "momentum",
+        config.momentum,
+        f"a setting of SGD; optimizer {config.optimizer!r} has no momentum: set optimizer=sgd, "
+        f"or leave momentum at its default ({momentum})",
+    )
     _require(
         config.selection != "last" or (config.patience == 0 and config.patience_steps == 0),
         "selection",

@@ -152,8 +152,7 @@ def train_epoch(
         loss = loss_over_valid(loss_fn, logits, clips.y[idx], clips.mask[idx])
         if not torch.isfinite(loss):
             raise FloatingPointError(
-                f"{what}: the loss is {loss.item()} at epoch {epoch + 1}, batch {b + 1}; "
-                "training stopped (lower the learning rate or check the data)"
+                f"{what}: the loss is {loss.item()} at batch {b + 1} {diverged(config, epoch)}"
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -163,11 +162,42 @@ def train_epoch(
     return total / max(batches, 1)
 
 
-def validate(model: CRNN, data: FoldData, loss_fn, config: TrainConfig, device: torch.device):
-    """Validation macro/micro F at the run's threshold and the mean validation loss."""
+def diverged(config: TrainConfig, epoch: int) -> str:
+    """What a training whose loss or outputs stopped being finite in ``epoch`` (from 0) should do."""
+    return (
+        f"in epoch {epoch + 1} (lr {config.lr:g}, {config.optimizer}): the training diverged and "
+        "stopped; lower the learning rate (lr) or check the data"
+    )
+
+
+def outputs_finite(probs) -> bool:
+    """Whether every array of ``probs`` (a model's outputs, clip by clip) is finite."""
+    return all(np.isfinite(p).all() for p in probs)
+
+
+def validate(
+    model: CRNN,
+    data: FoldData,
+    loss_fn,
+    config: TrainConfig,
+    device: torch.device,
+    what: str = "validation",
+    epoch: int = 0,
+):
+    """Validation macro/micro F at the run's threshold and the mean validation loss.
+
+    Raises
+    ------
+    FloatingPointError
+        When the model's outputs are not finite, naming ``what``, the epoch and the learning rate.
+    """
     predictions, val_loss = predict(
         model, data.validation, data.train_meta, data.norm, device, loss_fn
     )
+    if not outputs_finite(predictions.probs):
+        raise FloatingPointError(
+            f"{what}: the outputs on the validation clips are not finite {diverged(config, epoch)}"
+        )
     metrics = predictions.segment_metrics(config.threshold, config.time_resolution)
     return metrics, val_loss
 
@@ -267,7 +297,7 @@ def fit(
                 model, optimizer, clips, loss_fn, config, state.epoch, device, what
             )
             training_part = time.perf_counter() - start
-            metrics, val_loss = validate(model, data, loss_fn, config, device)
+            metrics, val_loss = validate(model, data, loss_fn, config, device, what, state.epoch)
             elapsed = time.perf_counter() - start
             improved = end_epoch(
                 state, config, per_epoch, train_loss, val_loss, metrics, elapsed, training_part

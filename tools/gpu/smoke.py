@@ -99,6 +99,7 @@ def check_resume(device: torch.device, root: Path) -> str:
     config = TrainConfig(
         dataset=str(data.audio_dir), protocol="folds", loss="duration_robust", epochs=2, batch_size=8,
         device=str(device), model={"channels": 16}, patience=0,
+        max_steps=0, warmup_steps=0, patience_steps=0,  # a budget of 2 epochs, not of steps
     )  # fmt: skip
     whole = train(config, root / "whole", dataset=data, progress=False)
     assert isinstance(

@@ -136,6 +136,9 @@ def _draw_events(
         for _ in range(max(0, floor - int(counts.get(facts.label, 0)))):
             add(facts, *candidates[rng.integers(len(candidates))])
     meta = pd.DataFrame(rows, columns=["filename", "scene_label", "onset", "offset", "event_label"])
+    # a long event clipped to its file leaves its onset no room: two draws of one class in one
+    # file can round to the same line, which the metadata reader refuses (an exact duplicate)
+    meta = meta.drop_duplicates(ignore_index=True)
     file_order = meta["filename"].map({name: i for i, (name, _, _) in enumerate(plan)})
     meta = (
         meta.assign(_order=file_order)
