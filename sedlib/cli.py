@@ -10,12 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sedlib import (
-    __version__,
-    provenance,
-    settings,
-    training,  # train and default_run_dir through their modules, as above
-)
+# sweep.run_grid, training.train and training_run.default_run_dir are called through their
+# modules, where the tests replace them
+from sedlib import __version__, provenance, settings, training
 from sedlib.data import class_stats
 from sedlib.data.cache import build_features
 from sedlib.data.naming import check_ebr_offset
@@ -23,7 +20,7 @@ from sedlib.data.registry import canonical_name, get_dataset
 from sedlib.data.tut import fetch_tut
 from sedlib.errors import ConfigError, MissingFileError, SedlibError
 from sedlib.settings import data_root, pin_paths
-from sedlib.study import sweep  # its functions are called through the module: tests replace them
+from sedlib.study import sweep
 from sedlib.study.grids import GRIDS, PER_RUN, check_overrides, get_grid
 from sedlib.study.results import ResultSetConflict
 from sedlib.study.slurm import SlurmSweep, slurm_parameters
