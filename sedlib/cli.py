@@ -577,7 +577,7 @@ def _slurm_executor(args: argparse.Namespace):
             raise ConfigError(f"{', '.join(given)}: only with --executor slurm")
         return args.executor
 
-    if args.jobs != 1:
+    if args.jobs is not None:
         raise ConfigError(
             "--jobs: a SLURM sweep submits every run at once; limit the tasks running at "
             "the same time with --slurm array_parallelism=N"

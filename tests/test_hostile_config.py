@@ -125,7 +125,7 @@ def test_sweep_refuses_what_the_grid_sets_run_by_run(setting, capsys, tmp_path):
         (["--epochs", "1", "--set", "epochs=5"], "give it once"),
         (["--set", "model.channels.x=1"], "TrainConfig.model['channels']"),
         (["--set", "model.channels=8", "--set", "model.channels=9"], "given twice"),
-        (["--set", "patience_steps=800", "--set", "selection=last"], "patience"),
+        (["--set", "selection=last", "--set", "patience_steps=100"], "patience"),
     ],
 )
 def test_sweep_settings_are_applied_or_refused_by_name(argv, says, capsys, tmp_path):

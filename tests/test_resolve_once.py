@@ -10,6 +10,7 @@ from sedlib.cli import main
 pytestmark = pytest.mark.usefixtures("module_data_root")
 
 TINY_RUN = ["--protocol", "dev-eval", "--epochs", "1", "--patience", "0", "--device", "cpu"]
+TINY_RUN += [f"--set={k}=0" for k in ("max_steps", "warmup_steps", "patience_steps")]  # 1 epoch
 SMALL_MODEL = ["--set", "model.channels=8", "--set", "model.gru_units=8"]
 
 

@@ -291,3 +291,11 @@ def test_slurm_options_need_the_slurm_executor(tiny, capsys):
     argv = ["sweep", "--grid", "smoke", "--dataset", str(tiny.audio_dir), "--executor", "python"]
     assert main([*argv, "--members", "2", "--no-wait"]) == 1
     assert "--members, --no-wait: only with --executor slurm" in capsys.readouterr().err
+
+
+def test_jobs_is_refused_by_the_slurm_executor_and_its_default_is_not(tiny, capsys):
+    argv = on_tiny(readme_command(), tiny)
+    assert main([*argv, "--jobs", "2", "--slurm", "partitoin=gpu"]) == 1
+    assert "--jobs: a SLURM sweep submits every run at once" in capsys.readouterr().err
+    assert main([*argv, "--slurm", "partitoin=gpu"]) == 1  # no --jobs: the next check speaks
+    assert "unknown SLURM setting(s) partitoin" in capsys.readouterr().err
