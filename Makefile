@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # make execute: the smoke grid through papermill, then every chapter re-executed
 # with papermill into $(EXECUTED) (the repository's notebooks stay untouched).
-SMOKE_SWEEP = $(BIN)/sedlib sweep --grid smoke --dataset synthetic-small --device cpu
+SMOKE_SWEEP = $(BIN)/sedlib sweep --grid smoke --dataset synthetic-small --device cpu --notebook book/03_training.ipynb
 EXECUTED ?= _build/executed
 
 .PHONY: setup book test execute lint format lock clean distclean help

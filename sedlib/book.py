@@ -12,19 +12,33 @@ report's tables and figures, and write their sentences in Markdown, where
   :func:`calibrated_offset`, :func:`e2_weight_range`, with the answers they
   give (:class:`Answer`, :class:`Verdict`) and the rule's constants.
 - Layout: the modules :mod:`~sedlib.report.figures`, :mod:`~sedlib.report.tables`,
-  :mod:`~sedlib.report.attribution`, :mod:`~sedlib.report.glance`,
-  :mod:`~sedlib.report.difficulty`, and the one way to name a rung
-  (:func:`rung_label`) and to write an interval (:func:`interval`).
+  :mod:`~sedlib.report.widgets` (the γ slider), :mod:`~sedlib.report.attribution`,
+  :mod:`~sedlib.report.glance`, :mod:`~sedlib.report.difficulty`, and the one way to
+  name a rung (:func:`rung_label`) and to write an interval (:func:`interval`).
+- Data and runs as the chapters see them: :func:`get_dataset` (a data set by
+  name) and :func:`tut_meta_dir` (where the real TUT metadata is, if anywhere),
+  for the chapters that describe the data; :func:`chapter_run` (the run of the
+  training chapter's parameters) and :func:`features_of` (a split's features as
+  the training read them, for its example clip); :data:`CLIP_FRAMES` (the frames
+  of a 10 s clip, which bound E2's per-clip weights).
+
+Chapters 01 to 03 show the science at work, so they also call its public
+API directly: :mod:`sedlib.losses`, :mod:`sedlib.loss_shares`, :mod:`sedlib.data`
+(``class_stats``, ``read_meta``, ``TUT_LABELS``), :func:`sedlib.training.train`
+and :class:`sedlib.evaluation.Predictions`. ``tests/test_book.py`` checks that
+no chapter imports anything else of sedlib.
 """
 
 from __future__ import annotations
 
 from IPython.display import Markdown
-from myst_nb import glue as myst_glue
 
 from sedlib.cli import how_to_make
-from sedlib.report import attribution, difficulty, figures, glance, tables
+from sedlib.data.registry import get_dataset
+from sedlib.report import attribution, difficulty, figures, glance, tables, widgets
 from sedlib.report.names import describe_ladder, interval, rule_note, rung_label, short_name, signed
+from sedlib.report.training import chapter_run
+from sedlib.settings import tut_meta_dir
 from sedlib.study import paper
 from sedlib.study.attribution import (
     EXPLAINS_SHARE,
@@ -49,10 +63,12 @@ from sedlib.study.findings import (
 )
 from sedlib.study.results import joined, load_ladder, sweep_sources, with_partner
 from sedlib.study.summary import BASELINE_METHODS, PAPER_METHODS, method_key, with_method
+from sedlib.training.split import CLIP_FRAMES, features_of
 
 __all__ = [
     "BASELINE_METHODS",
     "CALIBRATION_WINDOW",
+    "CLIP_FRAMES",
     "EXPLAINS_SHARE",
     "MIN_MARKED",
     "MIN_SEEDS",
@@ -65,12 +81,15 @@ __all__ = [
     "calibrated_offset",
     "cause_findings",
     "cause_rungs",
+    "chapter_run",
     "conclusion_rung",
     "departures",
     "describe_ladder",
     "difficulty",
     "e2_weight_range",
+    "features_of",
     "figures",
+    "get_dataset",
     "glance",
     "glue",
     "interval",
@@ -91,7 +110,9 @@ __all__ = [
     "signed",
     "sweep_sources",
     "tables",
+    "tut_meta_dir",
     "unmeasured",
+    "widgets",
     "with_method",
     "with_partner",
 ]  # fmt: skip
@@ -100,6 +121,10 @@ __all__ = [
 def glue(name: str, value) -> None:
     """Make ``value`` (words, or a number already formatted) the text of ``{glue:md}`name``` in the
     chapter's Markdown (myst-nb's glue: works in the built book, in JupyterLab and under papermill)."""
+    # myst-nb (the book's extras) only where a chapter glues: chapters 01-03 use this module
+    # without it too, e.g. in Colab, which installs sedlib alone
+    from myst_nb import glue as myst_glue
+
     myst_glue(name, Markdown(str(value)), display=False)
 
 

@@ -10,8 +10,36 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sedlib import __version__
+# sweep.run_grid, training.train and training_run.default_run_dir are called through their
+# modules, where the tests replace them
+from sedlib import __version__, provenance, settings, training
+from sedlib.data import class_stats
+from sedlib.data.cache import build_features
+from sedlib.data.naming import check_ebr_offset
+from sedlib.data.registry import canonical_name, get_dataset
+from sedlib.data.tut import fetch_tut
 from sedlib.errors import ConfigError, MissingFileError, SedlibError
+from sedlib.settings import data_root, pin_paths
+from sedlib.study import sweep
+from sedlib.study.grids import GRIDS, PER_RUN, check_overrides, get_grid
+from sedlib.study.results import ResultSetConflict
+from sedlib.study.slurm import SlurmSweep, slurm_parameters
+from sedlib.system_check import run_checks
+from sedlib.training import run as training_run
+from sedlib.training.config import (
+    PROFILES,
+    TrainConfig,
+    default_settings,
+    merge_settings,
+    option_settings,
+    setting_choices,
+    setting_help,
+    setting_least,
+)
+from sedlib.training.preflight import RunPlan
+from sedlib.util.io import read_config_file
+from sedlib.util.kernel_wakeup import install as install_kernel_wakeup
+from sedlib.util.process import die_with_parent
 
 DESCRIPTION = """\
 Sound event detection with a duration robust loss: the command line of the
@@ -20,8 +48,6 @@ its options."""
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from sedlib import provenance, settings
-
     record = provenance.collect(include_device=not args.no_device)
     record["settings"] = {
         "data_root": str(settings.data_root()),
@@ -33,15 +59,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from sedlib.system_check import run_checks
-
     return run_checks(browser=args.browser)
 
 
 def _cmd_data_tut(args: argparse.Namespace) -> int:
-    from sedlib.data.tut import fetch_tut
-    from sedlib.settings import data_root
-
     root = args.root if args.root is not None else data_root() / "tut"
     ds = fetch_tut(
         root,
@@ -60,6 +81,7 @@ def _cmd_data_tut(args: argparse.Namespace) -> int:
 def _cmd_data_synthetic(args: argparse.Namespace) -> int:
     import time
 
+    # local: the generator imports scipy.signal, +1.5 s for every other command (measured)
     from sedlib.data.synthetic import generate
 
     start = time.perf_counter()
@@ -77,9 +99,6 @@ def _cmd_data_synthetic(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> int:
-    from sedlib.data import class_stats
-    from sedlib.data.registry import get_dataset
-
     ds = get_dataset(args.dataset, create=False)
     for split in args.split or ["development", "evaluation"]:
         meta = ds.meta(split)
@@ -94,9 +113,6 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
 def _cmd_data_features(args: argparse.Namespace) -> int:
     import time
 
-    from sedlib.data.cache import build_features
-    from sedlib.data.registry import get_dataset
-
     ds = get_dataset(args.dataset)
     for split in args.split or ["development", "evaluation"]:
         start = time.perf_counter()
@@ -109,15 +125,7 @@ def _cmd_data_features(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from sedlib.util.process import die_with_parent
-
     die_with_parent()  # started by a sweep: end with it (no orphan trains on)
-    from sedlib.data.registry import canonical_name
-    from sedlib.training import TrainConfig, train
-    from sedlib.training.config import merge_settings, option_settings
-    from sedlib.training.preflight import RunPlan
-    from sedlib.training.run import default_run_dir
-    from sedlib.util.io import read_config_file
 
     values = read_config_file(args.config.absolute()) if args.config else {}
     values = merge_settings(values, _overrides(args, option_settings("train")))
@@ -125,8 +133,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         values["dataset"] = canonical_name(values["dataset"])
     config = TrainConfig.from_parameters(profile=args.profile, **values)
     plan = RunPlan(config)  # resolved once: the run folder's name and the training share it
-    run_dir = args.output_dir.absolute() if args.output_dir else default_run_dir(plan, "cli")
-    record = train(plan, run_dir)
+    run_dir = (
+        args.output_dir.absolute() if args.output_dir else training_run.default_run_dir(plan, "cli")
+    )
+    record = training.train(plan, run_dir)
     ev = record.evaluation
     print(
         f"{record.run} ({record.protocol}): macro F {_fmt(ev['macro_f'])}, micro F {_fmt(ev['micro_f'])}, "
@@ -188,12 +198,6 @@ def _parse_settings(items: list[str], option: str) -> dict:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sedlib.data.registry import canonical_name
-    from sedlib.study.grids import check_overrides, get_grid
-    from sedlib.study.results import ResultSetConflict
-    from sedlib.study.sweep import SweepError
-    from sedlib.training.config import option_settings
-
     _check_executor_options(args)
     overrides = _overrides(args, option_settings("sweep"))
     if "dataset" in overrides:
@@ -212,7 +216,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             result, planned = _sweep(args, overrides, command, caller), None
     except ResultSetConflict as err:
         raise SystemExit(f"sedlib sweep: {err}") from None
-    except SweepError as err:
+    except sweep.SweepError as err:
         raise SystemExit(f"sedlib sweep: {err}") from None
     if result is None:
         what = f"none of the {planned} planned runs" if planned else "no run"
@@ -241,14 +245,12 @@ def _check_executor_options(args: argparse.Namespace) -> None:
 
 
 def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, caller):
-    from sedlib.study.sweep import run_grid
-
     try:
         shard = parse_shard(args.shard)
     except ValueError as err:
         raise SystemExit(str(err)) from None
     executor = _slurm_executor(args)
-    return run_grid(
+    return sweep.run_grid(
         args.grid,
         dataset=args.dataset,
         seeds=args.seeds,
@@ -264,8 +266,6 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, calle
 
 def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
     """The result set of the finished runs (the command that made them is kept); and the runs planned."""
-    from sedlib.data.registry import canonical_name, get_dataset
-    from sedlib.study.sweep import aggregate_grid, plan_grid
 
     if args.shard:
         raise SystemExit(
@@ -273,13 +273,13 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
             "runs of the whole grid (run it once, after the shards)"
         )
     dataset = get_dataset(args.dataset, create=False)
-    planned = plan_grid(
+    planned = sweep.plan_grid(
         args.grid,
         dataset=dataset,
         seeds=args.seeds,
         overrides={**overrides, "dataset": canonical_name(args.dataset)},
     )
-    result = aggregate_grid(
+    result = sweep.aggregate_grid(
         args.grid, planned, dataset, force=args.force, sweep_command=caller.sweep_command
     )
     return result, len(planned)
@@ -290,45 +290,50 @@ def how_to_make(*grids: str) -> list[str]:
 
     A grid made by a stage of ``tools/attribution.sh`` names it
     (:attr:`~sedlib.study.grids.Grid.stage`; ``paper-like``: the ``confirm``
-    stage); the others are swept on the small synthetic data set with 3 seeds.
+    stage); the others are swept on the small synthetic data set with 3 seeds
+    (:data:`CHECKOUT_NOTEBOOK`: the commands run from the checkout's root).
 
     Examples
     --------
-    >>> how_to_make("paper", "calibration")
-    ['sedlib sweep --grid paper --dataset synthetic-small --seeds 3', 'bash tools/attribution.sh calibrate']
+    >>> how_to_make("paper", "calibration")  # doctest: +NORMALIZE_WHITESPACE
+    ['sedlib sweep --grid paper --dataset synthetic-small --seeds 3 --notebook book/03_training.ipynb',
+     'bash tools/attribution.sh calibrate']
     """
-    from sedlib.study.grids import GRIDS
 
     stages = {name: grid.stage for name, grid in GRIDS.items()} | {"paper-like": "confirm"}
     return [
         f"bash tools/attribution.sh {stages[g]}"
         if stages.get(g)
-        else f"sedlib sweep --grid {g} --dataset synthetic-small --seeds 3"
+        else f"sedlib sweep --grid {g} --dataset synthetic-small --seeds 3 --notebook {CHECKOUT_NOTEBOOK}"
         for g in grids
     ]
 
 
-#: Where a checkout keeps the training notebook that the papermill executor runs.
-TRAINING_NOTEBOOK = Path("book") / "03_training.ipynb"
+#: The training notebook in a checkout of the repository, as the commands sedlib prints name it.
+CHECKOUT_NOTEBOOK = "book/03_training.ipynb"
 
 
-def training_notebook(notebook: Path | None = None) -> Path:
-    """The notebook a papermill sweep executes: ``notebook``, else the checkout's training chapter.
+def training_notebook(notebook: Path | None) -> Path:
+    """The notebook a papermill sweep executes: ``--notebook``, which that executor requires.
 
     Raises
     ------
-    FileNotFoundError
-        When it does not exist (e.g. sedlib installed outside its checkout),
-        naming the ``--notebook`` and ``--executor`` options.
+    ConfigError
+        When none was given, naming ``--notebook`` and the other executors.
+    MissingFileError
+        When it does not exist.
     """
-    from sedlib.settings import REPO_ROOT
-
-    path = Path(notebook).absolute() if notebook else REPO_ROOT / TRAINING_NOTEBOOK
+    if notebook is None:
+        raise ConfigError(
+            "--executor papermill (the default) executes the training notebook: give it with "
+            f"--notebook PATH (in a checkout: --notebook {CHECKOUT_NOTEBOOK}), or use "
+            "--executor python or batched"
+        )
+    path = Path(notebook).absolute()
     if not path.is_file():
-        given = "" if notebook else f" ({TRAINING_NOTEBOOK} of the checkout sedlib runs from)"
         raise MissingFileError(
-            f"--executor papermill executes the training notebook, but {path}{given} does not "
-            "exist: give it with --notebook PATH, or use --executor python or batched"
+            f"--notebook {notebook}: {path} does not exist; give the training notebook "
+            f"(in a checkout: {CHECKOUT_NOTEBOOK}), or use --executor python or batched"
         )
     return path
 
@@ -337,44 +342,17 @@ def sweep_caller(notebook: Path | None = None):
     """What a sweep needs of the command line (:class:`sedlib.study.sweep.SweepCaller`).
 
     ``notebook`` is the training notebook of the papermill executor (see
-    :func:`training_notebook`), executed after :func:`kernel_wakeup`; the python
+    :func:`training_notebook`), executed after :func:`sedlib.util.kernel_wakeup.install`
+    (a missed socket wake-up would hang papermill, which waits without a timeout); the python
     executor runs :func:`train_command`; the results record :func:`sweep_command`.
     """
-    from sedlib.study.sweep import SweepCaller
 
-    return SweepCaller(
+    return sweep.SweepCaller(
         notebook=notebook,
         train_command=train_command,
         sweep_command=sweep_command,
-        before_notebooks=kernel_wakeup,
+        before_notebooks=install_kernel_wakeup,
     )
-
-
-#: The book-build tool that keeps a missed socket wake-up from hanging a notebook execution.
-KERNEL_WAKEUP = Path("tools") / "kernel_wakeup.py"
-
-
-def kernel_wakeup() -> None:
-    """Install the checkout's kernel wake-up fix (:data:`KERNEL_WAKEUP`), where there is one.
-
-    papermill waits for a kernel's reply without a timeout: a missed socket
-    wake-up would hang the run. Installed outside a checkout, sedlib has no
-    such tool, and the executions run without it.
-    """
-    import importlib.util
-
-    from sedlib.settings import REPO_ROOT
-
-    path = REPO_ROOT / KERNEL_WAKEUP
-    if not path.is_file():
-        return
-    module = sys.modules.get(path.stem)  # one instance: its settings are the ones in use
-    if getattr(module, "__file__", None) != str(path):
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules.setdefault(path.stem, module)
-    module.install()
 
 
 def train_command(config_file: Path, run_dir: Path) -> list[str]:
@@ -389,9 +367,6 @@ def sweep_command(grid: str, seeds: int, config) -> str:
     """The ``sedlib sweep`` command whose runs share ``config``'s settings (all but method and seed)."""
     from dataclasses import asdict
 
-    from sedlib.study.grids import PER_RUN, get_grid
-    from sedlib.training.config import TrainConfig
-
     parts = [f"sedlib sweep --grid {grid}", f"--seeds {seeds}", f"--dataset {config.dataset}"]
     defaults = asdict(TrainConfig.from_parameters(**get_grid(grid).settings))
     for key, value in asdict(config).items():
@@ -399,6 +374,7 @@ def sweep_command(grid: str, seeds: int, config) -> str:
             continue
         if value != defaults[key]:
             parts.append(_set_option(key, value, defaults[key]))
+    parts.append(f"--notebook {CHECKOUT_NOTEBOOK}")  # the default executor's, in a checkout
     return " ".join(parts)
 
 
@@ -408,7 +384,6 @@ def _set_option(key: str, value, default) -> str:
         return " ".join(
             f"--set model.{k}={json.dumps(v)}" for k, v in value.items() if default.get(k) != v
         )
-    from sedlib.training.config import option_settings
 
     if key in option_settings("sweep"):
         return f"--{_option(key)} {value}"
@@ -434,8 +409,6 @@ def _add_run_commands(sub) -> None:
 
 
 def _add_train_command(sub) -> None:
-    from sedlib.training.config import PROFILES
-
     tr = sub.add_parser(
         "train",
         help="train and evaluate one run (no notebook)",
@@ -482,15 +455,6 @@ def _add_setting_options(parser, command: str, default_note: str = "") -> None:
     """
     from dataclasses import fields
 
-    from sedlib.training.config import (
-        TrainConfig,
-        default_settings,
-        option_settings,
-        setting_choices,
-        setting_help,
-        setting_least,
-    )
-
     kinds = {f.name: f.type for f in fields(TrainConfig)}
     defaults = default_settings()
     for name in option_settings(command):
@@ -506,9 +470,6 @@ def _add_setting_options(parser, command: str, default_note: str = "") -> None:
 
 
 def _add_sweep_command(sub) -> None:
-    from sedlib.study.grids import GRIDS
-    from sedlib.training.config import default_settings
-
     defaults = default_settings()
 
     sw = sub.add_parser(
@@ -552,8 +513,8 @@ def _add_sweep_execution_options(sw) -> None:
         "--notebook",
         type=Path,
         default=None,
-        help=f"the training notebook of --executor papermill (default: {TRAINING_NOTEBOOK} "
-        "of the checkout sedlib runs from)",
+        help="the training notebook, required by --executor papermill "
+        f"(in a checkout: {CHECKOUT_NOTEBOOK})",
     )
     sw.add_argument(
         "--jobs",
@@ -615,7 +576,6 @@ def _slurm_executor(args: argparse.Namespace):
         if given:
             raise ConfigError(f"{', '.join(given)}: only with --executor slurm")
         return args.executor
-    from sedlib.study.slurm import SlurmSweep, slurm_parameters
 
     if args.jobs is not None:
         raise ConfigError(
@@ -630,8 +590,6 @@ def _slurm_executor(args: argparse.Namespace):
 
 
 def _add_data_commands(sub) -> None:
-    from pathlib import Path
-
     data = sub.add_parser("data", help="get, generate and describe data sets")
     data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
 
@@ -661,8 +619,6 @@ def _add_data_commands(sub) -> None:
 
 
 def _add_synthetic_command(data_sub) -> None:
-    from pathlib import Path
-
     syn = data_sub.add_parser(
         "synthetic", help="generate the procedural default data set (offline)"
     )
@@ -739,7 +695,6 @@ def _count(least: int):
 
 def _ebr_offset(text: str) -> float:
     """An argparse type: an offset in dB that a data set name can carry (see ``check_ebr_offset``)."""
-    from sedlib.data.naming import check_ebr_offset
 
     try:
         return check_ebr_offset(text, "the offset")
@@ -792,7 +747,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
-    from sedlib.settings import pin_paths
 
     pin_paths()  # relative folders mean the user's folder, also to child processes
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

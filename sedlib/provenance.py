@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sedlib import __version__
 from sedlib.settings import REPO_ROOT
 
 #: Packages whose versions are recorded with every result.
@@ -129,8 +130,6 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     versions: dict[str, str | None] = {}
     for name in names:
         if name == "sedlib":  # the code that runs, also when imported from a checkout on PYTHONPATH
-            from sedlib import __version__
-
             versions[name] = __version__
             continue
         try:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sedlib.errors import ConfigError
+
 #: Repository root when sedlib runs from a checkout (``pip install -e .``).
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,8 +55,6 @@ def data_root() -> Path:
     if env:
         root = Path(env).expanduser().absolute()
         if root.exists() and not root.is_dir():
-            from sedlib.errors import ConfigError
-
             raise ConfigError(
                 f"SEDLIB_DATA_ROOT={env} is not a folder: point it at one (or unset it)"
             )

@@ -14,6 +14,8 @@ import pytest
 
 LABELS = [f"class_{i:02d}" for i in range(8)]
 ROOT = Path(__file__).resolve().parents[1]
+#: The repository's training notebook: the ``--notebook`` of the papermill executor.
+TRAINING_NOTEBOOK = ROOT / "book" / "03_training.ipynb"
 
 
 def build(root: Path, out: Path) -> subprocess.CompletedProcess:
@@ -207,7 +209,6 @@ def mini_book(folder: Path, chapters: dict[str, dict | None], timeout: int | Non
     shutil.copy(ROOT / "book" / "references.bib", folder / "book" / "references.bib")
     for name in ("_ext", "images", "_static"):  # the configuration's extensions, favicon, CSS
         shutil.copytree(ROOT / "book" / name, folder / "book" / name)
-    shutil.copytree(ROOT / "tools", folder / "tools")  # the extension's and the build's tools
     for name, notebook in chapters.items():
         target = folder / "book" / f"{name}.ipynb"
         if notebook is None:

@@ -40,7 +40,8 @@ CORE = LAYERS[0]
 LONG_FUNCTIONS: dict[str, str] = {}
 MAX_LINES = 60
 #: Modules that talk to a terminal: the rest of the library logs and shows progress bars.
-FRONT_ENDS = {"sedlib.cli", "sedlib.system_check"}
+#: (The kernel wake-up prints into the log of the notebook execution it is installed in.)
+FRONT_ENDS = {"sedlib.cli", "sedlib.system_check", "sedlib.util.kernel_wakeup"}
 
 
 def modules() -> dict[str, Path]:

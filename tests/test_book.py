@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -53,6 +54,52 @@ def test_notebooks_are_committed_without_outputs():
                 assert cell.get("execution_count") is None, (
                     f"{nb_path.name} cell {i} has an execution count"
                 )
+
+
+#: What a chapter may import of sedlib: the book's surface (sedlib.book), and the public API
+#: of the science that chapters 01-03 show at work (see the docstring of sedlib.book).
+CHAPTER_SURFACE = {
+    "sedlib": {"book"},
+    "sedlib.book": None,
+    "sedlib.data": {"class_stats", "read_meta", "TUT_LABELS"},
+    "sedlib.losses": None,
+    "sedlib.loss_shares": None,
+    "sedlib.training": {"train"},
+    "sedlib.evaluation": {"Predictions"},
+}
+
+
+def chapter_imports(nb_path: Path) -> list[tuple[str, str]]:
+    """(module, name) of every ``from sedlib... import`` and ``import sedlib...`` in a chapter."""
+    found = []
+    for cell in json.loads(nb_path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sedlib"):
+                found += [(node.module, a.name) for a in node.names]
+            elif isinstance(node, ast.Import):
+                found += [(a.name, "") for a in node.names if a.name.startswith("sedlib")]
+    return found
+
+
+def outside_the_surface(nb_path: Path) -> list[str]:
+    return [
+        f"{module}.{name}"
+        for module, name in chapter_imports(nb_path)
+        if module not in CHAPTER_SURFACE
+        or (CHAPTER_SURFACE[module] is not None and name not in CHAPTER_SURFACE[module])
+    ]
+
+
+def test_chapters_import_only_the_documented_surface(tmp_path):
+    for nb_path in sorted((ROOT / "book").glob("*.ipynb")):
+        assert not outside_the_surface(nb_path), f"{nb_path.name}: {outside_the_surface(nb_path)}"
+    planted = tmp_path / "planted.ipynb"
+    cell = {"cell_type": "code", "source": ["from sedlib.training.split import features_of\n"]}
+    planted.write_text(json.dumps({"cells": [cell]}))
+    assert outside_the_surface(planted) == ["sedlib.training.split.features_of"]
 
 
 @pytest.mark.book
@@ -110,8 +157,6 @@ def test_failing_notebook_is_named_with_its_cell(tmp_path):
     shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
     for folder in ("_ext", "images"):  # the configuration's local extension and favicon
         shutil.copytree(ROOT / "book" / folder, book / "book" / folder)
-    (book / "tools").mkdir()  # the extension's tool
-    shutil.copy(ROOT / "tools" / "kernel_wakeup.py", book / "tools" / "kernel_wakeup.py")
     cells = [
         {"cell_type": "markdown", "metadata": {}, "source": ["# Broken"]},
         {

@@ -29,8 +29,7 @@ from conftest import build, mini_book
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import kernel_wakeup
+from sedlib.util import kernel_wakeup
 
 ROOT = Path(__file__).resolve().parents[1]
 

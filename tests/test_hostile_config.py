@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import TRAINING_NOTEBOOK
 
 from sedlib.cli import main
 from sedlib.data.cache import FeatureConfig, build_features, cache_path
@@ -128,7 +129,8 @@ def test_sweep_refuses_what_the_grid_sets_run_by_run(setting, capsys, tmp_path):
     ],
 )
 def test_sweep_settings_are_applied_or_refused_by_name(argv, says, capsys, tmp_path):
-    code = main(["sweep", "--grid", "smoke", "--dataset", "synthetic-small", *argv])
+    notebook = ["--notebook", str(TRAINING_NOTEBOOK)]
+    code = main(["sweep", "--grid", "smoke", "--dataset", "synthetic-small", *notebook, *argv])
     err = capsys.readouterr().err
     assert code == 1 and says in err and "Traceback" not in err
     assert not (tmp_path / "data-root" / "synthetic").exists()

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import build
+from conftest import TRAINING_NOTEBOOK, build
 
 from sedlib.cli import sweep_caller, training_notebook
 from sedlib.data import cache as feature_cache
@@ -63,7 +63,7 @@ SWEEP = {"device": "cpu"}
 pytestmark = pytest.mark.usefixtures("module_data_root")
 
 #: The command line's notebook and commands, as `sedlib sweep` gives them.
-CALLER = sweep_caller(training_notebook())
+CALLER = sweep_caller(training_notebook(TRAINING_NOTEBOOK))
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -655,8 +655,6 @@ def test_a_cell_past_the_time_limit_is_named_by_the_book_build(tmp_path):
     shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
     for folder in ("_ext", "images"):  # the configuration's local extension and favicon
         shutil.copytree(ROOT / "book" / folder, book / "book" / folder)
-    (book / "tools").mkdir()  # the extension's tool
-    shutil.copy(ROOT / "tools" / "kernel_wakeup.py", book / "tools" / "kernel_wakeup.py")
     nb = {
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# Slow"]},

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import TRAINING_NOTEBOOK
 
 from sedlib.cli import main
 from sedlib.errors import ConfigError
@@ -76,6 +77,25 @@ def test_an_option_the_executor_would_ignore_is_refused(tiny, options, named, no
     assert named in error_line(capsys)
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ([], "--executor papermill (the default) executes the training notebook: give it with "
+         "--notebook PATH (in a checkout: --notebook book/03_training.ipynb)"),
+        (["--executor", "papermill"], "give it with --notebook PATH"),
+        (["--notebook", "nowhere.ipynb"], "--notebook nowhere.ipynb: "),
+    ],
+)  # fmt: skip
+def test_the_papermill_executor_needs_the_notebook_from_the_caller(
+    tiny, options, named, no_sweep, capsys
+):
+    """The package no longer falls back on the training notebook of the checkout it runs from."""
+    args = ["sweep", "--grid", "smoke", "--dataset", str(tiny.audio_dir), *M, *options]
+    assert main(args) == 1 and no_sweep == []
+    assert named in error_line(capsys)
+    assert main([*args, "--notebook", str(TRAINING_NOTEBOOK)]) == 0 and len(no_sweep) == 1
+
+
 @pytest.mark.parametrize("value", ["abc", "-1", "0"])
 def test_a_bad_batched_members_cap_is_named_before_any_run(tiny, tmp_path, monkeypatch, value):
     monkeypatch.setenv("SEDLIB_BATCHED_MEMBERS", value)
@@ -114,8 +134,14 @@ def test_a_setting_that_defines_the_grid_cannot_be_changed(no_sweep, capsys, mod
     assert main(["sweep", "--grid", "cause-sgd", "--set", "optimizer=adam"]) == 1 and no_sweep == []
     assert "grid 'cause-sgd' is defined by optimizer='sgd', lr=3.0" in error_line(capsys)
     assert main(["sweep", "--grid", "sgd-lr", "--set", "optimizer=adam"]) == 1
-    assert main(["sweep", "--grid", "cause-sgd", "--set", "optimizer=sgd", "--epochs", "2"]) == 0
-    assert main(["sweep", "--grid", "sgd-lr", "--set", "lr=0.3"]) == 0  # what sgd-lr varies
+    notebook = ["--notebook", str(TRAINING_NOTEBOOK)]
+    assert (
+        main(["sweep", "--grid", "cause-sgd", "--set", "optimizer=sgd", "--epochs", "2", *notebook])
+        == 0
+    )
+    assert (
+        main(["sweep", "--grid", "sgd-lr", "--set", "lr=0.3", *notebook]) == 0
+    )  # what sgd-lr varies
 
 
 # ---------------------------------------------------------------------------- result files

@@ -35,6 +35,7 @@ import pandas as pd
 import psutil
 import pytest
 import torch
+from conftest import TRAINING_NOTEBOOK
 
 from sedlib.cli import main, sweep_caller, training_notebook
 from sedlib.data.layout import Dataset
@@ -137,7 +138,7 @@ def test_papermill_gets_absolute_folders(tiny, tmp_path, monkeypatch):
             dataset="minirel",
             overrides={"device": "cpu"},
             shard=(0, 2),
-            caller=sweep_caller(training_notebook()),
+            caller=sweep_caller(training_notebook(TRAINING_NOTEBOOK)),
         )
     ((kwargs, env),) = seen
     assert kwargs["parameters"]["dataset"] == str(user / "minirel")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -11,8 +12,9 @@ from queue import Empty
 import pytest
 from jupyter_client.channels import AsyncZMQSocketChannel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import kernel_wakeup
+from sedlib.util import kernel_wakeup
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class MissedWakeupSocket:
@@ -74,3 +76,27 @@ def test_installing_twice_wraps_once():
     first = AsyncZMQSocketChannel.get_msg
     kernel_wakeup.install()
     assert AsyncZMQSocketChannel.get_msg is first
+
+
+def test_the_book_extension_and_the_sweep_install_it_in_their_process():
+    """The Sphinx extension (imported by its module name, as Sphinx does) and the papermill
+    executor's ``before_notebooks`` install both changes, from the package, in a fresh process."""
+    check = (
+        "import sys\n"
+        "from jupyter_client.channels import AsyncZMQSocketChannel as C\n"
+        "from nbclient import NotebookClient as N\n"
+        "def names():\n"
+        "    return (C.get_msg.__name__, N._async_handle_timeout.__name__)\n"
+        "before = names()\n"
+        f"sys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        "import kernel_wakeup\n"
+        "kernel_wakeup.setup(None)\n"
+        "print(before, names())\n"
+    )
+    installed = "('get_msg_in_slices', 'handle_timeout_unless_working')"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"('get_msg', '_async_handle_timeout') {installed}"
+    sweep = "from sedlib.cli import sweep_caller\n" + check.split("before = names()\n")[0]
+    sweep += "sweep_caller().before_notebooks()\nprint(names())\n"
+    out = subprocess.run([sys.executable, "-c", sweep], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == installed

@@ -136,8 +136,8 @@ def test_no_results_is_said_with_the_commands_that_make_them():
     from sedlib.book import missing
 
     assert missing("paper") == (
-        "No results yet: run `sedlib sweep --grid paper --dataset synthetic-small --seeds 3` "
-        "and rebuild the book."
+        "No results yet: run `sedlib sweep --grid paper --dataset synthetic-small --seeds 3 "
+        "--notebook book/03_training.ipynb` and rebuild the book."
     )
 
 
@@ -149,7 +149,7 @@ def test_the_reader_is_told_the_command_of_each_grid():
         "bash tools/attribution.sh screen",
         "bash tools/attribution.sh calibrate",
         "bash tools/attribution.sh confirm",
-        "sedlib sweep --grid gamma --dataset synthetic-small --seeds 3",
+        "sedlib sweep --grid gamma --dataset synthetic-small --seeds 3 --notebook book/03_training.ipynb",
     ]
     with pytest.raises(ValueError, match="command"):
         tables.no_results()

@@ -6,6 +6,7 @@ import json
 
 import nbformat
 import pytest
+from conftest import TRAINING_NOTEBOOK
 
 from sedlib.cli import parse_shard, sweep_caller, training_notebook
 from sedlib.data.synthetic import generate
@@ -57,7 +58,7 @@ def test_shards_partition_a_grid():
 
 
 #: The command line's notebook and commands, as `sedlib sweep` gives them.
-CALLER = sweep_caller(training_notebook())
+CALLER = sweep_caller(training_notebook(TRAINING_NOTEBOOK))
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ A busy machine makes the build slower, never failed. The training chapter's
 run (minutes) is trained first, in a process of its own, with its progress
 printed as it happens (:func:`train_chapter_run`); the chapter then reads
 the finished run. That process, like every notebook cell
-(``tools/kernel_wakeup.py``), is stopped only when it neither computes nor
+(:mod:`sedlib.util.kernel_wakeup`), is stopped only when it neither computes nor
 prints for ``execute.timeout`` seconds (``_config.yml``): a slow machine
 gives it the time it needs, a hung one is still stopped. An interrupted
 training resumes from its last finished epoch at the next build.
@@ -32,8 +32,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when loaded by its path
-from kernel_wakeup import kernel_cpu_seconds  # beside this script
+from sedlib.util.kernel_wakeup import kernel_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -1,7 +1,8 @@
-"""papermill's command line, with kernel replies awaited in slices (see tools/kernel_wakeup.py)."""
+"""papermill's command line, with kernel replies awaited in slices (see sedlib.util.kernel_wakeup)."""
 
-from kernel_wakeup import install  # beside this script
 from papermill.cli import papermill
+
+from sedlib.util.kernel_wakeup import install
 
 if __name__ == "__main__":
     install()

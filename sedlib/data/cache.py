@@ -33,7 +33,8 @@ from sedlib.data.audio import AudioError, audio_info, load_audio
 from sedlib.data.layout import Dataset, split_file
 from sedlib.data.meta import label_roll
 from sedlib.errors import DataError
-from sedlib.features import FeatureConfig
+from sedlib.features import FeatureConfig, log_mel
+from sedlib.settings import data_root
 from sedlib.util.io import atomic_write_bytes, read_json, write_json
 from sedlib.util.parallel import map_jobs
 
@@ -128,7 +129,6 @@ class SplitFeatures:
 
 def cache_dir(dataset: Dataset, config: FeatureConfig, root: Path | None = None) -> Path:
     """Folder of the cache entries of ``dataset`` under ``config``."""
-    from sedlib.settings import data_root
 
     base = Path(root) if root is not None else data_root() / "cache"
     return base / dataset.name / f"{dataset.fingerprint}-{feature_key(config)}"
@@ -144,7 +144,6 @@ def cache_path(
 
 def _featurize(job: tuple[str, FeatureConfig]) -> tuple[np.ndarray, float]:
     path, config = job
-    from sedlib.features import log_mel
 
     y, sr = load_audio(path, config.sr, quiet=True)
     try:

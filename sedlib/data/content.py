@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from sedlib.settings import data_root
 from sedlib.util.io import write_json
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,6 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def index_path() -> Path:
     """Where the digests are kept (``<data root>/cache/content-index.json``)."""
-    from sedlib.settings import data_root
 
     return data_root() / "cache" / "content-index.json"
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sedlib.data.content import content_digests
 from sedlib.data.meta import MetadataError, read_meta
 from sedlib.errors import ConfigError, DataError, MissingFileError
 from sedlib.util.io import read_json_object
@@ -240,8 +241,6 @@ class Dataset:
             Naming the first few missing files.
         """
         import hashlib
-
-        from sedlib.data.content import content_digests
 
         names = sorted(set(files))
         missing = [name for name in names if not self.audio_path(name).is_file()]

@@ -9,6 +9,7 @@ from pathlib import Path
 from sedlib.data.layout import Dataset
 from sedlib.data.naming import synthetic_name
 from sedlib.errors import ConfigError, MissingFileError
+from sedlib.settings import data_root, tut_meta_dir
 
 _SYNTHETIC = re.compile(
     r"^synthetic-(small|paper|tut-timeline)(?:-ebr(-?\d+(?:\.\d+)?))?(?:-seed(\d+))?$"
@@ -69,11 +70,11 @@ def get_dataset(name: str | Path, *, create: bool = True, progress: bool = True)
     -------
     Dataset
     """
-    from sedlib.settings import data_root, tut_meta_dir
 
     text = str(name)
     parts = _synthetic_parts(text)
     if parts:
+        # local: the generator imports scipy.signal, +1.5 s for every command (measured)
         from sedlib.data.synthetic import default_root, generate
 
         preset, offset, seed = parts

@@ -27,6 +27,7 @@ from sedlib.data.download import ChecksumError, download, free_bytes, verify
 from sedlib.data.layout import Dataset, available_split_names, split_file
 from sedlib.data.meta import read_meta
 from sedlib.errors import DataError, MissingFileError, NoSpaceError
+from sedlib.settings import tut_meta_dir
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,6 @@ def ensure_metadata(
 
 def metadata_dir(root: Path, meta_dir: str | Path | None) -> Path:
     """Where the metadata is, or goes: ``meta_dir``, else ``SEDLIB_TUT_META`` if it holds it, else ``<root>/../tut-meta``."""
-    from sedlib.settings import tut_meta_dir
 
     if meta_dir is None:
         candidate = tut_meta_dir()

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sedlib.data.synthetic import difficulty as generator
 from sedlib.errors import ConfigError
+from sedlib.study import paper
 from sedlib.study.choices import split_difficulty
 from sedlib.study.results import ResultSet
 
@@ -91,16 +93,13 @@ def difficulty_table(result: ResultSet, draws: int = 3) -> pd.DataFrame:
     ConfigError
         When the set's data are not the generator's.
     """
-    from sedlib.data.synthetic.difficulty import class_audibility
-    from sedlib.study import paper
-
     name = result.header["data"]["name"]
     if not name.startswith("synthetic-"):
         raise ConfigError(
             f"{name} is not a synthetic data set: the generator cannot measure its classes"
         )
     offset = split_difficulty(name)[1]
-    measured = class_audibility(offset, draws=draws)
+    measured = generator.class_audibility(offset, draws=draws)
     frame = pd.DataFrame({"f_here": per_class_f(result.table), "active": active_share(result)})
     frame["f_paper"] = paper.table2().loc["bce", "f_percent"]
     frame = frame.join(measured, how="left")

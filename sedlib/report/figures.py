@@ -23,9 +23,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from sedlib.data.audio import load_audio
 from sedlib.data.cache import SplitFeatures
+from sedlib.data.meta import label_roll
 from sedlib.evaluation.predictions import Predictions
-from sedlib.report.names import rung_label
+from sedlib.features import log_mel
+from sedlib.report.names import rung_label, short_name
+from sedlib.study import paper
+from sedlib.study.results import sweep_sources
+from sedlib.study.summary import (
+    PAPER_METHODS,
+    mean_ci,
+    method_key,
+    parse_method_key,
+    per_class,
+    summarize,
+    with_method,
+)
 from sedlib.training.record import RunRecord
 
 #: The smallest text of any figure, in points (ticks and legends included).
@@ -374,9 +388,6 @@ def ladder_figure(sets, metric: str = "macro_f", methods=None):
     -------
     matplotlib.figure.Figure
     """
-    from sedlib.report.names import short_name
-    from sedlib.study import paper
-    from sedlib.study.summary import PAPER_METHODS, mean_ci, with_method
 
     methods = list(methods or PAPER_METHODS)
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.6))
@@ -450,7 +461,6 @@ def class_gains(sets, method: str, metric: str = "f", baseline: str = "bce") -> 
     list of (pandas.Series or None, object)
         ``(gain by label, the rung)``; None where either method has not run.
     """
-    from sedlib.study.summary import per_class
 
     out = []
     for result in sets:
@@ -465,8 +475,6 @@ def class_gains(sets, method: str, metric: str = "f", baseline: str = "bce") -> 
 
 def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str = "f"):
     """Per-class gain of ``method`` over BCE against the class's mean event duration, per rung and in the paper."""
-    from sedlib.report.names import short_name
-    from sedlib.study import paper
 
     durations = paper.table1()
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4))
@@ -497,9 +505,6 @@ def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str 
 
 def gamma_sweep(gamma_sets, paper_sets):
     """The paper's Figs. 4 and 5: macro and micro F against γ (log2 axis), BCE and IF as bands."""
-    from sedlib.study import paper
-    from sedlib.study.results import sweep_sources
-    from sedlib.study.summary import method_key, parse_method_key, summarize
 
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.8), sharey=False)
     printed = paper.table4()
@@ -556,8 +561,6 @@ def gamma_sweep(gamma_sets, paper_sets):
 
 def tuned_against_fixed(table, methods):
     """Macro F at 0.5 (blue) and with tuned thresholds (red), seeds as small dots."""
-    from sedlib.report.names import short_name
-    from sedlib.study.summary import with_method
 
     table = with_method(table)
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 0.45 * len(methods) + 1.4))
@@ -623,9 +626,6 @@ def event_examples(dataset, examples, split: str = "development", seconds: float
     (matplotlib.figure.Figure, dict)
         The figure, and ``{label: (samples, sample rate)}`` of each excerpt.
     """
-    from sedlib.data.audio import load_audio
-    from sedlib.data.meta import label_roll
-    from sedlib.features import log_mel
 
     meta = dataset.meta(split)
     fig, axes = plt.subplots(

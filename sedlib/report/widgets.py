@@ -10,7 +10,8 @@ from importlib import resources
 
 import numpy as np
 
-from sedlib.loss_shares import class_shares
+from sedlib.loss_shares import class_shares, frame_loss
+from sedlib.report.figures import FIGURE_WIDTH_IN, METHOD_COLOURS, OTHER_COLOUR, method_colour
 from sedlib.report.names import rung_label
 
 #: γ values offered by the sliders: 0 (BCE) to 4 in steps of 1/4, covering the paper's 2^-2 .. 2^2.
@@ -42,7 +43,6 @@ def slider_colours(gammas) -> dict:
     dict
         ``bce``, ``other`` (a γ the study did not run) and ``gamma`` (key to colour).
     """
-    from sedlib.report.figures import METHOD_COLOURS, OTHER_COLOUR, method_colour
 
     return {
         "bce": method_colour("bce"),
@@ -97,9 +97,6 @@ def jupyter_gamma_slider(
     """The same view as an ipywidgets slider redrawing matplotlib figures (needs a kernel)."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-
-    from sedlib.loss_shares import frame_loss
-    from sedlib.report.figures import FIGURE_WIDTH_IN, method_colour
 
     p = np.linspace(0.005, 0.995, 199)
 

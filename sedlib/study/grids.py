@@ -14,7 +14,7 @@ from typing import Any
 
 from sedlib.errors import ConfigError
 from sedlib.study.choices import chosen_value
-from sedlib.training.config import TrainConfig, merge_settings, run_name
+from sedlib.training.config import TrainConfig, merge_settings, method_key, run_name
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class Method:
     @property
     def key(self) -> str:
         """``bce``, ``duration_robust-g4`` ... (see :func:`sedlib.study.summary.method_key`)."""
-        from sedlib.training.config import method_key
 
         return method_key(self.loss, self.gamma)
 

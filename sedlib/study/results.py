@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from sedlib.errors import SedlibError
+from sedlib.settings import results_dir
 from sedlib.training.config import FOLDS
 from sedlib.training.record import RunRecord, SchemaError
 from sedlib.util.io import read_json, read_json_object
@@ -155,7 +156,6 @@ def check_replace(path: Path, previous: dict | None, identities: set[str], force
 
 def results_root(root: Path | None = None) -> Path:
     """``<data root>/results`` unless given."""
-    from sedlib.settings import results_dir
 
     return Path(root) if root is not None else results_dir()
 

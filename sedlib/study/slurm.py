@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from sedlib.errors import ConfigError, SedlibError, StateError
+from sedlib.settings import PATH_VARIABLES, data_root
 from sedlib.study.sweep import (
     PlannedRun,
     SweepCaller,
@@ -282,7 +283,6 @@ class SlurmSweep:
         self, grid: str, runs: list[PlannedRun], caller: SweepCaller, folder: Path
     ) -> list[Task]:
         """One job array: a task per run, or per group of ``members`` runs."""
-        from sedlib.settings import PATH_VARIABLES
 
         executor = _slurm_executor_class()(folder=folder)
         executor.update_parameters(**{"job_name": f"sedlib-{grid}", **self.parameters})
@@ -308,7 +308,6 @@ class SlurmSweep:
 
 def shared_folders(runs: list[PlannedRun]) -> dict[str, str]:
     """What a node must see (the runs folder, the data root, a data set given as a folder)."""
-    from sedlib.settings import data_root
 
     shared = {"the runs folder": str(runs[0].folder.parent)}
     if data_root().is_dir():

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from sedlib.errors import DataError
+from sedlib.study.summary import seed_values
 
 #: The coverage of every interval of the book, and the level of every test (1 − it).
 CONFIDENCE = 0.95
@@ -122,7 +123,6 @@ def paired_difference(
     -------
     PairedDifference
     """
-    from sedlib.study.summary import seed_values
 
     a, b = (  # the summaries' rule for undefined values (an undefined F counts as 0)
         pd.Series(seed_values(s, metric or s.name), index=s.index) for s in (a, b)
@@ -158,7 +158,6 @@ def by_seed(table: pd.DataFrame, method: str, metric: str) -> pd.Series:
 
     Undefined values follow :data:`sedlib.study.summary.UNDEFINED_RULE`.
     """
-    from sedlib.study.summary import seed_values
 
     rows = table[table["method"] == method]
     if rows.empty:

@@ -49,13 +49,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from sedlib.data.registry import canonical_name, get_dataset
 from sedlib.errors import ConfigError, SedlibError, StateError
+from sedlib.settings import data_root, pin_paths
 from sedlib.study.aggregate import aggregate, data_facts
 from sedlib.study.grids import RunSpec, get_grid, grid_runs, run_config
-from sedlib.study.results import ResultSet
+from sedlib.study.results import ResultSet, stored_record, stored_records
+from sedlib.study.results import results_root as default_results
+from sedlib.training.batched import train_batched
 from sedlib.training.config import TrainConfig, device_kind
 from sedlib.training.preflight import check_writable, data_identity
 from sedlib.training.record import RECORD, RunRecord
+from sedlib.training.run import CLAIM, training_lock
+from sedlib.util.io import write_json
 from sedlib.util.lock import FileLock, LockedError
 from sedlib.util.process import start_child, stop_children
 
@@ -82,8 +88,8 @@ class SweepCaller:
         ``(grid, seeds, shared configuration) -> str``: the command that plans
         the same runs, written into the results (None: none is written).
     before_notebooks : callable or None
-        Called before a notebook executes (e.g. the checkout's kernel wake-up
-        fix, ``tools/kernel_wakeup.py``); None: nothing.
+        Called before a notebook executes (e.g. the kernel wake-up
+        fix, :func:`sedlib.util.kernel_wakeup.install`); None: nothing.
     """
 
     notebook: Path | None = None
@@ -153,7 +159,6 @@ def plan_grid(
     the configurations); ``overrides`` are shared settings on top of the
     grid's (``epochs``, ``protocol``, ``device``, ``model``...).
     """
-    from sedlib.settings import data_root
 
     runs_root = Path(runs_root) if runs_root else data_root() / "runs"
     spec_grid = get_grid(grid)
@@ -203,9 +208,6 @@ def restore_stored(runs: list[PlannedRun], results_root: Path | None = None) -> 
     its claim (no checkpoints, no predictions); it is written under the run's
     lock, through a staging folder, and never over a finished run.
     """
-    from sedlib.study.results import stored_record, stored_records
-    from sedlib.training.run import CLAIM
-    from sedlib.util.io import write_json
 
     unfinished = [r for r in runs if not (r.folder / RECORD).is_file()]
     stored = stored_records(results_root) if unfinished else {}
@@ -269,7 +271,6 @@ def _promote(run: PlannedRun) -> None:
 
 def _check_not_training(run: PlannedRun) -> None:
     """Raise :class:`LockedError` when a process still trains in the run's work folder."""
-    from sedlib.training.run import training_lock
 
     with FileLock(training_lock(run.work), f"the work folder {run.work}"):
         pass
@@ -298,8 +299,6 @@ def _execute_notebook(run: PlannedRun, caller: SweepCaller) -> None:
 def _execute_python(run: PlannedRun, caller: SweepCaller) -> None:
     """The caller's training command in its own process (one process per run, as papermill's kernels)."""
     import json
-
-    from sedlib.settings import pin_paths
 
     config_file = run.work / "config.json"
     config_file.write_text(json.dumps(asdict(run.config)))
@@ -355,8 +354,6 @@ def _train_batched(runs: list[PlannedRun], on_record=None) -> list:
     fits the free memory on CUDA, all on a CPU); ``on_record(k, record)`` is
     called as soon as ``runs[k]`` has its record.
     """
-    from sedlib.data.registry import get_dataset
-    from sedlib.training.batched import train_batched
 
     return train_batched(
         [r.config for r in runs],
@@ -535,8 +532,6 @@ def run_grid(
     SweepError
         After the other runs have finished and been aggregated, when some failed.
     """
-    from sedlib.data.registry import canonical_name, get_dataset
-    from sedlib.settings import pin_paths
 
     caller = caller or SweepCaller()
     if jobs < 1:
@@ -613,7 +608,6 @@ def _execute_all(
 
 def check_outputs(grid: str, planned: list[PlannedRun], results_root: Path | None) -> None:
     """Raise ``PermissionError`` naming the folder unless the runs and results folders are writable."""
-    from sedlib.study.results import results_root as default_results
 
     if not planned:
         return

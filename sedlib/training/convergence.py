@@ -24,6 +24,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from sedlib.training.config import DEFAULT_PATIENCE_STEPS, DEFAULT_WARMUP_STEPS
+
 #: Why a training stopped: its score plateaued, its step budget, its epoch cap.
 STOP_REASONS = (PLATEAU, BUDGET, EPOCHS) = ("plateau", "step budget", "epoch cap")
 
@@ -154,7 +156,6 @@ def criterion(resolved: dict) -> tuple[int, int]:
     in epochs (sedlib 0.3 and earlier: no step settings), is judged by the
     study's defaults, so every run meets the same bar.
     """
-    from sedlib.training.config import DEFAULT_PATIENCE_STEPS, DEFAULT_WARMUP_STEPS
 
     warmup = resolved.get("warmup_steps") or DEFAULT_WARMUP_STEPS
     patience = resolved.get("patience_steps") or DEFAULT_PATIENCE_STEPS

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from sedlib.data.layout import Dataset, split_file
+from sedlib.data.registry import get_dataset
 from sedlib.errors import ConfigError, DataError, MissingFileError, NotWritableError, StateError
 from sedlib.evaluation import threshold_free
 from sedlib.features import FeatureConfig
@@ -83,8 +84,6 @@ class RunPlan:
     def resolve_dataset(self, create: bool = True) -> Dataset:
         """The run's data set, resolved at the first call (``create``: generate it if missing)."""
         if self._dataset is None:
-            from sedlib.data.registry import get_dataset
-
             self._dataset = get_dataset(self.config.dataset, create=create, progress=self._progress)
         return self._dataset
 

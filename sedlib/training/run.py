@@ -20,6 +20,7 @@ from sedlib import provenance
 from sedlib.data.layout import Dataset
 from sedlib.losses import get_loss
 from sedlib.model import CRNN
+from sedlib.settings import data_root
 from sedlib.training import checkpoint
 from sedlib.training.config import TrainConfig
 from sedlib.training.folder import (
@@ -119,7 +120,6 @@ def default_run_dir(
     Given a :class:`~sedlib.training.preflight.RunPlan`, its identity is
     computed once for this and for the training.
     """
-    from sedlib.settings import data_root
 
     plan = config if isinstance(config, RunPlan) else RunPlan(config, dataset)
     return data_root() / "runs" / group / f"{plan.config.describe()}-{plan.identity}"

@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+from sedlib.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 #: Environment variable naming the pid of the process a child must not outlive.
@@ -86,8 +88,6 @@ def die_with_parent() -> None:
     try:
         parent = int(value)
     except ValueError:
-        from sedlib.errors import ConfigError
-
         raise ConfigError(
             f"{PARENT_ENV} must be the pid of the process that started this one (sedlib sets "
             f"it for its children), got {value!r}: unset it"

@@ -49,6 +49,7 @@ from sedlib.data.synthetic.sounds import (
     event_gain,
 )
 from sedlib.errors import ConfigError, DataError, FolderTakenError, MissingFileError
+from sedlib.settings import data_root, tut_meta_dir
 from sedlib.util.io import read_json_object, write_json
 from sedlib.util.lock import FileLock
 from sedlib.util.parallel import map_jobs
@@ -80,7 +81,6 @@ TIMELINE = "tut-timeline"
 
 def default_root(preset: str, seed: int, ebr_offset_db: float = 0.0) -> Path:
     """``<data root>/synthetic/<name>``, the name as :func:`dataset_name` gives it (without ``synthetic-``)."""
-    from sedlib.settings import data_root
 
     return (
         data_root()
@@ -471,8 +471,6 @@ def _timelines(sizes: Preset | None, seed: int, meta_dir):
     ``sizes`` None means the real TUT timelines read from ``meta_dir``.
     """
     if sizes is None:
-        from sedlib.settings import tut_meta_dir
-
         meta_dir = Path(meta_dir) if meta_dir is not None else tut_meta_dir()
         splits = {}
         for split in available_split_names():

@@ -1,9 +1,10 @@
 """How notebook executions wait on a kernel: in slices of a second, and as long as it works.
 
-Tooling of the book build and of notebook executions (the book's Sphinx
-extension ``book/_ext/kernel_wakeup.py``, ``tools/run_papermill.py``, and the
-papermill executor of ``sedlib sweep`` run from a checkout), not of the library.
-:func:`install` makes both changes below.
+Every notebook execution of the study installs it before its first cell:
+the book build (its Sphinx extension ``kernel_wakeup``, in the build's own
+process), ``tools/run_papermill.py`` (``make execute``), and the papermill
+executor of ``sedlib sweep``. :func:`install` makes both changes below; it
+needs the book's extras (jupyter_client, nbclient), imported only when called.
 
 Slices (:func:`install_slices`).
 
