@@ -58,8 +58,9 @@ def test_sgd_and_adam_take_their_own_first_step():
 
 
 def test_momentum_is_a_setting_of_sgd_only():
-    adam = TrainConfig(optimizer="adam", momentum=0.5).resolved("cpu")
-    assert adam["momentum"] is None  # Adam ignores it: two such configurations are one run
+    assert TrainConfig(optimizer="adam").resolved("cpu")["momentum"] is None  # Adam has none
+    with pytest.raises(ValueError, match=r"TrainConfig\.momentum = 0\.5: a setting of SGD"):
+        TrainConfig(optimizer="adam", momentum=0.5)  # refused, not dropped (issue 31)
     assert TrainConfig(optimizer="sgd", momentum=0.5).resolved("cpu")["momentum"] == 0.5
     with pytest.raises(ValueError, match=r"TrainConfig\.optimizer = 'lbfgs'"):
         TrainConfig(optimizer="lbfgs")
