@@ -237,6 +237,11 @@ def _check_executor_options(args: argparse.Namespace) -> None:
             "or python); --executor batched trains every run at once in this process, as "
             "stacked models: leave --jobs out (SEDLIB_BATCHED_MEMBERS caps a group)"
         )
+    if args.extend_budget and args.aggregate_only:
+        raise ConfigError(
+            "--extend-budget continues runs before training them; --aggregate-only trains "
+            "nothing: leave one out"
+        )
     if args.notebook is not None and args.executor != "papermill":
         raise ConfigError(
             f"--notebook is the training notebook of --executor papermill; --executor "
@@ -261,6 +266,7 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, calle
         executor=executor,
         force=args.force,
         caller=caller,
+        extend_budget=args.extend_budget,
     )
 
 
@@ -535,6 +541,12 @@ def _add_sweep_execution_options(sw) -> None:
         "--force",
         action="store_true",
         help="let the results replace a result file that holds finished runs they lack",
+    )
+    sw.add_argument(
+        "--extend-budget",
+        action="store_true",
+        help="continue each run from the same run under a smaller max_steps in the grid's "
+        "folder (finished by plateau: kept; unfinished: resumed; sedlib.study.extension)",
     )
     sw.add_argument(
         "--no-record-command",

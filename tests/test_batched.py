@@ -477,3 +477,21 @@ def test_a_sweep_keeps_the_runs_of_finished_groups_when_a_later_group_fails(tmp_
                  overrides={"device": "cpu", "protocol": "dev-eval"})  # fmt: skip
     finished = sorted(p.parent.name for p in (tmp_path / "root").glob("runs/smoke/*/metrics.json"))
     assert len(groups) == 2 and len(finished) == 1, failed.value
+
+
+def test_a_group_resumes_without_the_members_whose_runs_finished_and_left(dataset, tmp_path):
+    """A run whose trainings all ended is promoted by its sweep and no longer planned: the group's
+    other members resume from its checkpoint (no new group), to the uninterrupted result."""
+    configs = [config(**s, epochs=e) for s, e in zip(MIXED, (1, 3, 3), strict=True)]
+    whole = _uninterrupted(configs, dataset, tmp_path / "whole")
+    dirs = [tmp_path / "cut" / c.describe() for c in configs]
+    out = batched.train_batched(configs, dirs, dataset=dataset, progress=False, stop_after_epochs=2)
+    assert isinstance(out[0], RunRecord) and all(isinstance(r, Interrupted) for r in out[1:])
+    (group,) = (tmp_path / "cut" / ".batched").iterdir()
+    resumed = batched.train_batched(configs[1:], dirs[1:], dataset=dataset, progress=False,
+                                    groups_dir=tmp_path / "cut" / ".batched")  # fmt: skip
+    assert [p.name for p in (tmp_path / "cut" / ".batched").iterdir()] == [group.name]
+    for a, b in zip(resumed, whole[1:], strict=True):
+        assert isinstance(a, RunRecord) and not differences(comparable(a), comparable(b)), a.run
+    epochs = [h["epoch"] for h in resumed[0].folds[0].history]
+    assert epochs == [1, 2, 3]

@@ -53,6 +53,7 @@ from sedlib.data.registry import canonical_name, get_dataset
 from sedlib.errors import ConfigError, SedlibError, StateError
 from sedlib.settings import data_root, pin_paths
 from sedlib.study.aggregate import aggregate, data_facts
+from sedlib.study.extension import extend_runs
 from sedlib.study.grids import RunSpec, get_grid, grid_runs, run_config
 from sedlib.study.results import ResultSet, stored_record, stored_records
 from sedlib.study.results import results_root as default_results
@@ -478,6 +479,7 @@ def run_grid(
     executor: str | GridExecutor = "papermill",
     force: bool = False,
     caller: SweepCaller | None = None,
+    extend_budget: bool = False,
 ) -> ResultSet | None:
     """Execute the grid's unfinished runs (those of this shard) and aggregate the finished ones.
 
@@ -516,6 +518,9 @@ def run_grid(
         The training notebook and commands of the program that runs the sweep
         (the command line's: :func:`sedlib.cli.sweep_caller`); none: only the
         ``batched`` executor, and no command in the results.
+    extend_budget : bool
+        Continue each unstarted run from the same run under a smaller
+        ``max_steps`` in the grid's folder (:mod:`sedlib.study.extension`).
 
     Returns
     -------
@@ -544,6 +549,8 @@ def run_grid(
     planned = plan_grid(grid, dataset=ds, seeds=seeds, overrides=overrides, runs_root=runs_root)
     mine = [r for k, r in enumerate(planned) if k % shard[1] == shard[0]]
     restore_stored(mine, results_root)
+    if extend_budget:
+        extend_runs(mine)
     todo = [r for r in mine if r.finished() is None]
     counts = (len(planned), len(mine), *shard, len(todo))
     log.info("grid %s: %d runs, %d in shard %d/%d, %d to run", grid, *counts)

@@ -149,7 +149,12 @@ def schedule_key(member: Member) -> str:
 
 def group_name(members: list[Member]) -> str:
     """A folder name for a group: a hash of its members' keys (order-free)."""
-    return hashlib.sha256("\n".join(sorted(m.key for m in members)).encode()).hexdigest()[:16]
+    return group_folder_name([m.key for m in members])
+
+
+def group_folder_name(keys: list[str]) -> str:
+    """The folder name of the group of the members ``keys`` (:attr:`Member.key`; order-free)."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -183,9 +188,7 @@ def _start(members: list[Member], folder: Path, device: torch.device, gru: str) 
     if not path.is_file():
         optimizer = stacked_optimizer(model, members[0].config)
         return _Group(members, model, optimizer, generators, states, list(range(len(members))))
-    saved = checkpoint.load(path, device)
-    if saved["members"] != [m.key for m in members]:
-        raise FolderTakenError(f"{path} belongs to another group of trainings; delete its folder")
+    saved = _without_departed(checkpoint.load(path, device), [m.key for m in members], path)
     model.keep(torch.tensor(saved["active"], dtype=torch.long, device=device))
     model.load_state_dict(saved["model"])
     optimizer = stacked_optimizer(model, members[0].config)
@@ -195,6 +198,30 @@ def _start(members: list[Member], folder: Path, device: torch.device, gru: str) 
     states = [RunState(**s) for s in saved["states"]]
     failed = {int(k): v for k, v in saved["failed"].items()}
     return _Group(members, model, optimizer, generators, states, list(saved["active"]), failed)
+
+
+def _without_departed(saved: dict, keys: list[str], path: Path) -> dict:
+    """The checkpoint ``saved`` for the members ``keys``: all of its members, or all but some that left.
+
+    A member that left the group finished (or failed); once its run is
+    promoted it is no longer among the trainings to plan, and the group is
+    re-formed without it. Every member still training must be in ``keys``.
+    """
+    old = saved["members"]
+    if old == keys:
+        return saved
+    if not set(keys) <= set(old) or not {old[i] for i in saved["active"]} <= set(keys):
+        raise FolderTakenError(f"{path} belongs to another group of trainings; delete its folder")
+    index = [old.index(k) for k in keys]
+    new_of = {i: n for n, i in enumerate(index)}
+    return {
+        **saved,
+        "members": keys,
+        "active": [new_of[i] for i in saved["active"]],
+        "generators": [saved["generators"][i] for i in index],
+        "states": [saved["states"][i] for i in index],
+        "failed": {str(new_of[int(k)]): v for k, v in saved["failed"].items() if int(k) in new_of},
+    }
 
 
 def _save(group: _Group, folder: Path) -> None:
@@ -643,6 +670,7 @@ class PlannedGroup:
 
     members: list[Member]
     restart: frozenset[str] = frozenset()
+    folder: Path | None = None  # a checkpointed group's folder (None: a new group)
 
 
 def plan_groups(
@@ -650,9 +678,10 @@ def plan_groups(
 ) -> list[PlannedGroup]:
     """The groups to train: first the unfinished groups of earlier calls, then new ones.
 
-    A group checkpointed in ``groups_dir`` is re-formed as it was when all
-    its members are among ``everyone`` and one of those it still trains is in
-    ``todo``. A member it still trains whose run folder lost its kept model
+    A group checkpointed in ``groups_dir`` is re-formed as it was when the
+    members it still trains are among ``everyone`` and one of them is in
+    ``todo`` (members that left it finished and whose runs are no longer
+    planned are left out). A member it still trains whose run folder lost its kept model
     (``best.pt``; e.g. a deleted work folder) cannot resume: it restarts in
     a new group, and the others resume without it (a warning names the group
     folder). The other members of ``todo`` form new groups by
@@ -663,10 +692,18 @@ def plan_groups(
     groups = []
     for path in sorted(groups_dir.glob(f"*/{GROUP_MEMBERS}")):
         found = read_json(path, "group members")
-        keys = found["members"]
-        if not (path.parent / GROUP_CHECKPOINT).is_file() or not all(k in by_key for k in keys):
+        keys = [k for k in found["members"] if k in by_key]
+        training = found.get("active", found["members"])
+        if not (path.parent / GROUP_CHECKPOINT).is_file():
             continue
-        active = [k for k in found.get("active", keys) if k in left]
+        if not all(k in by_key for k in training):
+            if any(k in left for k in training):
+                log.warning(
+                    "batched: %s cannot resume (a member it trains is not planned now); its "
+                    "planned members start again in a new group", path.parent,
+                )  # fmt: skip
+            continue
+        active = [k for k in training if k in left]
         if not active:
             continue
         kept = set(found.get("kept", ()))
@@ -681,7 +718,7 @@ def plan_groups(
                 checkpoint.BEST,
                 path.parent,
             )
-        groups.append(PlannedGroup([by_key[k] for k in keys], frozenset(lost)))
+        groups.append(PlannedGroup([by_key[k] for k in keys], frozenset(lost), path.parent))
         for k in active:
             if k not in lost:
                 left.pop(k)
@@ -795,7 +832,7 @@ def _train_held(
         size = max_members or group_size(todo[0], device, gru)
         for group in plan_groups(everyone, todo, groups_dir, size):
             done = train_group(
-                group.members, groups_dir / group_name(group.members), device, gru=gru,
+                group.members, group.folder or groups_dir / group_name(group.members), device, gru=gru,
                 progress=progress, max_epochs=stop_after_epochs, restart=group.restart,
             )  # fmt: skip
             for member, outcome in zip(group.members, done, strict=True):

@@ -189,6 +189,9 @@ class RunFolder:
         record = _assemble(self.plan, outcomes, wall_seconds)
         if engine != "single":
             record.timing["engine"] = engine
+        claim = self.path / CLAIM
+        if claim.is_file() and "extended_from" in (found := read_json(claim, "run claim")):
+            record.provenance["extended_from"] = found["extended_from"]  # sedlib.training.extend
         record.save(self.path / RECORD)
         return record
 

@@ -57,10 +57,6 @@ class RunState:
         """The budget is spent, or the score has plateaued (see :meth:`stop_reason`)."""
         return self.stop_reason(config) is not None
 
-    def steps_left(self, config: TrainConfig) -> int | None:
-        """Optimizer steps left in the step budget (None: no step budget)."""
-        return max(config.max_steps - self.steps, 0) if config.max_steps else None
-
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """The configured optimizer: Adam, or SGD with momentum, at ``config.lr``."""
