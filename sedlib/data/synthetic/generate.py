@@ -387,27 +387,15 @@ def _render_jobs(
     root: Path, splits: dict, lengths: dict, scenes: dict, sr: int, seed: int, ebr_offset_db: float
 ) -> list:
     """One rendering job per audio file; folds reuse the development files, rendered once."""
-    jobs_list, seen = [], set()
+    jobs: dict[str, tuple] = {}  # by file: the first split that lists it renders it
     for split_index, meta in enumerate(splits.values()):
         by_file = dict(tuple(meta.groupby("filename", sort=False)))
-        for file_index, filename in enumerate(meta.attrs["files"]):
-            if filename in seen:
-                continue
-            seen.add(filename)
-            events = by_file.get(filename, meta.iloc[:0])
+        for file_index, name in enumerate(meta.attrs["files"]):
+            events = by_file.get(name, meta.iloc[:0])
             seed_key = (int(seed), GENERATOR_VERSION, split_index, file_index)
-            jobs_list.append(
-                (
-                    root / filename,
-                    events,
-                    scenes[filename],
-                    lengths[filename],
-                    sr,
-                    seed_key,
-                    ebr_offset_db,
-                )
-            )
-    return jobs_list
+            job = (root / name, events, scenes[name], lengths[name], sr, seed_key, ebr_offset_db)
+            jobs.setdefault(name, job)
+    return list(jobs.values())
 
 
 def _write_metadata(root: Path, splits: dict, copy_verbatim: bool) -> None:
