@@ -43,7 +43,7 @@ def main() -> None:
     ds = get_dataset(args.dataset, progress=False)
     config = FeatureConfig()
     files = sorted(ds.meta(args.split)["filename"].unique())
-    audio = [load_audio(ds.audio_path(f), config.sr, quiet=True)[0] for f in files]
+    audio = [load_audio(ds.audio_path(f), config.sr)[0] for f in files]
     minutes = sum(len(y) for y in audio) / config.sr / 60
     print(machine())
     print(

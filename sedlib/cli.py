@@ -7,6 +7,7 @@ import json
 import logging
 import shlex
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,8 +80,6 @@ def _cmd_data_tut(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_synthetic(args: argparse.Namespace) -> int:
-    import time
-
     # local: the generator imports scipy.signal, +1.5 s for every other command (measured)
     from sedlib.data.synthetic import generate
 
@@ -111,8 +110,6 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_features(args: argparse.Namespace) -> int:
-    import time
-
     ds = get_dataset(args.dataset)
     for split in args.split or ["development", "evaluation"]:
         start = time.perf_counter()
@@ -409,11 +406,6 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i, n
 
 
-def _add_run_commands(sub) -> None:
-    _add_train_command(sub)
-    _add_sweep_command(sub)
-
-
 def _add_train_command(sub) -> None:
     tr = sub.add_parser(
         "train",
@@ -663,26 +655,20 @@ def _add_describe_commands(data_sub) -> None:
     stats = data_sub.add_parser(
         "stats", help="per-class statistics (the paper's Table 1 and Fig. 2)"
     )
-    stats.add_argument(
-        "--dataset", default="synthetic-small", help="synthetic-small, tut, ... or a folder"
-    )
-    stats.add_argument(
-        "--split",
-        action="append",
-        help="split name (repeatable; default development and evaluation)",
-    )
-    stats.add_argument("--tsv", action="store_true", help="tab-separated output")
-    stats.set_defaults(func=_cmd_data_stats)
-
     feats = data_sub.add_parser(
         "features", help="compute (or check) the cached log-mel features and label rolls"
     )
-    feats.add_argument("--dataset", default="synthetic-small")
-    feats.add_argument(
-        "--split",
-        action="append",
-        help="split name (repeatable; default development and evaluation)",
-    )
+    for parser in (stats, feats):
+        parser.add_argument(
+            "--dataset", default="synthetic-small", help="synthetic-small, tut, ... or a folder"
+        )
+        parser.add_argument(
+            "--split",
+            action="append",
+            help="split name (repeatable; default development and evaluation)",
+        )
+    stats.add_argument("--tsv", action="store_true", help="tab-separated output")
+    stats.set_defaults(func=_cmd_data_stats)
     feats.add_argument(
         "--jobs", type=_count(1), default=None, help="worker processes (default: all cores)"
     )
@@ -749,7 +735,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_cmd_check)
 
     _add_data_commands(sub)
-    _add_run_commands(sub)
+    _add_train_command(sub)
+    _add_sweep_command(sub)
     return parser
 
 

@@ -20,11 +20,8 @@ _MODULES = (
 
 def find_chromium() -> str | None:
     """Path of a Chromium or Chrome executable, or None."""
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    return next(filter(None, map(shutil.which, names)), None)
 
 
 def run_checks(browser: bool = False) -> int:

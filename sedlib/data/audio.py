@@ -1,22 +1,16 @@
-"""Reading audio with errors that name the file, and resampling that says so once."""
+"""Reading audio with errors that name the file."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
 from sedlib.errors import SedlibError
 
-log = logging.getLogger(__name__)
-
 
 class AudioError(SedlibError, RuntimeError):
     """An audio file cannot be read; the message names the file."""
-
-
-_warned_rates: set[tuple[str, int, int]] = set()
 
 
 def audio_info(path: str | Path) -> tuple[int, int]:
@@ -30,10 +24,11 @@ def audio_info(path: str | Path) -> tuple[int, int]:
     return int(info.samplerate), int(info.frames)
 
 
-def load_audio(
-    path: str | Path, sr: int | None = None, *, context: str = "", quiet: bool = False
-) -> tuple[np.ndarray, int]:
+def load_audio(path: str | Path, sr: int | None = None) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32, resampled to ``sr`` when it differs.
+
+    Resampling is silent: :func:`sedlib.data.cache.build_features` says once per
+    split which rates it resamples.
 
     Parameters
     ----------
@@ -41,10 +36,6 @@ def load_audio(
         WAV/FLAC/OGG file (anything libsndfile reads).
     sr : int, optional
         Wanted sample rate; ``None`` keeps the file's.
-    context : str
-        Data set name for the one-time resampling notice.
-    quiet : bool
-        No resampling notice (the caller has already said so).
 
     Returns
     -------
@@ -71,16 +62,6 @@ def load_audio(
     if not np.isfinite(y).all():
         raise AudioError(f"audio file {path} holds non-finite samples")
     if sr is not None and file_sr != sr:
-        key = (context, int(file_sr), int(sr))
-        if key not in _warned_rates and not quiet:
-            _warned_rates.add(key)
-            log.warning(
-                "%s: resampling from %d Hz to %d Hz (first seen in %s)",
-                context or "audio",
-                file_sr,
-                sr,
-                path.name,
-            )
         import soxr
 
         # soxr's high-quality resampler, exactly what librosa.resample(res_type="soxr_hq") runs

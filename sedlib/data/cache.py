@@ -145,7 +145,7 @@ def cache_path(
 def _featurize(job: tuple[str, FeatureConfig]) -> tuple[np.ndarray, float]:
     path, config = job
 
-    y, sr = load_audio(path, config.sr, quiet=True)
+    y, sr = load_audio(path, config.sr)
     try:
         feats = log_mel(
             y,

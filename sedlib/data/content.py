@@ -38,18 +38,14 @@ from sedlib.util.io import write_json
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 1 << 20
 #: A digest is trusted only for a file whose change time is this much older than its hashing.
 RACY_NS = 2_000_000_000
 
 
 def file_sha256(path: str | os.PathLike) -> str:
     """The sha256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def index_path() -> Path:

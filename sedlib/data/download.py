@@ -35,15 +35,6 @@ class DownloadError(SedlibError, RuntimeError):
     """A download failed after its retries; the partial file is kept for resuming."""
 
 
-def file_digest(path: str | Path, algorithm: str = "md5") -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify(
     path: Path, *, md5: str | None = None, sha256: str | None = None, size: int | None = None
 ) -> None:
@@ -53,7 +44,8 @@ def verify(
         raise ChecksumError(f"{path.name}: size {actual_size} bytes, expected {size}")
     for algorithm, expected in (("md5", md5), ("sha256", sha256)):
         if expected:
-            actual = file_digest(path, algorithm)
+            with open(path, "rb") as handle:
+                actual = hashlib.file_digest(handle, algorithm).hexdigest()
             if actual.lower() != expected.lower():
                 raise ChecksumError(f"{path.name}: {algorithm} {actual}, expected {expected}")
 
@@ -178,10 +170,7 @@ def _fetch(url: str, part: Path, size: int | None, timeout: float, progress: boo
                 disable=not progress,
             ) as bar,
         ):
-            while True:
-                block = response.read(CHUNK)
-                if not block:
-                    break
+            for block in iter(lambda: response.read(CHUNK), b""):
                 handle.write(block)
                 bar.update(len(block))
     if size is not None and part.stat().st_size < size:

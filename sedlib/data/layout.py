@@ -15,6 +15,7 @@ one loader serves them all.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -86,10 +87,8 @@ def split_file(split: str) -> str:
 
 def available_split_names() -> list[str]:
     """Every split name :func:`split_file` understands."""
-    names = ["development", "evaluation"]
-    for k in range(1, N_FOLDS + 1):
-        names += [f"fold{k}-development", f"fold{k}-evaluation"]
-    return names
+    parts = ("development", "evaluation")
+    return [*parts, *(f"fold{k}-{part}" for k in range(1, N_FOLDS + 1) for part in parts)]
 
 
 def read_description(path: Path) -> dict:
@@ -152,9 +151,7 @@ class Dataset:
         any generator information (kept in :attr:`info`).
         """
         root = Path(root)
-        info = {}
-        if (root / "dataset.json").is_file():
-            info = read_description(root / "dataset.json")
+        info = read_description(root / "dataset.json") if (root / "dataset.json").is_file() else {}
         labels = tuple(info.get("labels", TUT_LABELS))
         return cls(name or info.get("name", root.name), root, root, labels, info)
 
@@ -191,11 +188,13 @@ class Dataset:
 
     def check_audio(self, split: str) -> None:
         """Raise ``FileNotFoundError`` listing the first missing files, if any are missing."""
-        missing = self.missing_audio(split)
+        self._refuse_missing(self.missing_audio(split), f"of split {split!r} ")
+
+    def _refuse_missing(self, missing: list[str], where: str = "") -> None:
         if missing:
             shown = "\n  ".join(str(self.audio_path(f)) for f in missing[:5])
             raise MissingFileError(
-                f"{len(missing)} audio file(s) of split {split!r} of data set {self.name!r} are missing, "
+                f"{len(missing)} audio file(s) {where}of data set {self.name!r} are missing, "
                 f"e.g.:\n  {shown}"
             )
 
@@ -214,8 +213,6 @@ class Dataset:
         """Short hash of the metadata files (and, for a generated data set, of the generator's
         settings and of every audio file's content as generated), part of every cache key and
         run identity."""
-        import hashlib
-
         digest = hashlib.sha256()
         if self.info.get("settings"):  # generated: the audio depends on the generator too
             digest.update(json.dumps(self.info["settings"], sort_keys=True).encode())
@@ -240,15 +237,8 @@ class Dataset:
         FileNotFoundError
             Naming the first few missing files.
         """
-        import hashlib
-
         names = sorted(set(files))
-        missing = [name for name in names if not self.audio_path(name).is_file()]
-        if missing:
-            shown = "\n  ".join(str(self.audio_path(f)) for f in missing[:5])
-            raise MissingFileError(
-                f"{len(missing)} audio file(s) of data set {self.name!r} are missing, e.g.:\n  {shown}"
-            )
+        self._refuse_missing([name for name in names if not self.audio_path(name).is_file()])
         digests = content_digests(self.audio_path(name) for name in names)
         digest = hashlib.sha256()
         for name in names:

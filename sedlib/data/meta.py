@@ -178,27 +178,19 @@ def write_meta(meta: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
-def active_frames(
-    onset: np.ndarray, offset: np.ndarray, hop: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """First and one-past-last frame index of each event.
-
-    Frame ``n`` covers ``[n * hop, (n + 1) * hop)`` and is active when its
-    centre ``(n + 0.5) * hop`` lies in ``[onset, offset)``; an event shorter
-    than a frame can therefore cover no frame, exactly as a frame-wise
-    model sees it.
-    """
-    first, stop = active_frame_bounds(onset, offset, hop)
-    return first.astype(np.int64), stop.astype(np.int64)
-
-
 #: Frame indices are kept below this (about 58,000 years of 20 ms frames), so
 #: that an absurd event time cannot overflow an int64.
 _MAX_FRAME = float(2**61)
 
 
 def active_frame_bounds(onset, offset, hop: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`active_frames` as float64 frame indices (integral values), clipped to [0, 2^61]."""
+    """First and one-past-last frame index of each event, as float64 (integral values) in [0, 2^61].
+
+    Frame ``n`` covers ``[n * hop, (n + 1) * hop)`` and is active when its
+    centre ``(n + 0.5) * hop`` lies in ``[onset, offset)``; an event shorter
+    than a frame can therefore cover no frame, exactly as a frame-wise
+    model sees it.
+    """
     first = np.ceil(np.asarray(onset, dtype=np.float64) / hop - 0.5)
     stop = np.ceil(np.asarray(offset, dtype=np.float64) / hop - 0.5)
     return np.clip(first, 0.0, _MAX_FRAME), np.clip(stop, 0.0, _MAX_FRAME)
@@ -232,8 +224,8 @@ def label_roll(
         if (index < 0).any():
             unknown = sorted(set(events["event_label"][index < 0]))
             raise MetadataError(f"unknown event label(s) {unknown}; known labels: {labels}")
-        first, stop = active_frames(events["onset"].to_numpy(), events["offset"].to_numpy(), hop)
-        first, stop = np.minimum(first, n_frames), np.minimum(stop, n_frames)
+        bounds = active_frame_bounds(events["onset"], events["offset"], hop)
+        first, stop = (np.minimum(b, n_frames).astype(np.int64) for b in bounds)
         keep = first < stop
         np.add.at(roll, (first[keep], index[keep]), 1)
         np.add.at(roll, (stop[keep], index[keep]), -1)

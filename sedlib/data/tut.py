@@ -15,6 +15,7 @@ TUT Sound Events 2017 development that file stores the MD5s under the key
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -73,26 +74,6 @@ ARCHIVES: dict[str, tuple[Archive, ...]] = {
 TUT_BYTES_PER_SECOND = 44100 * 3 * 2
 
 
-def fetch_metadata(
-    meta_dir: str | Path,
-    *,
-    base_url: str = META_BASE_URL,
-    meta_files: Mapping[str, tuple[int, str]] = META_FILES,
-    progress: bool = True,
-) -> Path:
-    """Download (or verify an existing copy of) the TUT event metadata into ``meta_dir``.
-
-    Every file is checked against its pinned sha256; a mismatching existing
-    file raises :class:`~sedlib.data.download.ChecksumError` naming it.
-    """
-    meta_dir = Path(meta_dir)
-    for relative, (size, sha256) in meta_files.items():
-        download(
-            base_url + relative, meta_dir / relative, sha256=sha256, size=size, progress=progress
-        )
-    return meta_dir
-
-
 def verify_metadata(
     meta_dir: str | Path, meta_files: Mapping[str, tuple[int, str]] = META_FILES
 ) -> None:
@@ -146,7 +127,8 @@ def ensure_metadata(
     """The verified metadata folder: an existing copy, or downloaded (a few hundred kilobytes).
 
     Default: the ``SEDLIB_TUT_META`` setting if it holds the metadata, else
-    ``<root>/../tut-meta``.
+    ``<root>/../tut-meta``. Every file is checked against its pinned size and
+    sha256; a mismatch raises :class:`~sedlib.data.download.ChecksumError` naming it.
     """
     meta_dir = metadata_dir(root, meta_dir)
     if _has_metadata(meta_dir):
@@ -154,7 +136,8 @@ def ensure_metadata(
         log.info("metadata: %s (verified)", meta_dir)
     else:
         log.info("metadata: downloading %s@%s into %s", META_REPOSITORY, META_COMMIT[:7], meta_dir)
-        fetch_metadata(meta_dir, base_url=meta_base, meta_files=meta_files, progress=progress)
+        for name, (size, digest) in meta_files.items():
+            download(meta_base + name, meta_dir / name, sha256=digest, size=size, progress=progress)
     return meta_dir
 
 
@@ -303,12 +286,9 @@ def fetch_tut(
         )
     for top, files in todo.todo.items():
         _fetch_data_set(top, files, archives[top], root, zenodo_base, keep_archives, progress)
-    if (
-        not keep_archives
-        and (root / "archives").is_dir()
-        and not any((root / "archives").iterdir())
-    ):
-        (root / "archives").rmdir()
+    if not keep_archives:
+        with contextlib.suppress(OSError):  # the folder stays when it is not empty
+            (root / "archives").rmdir()
     log.info("done: %d audio files in %s", todo.n_files, root)
     return dataset
 

@@ -123,24 +123,6 @@ class Predictions:
             file_durations=self.file_durations,
         )
 
-    def subset(self, files: Sequence[str]) -> Predictions:
-        """The files ``files``, in this object's order."""
-        wanted = set(files)
-        keep = [i for i, f in enumerate(self.files) if f in wanted]
-        return Predictions(
-            files=[self.files[i] for i in keep],
-            probs=[self.probs[i] for i in keep],
-            durations=self.durations[keep],
-            labels=self.labels,
-            hop=self.hop,
-            reference=self.reference,
-            groups=[self.groups[i] for i in keep],
-        )
-
-    def group(self, name: str) -> Predictions:
-        """The files of one group (e.g. one fold)."""
-        return self.subset([f for f, g in zip(self.files, self.groups, strict=True) if g == name])
-
     @classmethod
     def concat(cls, parts: Sequence[Predictions]) -> Predictions:
         """Pool predictions of disjoint file sets (e.g. the test folds of a cross-validation)."""

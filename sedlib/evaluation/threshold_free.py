@@ -331,14 +331,9 @@ def check_available() -> None:
 def _merge_overlaps(events: list) -> list:
     """Merge overlapping or touching events of the same class (sed_scores_eval requires it)."""
     merged: list = []
-    for label in sorted({e[2] for e in events}):
-        spans = sorted((on, off) for on, off, lbl in events if lbl == label)
-        current = list(spans[0])
-        for on, off in spans[1:]:
-            if on <= current[1]:
-                current[1] = max(current[1], off)
-            else:
-                merged.append((current[0], current[1], label))
-                current = [on, off]
-        merged.append((current[0], current[1], label))
+    for on, off, label in sorted(events, key=lambda e: (e[2], e[0], e[1])):
+        if merged and merged[-1][2] == label and on <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], off), label)
+        else:
+            merged.append((on, off, label))
     return sorted(merged)

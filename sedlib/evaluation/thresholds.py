@@ -74,12 +74,11 @@ def class_f_curves(
     if not candidates or min(candidates) <= 0 or max(candidates) > 1:
         raise ConfigError(f"candidates must be non-empty and lie in (0, 1], got {candidates}")
     scores, reference = segment_scores(predictions, time_resolution)
-    curves = pd.DataFrame(
+    return pd.DataFrame(
         class_f_at(scores, reference, candidates),
         index=pd.Index(candidates, name="threshold"),
         columns=list(predictions.labels),
     )
-    return curves
 
 
 def tune_thresholds(

@@ -121,11 +121,8 @@ class CellWatch:
 
     def report(self, timeout: float) -> str:
         """One line for the build's log: the cell outlives its limit, but its kernel works."""
-        cpu = (
-            f", {self.cpu - self.cpu_start:.0f} s of CPU"
-            if self.cpu is not None and self.cpu_start is not None
-            else ""
-        )
+        # (the CPU time is unknown from the start or never: ``cpu`` and ``cpu_start`` go together)
+        cpu = "" if self.cpu is None else f", {self.cpu - self.cpu_start:.0f} s of CPU"
         return (
             f"cell {self.cell_index + 1} is still running after "
             f"{time.monotonic() - self.started:.0f} s{cpu}: its kernel works, so it goes on "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from typing import TypeVar
 
 Job = TypeVar("Job")
@@ -45,15 +46,9 @@ def map_jobs(
     """
     from tqdm.auto import tqdm
 
-    results: list[Result] = []
-    with tqdm(total=len(jobs_list), desc=desc, unit="file", disable=not progress) as bar:
-        if jobs == 1 or len(jobs_list) <= 1:
-            for job in jobs_list:
-                results.append(function(job))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for result in pool.map(function, jobs_list, chunksize=1):
-                    results.append(result)
-                    bar.update()
-    return results
+    with ExitStack() as stack:
+        calls = map(function, jobs_list)
+        if jobs != 1 and len(jobs_list) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
+            calls = pool.map(function, jobs_list, chunksize=1)
+        return list(tqdm(calls, total=len(jobs_list), desc=desc, unit="file", disable=not progress))

@@ -157,7 +157,10 @@ def band_rises(
         Naming the argument: an unknown class or scene, fewer than one draw,
         a negative seed, a low sample rate or a non-finite offset.
     """
-    facts = _facts(label)
+    if label not in FACTS_BY_LABEL:
+        raise ConfigError(
+            f"unknown class {label!r}; the synthetic classes are {', '.join(FACTS_BY_LABEL)}"
+        )
     if scene not in SCENES:
         raise ConfigError(f"unknown scene {scene!r}; choose {', '.join(SCENES)}")
     for name, value, least in (("draws", draws, 1), ("seed", seed, 0), ("sr", sr, 16000)):
@@ -165,6 +168,7 @@ def band_rises(
             raise ConfigError(f"{name} must be a whole number of at least {least}, got {value!r}")
     if not math.isfinite(ebr_offset_db):
         raise ConfigError(f"ebr_offset_db must be a finite number of dB, got {ebr_offset_db!r}")
+    facts = FACTS_BY_LABEL[label]
     n = round(min(max(math.exp(facts.log_mu), SHORTEST_MEASURED_S), LONGEST_MEASURED_S) * sr)
     lo, hi = ebr_range_db(label)
     gain = event_gain((lo + hi) / 2 + ebr_offset_db)
@@ -176,14 +180,6 @@ def band_rises(
         event = gain * MODELS[label](n, sr, rng)
         rows.append(band_rise_db(event, room, sr))
     return np.array(rows)
-
-
-def _facts(label: str):
-    if label not in FACTS_BY_LABEL:
-        raise ConfigError(
-            f"unknown class {label!r}; the synthetic classes are {', '.join(FACTS_BY_LABEL)}"
-        )
-    return FACTS_BY_LABEL[label]
 
 
 def class_audibility(ebr_offset_db: float = 0.0, draws: int = 3, seed: int = 0) -> pd.DataFrame:

@@ -28,7 +28,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,7 +49,7 @@ from sedlib.data.synthetic.sounds import (
 )
 from sedlib.errors import ConfigError, DataError, FolderTakenError, MissingFileError
 from sedlib.settings import data_root, tut_meta_dir
-from sedlib.util.io import read_json_object, write_json
+from sedlib.util.io import atomic_write_bytes, read_json_object, write_json
 from sedlib.util.lock import FileLock
 from sedlib.util.parallel import map_jobs
 
@@ -307,10 +306,7 @@ def refuse_overwrite(root: Path, settings: dict) -> None:
     """
     marker = root / "dataset.json"
     if marker.is_file():
-        stored = read_json_object(marker, "data set description").get("settings")
-        stored = stored if isinstance(stored, dict) else {}
-        ours = json.loads(json.dumps(settings))
-        differing = sorted(k for k in set(stored) | set(ours) if stored.get(k) != ours.get(k))
+        differing = _differing(read_json_object(marker, "data set description"), settings)
         what = f"a data set described by {marker} ({differing or 'its settings'} differ)"
     else:
         found = [split_file(s) for s in available_split_names() if (root / split_file(s)).is_file()]
@@ -329,18 +325,23 @@ def _existing(marker: Path, settings: dict, force: bool, create: bool) -> Datase
         if not create:
             raise MissingFileError(f"{marker.parent} holds no generated data set (create=False)")
         return None
-    stored = read_json_object(marker, "data set description").get("settings")
-    if stored == json.loads(json.dumps(settings)):  # as stored: tuples become lists
+    differing = _differing(read_json_object(marker, "data set description"), settings)
+    if not differing:
         return Dataset.from_folder(marker.parent)
     if not create:
-        differing = sorted(
-            k for k in set(stored or {}) | set(settings) if (stored or {}).get(k) != settings.get(k)
-        )
         raise DataError(
             f"{marker.parent} was generated with other settings ({differing} differ); "
             "generate it again with `sedlib data synthetic ... --force`"
         )
     return None
+
+
+def _differing(description: dict, settings: dict) -> list[str]:
+    """The settings a data set's description stores otherwise (compared as stored: tuples are lists)."""
+    stored = description.get("settings")
+    stored = stored if isinstance(stored, dict) else {}
+    ours, gone = json.loads(json.dumps(settings)), object()
+    return sorted(k for k in set(stored) | set(ours) if stored.get(k, gone) != ours.get(k, gone))
 
 
 def _generate(root, marker, settings, sizes, preset, seed, sr, jobs, meta_dir, progress) -> Dataset:
@@ -349,7 +350,7 @@ def _generate(root, marker, settings, sizes, preset, seed, sr, jobs, meta_dir, p
     render = _render_jobs(
         root, splits, lengths, scenes, sr, seed, settings.get("ebr_offset_db", 0.0)
     )
-    digests = _run_jobs(render, jobs, progress)
+    digests = map_jobs(_render_and_write, render, jobs, progress, desc="rendering audio")
     _write_metadata(root, splits, copy_verbatim=sizes is None)
     info = {
         "name": dataset_name(preset, seed, settings.get("ebr_offset_db", 0.0)),
@@ -386,34 +387,21 @@ def _render_jobs(
     root: Path, splits: dict, lengths: dict, scenes: dict, sr: int, seed: int, ebr_offset_db: float
 ) -> list:
     """One rendering job per audio file; folds reuse the development files, rendered once."""
-    jobs_list, seen = [], set()
+    jobs: dict[str, tuple] = {}  # by file: the first split that lists it renders it
     for split_index, meta in enumerate(splits.values()):
         by_file = dict(tuple(meta.groupby("filename", sort=False)))
-        for file_index, filename in enumerate(meta.attrs["files"]):
-            if filename in seen:
-                continue
-            seen.add(filename)
-            events = by_file.get(filename, meta.iloc[:0])
+        for file_index, name in enumerate(meta.attrs["files"]):
+            events = by_file.get(name, meta.iloc[:0])
             seed_key = (int(seed), GENERATOR_VERSION, split_index, file_index)
-            jobs_list.append(
-                (
-                    root / filename,
-                    events,
-                    scenes[filename],
-                    lengths[filename],
-                    sr,
-                    seed_key,
-                    ebr_offset_db,
-                )
-            )
-    return jobs_list
+            job = (root / name, events, scenes[name], lengths[name], sr, seed_key, ebr_offset_db)
+            jobs.setdefault(name, job)
+    return list(jobs.values())
 
 
 def _write_metadata(root: Path, splits: dict, copy_verbatim: bool) -> None:
     for split, meta in splits.items():
         if copy_verbatim:
-            (root / split_file(split)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(meta.attrs["source"], root / split_file(split))
+            atomic_write_bytes(root / split_file(split), Path(meta.attrs["source"]).read_bytes())
         else:
             write_meta(meta, root / split_file(split))
 
@@ -498,8 +486,3 @@ def _timelines(sizes: Preset | None, seed: int, meta_dir):
     # after development and evaluation: their rendering seeds depend on the split order
     splits.update(draw_folds(splits["development"], scenes, seed))
     return splits, lengths, scenes
-
-
-def _run_jobs(jobs_list: list[tuple], jobs: int | None, progress: bool) -> list[str]:
-    """Render every file (in parallel); the sha256 of each written file, in job order."""
-    return map_jobs(_render_and_write, jobs_list, jobs, progress, desc="rendering audio")

@@ -14,11 +14,13 @@ levels are set by the generator.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
 from scipy import signal
 
+from sedlib.data.synthetic.classes import CLASS_FACTS
 from sedlib.errors import ConfigError
 
 Model = Callable[[int, int, np.random.Generator], np.ndarray]
@@ -481,57 +483,32 @@ def drawer(n, sr, rng):
 # ----------------------------------------------------------------------------- scenes
 def background(scene: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     """Scene background (room tone, ventilation, distant traffic), unit RMS."""
+
+    def rumble(lo: float, hi: float, exponent: float = 1.0) -> np.ndarray:
+        """Pink noise low-passed at a random cutoff in ``[lo, hi)`` Hz, unit RMS."""
+        cutoff = _sos("lowpass", rng.uniform(lo, hi), sr)
+        return unit_rms(signal.sosfilt(cutoff, pink_noise(n, rng, exponent)))
+
     if scene == "office":
-        hvac = signal.sosfilt(_sos("lowpass", rng.uniform(300, 900), sr), pink_noise(n, rng, 1.0))
-        hum = tone(n, sr, rng.choice([50.0, 60.0]), (1, 0.5, 0.3), rng) * rng.uniform(0.05, 0.2)
-        x = unit_rms(hvac) + hum
+        x = rumble(300, 900)
+        x += tone(n, sr, rng.choice([50.0, 60.0]), (1, 0.5, 0.3), rng) * rng.uniform(0.05, 0.2)
     elif scene == "home":
-        room = signal.sosfilt(_sos("lowpass", rng.uniform(200, 700), sr), pink_noise(n, rng, 1.5))
-        fridge = tone(n, sr, rng.uniform(90, 130), (1, 0.4), rng) * rng.uniform(0.0, 0.15)
-        x = unit_rms(room) + fridge
+        x = rumble(200, 700, 1.5)
+        x += tone(n, sr, rng.uniform(90, 130), (1, 0.4), rng) * rng.uniform(0.0, 0.15)
     elif scene == "residential_area":
-        distant = signal.sosfilt(
-            _sos("lowpass", rng.uniform(150, 400), sr), pink_noise(n, rng, 1.0)
-        )
-        x = unit_rms(distant) * (1 + 0.3 * smooth_random(n, sr, rng, 0.1))
+        x = rumble(150, 400) * (1 + 0.3 * smooth_random(n, sr, rng, 0.1))
     elif scene == "city_center":
-        traffic = signal.sosfilt(
-            _sos("lowpass", rng.uniform(300, 800), sr), pink_noise(n, rng, 1.0)
-        )
-        x = unit_rms(traffic) * (1 + 0.4 * smooth_random(n, sr, rng, 0.2))
+        x = rumble(300, 800) * (1 + 0.4 * smooth_random(n, sr, rng, 0.2))
         x += 0.3 * unit_rms(filtered_noise(n, sr, rng, "bandpass", (1000, 6000)))
     else:
         raise ConfigError(f"unknown scene {scene!r}")
     return unit_rms(x)
 
 
-#: Sound model of each class (TUT label -> model).
+#: Sound model of each class (TUT label -> model): the function named after the label,
+#: ``(object) banging`` -> :func:`object_banging`.
 MODELS: dict[str, Model] = {
-    "(object) banging": object_banging,
-    "(object) impact": object_impact,
-    "(object) rustling": object_rustling,
-    "(object) snapping": object_snapping,
-    "(object) squeaking": object_squeaking,
-    "bird singing": bird_singing,
-    "brakes squeaking": brakes_squeaking,
-    "breathing": breathing,
-    "car": car,
-    "children": children,
-    "cupboard": cupboard,
-    "cutlery": cutlery,
-    "dishes": dishes,
-    "drawer": drawer,
-    "fan": fan,
-    "glass jingling": glass_jingling,
-    "keyboard typing": keyboard_typing,
-    "large vehicle": large_vehicle,
-    "mouse clicking": mouse_clicking,
-    "mouse wheeling": mouse_wheeling,
-    "people talking": people_talking,
-    "people walking": people_walking,
-    "washing dishes": washing_dishes,
-    "water tap running": water_tap_running,
-    "wind blowing": wind_blowing,
+    facts.label: globals()[re.sub(r"\W+", "_", facts.label).strip("_")] for facts in CLASS_FACTS
 }
 
 #: Event-to-background ratio range in dB (RMS over the event) per class kind.
