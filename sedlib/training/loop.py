@@ -57,10 +57,6 @@ class RunState:
         """The budget is spent, or the score has plateaued (see :meth:`stop_reason`)."""
         return self.stop_reason(config) is not None
 
-    def steps_left(self, config: TrainConfig) -> int | None:
-        """Optimizer steps left in the step budget (None: no step budget)."""
-        return max(config.max_steps - self.steps, 0) if config.max_steps else None
-
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """The configured optimizer: Adam, or SGD with momentum, at ``config.lr``."""
@@ -98,12 +94,13 @@ def init_output_bias(model: CRNN, class_frames: np.ndarray, n_frames: int) -> No
 
 
 def loss_over_valid(
-    loss_fn, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
+    loss_fn, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, dims=None
 ) -> torch.Tensor:
-    """The loss averaged over the valid (unpadded) frames and all classes."""
+    """The loss averaged over the valid (unpadded) frames and all classes (over ``dims``; None: all)."""
     per_element = loss_fn(logits.float(), targets, reduction="none")
     weights = mask.unsqueeze(-1).to(per_element.dtype)
-    return (per_element * weights).sum() / (weights.sum() * per_element.shape[-1]).clamp_min(1.0)
+    total = (per_element * weights).sum(dims)
+    return total / (weights.sum(dims) * per_element.shape[-1]).clamp_min(1.0)
 
 
 @dataclass
@@ -140,9 +137,7 @@ def train_epoch(
         When the loss is NaN or infinite, naming ``what``, the epoch and the batch.
     """
     model.train()
-    order = torch.randperm(
-        len(clips.x), generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-    )
+    order = batch_order(config.seed, epoch, len(clips.x))
     use_amp = config.amp and device.type == "cuda"
     total, batches = 0.0, 0
     for b, start in enumerate(range(0, len(order), config.batch_size)):
@@ -160,6 +155,11 @@ def train_epoch(
         total += loss.item()
         batches += 1
     return total / max(batches, 1)
+
+
+def batch_order(seed: int, epoch: int, n_clips: int) -> torch.Tensor:
+    """The seeded order of a training's clips in ``epoch`` (from 0)."""
+    return torch.randperm(n_clips, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
 
 
 def diverged(config: TrainConfig, epoch: int) -> str:
