@@ -581,38 +581,15 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _one_of(name: str) -> tuple[Any, str]:
-    """The rule of a setting that takes one of its field's choices."""
-    choices = setting_choices(name)
-    return (lambda v: v in choices), f"one of {choices}"
-
-
-def _at_least(name: str, note: str = "") -> tuple[Any, str]:
-    """The rule of an integer setting with its field's least value."""
-    least = setting_least(name)
-    return (lambda v: _is_int(v) and v >= least), f"an integer >= {least}{note}"
-
-
-#: Field -> (rule that a value must satisfy, the rule in words). Checked in this order.
+#: Field -> (rule that a value must satisfy, the rule in words), for the settings whose field
+#: states no choices and no least value (those are checked by them: :func:`_rule`).
 _RULES: dict[str, tuple[Any, str]] = {
     "dataset": (lambda v: isinstance(v, str) and bool(v), "a name or a folder"),
-    "protocol": _one_of("protocol"),
     "gamma": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "C": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
-    "class_frames": _one_of("class_frames"),
-    "seed": _at_least("seed"),
-    "epochs": _at_least("epochs", " (0: no cap)"),
-    "max_steps": _at_least("max_steps", " (0: the epochs alone)"),
-    "warmup_steps": _at_least("warmup_steps"),
-    "patience_steps": _at_least("patience_steps", " (0: never stop early)"),
-    "optimizer": _one_of("optimizer"),
-    "batch_size": _at_least("batch_size"),
     "lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "momentum": (lambda v: _finite(v) and 0 <= v < 1, "in [0, 1)"),
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
-    "output_bias": _one_of("output_bias"),
-    "selection": _one_of("selection"),
-    "patience": _at_least("patience", " (0: never stop early)"),
     "val_fraction": (lambda v: _finite(v) and 0 < v < 1, "in (0, 1)"),
     "threshold": (lambda v: _finite(v) and 0 < v <= 1, "in (0, 1]"),
     "time_resolution": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
@@ -624,10 +601,22 @@ _RULES: dict[str, tuple[Any, str]] = {
 }
 
 
+def _rule(f: Field) -> tuple[Any, str] | None:
+    """The rule of a setting: one of its field's choices, an integer from its least value, or :data:`_RULES`'s."""
+    choices, least = f.metadata["choices"], f.metadata["least"]
+    if choices:
+        return (lambda v: v in choices), f"one of {choices}"
+    if least is not None:
+        return (lambda v: _is_int(v) and v >= least), f"an integer >= {least}"
+    return _RULES.get(f.name)
+
+
 def check_config(config: TrainConfig) -> None:
-    """Check every field; the first bad one raises :class:`ConfigError` naming it and the rule."""
-    for name, (ok, rule) in _RULES.items():
-        _require(ok(getattr(config, name)), name, getattr(config, name), rule)
+    """Check every field; the first bad one (in declaration order) raises :class:`ConfigError` naming it and the rule."""
+    for f in fields(config):
+        rule = _rule(f)
+        if rule is not None:
+            _require(rule[0](getattr(config, f.name)), f.name, getattr(config, f.name), rule[1])
     try:
         loss = canonical_loss_name(config.loss)
     except ValueError:
@@ -639,7 +628,7 @@ def check_config(config: TrainConfig) -> None:
     _require(not set(options) - set(accepted), "loss_options", options, f"{loss} takes {accepted}")
     for key, value in options.items():
         _require(_finite(value), f"loss_options[{key!r}]", value, "a finite number")
-    momentum = next(f for f in fields(TrainConfig) if f.name == "momentum").default
+    momentum = _field("momentum").default
     _require(
         config.optimizer == "sgd" or config.momentum == momentum,
         "momentum",
