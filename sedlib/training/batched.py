@@ -326,9 +326,7 @@ def _validate(group: _Group, positions: list[int], data: FoldData, device: torch
     model, features, k = group.model, data.validation, len(positions)
     model.eval()
     index = torch.tensor(positions, dtype=torch.long, device=device)
-    lengths = [
-        int(features.offsets[i + 1] - features.offsets[i]) for i in range(len(features.files))
-    ]
+    lengths = np.diff(features.offsets).tolist()
     probs = [[None] * len(lengths) for _ in range(k)]
     totals, count = torch.zeros(k, device=device), 0
     with torch.inference_mode(), targets_checked_elsewhere():
