@@ -516,13 +516,13 @@ def _run_epochs(
 
     members = group.members
     clips = _Clips.of([members[i] for i in group.active] or members, device)
-    per_epoch = {
-        i: steps_per_epoch(len(m.data.clips), m.config.batch_size) for i, m in enumerate(members)
-    }
-    total = max(planned_steps(m.config, per_epoch[i]) for i, m in enumerate(members))
+    total = max(
+        planned_steps(m.config, steps_per_epoch(len(m.data.clips), m.config.batch_size))
+        for m in members
+    )
     done = max((s.steps for s in group.states), default=0)
-    what = f"group of {len(members)}"
     epochs_here = 0
+    what = f"group of {len(members)}"
     with tqdm(total=total, initial=done, desc=what, unit="step", disable=not progress) as bar:
         while group.active and (max_epochs is None or epochs_here < max_epochs):
             _finish(group, _epoch(group, clips, device), device)

@@ -15,7 +15,9 @@ time) and by :mod:`sedlib.training.batched` (many trainings as one stacked
 model): a folder that holds another run is refused before anything is
 written, a finished run is returned as it is, a finished training
 (``fold.json``) is read and never written again, and a run is trained by
-the process that holds its lock (:attr:`RunFolder.lock`).
+the process that holds its lock (:attr:`RunFolder.lock`). A training of a
+run (one fold) is a :class:`Member` in both engines, and starts from
+:func:`initial_model`.
 """
 
 from __future__ import annotations

@@ -175,33 +175,6 @@ def outputs_finite(probs) -> bool:
     return all(np.isfinite(p).all() for p in probs)
 
 
-def validate(
-    model: CRNN,
-    data: FoldData,
-    loss_fn,
-    config: TrainConfig,
-    device: torch.device,
-    what: str = "validation",
-    epoch: int = 0,
-):
-    """Validation macro/micro F at the run's threshold and the mean validation loss.
-
-    Raises
-    ------
-    FloatingPointError
-        When the model's outputs are not finite, naming ``what``, the epoch and the learning rate.
-    """
-    predictions, val_loss = predict(
-        model, data.validation, data.train_meta, data.norm, device, loss_fn
-    )
-    if not outputs_finite(predictions.probs):
-        raise FloatingPointError(
-            f"{what}: the outputs on the validation clips are not finite {diverged(config, epoch)}"
-        )
-    metrics = predictions.segment_metrics(config.threshold, config.time_resolution)
-    return metrics, val_loss
-
-
 def end_epoch(
     state: RunState,
     config: TrainConfig,
@@ -276,8 +249,15 @@ def fit(
 ) -> RunState:
     """Train until :meth:`RunState.finished`, or for ``max_epochs`` more epochs.
 
-    ``on_epoch(state, improved)`` runs after every epoch (checkpointing). The
-    progress bar counts optimizer steps.
+    After every epoch the model is validated (macro/micro F at the run's
+    threshold, mean validation loss) and ``on_epoch(state, improved)`` runs
+    (checkpointing). The progress bar counts optimizer steps.
+
+    Raises
+    ------
+    FloatingPointError
+        When the loss or the validation outputs are not finite, naming
+        ``what``, the epoch and the learning rate.
     """
     from tqdm.auto import tqdm
 
@@ -297,7 +277,15 @@ def fit(
                 model, optimizer, clips, loss_fn, config, state.epoch, device, what
             )
             training_part = time.perf_counter() - start
-            metrics, val_loss = validate(model, data, loss_fn, config, device, what, state.epoch)
+            val, val_loss = predict(
+                model, data.validation, data.train_meta, data.norm, device, loss_fn
+            )
+            if not outputs_finite(val.probs):
+                raise FloatingPointError(
+                    f"{what}: the outputs on the validation clips are not finite "
+                    f"{diverged(config, state.epoch)}"
+                )
+            metrics = val.segment_metrics(config.threshold, config.time_resolution)
             elapsed = time.perf_counter() - start
             improved = end_epoch(
                 state, config, per_epoch, train_loss, val_loss, metrics, elapsed, training_part
