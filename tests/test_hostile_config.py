@@ -27,6 +27,7 @@ from sedlib.data.cache import FeatureConfig, build_features, cache_path
 from sedlib.data.layout import Dataset
 from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.generate import Preset
+from sedlib.errors import ConfigError
 from sedlib.training.config import TrainConfig
 from sedlib.training.preflight import data_identity
 
@@ -202,3 +203,13 @@ def test_a_lost_digest_index_costs_only_hashing(tiny, tmp_path):
     index_path().write_text("not json")
     assert data_identity(tiny, "dev-eval") == first
     assert json.loads(index_path().read_text())  # written again
+
+
+@pytest.mark.parametrize(
+    ("name", "meaning"),
+    [("epochs", "no cap"), ("max_steps", "the epochs alone"),
+     ("patience_steps", "never stop early"), ("patience", "never stop early")],
+)  # fmt: skip
+def test_a_refused_budget_says_what_zero_means(name, meaning):
+    with pytest.raises(ConfigError, match=rf"{name} = -1: an integer >= 0 \(0: {meaning}\)"):
+        TrainConfig(dataset="synthetic-small", **{name: -1})

@@ -69,21 +69,29 @@ from sedlib.errors import FolderTakenError
 from sedlib.losses import get_loss, targets_checked_elsewhere
 from sedlib.model import CRNN
 from sedlib.training import checkpoint
-from sedlib.training.folder import FoldOutcome, Interrupted, RunFolder, training_lock
+from sedlib.training.folder import (
+    FoldOutcome,
+    Interrupted,
+    Member,
+    RunFolder,
+    initial_model,
+    training_lock,
+)
 from sedlib.training.inference import MAX_BATCH_FRAMES, as_predictions, batches
 from sedlib.training.loop import (
     DeviceClips,
     RunState,
+    batch_order,
     diverged,
     end_epoch,
-    init_bias,
+    loss_over_valid,
     outputs_finite,
     planned_steps,
     steps_per_epoch,
 )
 from sedlib.training.preflight import RunPlan, preflight
 from sedlib.training.record import RunRecord
-from sedlib.training.split import FoldData, FoldPlan, prepare_fold
+from sedlib.training.split import FoldData, prepare_fold
 from sedlib.training.stacked import StackedCRNN, StackedOptimizer
 from sedlib.util.io import read_json, write_json
 from sedlib.util.lock import FileLock
@@ -95,42 +103,6 @@ VALIDATION_FRAMES = 8 * MAX_BATCH_FRAMES
 
 GROUP_CHECKPOINT = "group.pt"
 GROUP_MEMBERS = "members.json"
-
-
-@dataclass
-class Member:
-    """One training of a run, as a member of a group."""
-
-    run: RunFolder
-    fold: FoldPlan
-    data: FoldData
-
-    @property
-    def plan(self):
-        return self.run.plan
-
-    @property
-    def config(self):
-        return self.plan.config
-
-    @property
-    def folder(self) -> Path:
-        """The training's folder in its run folder."""
-        return self.run.fold_dir(self.fold)
-
-    @property
-    def finished(self) -> bool:
-        """Whether its record is written (it never trains again)."""
-        return self.run.fold_finished(self.fold)
-
-    @property
-    def key(self) -> str:
-        """``<identity>/<fold>``: unique across runs."""
-        return f"{self.plan.identity}/{self.fold.name}"
-
-    @property
-    def what(self) -> str:
-        return f"{self.config.describe()} {self.fold.name}"
 
 
 def schedule_key(member: Member) -> str:
@@ -168,15 +140,6 @@ class _Group:
     states: list[RunState]
     active: list[int]  # member indices, in the model's member order
     failed: dict[int, str] = field(default_factory=dict)
-
-
-def initial_model(member: Member) -> CRNN:
-    """The member's model before training: exactly a single run's (seed, CRNN, output bias)."""
-    config, data = member.config, member.data
-    torch.manual_seed(config.seed)
-    model = CRNN(n_classes=len(member.plan.dataset.labels), **config.model)
-    init_bias(model, config, data.class_frames, int(data.train.offsets[-1]))
-    return model
 
 
 def _start(members: list[Member], folder: Path, device: torch.device, gru: str) -> _Group:
@@ -276,13 +239,6 @@ class _Clips:
         return cls(clips, {id(d): int(s) for d, s in zip(datas, starts, strict=True)})
 
 
-def epoch_order(member: Member, epoch: int, start: int) -> torch.Tensor:
-    """The member's batch order of ``epoch`` (that of ``train_epoch``), as indices into the union clips."""
-    n = len(member.data.clips)
-    seed = member.config.seed * 100_003 + epoch
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed)) + start
-
-
 def _loss_groups(
     group: _Group, device: torch.device, positions: tuple[int, ...]
 ) -> list[tuple[object, torch.Tensor]]:
@@ -306,11 +262,8 @@ def member_losses(logits, targets, mask, loss_groups) -> torch.Tensor:
     """Each member's loss averaged over its valid frames and all classes (``loss_over_valid``), ``(M,)``."""
     out = logits.new_zeros(logits.shape[0], dtype=torch.float32)
     for loss_fn, index in loss_groups:
-        per_element = loss_fn(logits[index].float(), targets[index], reduction="none")
-        weights = mask[index].unsqueeze(-1).to(per_element.dtype)
-        total = (per_element * weights).sum((1, 2, 3))
-        count = (weights.sum((1, 2, 3)) * per_element.shape[-1]).clamp_min(1.0)
-        out = out.index_copy(0, index, total / count)
+        mine = (logits[index], targets[index], mask[index])
+        out = out.index_copy(0, index, loss_over_valid(loss_fn, *mine, dims=(1, 2, 3)))
     return out
 
 
@@ -345,7 +298,11 @@ def _train_epoch(group: _Group, clips: _Clips, epoch: int, device: torch.device)
     config = active[0].config
     batch = config.batch_size
     model.train()
-    orders = [epoch_order(m, epoch, clips.start[id(m.data)]) for m in active]
+    # each member's order of ``train_epoch``, as indices into the union clips
+    orders = [
+        batch_order(m.config.seed, epoch, len(m.data.clips)) + clips.start[id(m.data)]
+        for m in active
+    ]
     lengths = [len(o) for o in orders]
     steps = max(-(-n // batch) for n in lengths)
     order = torch.stack([F.pad(o, (0, steps * batch - len(o))) for o in orders]).to(device)
@@ -396,9 +353,7 @@ def _validate(group: _Group, positions: list[int], data: FoldData, device: torch
     model, features, k = group.model, data.validation, len(positions)
     model.eval()
     index = torch.tensor(positions, dtype=torch.long, device=device)
-    lengths = [
-        int(features.offsets[i + 1] - features.offsets[i]) for i in range(len(features.files))
-    ]
+    lengths = np.diff(features.offsets).tolist()
     probs = [[None] * len(lengths) for _ in range(k)]
     totals, count = torch.zeros(k, device=device), 0
     with torch.inference_mode(), targets_checked_elsewhere():
@@ -588,13 +543,13 @@ def _run_epochs(
 
     members = group.members
     clips = _Clips.of([members[i] for i in group.active] or members, device)
-    per_epoch = {
-        i: steps_per_epoch(len(m.data.clips), m.config.batch_size) for i, m in enumerate(members)
-    }
-    total = max(planned_steps(m.config, per_epoch[i]) for i, m in enumerate(members))
+    total = max(
+        planned_steps(m.config, steps_per_epoch(len(m.data.clips), m.config.batch_size))
+        for m in members
+    )
     done = max((s.steps for s in group.states), default=0)
-    what = f"group of {len(members)}"
     epochs_here = 0
+    what = f"group of {len(members)}"
     with tqdm(total=total, initial=done, desc=what, unit="step", disable=not progress) as bar:
         while group.active and (max_epochs is None or epochs_here < max_epochs):
             _finish(group, _epoch(group, clips, device), device)
@@ -617,14 +572,17 @@ def _outcome(group: _Group, i: int) -> FoldOutcome | Interrupted | Exception | N
     return member.run.load_fold(member.fold, member.data)
 
 
-def member_bytes(member: Member, device: torch.device, gru: str = "cell") -> int:
-    """Measured device memory of one more member in a training step of ``member``'s shape (CUDA).
+def group_size(
+    member: Member, device: torch.device, gru: str = "cell", fraction: float = 0.8
+) -> int | None:
+    """Members per group that fit in ``fraction`` of the free device memory (CUDA); None (no limit) on a CPU.
 
-    One step of a 1-member and of a 3-member group on random clips; half the
-    difference of their peaks. 0 on a CPU (no limit is derived there).
+    The device memory of one more member is measured in a training step of
+    ``member``'s shape: one step of a 1-member and of a 3-member group on
+    random clips, half the difference of their peaks.
     """
     if device.type != "cuda":
-        return 0
+        return None
     config = member.config
     peaks = []
     for m in (1, 3):
@@ -643,16 +601,7 @@ def member_bytes(member: Member, device: torch.device, gru: str = "cell") -> int
         torch.cuda.synchronize(device)
         peaks.append(torch.cuda.max_memory_allocated(device) - base)
         del model, optimizer, x, loss
-    return max(1, (peaks[1] - peaks[0]) // 2)
-
-
-def group_size(
-    member: Member, device: torch.device, gru: str = "cell", fraction: float = 0.8
-) -> int | None:
-    """Members per group that fit in ``fraction`` of the free device memory (CUDA); None (no limit) on a CPU."""
-    if device.type != "cuda":
-        return None
-    per_member = member_bytes(member, device, gru)
+    per_member = max(1, (peaks[1] - peaks[0]) // 2)
     free, _ = torch.cuda.mem_get_info(device)
     size = max(1, int(free * fraction / per_member))
     log.info(
@@ -800,47 +749,39 @@ def train_batched(
     with ExitStack() as held:  # whoever trains a run holds its lock, as train() does
         for run_dir in run_dirs:
             held.enter_context(FileLock(training_lock(run_dir), f"the run folder {run_dir}"))
-        return _train_held(configs, run_dirs, dataset, groups_dir, max_members, gru, progress,
-                           stop_after_epochs, on_record)  # fmt: skip
+        wall_start = time.perf_counter()
+        results, folders, everyone = _members_of(configs, run_dirs, dataset, progress)
+        todo = [m for m in everyone if not m.finished]
+        groups_dir = Path(groups_dir) if groups_dir else Path(run_dirs[0]).parent / ".batched"
+        outcomes: dict[str, object] = {}
+        pending = dict(folders)  # the runs without a record yet
 
+        def record(finished_only: bool) -> None:
+            for k, run in list(pending.items()):
+                mine = [m for m in everyone if m.run is run]
+                if finished_only and not all(m.finished or m.key in outcomes for m in mine):
+                    continue
+                results[k] = _record(run, mine, outcomes, time.perf_counter() - wall_start)
+                del pending[k]
+                if on_record and isinstance(results[k], RunRecord):
+                    on_record(k, results[k])
 
-def _train_held(
-    configs, run_dirs, dataset, groups_dir, max_members, gru, progress, stop_after_epochs,
-    on_record,
-):  # fmt: skip
-    """:func:`train_batched` under the runs' training locks."""
-    wall_start = time.perf_counter()
-    results, folders, everyone = _members_of(configs, run_dirs, dataset, progress)
-    todo = [m for m in everyone if not m.finished]
-    groups_dir = Path(groups_dir) if groups_dir else Path(run_dirs[0]).parent / ".batched"
-    outcomes: dict[str, object] = {}
-    pending = dict(folders)  # the runs without a record yet
-
-    def record(finished_only: bool) -> None:
-        for k, run in list(pending.items()):
-            mine = [m for m in everyone if m.run is run]
-            if finished_only and not all(m.finished or m.key in outcomes for m in mine):
-                continue
-            results[k] = _record(run, mine, outcomes, time.perf_counter() - wall_start)
-            del pending[k]
-            if on_record and isinstance(results[k], RunRecord):
-                on_record(k, results[k])
-
-    record(finished_only=True)  # runs whose every fold finished in an earlier call
-    if todo:
-        device = todo[0].plan.device
-        size = max_members or group_size(todo[0], device, gru)
-        for group in plan_groups(everyone, todo, groups_dir, size):
-            done = train_group(
-                group.members, group.folder or groups_dir / group_name(group.members), device, gru=gru,
-                progress=progress, max_epochs=stop_after_epochs, restart=group.restart,
-            )  # fmt: skip
-            for member, outcome in zip(group.members, done, strict=True):
-                if outcome is not None:  # None: it trains in another group
-                    outcomes[member.key] = outcome
-            record(finished_only=True)
-    record(finished_only=False)  # the rest: what stopped each
-    return results
+        record(finished_only=True)  # runs whose every fold finished in an earlier call
+        if todo:
+            device = todo[0].plan.device
+            size = max_members or group_size(todo[0], device, gru)
+            for group in plan_groups(everyone, todo, groups_dir, size):
+                done = train_group(
+                    group.members, group.folder or groups_dir / group_name(group.members), device,
+                    gru=gru,
+                    progress=progress, max_epochs=stop_after_epochs, restart=group.restart,
+                )  # fmt: skip
+                for member, outcome in zip(group.members, done, strict=True):
+                    if outcome is not None:  # None: it trains in another group
+                        outcomes[member.key] = outcome
+                record(finished_only=True)
+        record(finished_only=False)  # the rest: what stopped each
+        return results
 
 
 def _record(run: RunFolder, members: list[Member], outcomes: dict, wall: float):

@@ -74,21 +74,29 @@ STEP_SETTINGS = ("max_steps", "warmup_steps", "patience_steps")
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
-def _about(
+def _setting(
+    default: Any,
     help: str,
     *,
     choices: tuple | None = None,
     least: int | None = None,
+    zero: str | None = None,
     options: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """The metadata of a :class:`TrainConfig` field: the one statement of its meaning.
+) -> Any:
+    """A :class:`TrainConfig` field with its metadata: the one statement of its meaning.
 
-    ``help`` says what the setting means, ``choices`` lists the values it takes,
-    ``least`` is an integer setting's minimum, ``options`` names the commands
-    (``train``, ``sweep``) that take it as an option of its own; the command
-    line makes its options from these (:func:`setting_help`, :func:`option_settings`).
+    ``default`` is the setting's default (a dict is copied for each
+    configuration), ``help`` says what the setting means, ``choices`` lists
+    the values it takes, ``least`` is an integer setting's minimum,
+    ``zero`` what its value 0 means (said when a value is refused),
+    ``options`` names the commands (``train``, ``sweep``) that take it as an
+    option of its own; the command line makes its options from these
+    (:func:`setting_help`, :func:`option_settings`).
     """
-    return {"help": help, "choices": choices, "least": least, "options": options}
+    about = {"help": help, "choices": choices, "least": least, "zero": zero, "options": options}
+    if isinstance(default, dict):
+        return field(default_factory=default.copy, metadata=about)
+    return field(default=default, metadata=about)
 
 
 _LOSS_HELP = (
@@ -101,7 +109,7 @@ _LOSS_HELP = (
 class TrainConfig:
     """Everything that defines a training run; checked when it is made.
 
-    Each field states its meaning once, as metadata (:func:`_about`, :func:`setting_help`,
+    Each field states its meaning once, as metadata (:func:`_setting`, :func:`setting_help`,
     :func:`setting_choices`); the command line's options and help are made
     from it, and the reasons of the defaults are :data:`TRAINING_CHOICES`.
 
@@ -127,132 +135,103 @@ class TrainConfig:
         (a ``ValueError``) when a value is out of range; the message names the parameter.
     """
 
-    dataset: str = field(
-        default="synthetic-small",
-        metadata=_about(
-            "data set name or folder (see sedlib.data.registry.get_dataset)", options=("train",)
-        ),
+    dataset: str = _setting(
+        "synthetic-small",
+        "data set name or folder (see sedlib.data.registry.get_dataset)",
+        options=("train",),
     )
-    protocol: str = field(
-        default=FOLDS,
-        metadata=_about(
-            "folds: 4-fold cross-validation on the development set, scored over the pooled test "
-            "folds (the paper's); dev-eval: train on development, test on evaluation",
-            choices=PROTOCOLS,
-            options=("train", "sweep"),
-        ),
+    protocol: str = _setting(
+        FOLDS,
+        "folds: 4-fold cross-validation on the development set, scored over the pooled test "
+        "folds (the paper's); dev-eval: train on development, test on evaluation",
+        choices=PROTOCOLS,
+        options=("train", "sweep"),
     )
-    loss: str = field(default="bce", metadata=_about(_LOSS_HELP, options=("train",)))
-    gamma: float = field(
-        default=1.0,
-        metadata=_about(
-            "γ of the duration robust and the focal loss (ignored by the others)",
-            options=("train",),
-        ),
+    loss: str = _setting("bce", _LOSS_HELP, options=("train",))
+    gamma: float = _setting(
+        1.0,
+        "γ of the duration robust and the focal loss (ignored by the others)",
+        options=("train",),
     )
-    C: float = field(default=500.0, metadata=_about("constant of the inverse frequency weights"))
-    class_frames: str = field(
-        default="dataset",
-        metadata=_about("how the inverse frequency loss counts N_m", choices=("dataset", "clip")),
+    C: float = _setting(500.0, "constant of the inverse frequency weights")
+    class_frames: str = _setting(
+        "dataset", "how the inverse frequency loss counts N_m", choices=("dataset", "clip")
     )
-    loss_options: dict = field(
-        default_factory=dict,
-        metadata=_about(
-            "more keyword parameters of the loss (alpha of focal, beta of class balanced, "
-            "gamma_neg / gamma_pos / clip of asymmetric); empty: the published defaults"
-        ),
+    loss_options: dict = _setting(  # noqa: RUF009 (a Field: a new dict per configuration)
+        {},
+        "more keyword parameters of the loss (alpha of focal, beta of class balanced, "
+        "gamma_neg / gamma_pos / clip of asymmetric); empty: the published defaults",
     )
-    seed: int = field(
-        default=0,
-        metadata=_about(
-            "seed of the initialisation, dropout and batch order", least=0, options=("train",)
-        ),
+    seed: int = _setting(
+        0, "seed of the initialisation, dropout and batch order", least=0, options=("train",)
     )
-    epochs: int = field(
-        default=0,
-        metadata=_about(
-            "maximum number of epochs per training (0: no cap; the step budget decides)",
-            least=0,
-            options=("train", "sweep"),
-        ),
+    epochs: int = _setting(
+        0,
+        "maximum number of epochs per training (0: no cap; the step budget decides)",
+        least=0,
+        zero="no cap",
+        options=("train", "sweep"),
     )
-    max_steps: int = field(
-        default=DEFAULT_MAX_STEPS,
-        metadata=_about(
-            "training budget: optimizer steps per training, whatever the data's size "
-            "(a training ends with the epoch that reaches it; 0: the epochs alone)",
-            least=0,
-            options=("train", "sweep"),
-        ),
+    max_steps: int = _setting(
+        DEFAULT_MAX_STEPS,
+        "training budget: optimizer steps per training, whatever the data's size "
+        "(a training ends with the epoch that reaches it; 0: the epochs alone)",
+        least=0,
+        zero="the epochs alone",
+        options=("train", "sweep"),
     )
-    warmup_steps: int = field(
-        default=DEFAULT_WARMUP_STEPS,
-        metadata=_about(
-            "optimizer steps before model selection and early stopping start: the model of an "
-            "earlier validation is never kept",
-            least=0,
-            options=("train", "sweep"),
-        ),
+    warmup_steps: int = _setting(
+        DEFAULT_WARMUP_STEPS,
+        "optimizer steps before model selection and early stopping start: the model of an "
+        "earlier validation is never kept",
+        least=0,
+        options=("train", "sweep"),
     )
-    patience_steps: int = field(
-        default=DEFAULT_PATIENCE_STEPS,
-        metadata=_about(
-            "early stopping and the convergence criterion: optimizer steps without a better "
-            "validation score (0: never stop early; convergence is then judged at "
-            f"{DEFAULT_PATIENCE_STEPS} steps)",
-            least=0,
-            options=("train", "sweep"),
-        ),
+    patience_steps: int = _setting(
+        DEFAULT_PATIENCE_STEPS,
+        "early stopping and the convergence criterion: optimizer steps without a better "
+        "validation score (0: never stop early; convergence is then judged at "
+        f"{DEFAULT_PATIENCE_STEPS} steps)",
+        least=0,
+        zero="never stop early",
+        options=("train", "sweep"),
     )
-    optimizer: str = field(
-        default="adam", metadata=_about("Adam, or SGD with momentum", choices=OPTIMIZERS)
+    optimizer: str = _setting("adam", "Adam, or SGD with momentum", choices=OPTIMIZERS)
+    batch_size: int = _setting(16, "clips per batch", least=1, options=("train",))
+    lr: float = _setting(1e-3, "learning rate", options=("train",))
+    momentum: float = _setting(0.9, "momentum of SGD (ignored by Adam)")
+    weight_decay: float = _setting(0.0, "weight decay")
+    output_bias: str = _setting(
+        "prior",
+        "initial output bias: the log-odds of each class's frame frequency in the training "
+        "files (Lin et al. 2017), or zero",
+        choices=OUTPUT_BIASES,
     )
-    batch_size: int = field(
-        default=16, metadata=_about("clips per batch", least=1, options=("train",))
+    selection: str = _setting(
+        "best",
+        "the epoch whose model a training keeps: the best validation macro F, or the last "
+        "(a fixed schedule; needs patience 0)",
+        choices=SELECTIONS,
     )
-    lr: float = field(default=1e-3, metadata=_about("learning rate", options=("train",)))
-    momentum: float = field(default=0.9, metadata=_about("momentum of SGD (ignored by Adam)"))
-    weight_decay: float = field(default=0.0, metadata=_about("weight decay"))
-    output_bias: str = field(
-        default="prior",
-        metadata=_about(
-            "initial output bias: the log-odds of each class's frame frequency in the training "
-            "files (Lin et al. 2017), or zero",
-            choices=OUTPUT_BIASES,
-        ),
+    patience: int = _setting(
+        0,
+        "early stopping in epochs: epochs without a better validation macro F (0: never; "
+        "patience_steps is the study's rule)",
+        least=0,
+        zero="never stop early",
+        options=("train",),
     )
-    selection: str = field(
-        default="best",
-        metadata=_about(
-            "the epoch whose model a training keeps: the best validation macro F, or the last "
-            "(a fixed schedule; needs patience 0)",
-            choices=SELECTIONS,
-        ),
+    val_fraction: float = _setting(
+        0.2, "share of each scene's training files held out for validation"
     )
-    patience: int = field(
-        default=0,
-        metadata=_about(
-            "early stopping in epochs: epochs without a better validation macro F (0: never; "
-            "patience_steps is the study's rule)",
-            least=0,
-            options=("train",),
-        ),
+    threshold: float = _setting(0.5, "detection threshold (the paper: 0.5)")
+    time_resolution: float = _setting(1.0, "segment length of the metrics in seconds")
+    device: str = _setting(
+        "auto", "auto (CUDA when present), cpu or cuda[:N]", options=("train", "sweep")
     )
-    val_fraction: float = field(
-        default=0.2, metadata=_about("share of each scene's training files held out for validation")
-    )
-    threshold: float = field(default=0.5, metadata=_about("detection threshold (the paper: 0.5)"))
-    time_resolution: float = field(
-        default=1.0, metadata=_about("segment length of the metrics in seconds")
-    )
-    device: str = field(
-        default="auto",
-        metadata=_about("auto (CUDA when present), cpu or cuda[:N]", options=("train", "sweep")),
-    )
-    amp: bool = field(default=True, metadata=_about("bfloat16 autocast on CUDA (ignored on CPU)"))
-    model: dict = field(
-        default_factory=dict,
-        metadata=_about("keyword arguments of sedlib.model.CRNN (empty: the paper's Table 3)"),
+    amp: bool = _setting(True, "bfloat16 autocast on CUDA (ignored on CPU)")
+    model: dict = _setting(  # noqa: RUF009 (a Field: a new dict per configuration)
+        {}, "keyword arguments of sedlib.model.CRNN (empty: the paper's Table 3)"
     )
 
     def __post_init__(self) -> None:
@@ -581,38 +560,15 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _one_of(name: str) -> tuple[Any, str]:
-    """The rule of a setting that takes one of its field's choices."""
-    choices = setting_choices(name)
-    return (lambda v: v in choices), f"one of {choices}"
-
-
-def _at_least(name: str, note: str = "") -> tuple[Any, str]:
-    """The rule of an integer setting with its field's least value."""
-    least = setting_least(name)
-    return (lambda v: _is_int(v) and v >= least), f"an integer >= {least}{note}"
-
-
-#: Field -> (rule that a value must satisfy, the rule in words). Checked in this order.
+#: Field -> (rule that a value must satisfy, the rule in words), for the settings whose field
+#: states no choices and no least value (those are checked by them: :func:`_rule`).
 _RULES: dict[str, tuple[Any, str]] = {
     "dataset": (lambda v: isinstance(v, str) and bool(v), "a name or a folder"),
-    "protocol": _one_of("protocol"),
     "gamma": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "C": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
-    "class_frames": _one_of("class_frames"),
-    "seed": _at_least("seed"),
-    "epochs": _at_least("epochs", " (0: no cap)"),
-    "max_steps": _at_least("max_steps", " (0: the epochs alone)"),
-    "warmup_steps": _at_least("warmup_steps"),
-    "patience_steps": _at_least("patience_steps", " (0: never stop early)"),
-    "optimizer": _one_of("optimizer"),
-    "batch_size": _at_least("batch_size"),
     "lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "momentum": (lambda v: _finite(v) and 0 <= v < 1, "in [0, 1)"),
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
-    "output_bias": _one_of("output_bias"),
-    "selection": _one_of("selection"),
-    "patience": _at_least("patience", " (0: never stop early)"),
     "val_fraction": (lambda v: _finite(v) and 0 < v < 1, "in (0, 1)"),
     "threshold": (lambda v: _finite(v) and 0 < v <= 1, "in (0, 1]"),
     "time_resolution": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
@@ -624,10 +580,23 @@ _RULES: dict[str, tuple[Any, str]] = {
 }
 
 
+def _rule(f: Field) -> tuple[Any, str] | None:
+    """The rule of a setting: one of its field's choices, an integer from its least value, or :data:`_RULES`'s."""
+    choices, least = f.metadata["choices"], f.metadata["least"]
+    if choices:
+        return (lambda v: v in choices), f"one of {choices}"
+    if least is not None:
+        zero = f" (0: {f.metadata['zero']})" if f.metadata["zero"] else ""
+        return (lambda v: _is_int(v) and v >= least), f"an integer >= {least}{zero}"
+    return _RULES.get(f.name)
+
+
 def check_config(config: TrainConfig) -> None:
-    """Check every field; the first bad one raises :class:`ConfigError` naming it and the rule."""
-    for name, (ok, rule) in _RULES.items():
-        _require(ok(getattr(config, name)), name, getattr(config, name), rule)
+    """Check every field; the first bad one (in declaration order) raises :class:`ConfigError` naming it and the rule."""
+    for f in fields(config):
+        rule = _rule(f)
+        if rule is not None:
+            _require(rule[0](getattr(config, f.name)), f.name, getattr(config, f.name), rule[1])
     try:
         loss = canonical_loss_name(config.loss)
     except ValueError:
@@ -639,7 +608,7 @@ def check_config(config: TrainConfig) -> None:
     _require(not set(options) - set(accepted), "loss_options", options, f"{loss} takes {accepted}")
     for key, value in options.items():
         _require(_finite(value), f"loss_options[{key!r}]", value, "a finite number")
-    momentum = next(f for f in fields(TrainConfig) if f.name == "momentum").default
+    momentum = _field("momentum").default
     _require(
         config.optimizer == "sgd" or config.momentum == momentum,
         "momentum",

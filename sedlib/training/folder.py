@@ -15,7 +15,9 @@ time) and by :mod:`sedlib.training.batched` (many trainings as one stacked
 model): a folder that holds another run is refused before anything is
 written, a finished run is returned as it is, a finished training
 (``fold.json``) is read and never written again, and a run is trained by
-the process that holds its lock (:attr:`RunFolder.lock`).
+the process that holds its lock (:attr:`RunFolder.lock`). A training of a
+run (one fold) is a :class:`Member` in both engines, and starts from
+:func:`initial_model`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from sedlib import provenance
 from sedlib.errors import StateError
@@ -36,7 +39,7 @@ from sedlib.model import CRNN, count_parameters
 from sedlib.training import checkpoint
 from sedlib.training.convergence import assess, criterion
 from sedlib.training.inference import predict
-from sedlib.training.loop import RunState
+from sedlib.training.loop import RunState, init_bias
 from sedlib.training.preflight import RunPlan
 from sedlib.training.record import RECORD, FoldRecord, RunRecord
 from sedlib.training.split import FoldData, FoldPlan
@@ -194,6 +197,51 @@ class RunFolder:
             record.provenance["extended_from"] = found["extended_from"]  # sedlib.training.extend
         record.save(self.path / RECORD)
         return record
+
+
+@dataclass
+class Member:
+    """One training of a run (one fold): what both engines train, a member of a batched group."""
+
+    run: RunFolder
+    fold: FoldPlan
+    data: FoldData
+
+    @property
+    def plan(self):
+        return self.run.plan
+
+    @property
+    def config(self):
+        return self.plan.config
+
+    @property
+    def folder(self) -> Path:
+        """The training's folder in its run folder."""
+        return self.run.fold_dir(self.fold)
+
+    @property
+    def finished(self) -> bool:
+        """Whether its record is written (it never trains again)."""
+        return self.run.fold_finished(self.fold)
+
+    @property
+    def key(self) -> str:
+        """``<identity>/<fold>``: unique across runs."""
+        return f"{self.plan.identity}/{self.fold.name}"
+
+    @property
+    def what(self) -> str:
+        return f"{self.config.describe()} {self.fold.name}"
+
+
+def initial_model(member: Member) -> CRNN:
+    """The training's model before it trains, in both engines: seed, CRNN, output bias."""
+    config, data = member.config, member.data
+    torch.manual_seed(config.seed)
+    model = CRNN(n_classes=len(member.plan.dataset.labels), **config.model)
+    init_bias(model, config, data.class_frames, int(data.train.offsets[-1]))
+    return model
 
 
 def _fold_record(

@@ -69,9 +69,8 @@ def predict(
     n_files = len(features.files)
     probs: list[np.ndarray | None] = [None] * n_files
     total, count = 0.0, 0
-    lengths = [int(features.offsets[i + 1] - features.offsets[i]) for i in range(n_files)]
     with torch.inference_mode():
-        for members in batches(lengths):
+        for members in batches(np.diff(features.offsets).tolist()):
             pairs = [features.file(i) for i in members]
             x = torch.from_numpy(np.stack([f for f, _ in pairs])).to(device)
             logits = model(norm(x)).float()

@@ -94,12 +94,13 @@ def init_output_bias(model: CRNN, class_frames: np.ndarray, n_frames: int) -> No
 
 
 def loss_over_valid(
-    loss_fn, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
+    loss_fn, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, dims=None
 ) -> torch.Tensor:
-    """The loss averaged over the valid (unpadded) frames and all classes."""
+    """The loss averaged over the valid (unpadded) frames and all classes (over ``dims``; None: all)."""
     per_element = loss_fn(logits.float(), targets, reduction="none")
     weights = mask.unsqueeze(-1).to(per_element.dtype)
-    return (per_element * weights).sum() / (weights.sum() * per_element.shape[-1]).clamp_min(1.0)
+    total = (per_element * weights).sum(dims)
+    return total / (weights.sum(dims) * per_element.shape[-1]).clamp_min(1.0)
 
 
 @dataclass
@@ -136,9 +137,7 @@ def train_epoch(
         When the loss is NaN or infinite, naming ``what``, the epoch and the batch.
     """
     model.train()
-    order = torch.randperm(
-        len(clips.x), generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-    )
+    order = batch_order(config.seed, epoch, len(clips.x))
     use_amp = config.amp and device.type == "cuda"
     total, batches = 0.0, 0
     for b, start in enumerate(range(0, len(order), config.batch_size)):
@@ -158,6 +157,11 @@ def train_epoch(
     return total / max(batches, 1)
 
 
+def batch_order(seed: int, epoch: int, n_clips: int) -> torch.Tensor:
+    """The seeded order of a training's clips in ``epoch`` (from 0)."""
+    return torch.randperm(n_clips, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+
+
 def diverged(config: TrainConfig, epoch: int) -> str:
     """What a training whose loss or outputs stopped being finite in ``epoch`` (from 0) should do."""
     return (
@@ -169,33 +173,6 @@ def diverged(config: TrainConfig, epoch: int) -> str:
 def outputs_finite(probs) -> bool:
     """Whether every array of ``probs`` (a model's outputs, clip by clip) is finite."""
     return all(np.isfinite(p).all() for p in probs)
-
-
-def validate(
-    model: CRNN,
-    data: FoldData,
-    loss_fn,
-    config: TrainConfig,
-    device: torch.device,
-    what: str = "validation",
-    epoch: int = 0,
-):
-    """Validation macro/micro F at the run's threshold and the mean validation loss.
-
-    Raises
-    ------
-    FloatingPointError
-        When the model's outputs are not finite, naming ``what``, the epoch and the learning rate.
-    """
-    predictions, val_loss = predict(
-        model, data.validation, data.train_meta, data.norm, device, loss_fn
-    )
-    if not outputs_finite(predictions.probs):
-        raise FloatingPointError(
-            f"{what}: the outputs on the validation clips are not finite {diverged(config, epoch)}"
-        )
-    metrics = predictions.segment_metrics(config.threshold, config.time_resolution)
-    return metrics, val_loss
 
 
 def end_epoch(
@@ -272,8 +249,15 @@ def fit(
 ) -> RunState:
     """Train until :meth:`RunState.finished`, or for ``max_epochs`` more epochs.
 
-    ``on_epoch(state, improved)`` runs after every epoch (checkpointing). The
-    progress bar counts optimizer steps.
+    After every epoch the model is validated (macro/micro F at the run's
+    threshold, mean validation loss) and ``on_epoch(state, improved)`` runs
+    (checkpointing). The progress bar counts optimizer steps.
+
+    Raises
+    ------
+    FloatingPointError
+        When the loss or the validation outputs are not finite, naming
+        ``what``, the epoch and the learning rate.
     """
     from tqdm.auto import tqdm
 
@@ -293,7 +277,15 @@ def fit(
                 model, optimizer, clips, loss_fn, config, state.epoch, device, what
             )
             training_part = time.perf_counter() - start
-            metrics, val_loss = validate(model, data, loss_fn, config, device, what, state.epoch)
+            val, val_loss = predict(
+                model, data.validation, data.train_meta, data.norm, device, loss_fn
+            )
+            if not outputs_finite(val.probs):
+                raise FloatingPointError(
+                    f"{what}: the outputs on the validation clips are not finite "
+                    f"{diverged(config, state.epoch)}"
+                )
+            metrics = val.segment_metrics(config.threshold, config.time_resolution)
             elapsed = time.perf_counter() - start
             improved = end_epoch(
                 state, config, per_epoch, train_loss, val_loss, metrics, elapsed, training_part

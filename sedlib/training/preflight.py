@@ -114,9 +114,7 @@ def data_identity(dataset: Dataset, protocol: str) -> dict[str, str]:
 
 def resolve_device(device: str) -> torch.device:
     """``auto`` -> CUDA when available, else CPU; a CUDA device must be present."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    dev = torch.device(device_kind(device) if device == "auto" else device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise StateError(f"TrainConfig.device = {device!r} but CUDA is not available here")
     return dev

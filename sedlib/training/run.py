@@ -14,12 +14,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 from sedlib import provenance
 from sedlib.data.layout import Dataset
 from sedlib.losses import get_loss
-from sedlib.model import CRNN
 from sedlib.settings import data_root
 from sedlib.training import checkpoint
 from sedlib.training.config import TrainConfig
@@ -28,10 +25,12 @@ from sedlib.training.folder import (
     FOLD_RECORD,
     FoldOutcome,
     Interrupted,
+    Member,
     RunFolder,
+    initial_model,
     training_lock,
 )
-from sedlib.training.loop import fit, init_bias, make_optimizer
+from sedlib.training.loop import fit, make_optimizer
 from sedlib.training.preflight import RunPlan, preflight
 from sedlib.training.record import RunRecord
 from sedlib.training.split import FoldPlan, prepare_fold
@@ -94,22 +93,15 @@ def train(
         finished = folder.finished()  # by the trainer that held the lock
         if finished is not None:
             return finished
-        return _train_locked(folder, progress, stop_after_epochs, wall_start)
-
-
-def _train_locked(
-    folder: RunFolder, progress: bool, stop_after_epochs: int | None, wall_start: float
-) -> RunRecord | Interrupted:
-    """Claim the folder, train every fold (resuming), record; under the folder's lock."""
-    folder.claim()
-    outcomes, budget = [], stop_after_epochs
-    for fold in folder.plan.folds:
-        outcome, epochs_done = _train_fold(folder, fold, progress, budget)
-        if isinstance(outcome, Interrupted):
-            return outcome
-        budget = None if budget is None else budget - epochs_done
-        outcomes.append(outcome)
-    return folder.record(outcomes, time.perf_counter() - wall_start)
+        folder.claim()
+        outcomes, budget = [], stop_after_epochs
+        for fold in plan.folds:  # each resumed where it stopped
+            outcome, epochs_done = _train_fold(folder, fold, progress, budget)
+            if isinstance(outcome, Interrupted):
+                return outcome
+            budget = None if budget is None else budget - epochs_done
+            outcomes.append(outcome)
+        return folder.record(outcomes, time.perf_counter() - wall_start)
 
 
 def default_run_dir(
@@ -131,16 +123,14 @@ def _train_fold(
     """One training: resume or start, then predict with the kept model; and the epochs run now."""
     plan = folder.plan
     config, device = plan.config, plan.device
-    data = prepare_fold(plan.dataset, fold, config.val_fraction, progress)
+    member = Member(folder, fold, prepare_fold(plan.dataset, fold, config.val_fraction, progress))
+    data = member.data
     loss_fn = get_loss(config.loss, **config.loss_params(data.class_frames))
-    if folder.fold_finished(fold):
+    if member.finished:
         return folder.load_fold(fold, data), 0
-    torch.manual_seed(config.seed)
-    model = CRNN(n_classes=len(plan.dataset.labels), **config.model)
-    init_bias(model, config, data.class_frames, int(data.train.offsets[-1]))
-    model = model.to(device)
+    model = initial_model(member).to(device)
     optimizer = make_optimizer(model, config)
-    where = folder.fold_dir(fold)
+    where = member.folder
     where.mkdir(parents=True, exist_ok=True)
     state = checkpoint.resume(where, plan.identity, model, optimizer, device)
     first_epoch = state.epoch
@@ -150,10 +140,9 @@ def _train_fold(
             checkpoint.save_best(where, plan.identity, model, state.epoch)
         checkpoint.save_checkpoint(where, plan.identity, model, optimizer, state, device)
 
-    what = f"{config.describe()} {fold.name}"
     state = fit(
         model, optimizer, data, loss_fn, config, state, device,
-        on_epoch=on_epoch, progress=progress, max_epochs=budget, what=what,
+        on_epoch=on_epoch, progress=progress, max_epochs=budget, what=member.what,
     )  # fmt: skip
     epochs_done = state.epoch - first_epoch
     if not state.finished(config):

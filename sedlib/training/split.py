@@ -83,7 +83,7 @@ def cut_clips(
     )
 
 
-def count_class_frames(targets: np.ndarray | torch.Tensor) -> np.ndarray:
+def count_class_frames(targets: np.ndarray) -> np.ndarray:
     """Number of active frames per class, ``N_m``, summed over all clips and frames.
 
     Parameters
@@ -96,9 +96,7 @@ def count_class_frames(targets: np.ndarray | torch.Tensor) -> np.ndarray:
     np.ndarray
         int64 counts ``(classes,)``.
     """
-    arr = (
-        targets.detach().cpu().numpy() if isinstance(targets, torch.Tensor) else np.asarray(targets)
-    )
+    arr = np.asarray(targets)
     if arr.ndim < 1:
         raise DataError("targets must have a class axis")
     return (arr > 0.5).reshape(-1, arr.shape[-1]).sum(axis=0).astype(np.int64)
