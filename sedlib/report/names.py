@@ -11,7 +11,7 @@ import pandas as pd
 
 from sedlib.study import paper
 from sedlib.study.attribution import channels
-from sedlib.study.evidence import Evidence, Problem
+from sedlib.study.evidence import Evidence, Problem, set_problems
 from sedlib.study.findings import arm_settings
 from sedlib.study.results import ResultSet
 from sedlib.study.stats import RULE
@@ -74,8 +74,6 @@ ATTRIBUTION_NAMES = {
     "class_frames": "per-clip N_m",
     "selection": "last epoch",
 }
-#: How a result set that cannot carry a claim is marked wherever it is named.
-SET_MARKS = {"superseded": "superseded", "mixed": "mixed code"}
 
 
 def rung_label(result: ResultSet) -> str:
@@ -93,7 +91,7 @@ def rung_label(result: ResultSet) -> str:
     parts = [data, result.header["protocol"], f"{channels(result)} ch", budget,
              f"{result.header['seeds']} seeds"]  # fmt: skip
     parts += [ATTRIBUTION_NAMES[key] for key in arm_settings(result)]
-    marks = [SET_MARKS["superseded"]] * result.superseded + [SET_MARKS["mixed"]] * result.mixed_code
+    marks = [PROBLEM_WORDS[p] for p in Problem if p in set_problems(result)]
     return ", ".join(parts) + (f" ({', '.join(marks)})" if marks else "")
 
 
@@ -124,7 +122,7 @@ def interval(found, digits: int = 1) -> str:
     return f"{signed(found.mean, digits)} [{signed(found.ci_low, digits)}, {signed(found.ci_high, digits)}]"
 
 
-#: Why a comparison enters no claim, as a table says it.
+#: Why a comparison enters no claim (or a result set carries none), as a table says it.
 PROBLEM_WORDS = {
     Problem.SUPERSEDED: "superseded",
     Problem.MIXED_CODE: "mixed code",

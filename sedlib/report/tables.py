@@ -12,7 +12,7 @@ import pandas as pd
 from sedlib.data import read_meta
 from sedlib.data.meta import class_stats, label_roll
 from sedlib.features import FeatureConfig
-from sedlib.report.figures import class_gains
+from sedlib.report.figures import class_gain
 from sedlib.report.names import interval, method_name, p_text, rung_label, short_name
 from sedlib.study import paper
 from sedlib.study.findings import corrected, gap
@@ -476,7 +476,7 @@ def duration_correlations(
     out = {}
     for label, metric in metrics.items():
         for method in (m for m in challengers if m in present):
-            ((gain, _),) = class_gains([table], method, metric)
+            gain = class_gain(table, method, metric)
             if gain is not None:
                 out[(short_name(method), label)] = duration_gain_correlation(gain, durations)
     printed = paper.table2()

@@ -76,12 +76,8 @@ class Evidence:
 
 def set_problems(result: ResultSet) -> set[Problem]:
     """What keeps a whole result set out of claims (superseded, mixed code)."""
-    found = set()
-    if result.superseded:
-        found.add(Problem.SUPERSEDED)
-    if result.mixed_code:
-        found.add(Problem.MIXED_CODE)
-    return found
+    found = {Problem.SUPERSEDED: result.superseded, Problem.MIXED_CODE: result.mixed_code}
+    return {problem for problem, holds in found.items() if holds}
 
 
 def run_marks_events(rows: pd.DataFrame) -> pd.Series:
@@ -102,22 +98,12 @@ def paired_seeds(uses: Sequence[tuple[ResultSet, Sequence[str]]]) -> Evidence:
     -------
     Evidence
     """
-    chosen = [
-        (result, result.table[result.table["method"].isin(methods)]) for result, methods in uses
-    ]
-    problems: set[Problem] = set().union(*(set_problems(result) for result, _ in chosen))
-    common: set[int] | None = None
-    converged: set[int] | None = None
-    for (_, rows), (_, methods) in zip(chosen, uses, strict=True):
-        for method in methods:
-            runs = rows[rows["method"] == method]
-            seeds = set(runs["seed"].astype(int))
-            ok = set(runs.loc[runs["converged"].astype(bool), "seed"].astype(int))
-            common = seeds if common is None else common & seeds
-            converged = ok if converged is None else converged & ok
-    common, converged = common or set(), converged or set()
-    kept = tuple(sorted(common & converged))
-    if any(not run_marks_events(rows[rows["seed"].isin(common)]).all() for _, rows in chosen):
+    problems: set[Problem] = set().union(*(set_problems(result) for result, _ in uses))
+    runs = [result.table[result.table["method"] == m] for result, methods in uses for m in methods]
+    common = set.intersection(*(set(r["seed"].astype(int)) for r in runs)) if runs else set()
+    ok = (set(r.loc[r["converged"].astype(bool), "seed"].astype(int)) for r in runs)
+    kept = tuple(sorted(common.intersection(*ok)))
+    if any(not run_marks_events(r[r["seed"].isin(common)]).all() for r in runs):
         problems.add(Problem.NO_EVENTS)
     if len(kept) < len(common):
         problems.add(Problem.NOT_CONVERGED)
