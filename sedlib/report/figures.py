@@ -22,6 +22,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from sedlib.data.audio import load_audio
 from sedlib.data.cache import SplitFeatures
@@ -424,8 +425,6 @@ def ladder_legend(labels: list[str], paper: bool = True) -> list:
     -------
     list of matplotlib.lines.Line2D
     """
-    from matplotlib.lines import Line2D
-
     handles = [
         Line2D([], [], marker=rung_marker(k), color="#555555", linestyle="none", label=label)
         for k, label in enumerate(labels, start=1)
@@ -527,8 +526,6 @@ def gamma_sweep(gamma_sets, paper_sets):
             ylabel="F-score (%)",
             title=title,
         )
-    from matplotlib.lines import Line2D
-
     handles = ladder_legend([rung_label(result) for result, _ in sources], paper=False)
     handles += [
         Line2D([], [], color=method_colour("bce"), ls="--", label="BCE, this study"),
@@ -558,8 +555,6 @@ def tuned_against_fixed(table, methods):
     ax.set_yticks(range(len(methods)), [short_name(m) for m in methods])
     ax.invert_yaxis()
     ax.set_xlabel("macro F-score (%), test files; small dots: seeds")
-    from matplotlib.lines import Line2D
-
     grey = "#555555"
     proxies = [
         Line2D([], [], marker="o", linestyle="none", markerfacecolor="none", markeredgecolor=grey,

@@ -51,19 +51,17 @@ def short_name(method: str) -> str:
 
 def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
     """One row per rung (its :func:`rung_label`): minutes of audio, frame imbalance, runs converged, code."""
-    rows = []
-    for s in sets:
-        data = s.header["data"]
-        rows.append(
-            {
-                "min": round(float(data["audio_minutes"])),
-                "imbalance": f"{float(data['frame_imbalance']):,.0f}x",
-                "runs converged": f"{int(s.table['converged'].sum())} of {len(s.table)}",
-                "training code": "not recorded"
-                if "not recorded" in s.code_versions
-                else f"{len(s.code_versions)} version(s)",
-            }
-        )
+    rows = [
+        {
+            "min": round(float(s.header["data"]["audio_minutes"])),
+            "imbalance": f"{float(s.header['data']['frame_imbalance']):,.0f}x",
+            "runs converged": f"{int(s.table['converged'].sum())} of {len(s.table)}",
+            "training code": "not recorded"
+            if "not recorded" in s.code_versions
+            else f"{len(s.code_versions)} version(s)",
+        }
+        for s in sets
+    ]
     return pd.DataFrame(rows, index=pd.Index([rung_label(s) for s in sets], name="rung"))
 
 

@@ -41,17 +41,13 @@ EXTENDED = ("segment_ap", "segment_auroc", "psds1", "psds2", "psds1_mean", "psds
 
 def data_facts(dataset: Dataset, protocol: str) -> dict[str, Any]:
     """What the ladder says of a data set under a protocol: size, files, frame imbalance."""
-    files, train_files = set(), set()
-    for fold in protocol_folds(protocol):
-        files.update(dataset.files(fold.train_split) + dataset.files(fold.test_split))
-        train_files.update(dataset.files(fold.train_split))
+    folds = protocol_folds(protocol)
+    train_files = {name for fold in folds for name in dataset.files(fold.train_split)}
+    files = train_files | {name for fold in folds for name in dataset.files(fold.test_split)}
 
     def minutes(names) -> float:
-        seconds = 0.0
-        for name in names:
-            rate, frames = audio_info(dataset.audio_path(name))
-            seconds += frames / rate
-        return seconds / 60
+        infos = (audio_info(dataset.audio_path(name)) for name in names)
+        return sum(frames / rate for rate, frames in infos) / 60
 
     frames = class_stats(dataset.meta("development"))["n_frames"]
     frames = frames[frames > 0]

@@ -208,15 +208,14 @@ def same_rung(baseline: ResultSet, arm: ResultSet, grid: Grid) -> bool:
 def cause_rungs(root: Path | None = None) -> list[CauseRung]:
     """Every baseline result set with the arms found on its rung, in ladder order."""
     arm_sets = {grid.name: load_ladder(grid.name, root) for grid in ARM_GRIDS}
-    rungs = []
-    for base in load_ladder(BASELINE_GRID, root):
-        rung = CauseRung(base)
-        for grid in ARM_GRIDS:
-            match = [s for s in arm_sets[grid.name] if same_rung(base, s, grid)]
-            if match:
-                rung.arms[grid.name] = max(match, key=lambda s: s.header["runs"])
-        rungs.append(rung)
-    return rungs
+
+    def arms(base: ResultSet) -> dict[str, ResultSet]:
+        found = {g.name: [s for s in arm_sets[g.name] if same_rung(base, s, g)] for g in ARM_GRIDS}
+        return {
+            name: max(sets, key=lambda s: s.header["runs"]) for name, sets in found.items() if sets
+        }
+
+    return [CauseRung(base, arms(base)) for base in load_ladder(BASELINE_GRID, root)]
 
 
 def _settings_but(result: ResultSet, *keys: str) -> dict:
