@@ -158,15 +158,8 @@ def rung_marker(rung: int) -> str:
 
 def paper_marker_style() -> dict:
     """Keyword arguments of ``Axes.plot``/``errorbar`` for a point of the paper."""
-    return {
-        "marker": PAPER_STYLE["marker"],
-        "markerfacecolor": "none",
-        "markeredgecolor": PAPER_STYLE["color"],
-        "color": PAPER_STYLE["color"],
-        "markersize": 7,
-        "markeredgewidth": 1.5,
-        "linestyle": "none",
-    }
+    style = {k: PAPER_STYLE[k] for k in ("marker", "markerfacecolor", "markeredgecolor", "color")}
+    return style | {"markersize": 7, "markeredgewidth": 1.5, "linestyle": "none"}
 
 
 def set_alt(fig: Figure, text: str) -> Figure:
@@ -494,10 +487,7 @@ def gamma_sweep(gamma_sets, paper_sets):
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.8), sharey=False)
     printed = paper.table4()
     sources = sweep_sources(gamma_sets, paper_sets)
-    for ax, metric, title in (
-        (axes[0], "macro_f", "Fig. 4: macro F-score"),
-        (axes[1], "micro_f", "Fig. 5: micro F-score"),
-    ):
+    for ax, metric, number in zip(axes, ("macro_f", "micro_f"), (4, 5), strict=True):
         for k, (_result, table) in enumerate(sources):
             s = summarize(table[table["loss"] == "duration_robust"], metrics=(metric,))
             gammas = np.array([parse_method_key(key)[1] for key in s.index])
@@ -524,7 +514,7 @@ def gamma_sweep(gamma_sets, paper_sets):
             xticklabels=["2⁻²", "2⁻¹", "1", "2", "2²"],
             xlabel="γ (log scale)",
             ylabel="F-score (%)",
-            title=title,
+            title=f"Fig. {number}: {metric_label(metric)}",
         )
     handles = ladder_legend([rung_label(result) for result, _ in sources], paper=False)
     handles += [

@@ -89,7 +89,7 @@ def rung_label(result: ResultSet) -> str:
     parts = [data, result.header["protocol"], f"{channels(result)} ch", budget,
              f"{result.header['seeds']} seeds"]  # fmt: skip
     parts += [ATTRIBUTION_NAMES[key] for key in arm_settings(result)]
-    marks = [PROBLEM_WORDS[p] for p in Problem if p in set_problems(result)]
+    marks = [p.value for p in Problem if p in set_problems(result)]
     return ", ".join(parts) + (f" ({', '.join(marks)})" if marks else "")
 
 
@@ -120,16 +120,6 @@ def interval(found, digits: int = 1) -> str:
     return f"{signed(found.mean, digits)} [{signed(found.ci_low, digits)}, {signed(found.ci_high, digits)}]"
 
 
-#: Why a comparison enters no claim (or a result set carries none), as a table says it.
-PROBLEM_WORDS = {
-    Problem.SUPERSEDED: "superseded",
-    Problem.MIXED_CODE: "mixed code",
-    Problem.NOT_CONVERGED: "not converged",
-    Problem.NO_EVENTS: "a model marks no event",
-    Problem.FEW_SEEDS: "too few seeds",
-}
-
-
 def seeds_text(evidence: Evidence) -> str:
     """The seeds a row of a table rests on: ``"10"``, ``"9 of 10"``, or why none (``"none: superseded"``).
 
@@ -149,7 +139,7 @@ def seeds_text(evidence: Evidence) -> str:
         {Problem.NOT_CONVERGED} if Problem.SUPERSEDED in evidence.problems else set()
     )
     shown = [p for p in Problem if p in evidence.problems - implied] or [Problem.FEW_SEEDS]
-    return "none: " + ", ".join(PROBLEM_WORDS[p] for p in shown)
+    return "none: " + ", ".join(p.value for p in shown)
 
 
 def p_text(p: float) -> str:

@@ -32,13 +32,13 @@ MIN_MARKED = 0.05
 
 
 class Problem(Enum):
-    """Why a comparison leaves runs out or cannot be made."""
+    """Why a comparison leaves runs out or cannot be made (the value: as a table says it)."""
 
     SUPERSEDED = "superseded"  # aggregated before the convergence criterion
     MIXED_CODE = "mixed code"  # runs of more than one training-code version
     NOT_CONVERGED = "not converged"  # some runs did not converge: their seeds left out
-    NO_EVENTS = "no events"  # a run marks (almost) no event: the comparison is invalid
-    FEW_SEEDS = "few seeds"  # fewer than MIN_SEEDS paired seeds remain
+    NO_EVENTS = "a model marks no event"  # a run marks (almost) no event: the comparison is invalid
+    FEW_SEEDS = "too few seeds"  # fewer than MIN_SEEDS paired seeds remain
 
 
 #: Problems that make a comparison invalid whatever its seeds.

@@ -206,8 +206,6 @@ def get_grid(name: str) -> Grid:
     if name not in GRIDS:
         raise ConfigError(f"unknown grid {name!r}; choose {', '.join(GRIDS)}")
     grid = GRIDS[name]
-    if not any(isinstance(v, Chosen) for v in grid.settings.values()):
-        return grid
     settings = {
         k: chosen_value(v.grid, v.setting) if isinstance(v, Chosen) else v
         for k, v in grid.settings.items()

@@ -59,18 +59,17 @@ def parse_method_key(key: str) -> tuple[str, float | None]:
     return key, None
 
 
-def is_f_score(metric: str | None) -> bool:
-    """Whether a result column is an F-score (``macro_f``, ``tuned_micro_f``, ``f:<label>``...).
+def is_f_score(metric) -> bool:
+    """Whether a result column is an F-score (``macro_f``, ``tuned_micro_f``, ``f:<label>``...);
+    False for anything but a string.
 
     Examples
     --------
     >>> is_f_score("micro_f"), is_f_score("tuned_f:fan"), is_f_score("macro_er"), is_f_score(None)
     (True, True, False, False)
     """
-    if not metric:
-        return False
     base = str(metric).split(":", 1)[0].removeprefix("tuned_")
-    return base in ("f", "macro_f", "micro_f")
+    return isinstance(metric, str) and base in ("f", "macro_f", "micro_f")
 
 
 def seed_values(values, metric: str | None = None) -> np.ndarray:
@@ -89,7 +88,7 @@ def seed_values(values, metric: str | None = None) -> np.ndarray:
     x = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce")
     x = x.to_numpy(dtype=np.float64, copy=True)
     x[np.isinf(x)] = np.nan
-    if is_f_score(metric if isinstance(metric, str) else None):
+    if is_f_score(metric):
         x = np.nan_to_num(x, nan=0.0)
     return x
 
