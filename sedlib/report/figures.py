@@ -22,6 +22,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from sedlib.data.audio import load_audio
 from sedlib.data.cache import SplitFeatures
@@ -157,15 +158,8 @@ def rung_marker(rung: int) -> str:
 
 def paper_marker_style() -> dict:
     """Keyword arguments of ``Axes.plot``/``errorbar`` for a point of the paper."""
-    return {
-        "marker": PAPER_STYLE["marker"],
-        "markerfacecolor": "none",
-        "markeredgecolor": PAPER_STYLE["color"],
-        "color": PAPER_STYLE["color"],
-        "markersize": 7,
-        "markeredgewidth": 1.5,
-        "linestyle": "none",
-    }
+    style = {k: PAPER_STYLE[k] for k in ("marker", "markerfacecolor", "markeredgecolor", "color")}
+    return style | {"markersize": 7, "markeredgewidth": 1.5, "linestyle": "none"}
 
 
 def set_alt(fig: Figure, text: str) -> Figure:
@@ -210,22 +204,18 @@ def alt_text(fig: Figure) -> str:
     for ax in fig.axes:
         if not ax.get_visible() or not (ax.get_xlabel() or ax.get_ylabel() or ax.get_title()):
             continue
+        labels = (("horizontal", ax.get_xlabel()), ("vertical", ax.get_ylabel()))
         words = [ax.get_title() or "a panel"]
-        if ax.get_xlabel():
-            words.append(f"horizontal axis: {ax.get_xlabel()}")
-        if ax.get_ylabel():
-            words.append(f"vertical axis: {ax.get_ylabel()}")
-        legend = ax.get_legend()
-        if legend is not None:
-            entries = [t.get_text() for t in legend.get_texts() if t.get_text()]
-            if entries:
-                words.append("legend: " + ", ".join(entries))
-        parts.append("; ".join(words))
+        words += [f"{side} axis: {label}" for side, label in labels if label]
+        parts.append("; ".join(words + _legend_words(ax.get_legend())))
     for legend in fig.legends:
-        entries = [t.get_text() for t in legend.get_texts() if t.get_text()]
-        if entries:
-            parts.append("legend: " + ", ".join(entries))
+        parts += _legend_words(legend)
     return plain_text("Figure. " + ". ".join(parts) if parts else "Figure.")
+
+
+def _legend_words(legend) -> list[str]:
+    entries = [t.get_text() for t in legend.get_texts() if t.get_text()] if legend else []
+    return ["legend: " + ", ".join(entries)] if entries else []
 
 
 def smallest_font_pt(fig: Figure) -> float:
@@ -260,14 +250,6 @@ def show(fig: Figure, alt: str | None = None) -> None:
     plt.close(fig)
 
 
-def figure_svg(fig: Figure) -> str:
-    """``fig`` as SVG markup with text kept as text."""
-    buffer = io.StringIO()
-    with mpl.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
-    return buffer.getvalue()
-
-
 def figure_html(fig: Figure, min_px: float = MIN_FONT_PT) -> str:
     """``fig`` as inline SVG for a page: alt text, no text under ``min_px`` pixels.
 
@@ -288,7 +270,10 @@ def figure_html(fig: Figure, min_px: float = MIN_FONT_PT) -> str:
         An HTML ``<div class="sedlib-figure sedlib-scroll">`` with the SVG.
     """
     smallest = smallest_font_pt(fig)
-    svg = figure_svg(fig)
+    buffer = io.StringIO()
+    with mpl.rc_context({"svg.fonttype": "none"}):  # text stays text
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
+    svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
     match = re.search(r'<svg[^>]*\bwidth="([\d.]+)pt"', svg)
     natural_px = float(match.group(1)) * 4 / 3 if match else 720.0
@@ -433,8 +418,6 @@ def ladder_legend(labels: list[str], paper: bool = True) -> list:
     -------
     list of matplotlib.lines.Line2D
     """
-    from matplotlib.lines import Line2D
-
     handles = [
         Line2D([], [], marker=rung_marker(k), color="#555555", linestyle="none", label=label)
         for k, label in enumerate(labels, start=1)
@@ -444,13 +427,13 @@ def ladder_legend(labels: list[str], paper: bool = True) -> list:
     return handles
 
 
-def class_gains(sets, method: str, metric: str = "f", baseline: str = "bce") -> list:
-    """Per rung, the per-class gain of ``method`` over ``baseline`` in points (mean over seeds).
+def class_gain(table, method: str, metric: str = "f", baseline: str = "bce"):
+    """The per-class gain of ``method`` over ``baseline`` in points (mean over seeds) on one rung.
 
     Parameters
     ----------
-    sets : list of sedlib.study.results.ResultSet or pandas.DataFrame
-        The rungs (or their per-run tables), in ladder order.
+    table : pandas.DataFrame
+        The rung's per-run table.
     method, baseline : str
         Method keys.
     metric : str
@@ -458,19 +441,13 @@ def class_gains(sets, method: str, metric: str = "f", baseline: str = "bce") -> 
 
     Returns
     -------
-    list of (pandas.Series or None, object)
-        ``(gain by label, the rung)``; None where either method has not run.
+    pandas.Series or None
+        The gain by label; None where either method has not run.
     """
-
-    out = []
-    for result in sets:
-        table = getattr(result, "table", result)
-        frame = per_class(table, metric)
-        if (method, "mean") not in frame.columns or (baseline, "mean") not in frame.columns:
-            out.append((None, result))
-            continue
-        out.append(((frame[(method, "mean")] - frame[(baseline, "mean")]) * 100, result))
-    return out
+    frame = per_class(table, metric)
+    if (method, "mean") not in frame.columns or (baseline, "mean") not in frame.columns:
+        return None
+    return (frame[(method, "mean")] - frame[(baseline, "mean")]) * 100
 
 
 def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str = "f"):
@@ -479,7 +456,8 @@ def gain_against_duration(sets, method: str = "duration_robust-g4", metric: str 
     durations = paper.table1()
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4))
     handles = []
-    for k, (gain, _) in enumerate(class_gains(sets, method, metric), start=1):
+    for k, result in enumerate(sets, start=1):
+        gain = class_gain(result.table, method, metric)
         if gain is None:
             continue
         ax.plot(
@@ -508,11 +486,9 @@ def gamma_sweep(gamma_sets, paper_sets):
 
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.8), sharey=False)
     printed = paper.table4()
-    for ax, metric, title in (
-        (axes[0], "macro_f", "Fig. 4: macro F-score"),
-        (axes[1], "micro_f", "Fig. 5: micro F-score"),
-    ):
-        for k, (_result, table) in enumerate(sweep_sources(gamma_sets, paper_sets)):
+    sources = sweep_sources(gamma_sets, paper_sets)
+    for ax, metric, number in zip(axes, ("macro_f", "micro_f"), (4, 5), strict=True):
+        for k, (_result, table) in enumerate(sources):
             s = summarize(table[table["loss"] == "duration_robust"], metrics=(metric,))
             gammas = np.array([parse_method_key(key)[1] for key in s.index])
             order = np.argsort(gammas)
@@ -524,15 +500,10 @@ def gamma_sweep(gamma_sets, paper_sets):
                     g, m, yerr=c, marker=rung_marker(k + 1), capsize=3, linestyle="none",
                     color=method_colour(method_key("duration_robust", g)),
                 )  # fmt: skip
-            bce = (
-                summarize(table[table["loss"] == "bce"], metrics=(metric,))
-                if (table["loss"] == "bce").any()
-                else None
-            )
-            if bce is not None:
-                ax.axhline(
-                    bce[f"{metric}_mean"].iloc[0] * 100, color=method_colour("bce"), ls="--", lw=1
-                )
+            bce = table[table["loss"] == "bce"]
+            if len(bce):
+                mean = summarize(bce, metrics=(metric,))[f"{metric}_mean"].iloc[0]
+                ax.axhline(mean * 100, color=method_colour("bce"), ls="--", lw=1)
         for method, g in (("duration_robust-g1", 1.0), ("duration_robust-g4", 4.0)):
             ax.plot(g, printed.loc[method, f"{metric}_percent"], **paper_marker_style())
         ax.axhline(printed.loc["bce", f"{metric}_percent"], color="black", ls=":")
@@ -543,11 +514,8 @@ def gamma_sweep(gamma_sets, paper_sets):
             xticklabels=["2⁻²", "2⁻¹", "1", "2", "2²"],
             xlabel="γ (log scale)",
             ylabel="F-score (%)",
-            title=title,
+            title=f"Fig. {number}: {metric_label(metric)}",
         )
-    from matplotlib.lines import Line2D
-
-    sources = sweep_sources(gamma_sets, paper_sets)
     handles = ladder_legend([rung_label(result) for result, _ in sources], paper=False)
     handles += [
         Line2D([], [], color=method_colour("bce"), ls="--", label="BCE, this study"),
@@ -577,8 +545,6 @@ def tuned_against_fixed(table, methods):
     ax.set_yticks(range(len(methods)), [short_name(m) for m in methods])
     ax.invert_yaxis()
     ax.set_xlabel("macro F-score (%), test files; small dots: seeds")
-    from matplotlib.lines import Line2D
-
     grey = "#555555"
     proxies = [
         Line2D([], [], marker="o", linestyle="none", markerfacecolor="none", markeredgecolor=grey,

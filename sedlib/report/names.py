@@ -11,7 +11,7 @@ import pandas as pd
 
 from sedlib.study import paper
 from sedlib.study.attribution import channels
-from sedlib.study.evidence import Evidence, Problem
+from sedlib.study.evidence import Evidence, Problem, set_problems
 from sedlib.study.findings import arm_settings
 from sedlib.study.results import ResultSet
 from sedlib.study.stats import RULE
@@ -51,19 +51,17 @@ def short_name(method: str) -> str:
 
 def describe_ladder(sets: list[ResultSet]) -> pd.DataFrame:
     """One row per rung (its :func:`rung_label`): minutes of audio, frame imbalance, runs converged, code."""
-    rows = []
-    for s in sets:
-        data = s.header["data"]
-        rows.append(
-            {
-                "min": round(float(data["audio_minutes"])),
-                "imbalance": f"{float(data['frame_imbalance']):,.0f}x",
-                "runs converged": f"{int(s.table['converged'].sum())} of {len(s.table)}",
-                "training code": "not recorded"
-                if "not recorded" in s.code_versions
-                else f"{len(s.code_versions)} version(s)",
-            }
-        )
+    rows = [
+        {
+            "min": round(float(s.header["data"]["audio_minutes"])),
+            "imbalance": f"{float(s.header['data']['frame_imbalance']):,.0f}x",
+            "runs converged": f"{int(s.table['converged'].sum())} of {len(s.table)}",
+            "training code": "not recorded"
+            if "not recorded" in s.code_versions
+            else f"{len(s.code_versions)} version(s)",
+        }
+        for s in sets
+    ]
     return pd.DataFrame(rows, index=pd.Index([rung_label(s) for s in sets], name="rung"))
 
 
@@ -74,8 +72,6 @@ ATTRIBUTION_NAMES = {
     "class_frames": "per-clip N_m",
     "selection": "last epoch",
 }
-#: How a result set that cannot carry a claim is marked wherever it is named.
-SET_MARKS = {"superseded": "superseded", "mixed": "mixed code"}
 
 
 def rung_label(result: ResultSet) -> str:
@@ -93,7 +89,7 @@ def rung_label(result: ResultSet) -> str:
     parts = [data, result.header["protocol"], f"{channels(result)} ch", budget,
              f"{result.header['seeds']} seeds"]  # fmt: skip
     parts += [ATTRIBUTION_NAMES[key] for key in arm_settings(result)]
-    marks = [SET_MARKS["superseded"]] * result.superseded + [SET_MARKS["mixed"]] * result.mixed_code
+    marks = [p.value for p in Problem if p in set_problems(result)]
     return ", ".join(parts) + (f" ({', '.join(marks)})" if marks else "")
 
 
@@ -124,16 +120,6 @@ def interval(found, digits: int = 1) -> str:
     return f"{signed(found.mean, digits)} [{signed(found.ci_low, digits)}, {signed(found.ci_high, digits)}]"
 
 
-#: Why a comparison enters no claim, as a table says it.
-PROBLEM_WORDS = {
-    Problem.SUPERSEDED: "superseded",
-    Problem.MIXED_CODE: "mixed code",
-    Problem.NOT_CONVERGED: "not converged",
-    Problem.NO_EVENTS: "a model marks no event",
-    Problem.FEW_SEEDS: "too few seeds",
-}
-
-
 def seeds_text(evidence: Evidence) -> str:
     """The seeds a row of a table rests on: ``"10"``, ``"9 of 10"``, or why none (``"none: superseded"``).
 
@@ -153,7 +139,7 @@ def seeds_text(evidence: Evidence) -> str:
         {Problem.NOT_CONVERGED} if Problem.SUPERSEDED in evidence.problems else set()
     )
     shown = [p for p in Problem if p in evidence.problems - implied] or [Problem.FEW_SEEDS]
-    return "none: " + ", ".join(PROBLEM_WORDS[p] for p in shown)
+    return "none: " + ", ".join(p.value for p in shown)
 
 
 def p_text(p: float) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 from sedlib.data import read_meta
 from sedlib.data.meta import class_stats, label_roll
 from sedlib.features import FeatureConfig
-from sedlib.report.figures import class_gains
+from sedlib.report.figures import class_gain
 from sedlib.report.names import interval, method_name, p_text, rung_label, short_name
 from sedlib.study import paper
 from sedlib.study.findings import corrected, gap
@@ -155,13 +155,6 @@ def _defaults() -> dict:
     }
 
 
-def _updates_per_epoch(defaults: dict) -> float:
-    """Optimizer steps per epoch of one fold at the paper's size (192 min, 3 of 4 folds, minus validation)."""
-
-    clips = paper.text_facts()["development_minutes"] * 60 / (CLIP_FRAMES * HOP_S)
-    return clips * 3 / 4 * (1 - defaults["val_fraction"]) / defaults["batch_size"]
-
-
 def training_choices() -> pd.DataFrame:
     """What the paper fixes, what it leaves open, and what this study chose (from ``TrainConfig``).
 
@@ -171,12 +164,14 @@ def training_choices() -> pd.DataFrame:
     cannot disagree with what a run does.
     """
     d = _defaults()
+    # optimizer steps per epoch of one fold at the paper's size (3 of 4 folds, minus validation)
+    clips = paper.text_facts()["development_minutes"] * 60 / (CLIP_FRAMES * HOP_S)
     values = {
         **d,
         "clip_seconds": CLIP_FRAMES * HOP_S,
         "clip_frames": CLIP_FRAMES,
         "dropout": model_defaults()["dropout"],
-        "updates_per_epoch": _updates_per_epoch(d),
+        "updates_per_epoch": clips * 3 / 4 * (1 - d["val_fraction"]) / d["batch_size"],
         "precision": "float32 on CPU; bfloat16 autocast on CUDA" if d["amp"] else "float32",
     }
     rows = [
@@ -192,13 +187,9 @@ def run_summary(record: RunRecord) -> pd.DataFrame:
     """F-score and error rate of one run at 0.5 and at thresholds tuned on validation."""
     ev, tuned = record.evaluation, record.tuned.get("evaluation", {})
     rows = {
-        "F-score, threshold 0.5": (ev["macro_f"], ev["micro_f"]),
-        "error rate, threshold 0.5": (ev["macro_er"], ev["micro_er"]),
-        "F-score, thresholds tuned on validation": (tuned.get("macro_f"), tuned.get("micro_f")),
-        "error rate, thresholds tuned on validation": (
-            tuned.get("macro_er"),
-            tuned.get("micro_er"),
-        ),
+        f"{name}, {where}": (values.get(f"macro_{key}"), values.get(f"micro_{key}"))
+        for where, values in (("threshold 0.5", ev), ("thresholds tuned on validation", tuned))
+        for name, key in (("F-score", "f"), ("error rate", "er"))
     }
     return pd.DataFrame(rows, index=["macro", "micro"]).T.astype(float)
 
@@ -476,7 +467,7 @@ def duration_correlations(
     out = {}
     for label, metric in metrics.items():
         for method in (m for m in challengers if m in present):
-            ((gain, _),) = class_gains([table], method, metric)
+            gain = class_gain(table, method, metric)
             if gain is not None:
                 out[(short_name(method), label)] = duration_gain_correlation(gain, durations)
     printed = paper.table2()

@@ -51,8 +51,8 @@ def chapter_run(parameters: Mapping[str, Any], *, progress: bool = False) -> Cha
     KeyError
         When ``parameters`` lacks a setting (naming it).
     """
-    missing = [name for name in ("profile", "output_dir", *TrainConfig.field_names())]
-    missing = [name for name in missing if name not in parameters]
+    needed = ("profile", "output_dir", *TrainConfig.field_names())
+    missing = [name for name in needed if name not in parameters]
     if missing:
         raise KeyError(f"the training chapter's parameters lack {missing}")
     settings = {name: parameters[name] for name in TrainConfig.field_names()}

@@ -105,17 +105,9 @@ def jupyter_gamma_slider(
         fig, axes = plt.subplots(1, n_panels, figsize=(FIGURE_WIDTH_IN, 3.8))
         axes = np.atleast_1d(axes)
         dr = method_colour(f"duration_robust-g{gamma:g}")
-        for z, style in ((1, "-"), (0, "-.")):
-            axes[0].plot(
-                p, frame_loss(p, z, 0.0), color=method_colour("bce"), ls="--" if z else ":"
-            )
-            axes[0].plot(
-                p,
-                frame_loss(p, z, gamma),
-                color=dr,
-                ls=style,
-                label=f"E3, {'active' if z else 'inactive'} frame",
-            )
+        for z, frame, bce_style, style in ((1, "active", "--", "-"), (0, "inactive", ":", "-.")):
+            axes[0].plot(p, frame_loss(p, z, 0.0), color=method_colour("bce"), ls=bce_style)
+            axes[0].plot(p, frame_loss(p, z, gamma), color=dr, ls=style, label=f"E3, {frame} frame")
         axes[0].set(
             ylim=(0, 4),
             xlabel="predicted probability p (0–1)",

@@ -41,17 +41,13 @@ EXTENDED = ("segment_ap", "segment_auroc", "psds1", "psds2", "psds1_mean", "psds
 
 def data_facts(dataset: Dataset, protocol: str) -> dict[str, Any]:
     """What the ladder says of a data set under a protocol: size, files, frame imbalance."""
-    files, train_files = set(), set()
-    for fold in protocol_folds(protocol):
-        files.update(dataset.files(fold.train_split) + dataset.files(fold.test_split))
-        train_files.update(dataset.files(fold.train_split))
+    folds = protocol_folds(protocol)
+    train_files = {name for fold in folds for name in dataset.files(fold.train_split)}
+    files = train_files | {name for fold in folds for name in dataset.files(fold.test_split)}
 
     def minutes(names) -> float:
-        seconds = 0.0
-        for name in names:
-            rate, frames = audio_info(dataset.audio_path(name))
-            seconds += frames / rate
-        return seconds / 60
+        infos = (audio_info(dataset.audio_path(name)) for name in names)
+        return sum(frames / rate for rate, frames in infos) / 60
 
     frames = class_stats(dataset.meta("development"))["n_frames"]
     frames = frames[frames > 0]
@@ -208,7 +204,7 @@ def aggregate(
     default_command: str = "",
     description: str = "",
     root: Path | None = None,
-    planned: Sequence[str] | int | None = None,
+    planned: Sequence[str] | None = None,
     force: bool = False,
     dataset: str | None = None,
 ) -> ResultSet | None:
@@ -231,10 +227,9 @@ def aggregate(
         What the grid compares.
     root : path, optional
         Results folder (default ``<data root>/results``).
-    planned : list of str or int, optional
+    planned : list of str, optional
         The identities of the runs the sweep planned: they identify the set
         (its file name, see :func:`sedlib.study.results.find_result_file`).
-        A number only says how many were planned (older callers).
     force : bool
         Replace the set's file even when it holds runs these records lack.
     dataset : str, optional
@@ -251,7 +246,7 @@ def aggregate(
         log.warning("grid %s: no finished run to aggregate yet", grid)
         return None
     shared = shared_settings(records, dataset)
-    runs_planned = sorted(planned) if isinstance(planned, (list, tuple, set)) else None
+    runs_planned = None if planned is None else sorted(planned)
     folder = results_root(root) / grid
     name, previous = find_result_file(folder, shared, data.get("fingerprint", ""), runs_planned)
     check_replace(folder / f"{name}.json", previous, {r.identity for r in records}, force)
@@ -268,7 +263,7 @@ def aggregate(
         "data": data,
         "seeds": int(table["seed"].nunique()),
         "runs": len(records),
-        "planned": len(runs_planned) if runs_planned else (planned or len(records)),
+        "planned": len(runs_planned) if runs_planned else len(records),
         "created_by": created_by,
         "aggregated": provenance.collect(include_device=False),
         "training_code": training_code_versions(records),

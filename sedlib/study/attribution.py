@@ -194,35 +194,28 @@ class CauseRung:
     arms: dict[str, ResultSet] = field(default_factory=dict)
 
 
-def _arm_keys(grid: Grid) -> set[str]:
-    keys = set(grid.settings)
-    for key in list(keys):
-        keys.update(_FOLLOWING.get(key, ()))
-    return keys
+def same_data(a: ResultSet, b: ResultSet) -> bool:
+    """Whether two result sets ran on the same data (by fingerprint, however it was spelled)."""
+    return a.header["data"].get("fingerprint") == b.header["data"].get("fingerprint")
 
 
 def same_rung(baseline: ResultSet, arm: ResultSet, grid: Grid) -> bool:
     """Same data and the same shared settings, except those the arm's grid sets."""
-    if baseline.header["data"].get("fingerprint") != arm.header["data"].get("fingerprint"):
-        return False
-    skip = _arm_keys(grid) | {"dataset"}
-    a = {k: v for k, v in baseline.header["settings"].items() if k not in skip}
-    b = {k: v for k, v in arm.header["settings"].items() if k not in skip}
-    return a == b
+    skip = {"dataset", *grid.settings}.union(*(_FOLLOWING.get(k, ()) for k in grid.settings))
+    return same_data(baseline, arm) and _settings_but(baseline, *skip) == _settings_but(arm, *skip)
 
 
 def cause_rungs(root: Path | None = None) -> list[CauseRung]:
     """Every baseline result set with the arms found on its rung, in ladder order."""
     arm_sets = {grid.name: load_ladder(grid.name, root) for grid in ARM_GRIDS}
-    rungs = []
-    for base in load_ladder(BASELINE_GRID, root):
-        rung = CauseRung(base)
-        for grid in ARM_GRIDS:
-            match = [s for s in arm_sets[grid.name] if same_rung(base, s, grid)]
-            if match:
-                rung.arms[grid.name] = max(match, key=lambda s: s.header["runs"])
-        rungs.append(rung)
-    return rungs
+
+    def arms(base: ResultSet) -> dict[str, ResultSet]:
+        found = {g.name: [s for s in arm_sets[g.name] if same_rung(base, s, g)] for g in ARM_GRIDS}
+        return {
+            name: max(sets, key=lambda s: s.header["runs"]) for name, sets in found.items() if sets
+        }
+
+    return [CauseRung(base, arms(base)) for base in load_ladder(BASELINE_GRID, root)]
 
 
 def _settings_but(result: ResultSet, *keys: str) -> dict:
@@ -261,7 +254,7 @@ def capacity_pairs(sets: list[ResultSet]) -> list[tuple[ResultSet, ResultSet]]:
         for wide in sets
         for narrow in sets
         if channels(wide) == FULL_CHANNELS > channels(narrow)
-        and wide.header["data"].get("fingerprint") == narrow.header["data"].get("fingerprint")
+        and same_data(wide, narrow)
         and _settings_but(wide, *budget) == _settings_but(narrow, *budget)
     ]
 
@@ -275,23 +268,16 @@ def cause_findings(root: Path | None = None, metric: str = "macro_f") -> list[Ar
     baseline as generated (:func:`difficulty_pairs`). Cause 6: the baseline at
     the paper's width against a narrower one (:func:`capacity_pairs`).
     """
-    found = []
-    for rung in cause_rungs(root):
-        for grid in ARM_GRIDS:
-            if grid.name in rung.arms:
-                found += [
-                    arm_finding(
-                        grid.cause, grid.name, rung.baseline, rung.arms[grid.name], c, metric
-                    )
-                    for c in CHALLENGERS
-                ]
+    arms = [
+        (grid.cause, grid.name, rung.baseline, rung.arms[grid.name])
+        for rung in cause_rungs(root)
+        for grid in ARM_GRIDS
+        if grid.name in rung.arms
+    ]
     baselines = load_ladder(BASELINE_GRID, root)
-    for cause, pairs in (
-        (Cause.DIFFICULTY, difficulty_pairs(baselines)),
-        (Cause.CAPACITY, capacity_pairs(baselines)),
-    ):
-        found += [arm_finding(cause, "", a, b, c, metric) for a, b in pairs for c in CHALLENGERS]
-    return judge(found)
+    arms += [(Cause.DIFFICULTY, "", *pair) for pair in difficulty_pairs(baselines)]
+    arms += [(Cause.CAPACITY, "", *pair) for pair in capacity_pairs(baselines)]
+    return judge([arm_finding(*arm, c, metric) for arm in arms for c in CHALLENGERS])
 
 
 def unmeasured(findings: list[ArmFinding]) -> list[Cause]:

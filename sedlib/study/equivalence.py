@@ -14,6 +14,7 @@ the probe under both commits and writes the check as
 from __future__ import annotations
 
 import re
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,6 @@ def check_name(a: str, b: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{first}__{second}") + ".json"
 
 
-def stored_check(a: str, b: str, root: Path | None = None) -> dict | None:
-    """The recorded check of two fingerprints, or None when none was made."""
-    path = results_root(root) / FOLDER / check_name(a, b)
-    return read_json(path, "code equivalence check") if path.is_file() else None
-
-
 def equivalent(fingerprints: list[str], root: Path | None = None) -> bool:
     """Whether every pair of ``fingerprints`` has a recorded check that found them equal.
 
@@ -59,11 +54,9 @@ def equivalent(fingerprints: list[str], root: Path | None = None) -> bool:
     equivalent to nothing.
     """
     unique = sorted(set(fingerprints))
-    if "unknown" in unique:
-        return False
-    for k, a in enumerate(unique):
-        for b in unique[k + 1 :]:
-            check = stored_check(a, b, root)
-            if not (check and check.get("equal") is True):
-                return False
-    return True
+    folder = results_root(root) / FOLDER
+    checks = [folder / check_name(a, b) for a, b in combinations(unique, 2)]
+    return "unknown" not in unique and all(
+        path.is_file() and read_json(path, "code equivalence check").get("equal") is True
+        for path in checks
+    )

@@ -32,13 +32,13 @@ MIN_MARKED = 0.05
 
 
 class Problem(Enum):
-    """Why a comparison leaves runs out or cannot be made."""
+    """Why a comparison leaves runs out or cannot be made (the value: as a table says it)."""
 
     SUPERSEDED = "superseded"  # aggregated before the convergence criterion
     MIXED_CODE = "mixed code"  # runs of more than one training-code version
     NOT_CONVERGED = "not converged"  # some runs did not converge: their seeds left out
-    NO_EVENTS = "no events"  # a run marks (almost) no event: the comparison is invalid
-    FEW_SEEDS = "few seeds"  # fewer than MIN_SEEDS paired seeds remain
+    NO_EVENTS = "a model marks no event"  # a run marks (almost) no event: the comparison is invalid
+    FEW_SEEDS = "too few seeds"  # fewer than MIN_SEEDS paired seeds remain
 
 
 #: Problems that make a comparison invalid whatever its seeds.
@@ -76,12 +76,8 @@ class Evidence:
 
 def set_problems(result: ResultSet) -> set[Problem]:
     """What keeps a whole result set out of claims (superseded, mixed code)."""
-    found = set()
-    if result.superseded:
-        found.add(Problem.SUPERSEDED)
-    if result.mixed_code:
-        found.add(Problem.MIXED_CODE)
-    return found
+    found = {Problem.SUPERSEDED: result.superseded, Problem.MIXED_CODE: result.mixed_code}
+    return {problem for problem, holds in found.items() if holds}
 
 
 def run_marks_events(rows: pd.DataFrame) -> pd.Series:
@@ -102,22 +98,12 @@ def paired_seeds(uses: Sequence[tuple[ResultSet, Sequence[str]]]) -> Evidence:
     -------
     Evidence
     """
-    chosen = [
-        (result, result.table[result.table["method"].isin(methods)]) for result, methods in uses
-    ]
-    problems: set[Problem] = set().union(*(set_problems(result) for result, _ in chosen))
-    common: set[int] | None = None
-    converged: set[int] | None = None
-    for (_, rows), (_, methods) in zip(chosen, uses, strict=True):
-        for method in methods:
-            runs = rows[rows["method"] == method]
-            seeds = set(runs["seed"].astype(int))
-            ok = set(runs.loc[runs["converged"].astype(bool), "seed"].astype(int))
-            common = seeds if common is None else common & seeds
-            converged = ok if converged is None else converged & ok
-    common, converged = common or set(), converged or set()
-    kept = tuple(sorted(common & converged))
-    if any(not run_marks_events(rows[rows["seed"].isin(common)]).all() for _, rows in chosen):
+    problems: set[Problem] = set().union(*(set_problems(result) for result, _ in uses))
+    runs = [result.table[result.table["method"] == m] for result, methods in uses for m in methods]
+    common = set.intersection(*(set(r["seed"].astype(int)) for r in runs)) if runs else set()
+    ok = (set(r.loc[r["converged"].astype(bool), "seed"].astype(int)) for r in runs)
+    kept = tuple(sorted(common.intersection(*ok)))
+    if any(not run_marks_events(r[r["seed"].isin(common)]).all() for r in runs):
         problems.add(Problem.NO_EVENTS)
     if len(kept) < len(common):
         problems.add(Problem.NOT_CONVERGED)

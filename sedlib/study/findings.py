@@ -167,7 +167,10 @@ def has_methods(result: ResultSet, methods) -> bool:
 
 
 def ladder_gaps(
-    sets: list[ResultSet], challengers=LADDER_CHALLENGERS, metric: str = "macro_f"
+    sets: list[ResultSet],
+    challengers=LADDER_CHALLENGERS,
+    metric: str = "macro_f",
+    against_paper: bool = False,
 ) -> list[Gap]:
     """Every challenger's gap to BCE on every rung that ran both, corrected as one table.
 
@@ -179,9 +182,11 @@ def ladder_gaps(
         Method keys compared with BCE (those a rung lacks are skipped).
     metric : str
         ``macro_f`` or ``micro_f``.
+    against_paper : bool
+        Test each gap against the paper's value instead of 0 (:func:`departures`).
     """
     found = [
-        gap(result, challenger, metric)
+        gap(result, challenger, metric, paper_gap(challenger, metric) if against_paper else 0.0)
         for result in sets
         for challenger in challengers
         if has_methods(result, (BASELINE_METHOD, challenger))
@@ -217,13 +222,7 @@ def departures(sets: list[ResultSet], metric: str = "macro_f") -> list[Gap]:
 
     One table: the tests are corrected together.
     """
-    found = [
-        gap(result, challenger, metric, null=paper_gap(challenger, metric))
-        for result in sets
-        for challenger in CHALLENGERS
-        if has_methods(result, (BASELINE_METHOD, challenger))
-    ]
-    return corrected(found)
+    return ladder_gaps(sets, CHALLENGERS, metric, against_paper=True)
 
 
 def arm_settings(result: ResultSet) -> dict:

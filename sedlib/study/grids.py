@@ -96,52 +96,39 @@ class Chosen:
     setting: str
 
 
+def _arm(name: str, changes: str, settings: dict, cause: Cause | None) -> Grid:
+    """A grid of the attribution study: its three methods and seeds, ``settings`` changed alone."""
+    return Grid(name, f"attribution: {changes}", CAUSE_METHODS, 3, settings, cause, "screen")
+
+
 #: The attribution study: one grid per arm, each a choice where the paper is silent,
 #: changed alone against ``cause-baseline`` (today's defaults); ``tools/attribution.sh screen``
 #: makes them.
 CAUSE_GRIDS = (
-    Grid(
-        "cause-baseline",
-        "attribution: today's defaults (BCE, IF, DR γ=4)",
-        CAUSE_METHODS,
-        3,
-        stage="screen",
-    ),
-    Grid(
+    _arm("cause-baseline", "today's defaults (BCE, IF, DR γ=4)", {}, None),
+    _arm(
         "cause-sgd",
-        "attribution: SGD with momentum 0.9 at the learning rate the sgd-lr grid chose, instead of Adam",
-        CAUSE_METHODS,
-        3,
+        "SGD with momentum 0.9 at the learning rate the sgd-lr grid chose, instead of Adam",
         {"optimizer": "sgd", "lr": Chosen("sgd-lr", "lr")},
         Cause.OPTIMIZER,
-        "screen",
     ),
-    Grid(
+    _arm(
         "cause-zero-bias",
-        "attribution: output biases start at zero instead of the class priors",
-        CAUSE_METHODS,
-        3,
+        "output biases start at zero instead of the class priors",
         {"output_bias": "zero"},
         Cause.OUTPUT_BIAS,
-        "screen",
     ),
-    Grid(
+    _arm(
         "cause-clip-frames",
-        "attribution: E2's N_m counted per clip (the paper's text) instead of per data set",
-        CAUSE_METHODS,
-        3,
+        "E2's N_m counted per clip (the paper's text) instead of per data set",
         {"class_frames": "clip"},
         Cause.CLASS_FRAMES,
-        "screen",
     ),
-    Grid(
+    _arm(
         "cause-last-epoch",
-        "attribution: the last epoch of a fixed schedule instead of the best validation epoch",
-        CAUSE_METHODS,
-        3,
+        "the last epoch of a fixed schedule instead of the best validation epoch",
         {"selection": "last", "patience_steps": 0},
         Cause.SELECTION,
-        "screen",
     ),
     Grid(
         "calibration",
@@ -219,8 +206,6 @@ def get_grid(name: str) -> Grid:
     if name not in GRIDS:
         raise ConfigError(f"unknown grid {name!r}; choose {', '.join(GRIDS)}")
     grid = GRIDS[name]
-    if not any(isinstance(v, Chosen) for v in grid.settings.values()):
-        return grid
     settings = {
         k: chosen_value(v.grid, v.setting) if isinstance(v, Chosen) else v
         for k, v in grid.settings.items()
@@ -250,14 +235,13 @@ def run_config(grid: Grid, spec: RunSpec, overrides: dict[str, Any]) -> TrainCon
         When ``overrides`` sets what the grid sets run by run (:data:`PER_RUN`).
     """
     check_overrides(grid, overrides)
+    return _method_config(grid, spec.method, overrides, seed=spec.seed)
+
+
+def _method_config(grid: Grid, method: Method, overrides: dict[str, Any], **more) -> TrainConfig:
     values = merge_settings(grid.settings, overrides)
-    values.update(
-        loss=spec.method.loss,
-        gamma=spec.method.gamma,
-        loss_options=dict(spec.method.loss_options),
-        seed=spec.seed,
-    )
-    return TrainConfig.from_parameters(**values)
+    values.update(loss=method.loss, gamma=method.gamma, loss_options=dict(method.loss_options))
+    return TrainConfig.from_parameters(**values, **more)
 
 
 def check_overrides(grid: Grid, overrides: dict[str, Any]) -> None:
@@ -274,8 +258,9 @@ def check_overrides(grid: Grid, overrides: dict[str, Any]) -> None:
     """
     clash = sorted(set(overrides) & set(PER_RUN))
     if clash:
+        methods = ", ".join(m.key for m in grid.methods)
         raise ConfigError(
-            f"grid {grid.name!r} sets {', '.join(clash)} run by run (methods {grid_methods(grid)}, "
+            f"grid {grid.name!r} sets {', '.join(clash)} run by run (methods {methods}, "
             "seeds 0..N-1 with --seeds N): a shared setting cannot change it; declare a grid "
             "in sedlib/study/grids.py, or train one run with `sedlib train`"
         )
@@ -289,11 +274,4 @@ def check_overrides(grid: Grid, overrides: dict[str, Any]) -> None:
             "cause-baseline for today's defaults), or declare one in sedlib/study/grids.py"
         )
     for method in grid.methods:
-        values = merge_settings(grid.settings, overrides)
-        values.update(loss=method.loss, gamma=method.gamma, loss_options=dict(method.loss_options))
-        TrainConfig.from_parameters(**values)
-
-
-def grid_methods(grid: Grid) -> str:
-    """The grid's method keys, comma-separated."""
-    return ", ".join(m.key for m in grid.methods)
+        _method_config(grid, method, overrides)

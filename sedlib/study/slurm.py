@@ -48,7 +48,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,9 +96,10 @@ def slurm_parameters(settings: dict[str, Any]) -> dict[str, Any]:
     ConfigError
         Naming every unknown name (and listing the known ones), before anything is submitted.
     """
-    executor = _slurm_executor_class()
-    generic = executor._equivalence_dict()
-    valid = executor._valid_parameters()
+    from submitit import SlurmExecutor  # here, not at the top: 50 ms that only SLURM sweeps need
+
+    generic = SlurmExecutor._equivalence_dict()
+    valid = SlurmExecutor._valid_parameters()
     parameters, unknown = {}, []
     for name, value in settings.items():
         bare = name.removeprefix("slurm_")
@@ -113,16 +114,6 @@ def slurm_parameters(settings: dict[str, Any]) -> dict[str, Any]:
             f"submitit's names: {', '.join(known)}"
         )
     return parameters
-
-
-def _slurm_executor_class():
-    try:
-        from submitit import SlurmExecutor
-    except ImportError:  # pragma: no cover - a dependency of sedlib
-        raise ConfigError(
-            "the SLURM executor needs submitit (pip install submitit, a dependency of sedlib)"
-        ) from None
-    return SlurmExecutor
 
 
 # ---------------------------------------------------------------------------- on the node
@@ -284,7 +275,9 @@ class SlurmSweep:
     ) -> list[Task]:
         """One job array: a task per run, or per group of ``members`` runs."""
 
-        executor = _slurm_executor_class()(folder=folder)
+        from submitit import SlurmExecutor
+
+        executor = SlurmExecutor(folder=folder)
         executor.update_parameters(**{"job_name": f"sedlib-{grid}", **self.parameters})
         size = self.members or 1
         groups = [runs[k : k + size] for k in range(0, len(runs), size)]
@@ -323,18 +316,16 @@ def _ledger_lock(folder: Path) -> Iterator[None]:
     """Hold the lock of the ledger; refuse a runs folder whose file system takes no ``flock``."""
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(folder / "tasks.lock", f"the SLURM ledger of {folder.parent}", blocking=True)
-    try:
-        lock.__enter__()
-    except OSError as err:
-        raise ConfigError(
-            f"the runs folder {folder.parent} takes no flock lock ({err}): a SLURM sweep needs a "
-            "file system with locks that hold across nodes (NFSv4, Lustre with -o flock, GPFS); "
-            "nothing was submitted"
-        ) from None
-    try:
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(lock)
+        except OSError as err:
+            raise ConfigError(
+                f"the runs folder {folder.parent} takes no flock lock ({err}): a SLURM sweep needs "
+                "a file system with locks that hold across nodes (NFSv4, Lustre with -o flock, "
+                "GPFS); nothing was submitted"
+            ) from None
         yield
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def read_ledger(folder: Path) -> list[Task]:

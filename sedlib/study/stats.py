@@ -67,9 +67,7 @@ class PairedDifference:
     null: float = 0.0
 
 
-def t_interval(
-    differences, *, null: float = 0.0, confidence: float = CONFIDENCE
-) -> PairedDifference:
+def t_interval(differences, *, null: float = 0.0) -> PairedDifference:
     """:data:`RULE` over one difference per seed.
 
     Differences that are all equal have a zero-width interval; the test then
@@ -90,19 +88,14 @@ def t_interval(
         low = high = mean
         p = 1.0 if mean == null else 0.0
     else:
-        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * error
+        half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * error
         low, high = mean - half, mean + half
         p = float(2 * stats.t.sf(abs(mean - null) / error, n - 1))
     return PairedDifference(mean, low, high, p, n, int((d > 0).sum()), null)
 
 
 def paired_difference(
-    a: pd.Series,
-    b: pd.Series,
-    *,
-    null: float = 0.0,
-    confidence: float = CONFIDENCE,
-    metric: str | None = None,
+    a: pd.Series, b: pd.Series, *, null: float = 0.0, metric: str | None = None
 ) -> PairedDifference:
     """Mean of ``b - a`` over the seeds both have, with :data:`RULE`'s interval and test.
 
@@ -112,8 +105,6 @@ def paired_difference(
         A metric per seed (index: seed) of the baseline and of the challenger.
     null : float
         The difference the test compares with (0: no difference).
-    confidence : float
-        Coverage of the interval.
     metric : str, optional
         The metric compared (default: the Series' name); undefined values follow
         :data:`sedlib.study.summary.UNDEFINED_RULE` (an undefined F counts as 0,
@@ -128,7 +119,7 @@ def paired_difference(
         pd.Series(seed_values(s, metric or s.name), index=s.index) for s in (a, b)
     )
     joined = pd.concat({"a": a, "b": b}, axis=1).dropna()
-    return t_interval(joined["b"] - joined["a"], null=null, confidence=confidence)
+    return t_interval(joined["b"] - joined["a"], null=null)
 
 
 def holm(p_values) -> np.ndarray:
@@ -146,10 +137,9 @@ def holm(p_values) -> np.ndarray:
     p = np.asarray(p_values, dtype=np.float64)
     adjusted = np.full(p.shape, np.nan)
     tested = np.flatnonzero(np.isfinite(p))
-    running = 0.0
-    for rank, i in enumerate(tested[np.argsort(p[tested], kind="stable")]):
-        running = max(running, min(1.0, (len(tested) - rank) * p[i]))
-        adjusted[i] = running
+    order = tested[np.argsort(p[tested], kind="stable")]
+    factors = len(order) - np.arange(len(order))
+    adjusted[order] = np.maximum.accumulate(np.minimum(1.0, factors * p[order]))
     return adjusted
 
 
@@ -215,11 +205,9 @@ def duration_gain_correlation(
     y = stats.rankdata(frame["gain"])
     rho = float(np.corrcoef(x, y)[0, 1]) if y.std() > 0 else 0.0
     rng = np.random.default_rng(seed)
+    x, y = x - x.mean(), y - y.mean()  # a permutation keeps y's mean and norm
     perms = np.array([rng.permutation(y) for _ in range(n_perm)])
-    perm_rho = ((perms - perms.mean(1, keepdims=True)) @ (x - x.mean())) / (
-        np.linalg.norm(perms - perms.mean(1, keepdims=True), axis=1) * np.linalg.norm(x - x.mean())
-        + 1e-300
-    )
+    perm_rho = (perms @ x) / (np.linalg.norm(y) * np.linalg.norm(x) + 1e-300)
     p_value = float((np.sum(np.abs(perm_rho) >= abs(rho) - 1e-12) + 1) / (n_perm + 1))
     return DurationCorrelation(
         rho=rho,

@@ -59,18 +59,17 @@ def parse_method_key(key: str) -> tuple[str, float | None]:
     return key, None
 
 
-def is_f_score(metric: str | None) -> bool:
-    """Whether a result column is an F-score (``macro_f``, ``tuned_micro_f``, ``f:<label>``...).
+def is_f_score(metric) -> bool:
+    """Whether a result column is an F-score (``macro_f``, ``tuned_micro_f``, ``f:<label>``...);
+    False for anything but a string.
 
     Examples
     --------
     >>> is_f_score("micro_f"), is_f_score("tuned_f:fan"), is_f_score("macro_er"), is_f_score(None)
     (True, True, False, False)
     """
-    if not metric:
-        return False
     base = str(metric).split(":", 1)[0].removeprefix("tuned_")
-    return base in ("f", "macro_f", "micro_f")
+    return isinstance(metric, str) and base in ("f", "macro_f", "micro_f")
 
 
 def seed_values(values, metric: str | None = None) -> np.ndarray:
@@ -89,15 +88,13 @@ def seed_values(values, metric: str | None = None) -> np.ndarray:
     x = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce")
     x = x.to_numpy(dtype=np.float64, copy=True)
     x[np.isinf(x)] = np.nan
-    if is_f_score(metric if isinstance(metric, str) else None):
+    if is_f_score(metric):
         x = np.nan_to_num(x, nan=0.0)
     return x
 
 
-def mean_ci(
-    values, confidence: float = 0.95, *, metric: str | None = None
-) -> tuple[float, float, int]:
-    """Mean, half-width of its t confidence interval, and the number of values it is over.
+def mean_ci(values, *, metric: str | None = None) -> tuple[float, float, int]:
+    """Mean, half-width of its 95 % t confidence interval, and the number of values it is over.
 
     :data:`UNDEFINED_RULE` applies (see :func:`seed_values`; ``metric``
     defaults to the Series' name): undefined F-scores count as 0, other
@@ -111,7 +108,7 @@ def mean_ci(
         return float("nan"), float("nan"), 0
     if n == 1:
         return float(x[0]), float("nan"), 1
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / np.sqrt(n)
+    half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)
     return float(x.mean()), float(half), n
 
 
@@ -152,7 +149,7 @@ def with_method(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def summarize(table: pd.DataFrame, metrics=METRICS, confidence: float = 0.95) -> pd.DataFrame:
+def summarize(table: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
     """One row per method: ``<metric>_mean``, ``<metric>_ci`` (half-width), ``<metric>_n`` and ``n_seeds``.
 
     :data:`UNDEFINED_RULE` applies: ``<metric>_n`` is the number of seeds the
@@ -162,14 +159,14 @@ def summarize(table: pd.DataFrame, metrics=METRICS, confidence: float = 0.95) ->
     for method, group in with_method(table).groupby("method", sort=False):
         row = {}
         for metric in metrics:
-            mean, half, n = mean_ci(group[metric], confidence, metric=metric)
+            mean, half, n = mean_ci(group[metric], metric=metric)
             row[f"{metric}_mean"], row[f"{metric}_ci"], row[f"{metric}_n"] = mean, half, n
         row["n_seeds"] = group["seed"].nunique()
         rows[method] = row
     return pd.DataFrame(rows).T
 
 
-def per_class(table: pd.DataFrame, metric: str = "f", confidence: float = 0.95) -> pd.DataFrame:
+def per_class(table: pd.DataFrame, metric: str = "f") -> pd.DataFrame:
     """Per-class mean (and CI half-width) of a per-class metric over seeds; rows labels, columns (method, stat).
 
     ``metric`` is the prefix of the per-class columns of the grid table: ``f``
@@ -185,7 +182,7 @@ def per_class(table: pd.DataFrame, metric: str = "f", confidence: float = 0.95) 
     out = {}
     for method, group in with_method(table).groupby("method", sort=False):
         for column in columns:
-            mean, half, _ = mean_ci(group[column], confidence, metric=column)
+            mean, half, _ = mean_ci(group[column], metric=column)
             out[(method, "mean"), column[len(prefix) :]] = mean
             out[(method, "ci"), column[len(prefix) :]] = half
     frame = pd.Series(out).unstack(0)
