@@ -69,6 +69,7 @@ from sedlib.errors import FolderTakenError
 from sedlib.losses import get_loss, targets_checked_elsewhere
 from sedlib.model import CRNN
 from sedlib.training import checkpoint
+from sedlib.training.config import device_kind
 from sedlib.training.folder import (
     FoldOutcome,
     Interrupted,
@@ -93,6 +94,7 @@ from sedlib.training.preflight import RunPlan, preflight
 from sedlib.training.record import RunRecord
 from sedlib.training.split import FoldData, prepare_fold
 from sedlib.training.stacked import StackedCRNN, StackedOptimizer
+from sedlib.training.threads import cpu_threads
 from sedlib.util.io import read_json, write_json
 from sedlib.util.lock import FileLock
 
@@ -749,6 +751,8 @@ def train_batched(
     with ExitStack() as held:  # whoever trains a run holds its lock, as train() does
         for run_dir in run_dirs:
             held.enter_context(FileLock(training_lock(run_dir), f"the run folder {run_dir}"))
+        kinds = {device_kind(c.device) for c in configs}
+        held.enter_context(cpu_threads(torch.device("cpu" if kinds == {"cpu"} else "cuda")))
         wall_start = time.perf_counter()
         results, folders, everyone = _members_of(configs, run_dirs, dataset, progress)
         todo = [m for m in everyone if not m.finished]

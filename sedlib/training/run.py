@@ -34,6 +34,7 @@ from sedlib.training.loop import fit, make_optimizer
 from sedlib.training.preflight import RunPlan, preflight
 from sedlib.training.record import RunRecord
 from sedlib.training.split import FoldPlan, prepare_fold
+from sedlib.training.threads import cpu_threads
 
 __all__ = [
     "CLAIM",
@@ -89,7 +90,7 @@ def train(
     if finished is not None:
         return finished
     preflight(plan, folder.path, progress=progress)
-    with folder.lock:
+    with folder.lock, cpu_threads(plan.device):
         finished = folder.finished()  # by the trainer that held the lock
         if finished is not None:
             return finished
