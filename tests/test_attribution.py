@@ -204,14 +204,17 @@ def test_superseded_and_mixed_result_sets_carry_no_verdict():
 # ---------------------------------------------------------------------------- error rates
 def study_noise() -> float:
     """The per-run noise of macro F (points) in the committed baselines: the spread of their
-    per-seed gaps to BCE over √2 (a gap is the difference of two runs)."""
+    per-seed gaps to BCE over √2 (a gap is the difference of two runs). A set still being
+    swept (a method without runs yet, or one seed) tells nothing of the spread."""
     from sedlib.study.findings import gap_by_seed
 
-    spreads = [
-        gap_by_seed(s.table, c, "macro_f").std(ddof=1)
+    gaps = [
+        gap_by_seed(s.table, c, "macro_f")
         for s in load_ladder("cause-baseline")
         for c in ("inverse_frequency", "duration_robust-g4")
+        if {"bce", c} <= set(s.table["method"])
     ]
+    spreads = [g.std(ddof=1) for g in gaps if len(g) >= 2]
     return float(np.sqrt(np.mean(np.square(spreads))) / np.sqrt(2))
 
 
