@@ -146,9 +146,14 @@ def wait_for(driver, timeout: float, what: str, condition: Callable, state: Call
         pytest.fail(f"JupyterLab: no {what} after {timeout} s {state()}".rstrip())
 
 
-def kernel_idle(driver) -> bool:
+def kernel_status(driver) -> str | None:
+    """The notebook's kernel status as its execution indicator shows it (idle, busy, ...)."""
     status = driver.find_elements("css selector", ".jp-Notebook-ExecutionIndicator")
-    return bool(status) and status[0].get_attribute("data-status") == "idle"
+    return status[0].get_attribute("data-status") if status else None
+
+
+def kernel_idle(driver) -> bool:
+    return kernel_status(driver) == "idle"
 
 
 def kernel_started(driver) -> bool:
@@ -188,8 +193,8 @@ def start_all_cells(driver, tries: int = 3) -> None:
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def started(d) -> bool:
-        return not kernel_idle(d) or any(c["count"] for c in code_cells(d))
+    def started(d) -> bool:  # a status other than busy (e.g. while the page loads) is no start
+        return kernel_status(d) == "busy" or any(c["count"] for c in code_cells(d))
 
     for _ in range(tries):
         run_all_cells(driver)
