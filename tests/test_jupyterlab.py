@@ -156,16 +156,23 @@ def kernel_idle(driver) -> bool:
     return kernel_status(driver) == "idle"
 
 
-def kernel_started(driver) -> bool:
-    """Idle kernel for the opened notebook; a "Select Kernel" dialog (JupyterLab asks when the
-    kernel is slow to start on a loaded machine) is answered with its default, the notebook's kernel."""
+def answer_kernel_dialog(driver) -> bool:
+    """Answer a "Select Kernel" dialog with its default, the notebook's kernel; True if one was open.
+
+    JupyterLab asks when the kernel is slow to start on a loaded machine, also after the
+    kernel showed idle: the dialog then swallows a Run All Cells request."""
     for dialog in driver.find_elements("css selector", ".jp-Dialog"):
         if "kernel" in dialog.text.lower():
             accept = dialog.find_elements("css selector", ".jp-mod-accept")
             if accept:
                 accept[0].click()
-            return False
-    return kernel_idle(driver)
+            return True
+    return False
+
+
+def kernel_started(driver) -> bool:
+    """Idle kernel for the opened notebook, no "Select Kernel" dialog open (it is answered)."""
+    return not answer_kernel_dialog(driver) and kernel_idle(driver)
 
 
 def code_cells(driver) -> list[dict]:
@@ -190,18 +197,21 @@ def run_all_cells(driver) -> None:
 
 def start_all_cells(driver, tries: int = 3) -> None:
     """Run All Cells until the kernel takes them (a loaded JupyterLab can drop the first request)."""
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import ElementClickInterceptedException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     def started(d) -> bool:  # a status other than busy (e.g. while the page loads) is no start
+        if answer_kernel_dialog(d):  # it swallowed the request: click again
+            raise TimeoutException("a Select Kernel dialog was open")
         return kernel_status(d) == "busy" or any(c["count"] for c in code_cells(d))
 
     for _ in range(tries):
-        run_all_cells(driver)
         try:
+            WebDriverWait(driver, 60).until(lambda d: not answer_kernel_dialog(d))
+            run_all_cells(driver)
             WebDriverWait(driver, 60).until(started)
             return
-        except TimeoutException:
+        except (TimeoutException, ElementClickInterceptedException):  # a dialog took the click
             continue
     pytest.fail(f"JupyterLab: Run All Cells started no cell in {tries} tries of 60 s")
 
