@@ -73,3 +73,22 @@ def tut_meta_dir() -> Path:
 def results_dir() -> Path:
     """Folder of aggregated results (``<data root>/results``)."""
     return data_root() / "results"
+
+
+def env_count(name: str, meaning: str, unset: str) -> int | None:
+    """The whole number of at least 1 in the environment variable ``name``; None when it is unset.
+
+    Raises
+    ------
+    ConfigError
+        Naming the variable, what it means (``meaning``) and what leaving it
+        unset does (``unset``), when it is not a whole number of at least 1.
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(
+            f"{name} must be a whole number of at least 1 ({meaning}), got {text!r}; {unset}"
+        )
+    return int(text)

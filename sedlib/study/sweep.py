@@ -51,7 +51,7 @@ from typing import Any, Protocol
 
 from sedlib.data.registry import canonical_name, get_dataset
 from sedlib.errors import ConfigError, SedlibError, StateError
-from sedlib.settings import data_root, pin_paths
+from sedlib.settings import data_root, env_count, pin_paths
 from sedlib.study.aggregate import aggregate, data_facts
 from sedlib.study.extension import extend_runs
 from sedlib.study.grids import RunSpec, get_grid, grid_runs, run_config
@@ -333,19 +333,11 @@ def batched_members() -> int | None:
     ConfigError
         Naming the variable, when it is not a whole number of at least 1.
     """
-    text = os.environ.get(BATCHED_MEMBERS, "").strip()
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 1:
-        raise ConfigError(
-            f"{BATCHED_MEMBERS} must be a whole number of at least 1 (the most runs trained "
-            f"as one stacked model), got {text!r}; unset it for no cap; no run was started"
-        )
-    return value
+    return env_count(
+        BATCHED_MEMBERS,
+        "the most runs trained as one stacked model",
+        "unset it for no cap; no run was started",
+    )
 
 
 def _train_batched(runs: list[PlannedRun], on_record=None) -> list:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import torch
 
-from sedlib.errors import ConfigError
+from sedlib.settings import env_count
 
 #: The environment variable that sets a CPU training's threads.
 THREADS = "SEDLIB_THREADS"
@@ -32,14 +32,9 @@ def training_threads() -> int | None:
     ConfigError
         Naming the variable, when it is not a whole number of at least 1.
     """
-    text = os.environ.get(THREADS, "").strip()
-    if text:
-        if not text.isdigit() or int(text) < 1:
-            raise ConfigError(
-                f"{THREADS} must be a whole number of at least 1 (the CPU threads of one "
-                f"training), got {text!r}; unset it for one thread"
-            )
-        return int(text)
+    threads = env_count(THREADS, "the CPU threads of one training", "unset it for one thread")
+    if threads is not None:
+        return threads
     return None if os.environ.get("OMP_NUM_THREADS", "").strip() else 1
 
 
