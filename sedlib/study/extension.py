@@ -48,16 +48,17 @@ def _candidates(run: PlannedRun) -> list[tuple[int, Path, dict]]:
     """(budget, folder, claim) of each run folder in the grid that ``run`` extends, largest budget first."""
     pattern = re.compile(rf"{re.escape(run.spec.name)}-[0-9a-f]{{12}}")
     grid = run.folder.parent
+    kind = device_kind(run.config.device)
+    planned = run.config.resolved(kind)
     found = []
     for folder in [*grid.iterdir(), *(grid / ".work").glob("*")]:
         if not pattern.fullmatch(folder.name) or not (folder / CLAIM).is_file():
             continue
         claim = read_json(folder / CLAIM, "run claim")
         resolved = claim["resolved"]
-        if not extends(resolved, run.config.resolved(device_kind(run.config.device))):
+        if not extends(resolved, planned):
             continue
         old = replace(run.config, **{BUDGET: resolved[BUDGET]})
-        kind = device_kind(run.config.device)
         if old.identity(kind, claim["data"]) != claim["identity"]:
             continue  # another data set, or a folder that is not what its claim says
         if run.config.identity(kind, claim["data"]) != run.identity:
