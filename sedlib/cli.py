@@ -264,15 +264,17 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, calle
         force=args.force,
         caller=caller,
         extend_budget=args.extend_budget,
+        only=[p for text in args.runs or () for p in text.split(",") if p],
     )
 
 
 def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
     """The result set of the finished runs (the command that made them is kept); and the runs planned."""
 
-    if args.shard:
+    if args.shard or args.runs:
+        option = "--shard" if args.shard else "--runs"
         raise SystemExit(
-            "--shard cannot be used with --aggregate-only: aggregating collects the finished "
+            f"{option} cannot be used with --aggregate-only: aggregating collects the finished "
             "runs of the whole grid (run it once, after the shards)"
         )
     dataset = get_dataset(args.dataset, create=False)
@@ -522,6 +524,13 @@ def _add_sweep_execution_options(sw) -> None:
     )
     sw.add_argument(
         "--shard", default=None, help="i/n: run every n-th run from the i-th (cluster array jobs)"
+    )
+    sw.add_argument(
+        "--runs",
+        action="append",
+        metavar="PATTERN[,PATTERN...]",
+        help="run only the runs whose name matches a shell pattern, e.g. 'duration_robust-g1-*' "
+        "(repeatable; sharded after the choice; the results still collect the whole grid)",
     )
     sw.add_argument(
         "--aggregate-only",

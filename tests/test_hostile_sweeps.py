@@ -426,6 +426,8 @@ def test_aggregate_only_refuses_shard_and_nothing_finished_and_keeps_created_by(
 ):
     with pytest.raises(SystemExit, match="--shard cannot be used with --aggregate-only"):
         main(sweep_args(tiny, "--aggregate-only", "--shard", "0/4"))
+    with pytest.raises(SystemExit, match="--runs cannot be used with --aggregate-only"):
+        main(sweep_args(tiny, "--aggregate-only", "--runs", "bce-*"))
     monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path / "empty"))
     assert main(sweep_args(tiny, "--aggregate-only")) == 1
     assert "none of the 2 planned runs has finished" in capsys.readouterr().err
@@ -435,6 +437,29 @@ def test_aggregate_only_refuses_shard_and_nothing_finished_and_keeps_created_by(
     assert "--aggregate-only" not in made_by and "--seeds 2" in made_by
     assert main(sweep_args(tiny, "--seeds", "2", "--aggregate-only")) == 0
     assert json.loads(path.read_text())["header"]["created_by"] == made_by
+
+
+def test_runs_chooses_the_runs_that_train_and_the_results_collect_the_grid(
+    tiny, two_seeds, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path / "fresh"))
+    refused = sweep_args(tiny, "--seeds", "2", "--runs", "bce-s7,dr-*", "--runs", "bce-s0")
+    assert main(refused) == 1
+    assert "(--runs) bce-s7, dr-* match no run of the grid" in capsys.readouterr().err
+    assert not (tmp_path / "fresh" / "runs").exists()  # refused before anything is written
+    assert main(sweep_args(tiny, "--seeds", "2", "--runs", "bce-s1,duration_robust-*")) == 0
+    finished = sorted(
+        p.name.rsplit("-", 1)[0] for p in (tmp_path / "fresh/runs/smoke").glob("*-s*")
+    )
+    assert finished == ["bce-s1", "duration_robust-g1-s0", "duration_robust-g1-s1"]
+    assert "3 of 4 planned runs finished" in capsys.readouterr().out
+    # a shard of the chosen runs: the one left, bce-s0, and none of the three again
+    assert main(sweep_args(tiny, "--seeds", "2", "--runs", "bce-*", "--shard", "0/2")) == 0
+    (csv,) = (tmp_path / "fresh/results/smoke").glob("*.csv")
+    columns = ["run", "identity", "steps_run", "macro_f", "micro_f", "macro_er", "micro_er"]
+    in_parts = pd.read_csv(csv)[columns].sort_values("run", ignore_index=True)
+    at_once = pd.read_csv(next((two_seeds / "results/smoke").glob("*.csv")))[columns]
+    pd.testing.assert_frame_equal(in_parts, at_once.sort_values("run", ignore_index=True))
 
 
 def test_jobs_0_is_refused_naming_the_option(tiny, two_seeds, tmp_path, monkeypatch, capsys):

@@ -39,11 +39,12 @@ checkout keeps its book nor how options are spelled on the command line.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -472,6 +473,7 @@ def run_grid(
     force: bool = False,
     caller: SweepCaller | None = None,
     extend_budget: bool = False,
+    only: Sequence[str] = (),
 ) -> ResultSet | None:
     """Execute the grid's unfinished runs (those of this shard) and aggregate the finished ones.
 
@@ -513,6 +515,10 @@ def run_grid(
     extend_budget : bool
         Continue each unstarted run from the same run under a smaller
         ``max_steps`` in the grid's folder (:mod:`sedlib.study.extension`).
+    only : sequence of str
+        Shell patterns of run names (e.g. ``duration_robust-g1-*``): only the
+        runs they match execute (and are sharded); the aggregate still collects
+        every finished run of the grid. A pattern that matches no run is refused.
 
     Returns
     -------
@@ -539,7 +545,7 @@ def run_grid(
     runs_root = Path(runs_root).absolute() if runs_root else None
     results_root = Path(results_root).absolute() if results_root else None
     planned = plan_grid(grid, dataset=ds, seeds=seeds, overrides=overrides, runs_root=runs_root)
-    mine = [r for k, r in enumerate(planned) if k % shard[1] == shard[0]]
+    mine = [r for k, r in enumerate(select_runs(planned, only)) if k % shard[1] == shard[0]]
     restore_stored(mine, results_root)
     if extend_budget:
         extend_runs(mine)
@@ -603,6 +609,20 @@ def _execute_all(
             pool.shutdown(wait=True)
     _log_outcomes(grid, messages)
     return failures
+
+
+def select_runs(planned: list[PlannedRun], patterns: Sequence[str]) -> list[PlannedRun]:
+    """The runs whose name matches one of ``patterns`` (all runs when there is none)."""
+    if not patterns:
+        return planned
+    names = [r.spec.name for r in planned]
+    unmatched = [p for p in patterns if not fnmatch.filter(names, p)]
+    if unmatched:
+        raise ConfigError(
+            f"run patterns (--runs) {', '.join(unmatched)} match no run of the grid (its runs: "
+            f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''})"
+        )
+    return [r for r in planned if any(fnmatch.fnmatchcase(r.spec.name, p) for p in patterns)]
 
 
 def check_outputs(grid: str, planned: list[PlannedRun], results_root: Path | None) -> None:
