@@ -5,6 +5,11 @@ layers of ``tests/test_architecture.py``: the science core, then data,
 evaluation, training, study, report and the front ends) and the total; the
 issues report the package's size with it, before and after a change
 (``git stash`` or a worktree of the base gives the "before").
+
+``python tools/count_lines.py --since REV`` prints, for each commit after
+``REV`` that changed ``sedlib/`` (merges left out), the code lines it added
+against its first parent, so that a round's growth can be told apart by the
+change that made it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from __future__ import annotations
 import argparse
 import ast
 import io
+import subprocess
+import tarfile
+import tempfile
 import tokenize
 from collections import Counter
 from pathlib import Path
@@ -65,10 +73,38 @@ def count(root: Path = ROOT) -> Counter:
     return found
 
 
+def git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True).stdout
+
+
+def count_at(rev: str) -> int:
+    """sedlib's code lines in all at commit ``rev``."""
+    with tempfile.TemporaryDirectory() as folder:
+        with tarfile.open(fileobj=io.BytesIO(git("archive", rev, "sedlib"))) as archive:
+            archive.extractall(folder, filter="data")
+        return sum(count(Path(folder)).values())
+
+
+def per_commit(since: str) -> None:
+    """Each non-merge commit after ``since`` that changed sedlib: its code lines added, then the sum."""
+    commits = git("rev-list", "--reverse", "--no-merges", f"{since}..HEAD", "--", "sedlib")
+    total = 0
+    for commit in commits.decode().split():
+        delta = count_at(commit) - count_at(f"{commit}^")
+        total += delta
+        subject = git("log", "-1", "--format=%s", commit).decode().strip()
+        print(f"{delta:+6d}  {commit[:7]}  {subject[:100]}")
+    print(f"{total:+6d}  in all ({count_at(since)} at {since}, {count_at('HEAD')} now)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="a checkout (default: this one)")
-    found = count(parser.parse_args().root)
+    parser.add_argument("--since", help="list the lines each commit after this one added")
+    args = parser.parse_args()
+    if args.since:
+        return per_commit(args.since)
+    found = count(args.root)
     for name, lines in sorted(found.items(), key=lambda item: -item[1]):
         print(f"{lines:6d}  {name}")
     print(f"{sum(found.values()):6d}  sedlib in all")
