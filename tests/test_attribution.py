@@ -199,6 +199,18 @@ def test_superseded_and_mixed_result_sets_carry_no_verdict():
     arm.header["one_training_code"] = True  # a recorded check found the versions equal
     (found,) = judge([arm_finding(Cause.OUTPUT_BIAS, "z", base, arm, "inverse_frequency")])
     assert found.verdict is Verdict.EXPLAINS
+    # seeds trained by the two engines with dropout on drew different masks: no claim rests on them
+    engines = {"bce-s0": {"engine": "batched"}, "bce-s1": {}}
+    arm.runs = {
+        n: {"timing": t, "resolved": {"model": {"dropout": 0.3}}} for n, t in engines.items()
+    }
+    assert arm.engines == {"batched": ["bce-s0"], "single": ["bce-s1"]} and arm.mixed_engines
+    (found,) = judge([arm_finding(Cause.OUTPUT_BIAS, "z", base, arm, "inverse_frequency")])
+    assert found.evidence.problems == {Problem.MIXED_ENGINES} and found.verdict is Verdict.NONE
+    for run in arm.runs.values():  # without dropout the engines train the same numbers
+        run["resolved"]["model"]["dropout"] = 0.0
+    (found,) = judge([arm_finding(Cause.OUTPUT_BIAS, "z", base, arm, "inverse_frequency")])
+    assert not arm.mixed_engines and found.verdict is Verdict.EXPLAINS
 
 
 # ---------------------------------------------------------------------------- error rates

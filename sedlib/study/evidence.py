@@ -11,7 +11,8 @@ seed by seed. It rests only on runs that trained and result sets that say so:
   makes the comparison invalid: a model that predicts nothing explains nothing;
 - a result set aggregated before the convergence criterion is *superseded*,
   and one whose runs span more than one training-code version is *mixed*
-  (unless a recorded check says the versions are equivalent): neither enters;
+  (unless a recorded check says the versions are equivalent), or whose runs
+  were trained by both engines with dropout on (different masks): none enters;
 - a comparison needs at least :data:`MIN_SEEDS` paired seeds.
 """
 
@@ -36,13 +37,16 @@ class Problem(Enum):
 
     SUPERSEDED = "superseded"  # aggregated before the convergence criterion
     MIXED_CODE = "mixed code"  # runs of more than one training-code version
+    MIXED_ENGINES = "mixed engines"  # runs of the single and the batched engine, with dropout
     NOT_CONVERGED = "not converged"  # some runs did not converge: their seeds left out
     NO_EVENTS = "a model marks no event"  # a run marks (almost) no event: the comparison is invalid
     FEW_SEEDS = "too few seeds"  # fewer than MIN_SEEDS paired seeds remain
 
 
 #: Problems that make a comparison invalid whatever its seeds.
-BLOCKING = frozenset({Problem.SUPERSEDED, Problem.MIXED_CODE, Problem.NO_EVENTS})
+BLOCKING = frozenset(
+    {Problem.SUPERSEDED, Problem.MIXED_CODE, Problem.MIXED_ENGINES, Problem.NO_EVENTS}
+)
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,12 @@ class Evidence:
 
 
 def set_problems(result: ResultSet) -> set[Problem]:
-    """What keeps a whole result set out of claims (superseded, mixed code)."""
-    found = {Problem.SUPERSEDED: result.superseded, Problem.MIXED_CODE: result.mixed_code}
+    """What keeps a whole result set out of claims (superseded, mixed code or engines)."""
+    found = {
+        Problem.SUPERSEDED: result.superseded,
+        Problem.MIXED_CODE: result.mixed_code,
+        Problem.MIXED_ENGINES: result.mixed_engines,
+    }
     return {problem for problem, holds in found.items() if holds}
 
 

@@ -234,6 +234,23 @@ class ResultSet:
         return len(self.code_versions) > 1 and not self.header.get("one_training_code", False)
 
     @property
+    def engines(self) -> dict[str, list[str]]:
+        """Training engine (``single``, ``batched``) -> run names."""
+        found: dict[str, list[str]] = {}
+        for name, run in sorted(self.runs.items()):
+            found.setdefault(run.get("timing", {}).get("engine", "single"), []).append(name)
+        return found
+
+    @property
+    def mixed_engines(self) -> bool:
+        """Runs of both engines with dropout on: their masks come from different generators, so
+        the seeds of one method are not the same trainings (:mod:`sedlib.training.batched`)."""
+        dropout = {
+            r.get("resolved", {}).get("model", {}).get("dropout") for r in self.runs.values()
+        }
+        return len(self.engines) > 1 and dropout != {0.0}
+
+    @property
     def command(self) -> str:
         """The command that reproduces these runs today (it may differ from the one that made them)."""
         return self.header.get("reproduce_with", self.header["created_by"])
