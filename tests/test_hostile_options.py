@@ -60,6 +60,13 @@ def error_line(capsys) -> str:
 
 
 # ---------------------------------------------------------------------------- options a run would drop
+def test_the_default_executor_is_papermill_with_a_notebook_and_batched_without(tiny, no_sweep):
+    args = ["sweep", "--grid", "smoke", "--dataset", str(tiny.audio_dir), *M]
+    assert main(args) == 0 and main([*args, "--notebook", str(TRAINING_NOTEBOOK)]) == 0
+    assert [call["executor"] for call in no_sweep] == ["batched", "papermill"]
+    assert no_sweep[1]["caller"].notebook == TRAINING_NOTEBOOK.absolute()
+
+
 @pytest.mark.parametrize(
     ("options", "named"),
     [
@@ -80,9 +87,8 @@ def test_an_option_the_executor_would_ignore_is_refused(tiny, options, named, no
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ([], "--executor papermill (the default) executes the training notebook: give it with "
-         "--notebook PATH (in a checkout: --notebook book/03_training.ipynb)"),
-        (["--executor", "papermill"], "give it with --notebook PATH"),
+        (["--executor", "papermill"], "--executor papermill executes the training notebook: "
+         "give it with --notebook PATH (in a checkout: --notebook book/03_training.ipynb)"),
         (["--notebook", "nowhere.ipynb"], "--notebook nowhere.ipynb: "),
     ],
 )  # fmt: skip

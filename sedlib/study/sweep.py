@@ -327,7 +327,8 @@ BATCHED_MEMBERS = "SEDLIB_BATCHED_MEMBERS"
 
 
 def batched_members() -> int | None:
-    """The cap :data:`BATCHED_MEMBERS` sets on a group's members; None when unset (no cap).
+    """The cap :data:`BATCHED_MEMBERS` sets on a group's members; None when unset (the
+    engine's own: what fits on CUDA, 4 on a CPU).
 
     Raises
     ------
@@ -337,7 +338,7 @@ def batched_members() -> int | None:
     return env_count(
         BATCHED_MEMBERS,
         "the most runs trained as one stacked model",
-        "unset it for no cap; no run was started",
+        "unset it for the engine's own (what fits on CUDA, 4 on a CPU); no run was started",
     )
 
 
@@ -345,7 +346,7 @@ def _train_batched(runs: list[PlannedRun], on_record=None) -> list:
     """:func:`sedlib.training.batched.train_batched` for ``runs``, in their work folders.
 
     :data:`BATCHED_MEMBERS` caps the members of a group (default: what
-    fits the free memory on CUDA, all on a CPU); ``on_record(k, record)`` is
+    fits the free memory on CUDA, 4 on a CPU); ``on_record(k, record)`` is
     called as soon as ``runs[k]`` has its record.
     """
 
