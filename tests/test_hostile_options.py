@@ -113,6 +113,28 @@ def test_a_bad_batched_members_cap_is_named_before_any_run(tiny, tmp_path, monke
     assert not (tmp_path / "runs" / "smoke" / ".work").exists()
 
 
+@pytest.mark.parametrize(
+    ("device", "variable", "cap"), [("cpu", None, 4), ("cuda", None, None), ("cpu", "7", 7)]
+)
+def test_a_sweeps_cpu_group_holds_4_members_unless_the_variable_says(
+    device, variable, cap, tmp_path, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from sedlib.training.config import TrainConfig
+
+    if variable:
+        monkeypatch.setenv("SEDLIB_BATCHED_MEMBERS", variable)
+    else:
+        monkeypatch.delenv("SEDLIB_BATCHED_MEMBERS", raising=False)
+    seen = {}
+    monkeypatch.setattr(sweep, "get_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(sweep, "train_batched", lambda *a, **k: seen.update(k))
+    run = SimpleNamespace(config=TrainConfig(device=device), work=tmp_path, folder=tmp_path / "r")
+    sweep._train_batched([run])
+    assert seen["max_members"] == cap
+
+
 def test_the_other_variables_are_named(tmp_path, monkeypatch):
     from sedlib.data.registry import get_dataset
     from sedlib.settings import data_root

@@ -327,8 +327,8 @@ BATCHED_MEMBERS = "SEDLIB_BATCHED_MEMBERS"
 
 
 def batched_members() -> int | None:
-    """The cap :data:`BATCHED_MEMBERS` sets on a group's members; None when unset (the
-    engine's own: what fits on CUDA, 4 on a CPU).
+    """The cap :data:`BATCHED_MEMBERS` sets on a group's members; None when unset (then
+    a sweep's group holds what fits on CUDA, :data:`CPU_MEMBERS` on a CPU).
 
     Raises
     ------
@@ -338,24 +338,32 @@ def batched_members() -> int | None:
     return env_count(
         BATCHED_MEMBERS,
         "the most runs trained as one stacked model",
-        "unset it for the engine's own (what fits on CUDA, 4 on a CPU); no run was started",
+        "unset it for the default (what fits on CUDA, 4 on a CPU); no run was started",
     )
+
+
+#: Members of a sweep's group on a CPU: on one thread, 59 clips/s at 4, 54-57 at 2, 3 and 5,
+#: 48 at 8 (``benchmarks/RESULTS.md``, "Two cores for the CPU rung"); beyond 4 the caches set the rate.
+CPU_MEMBERS = 4
 
 
 def _train_batched(runs: list[PlannedRun], on_record=None) -> list:
     """:func:`sedlib.training.batched.train_batched` for ``runs``, in their work folders.
 
     :data:`BATCHED_MEMBERS` caps the members of a group (default: what
-    fits the free memory on CUDA, 4 on a CPU); ``on_record(k, record)`` is
+    fits the free memory on CUDA, :data:`CPU_MEMBERS` on a CPU); ``on_record(k, record)`` is
     called as soon as ``runs[k]`` has its record.
     """
 
+    cap = batched_members()
+    if cap is None and device_kind(runs[0].config.device) == "cpu":
+        cap = CPU_MEMBERS
     return train_batched(
         [r.config for r in runs],
         [r.work for r in runs],
         dataset=get_dataset(runs[0].config.dataset, progress=False),
         groups_dir=runs[0].folder.parent / ".work" / ".batched",
-        max_members=batched_members(),
+        max_members=cap,
         on_record=on_record,
     )
 

@@ -574,23 +574,17 @@ def _outcome(group: _Group, i: int) -> FoldOutcome | Interrupted | Exception | N
     return member.run.load_fold(member.fold, member.data)
 
 
-#: Members of a group on a CPU: on one thread 59 clips/s at 4, 54-57 at 2, 3 and 5, 48 at 8.
-CPU_MEMBERS = 4
-
-
 def group_size(
     member: Member, device: torch.device, gru: str = "cell", fraction: float = 0.8
 ) -> int | None:
-    """Members per group: what fits in ``fraction`` of the free device memory (CUDA); on a CPU
-    :data:`CPU_MEMBERS`, the fastest group on one thread (beyond it the caches set the rate:
-    ``benchmarks/RESULTS.md``, "Two cores for the CPU rung").
+    """Members per group that fit in ``fraction`` of the free device memory (CUDA); None (no limit) on a CPU.
 
     The device memory of one more member is measured in a training step of
     ``member``'s shape: one step of a 1-member and of a 3-member group on
     random clips, half the difference of their peaks.
     """
     if device.type != "cuda":
-        return CPU_MEMBERS
+        return None
     config = member.config
     peaks = []
     for m in (1, 3):
@@ -735,7 +729,7 @@ def train_batched(
     groups_dir : Path, optional
         Where the groups' checkpoints live (default: ``.batched`` beside the first run folder).
     max_members : int, optional
-        Members per group; default: what fits the free memory on CUDA, 4 on a CPU.
+        Members per group; default: what fits the free memory on CUDA, all on a CPU.
     gru : {"cell", "loop"}
         The recurrent layer's implementation.
     progress : bool
