@@ -203,7 +203,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise ConfigError("--set dataset=...: give the data set with --dataset")
     check_overrides(get_grid(args.grid), overrides)  # before any data is made or run started
     args.dataset = canonical_name(args.dataset)
-    command = shlex.join(["sedlib", *args.argv]) if args.record_command else None
+    command = shlex.join(["sedlib", *set_command(args.argv)]) if args.record_command else None
     notebook = args.notebook
     if args.executor == "papermill" and not args.aggregate_only:
         notebook = training_notebook(notebook)
@@ -226,6 +226,27 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         f"finished -> {result.path}"
     )
     return 0
+
+
+#: Sweep options that choose what one process trains, not what the runs are.
+PROCESS_OPTIONS = ("--shard", "--runs", "--extend-budget")
+
+
+def set_command(argv: Sequence[str]) -> list[str]:
+    """``argv`` of a sweep without :data:`PROCESS_OPTIONS`: the command that makes the whole set.
+
+    >>> set_command(["sweep", "--grid", "paper", "--shard", "0/2", "--runs=bce-*", "--extend-budget"])
+    ['sweep', '--grid', 'paper']
+    """
+    kept, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in PROCESS_OPTIONS:
+            skip = word != "--extend-budget"  # the others take a value
+        elif not word.startswith(tuple(f"{option}=" for option in PROCESS_OPTIONS)):
+            kept.append(word)
+    return kept
 
 
 def _check_executor_options(args: argparse.Namespace) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -456,6 +457,8 @@ def test_runs_chooses_the_runs_that_train_and_the_results_collect_the_grid(
     # a shard of the chosen runs: the one left, bce-s0, and none of the three again
     assert main(sweep_args(tiny, "--seeds", "2", "--runs", "bce-*", "--shard", "0/2")) == 0
     (csv,) = (tmp_path / "fresh/results/smoke").glob("*.csv")
+    made_by = json.loads(csv.with_suffix(".json").read_text())["header"]["created_by"]
+    assert made_by == shlex.join(["sedlib", *sweep_args(tiny, "--seeds", "2")])  # the whole set's
     columns = ["run", "identity", "steps_run", "macro_f", "micro_f", "macro_er", "micro_er"]
     in_parts = pd.read_csv(csv)[columns].sort_values("run", ignore_index=True)
     at_once = pd.read_csv(next((two_seeds / "results/smoke").glob("*.csv")))[columns]
