@@ -278,6 +278,25 @@ def test_an_arm_that_closes_the_gap_is_found_with_ten_seeds():
     assert sum(f.verdict in (Verdict.EXPLAINS, Verdict.PARTLY) for f in still) <= 0.05 * len(still)
 
 
+def test_the_findings_tool_prints_the_tables_of_the_chapters(tmp_path):
+    """tools/findings.py: the closing notes' before/after tables, from the book's own tables."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    paper = make_set("paper", {**BASE, "duration_robust-g1": 0.22}, seeds=10)
+    base = make_set("cause-baseline", BASE)
+    arm = make_set("cause-zero-bias", {**BASE, "inverse_frequency": 0.12}, seed=1)
+    write_sets(tmp_path, paper, base, arm)
+    root = Path(__file__).resolve().parents[1]
+    tool = [sys.executable, "tools/findings.py", "--results", str(tmp_path)]
+    out = subprocess.run(tool, cwd=root, capture_output=True, text=True, check=True).stdout
+    gaps = [line for line in out.splitlines() if "| IF − BCE |" in line]
+    assert len(gaps) == 2 and all("| 10 |" in line and line.endswith("| no |") for line in gaps)
+    assert "| 2. output bias: zero-bias |" in out and "| explains |" in out
+    assert "| DR γ=1 | 22.0 ± " in out  # chapter 06: the paper set's γ = 1, in percent
+
+
 # ---------------------------------------------------------------------------- rungs and causes 5, 6
 def test_arms_are_matched_to_the_baseline_of_their_rung(tmp_path):
     base = make_set("cause-baseline", BASE)
