@@ -58,3 +58,13 @@ def test_a_mixed_set_is_one_experiment_only_with_a_recorded_equal_check(tmp_path
     assert not equivalent(["ast1:a", "ast1:b", "ast1:c"], tmp_path)
     write_json(tmp_path / FOLDER / check_name("ast1:a", "ast1:c"), {"equal": False})
     assert not equivalent(["ast1:a", "ast1:c"], tmp_path) and not equivalent(["unknown"], tmp_path)
+
+
+def test_the_equivalence_probe_trains_with_the_default_dropout():
+    """A probe without dropout would call two versions equal whose masks differ (the study's runs
+    train with dropout 0.3)."""
+    from sedlib.study.equivalence import PROBE_SETTINGS
+    from sedlib.training.config import TrainConfig
+
+    default = TrainConfig().resolved("cpu")["model"]["dropout"]
+    assert default > 0 and PROBE_SETTINGS["model"]["dropout"] == default

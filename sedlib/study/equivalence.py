@@ -24,7 +24,8 @@ from sedlib.util.io import read_json
 FOLDER = "code-equivalence"
 
 #: The probe: one run of each loss family, single and batched engines, folds of unequal
-#: length, through the warm-up, selection and early stopping (a narrow model, seconds a run).
+#: length, through the warm-up, selection and early stopping (a narrow model, seconds a run),
+#: with the default dropout, so that a change to either engine's masks is seen.
 PROBE: list[dict[str, Any]] = [
     {"loss": "bce", "seed": 0},
     {"loss": "inverse_frequency", "seed": 1, "class_frames": "clip", "output_bias": "zero"},
@@ -37,7 +38,7 @@ PROBE_SETTINGS: dict[str, Any] = {
     "max_steps": 12,
     "warmup_steps": 4,
     "patience_steps": 4,
-    "model": {"channels": 4, "gru_units": 8, "fc_units": 8, "dropout": 0.0},
+    "model": {"channels": 4, "gru_units": 8, "fc_units": 8, "dropout": 0.3},
 }
 
 
