@@ -528,7 +528,7 @@ def _add_sweep_execution_options(sw) -> None:
         default=None,
         help="batched: every run at once in this process as stacked models "
         "(sedlib.training.batched; the default without --notebook: on one CPU thread a group of "
-        "4-5 trains 1.3x the clips of one run, and on 2 cores two such sweeps, --shard 0/2 and "
+        "4 trains 1.3x the clips of one run, and on 2 cores two such sweeps, --shard 0/2 and "
         "1/2, train 1.6x what one sweep on 2 threads does); papermill: each run executes the "
         "training notebook (--notebook; the default with it); python: `sedlib train` in its own "
         "process (no Jupyter needed); "
