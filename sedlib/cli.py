@@ -288,8 +288,18 @@ def _sweep(args: argparse.Namespace, overrides: dict, command: str | None, calle
         force=args.force,
         caller=caller,
         extend_budget=args.extend_budget,
-        only=[p for text in args.runs or () for p in text.split(",") if p],
+        only=run_patterns(args.runs),
     )
+
+
+def run_patterns(given: list[str] | None) -> list[str]:
+    """The patterns of ``--runs`` (repeated or comma-separated); an empty one is refused."""
+    patterns = [p.strip() for text in given or () for p in text.split(",")]
+    if any(not p for p in patterns):
+        raise ConfigError(
+            f"--runs {','.join(given)}: an empty pattern (give a run name or pattern)"
+        )
+    return patterns
 
 
 def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):

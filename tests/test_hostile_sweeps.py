@@ -447,6 +447,8 @@ def test_runs_chooses_the_runs_that_train_and_the_results_collect_the_grid(
     refused = sweep_args(tiny, "--seeds", "2", "--runs", "bce-s7,dr-*", "--runs", "bce-s0")
     assert main(refused) == 1
     assert "(--runs) bce-s7, dr-* match no run of the grid" in capsys.readouterr().err
+    assert main(sweep_args(tiny, "--seeds", "2", "--runs", "bce-s0,")) == 1
+    assert "--runs bce-s0,: an empty pattern" in capsys.readouterr().err
     assert not (tmp_path / "fresh" / "runs").exists()  # refused before anything is written
     assert main(sweep_args(tiny, "--seeds", "2", "--runs", "bce-s1,duration_robust-*")) == 0
     finished = sorted(
