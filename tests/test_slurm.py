@@ -299,3 +299,30 @@ def test_jobs_is_refused_by_the_slurm_executor_and_its_default_is_not(tiny, caps
     assert "--jobs: a SLURM sweep submits every run at once" in capsys.readouterr().err
     assert main([*argv, "--slurm", "partitoin=gpu"]) == 1  # no --jobs: the next check speaks
     assert "unknown SLURM setting(s) partitoin" in capsys.readouterr().err
+
+
+def test_a_run_whose_task_ended_after_the_sweep_was_planned_is_not_submitted_again(
+    tmp_path, monkeypatch
+):
+    """Seen once in CI: a requeued task finished its run between the sweep's plan and its look at
+    the ledger; the run was submitted a second time. The ledger's look re-reads the runs."""
+    from types import SimpleNamespace
+
+    from sedlib.study import slurm
+
+    def run(key: str, done: bool):
+        return SimpleNamespace(key=key, folder=tmp_path / "runs" / key,
+                               finished=lambda: object() if done else None)  # fmt: skip
+
+    planned = [run("a", done=True), run("b", done=False)]  # both unfinished when planned
+    submitted = []
+    monkeypatch.setattr(slurm, "read_ledger", lambda folder: [])
+    monkeypatch.setattr(slurm, "task_states", lambda tasks: {})
+    monkeypatch.setattr(slurm, "write_ledger", lambda folder, tasks: None)
+    monkeypatch.setattr(slurm, "_say_submitted", lambda *a: None)
+    sweep = slurm.SlurmSweep(wait=False)
+    monkeypatch.setattr(
+        sweep, "_submit", lambda grid, runs, caller, folder: submitted.extend(runs) or []
+    )
+    sweep.run("smoke", planned, caller=None)
+    assert [r.key for r in submitted] == ["b"]

@@ -251,7 +251,8 @@ class SlurmSweep:
             states = task_states(ledger)
             live = [t for t in ledger if states[t.job_id][0] in ("pending", "running")]
             queued = {key for task in live for key in task.runs}
-            new = [run for run in todo if run.key not in queued]
+            # a task that ended since the sweep was planned finished its runs: not again
+            new = [run for run in todo if run.key not in queued and run.finished() is None]
             submitted = self._submit(grid, new, caller, folder) if new else []
             write_ledger(folder, live + submitted)
         keys = {run.key for run in todo}
