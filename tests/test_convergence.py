@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sedlib.training.config import TrainConfig
+from sedlib.training.config import DEFAULT_PATIENCE_STEPS, TrainConfig
 from sedlib.training.convergence import BUDGET, EPOCHS, PLATEAU, assess, criterion
 from sedlib.training.loop import RunState, end_epoch, planned_steps
 
@@ -114,3 +114,16 @@ def test_an_undefined_score_is_never_kept():
     ]
     assert assess(history, 0, 5).best_step == 20
     assert assess(history[:1], 0, 5).best_step == -1 and not assess(history[:1], 0, 5).converged
+
+
+def test_every_run_is_judged_at_the_study_bar_or_its_own_longer_patience():
+    """A run that stopped on a shorter patience has not converged by the bar; a longer one counts."""
+    assert criterion({"warmup_steps": 300, "patience_steps": 800}) == (300, DEFAULT_PATIENCE_STEPS)
+    assert criterion({"warmup_steps": 300, "patience_steps": 0}) == (300, DEFAULT_PATIENCE_STEPS)
+    longer = DEFAULT_PATIENCE_STEPS + 500
+    assert criterion({"warmup_steps": 300, "patience_steps": longer}) == (300, longer)
+    cfg = config(max_steps=20_000, warmup_steps=0, patience_steps=800)
+    scores = [(0.5, 1.0)] + [(0.4, 1.0)] * 60  # best at step 100, then a plateau
+    state = simulate(cfg, scores, per_epoch=100)
+    assert state.stop_reason(cfg) == PLATEAU and state.steps == 900
+    assert not assess(state.history, *criterion(cfg.resolved("cpu"))).converged

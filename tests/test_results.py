@@ -3,13 +3,17 @@ the ladder, and the migration of sedlib 0.1 results without changing a number.""
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 from sedlib.report.names import describe_ladder, method_name, rung_label, short_name
-from sedlib.study.results import ResultSet, slug
+from sedlib.study.results import ResultSet, load_result, slug
 from sedlib.study.summary import (
     format_mean_ci,
     mean_ci,
@@ -18,6 +22,7 @@ from sedlib.study.summary import (
     per_class,
     summarize,
 )
+from sedlib.training.config import DEFAULT_PATIENCE_STEPS
 
 
 def test_mean_ci_matches_scipy_t_interval():
@@ -174,3 +179,33 @@ def test_each_gamma_rung_takes_bce_and_if_from_the_paper_set_of_its_own_settings
     # a paper set that no γ grid shares settings with stands alone, untouched
     assert list(sources[1][1]["identity"]) == ["bz", "iz"]
     assert sweep_sources([], []) == []
+
+
+PATIENCE_800 = "synthetic-tut-timeline-ebr-30_dev-eval_cpu_942108da"  # 20 runs under patience 800
+
+
+def test_a_set_of_whole_records_is_judged_again_by_todays_bar(tmp_path):
+    """The committed patience-800 set says converged in its table; read today, no run has, and a
+    run whose history goes on a bar's length past its best without a better score has."""
+    committed = Path(__file__).resolve().parents[1] / "data" / "results"
+    grid = tmp_path / "cause-baseline"
+    grid.mkdir()
+    for suffix in (".csv", ".json"):
+        shutil.copy(committed / "cause-baseline" / f"{PATIENCE_800}{suffix}", grid)
+    assert pd.read_csv(grid / f"{PATIENCE_800}.csv")["converged"].all()
+    assert not load_result("cause-baseline", PATIENCE_800, tmp_path).table["converged"].any()
+
+    summary = json.loads((grid / f"{PATIENCE_800}.json").read_text())
+    run = summary["runs"]["bce-s3"]
+    history, best = run["folds"][0]["history"], run["folds"][0]["best_step"]
+    while history[-1]["step"] < best + DEFAULT_PATIENCE_STEPS:
+        history.append({**history[-1], "step": history[-1]["step"] + 52, "val_macro_f": 0.0})
+    (grid / f"{PATIENCE_800}.json").write_text(json.dumps(summary))
+    table = load_result("cause-baseline", PATIENCE_800, tmp_path).table.set_index("run")
+    assert table.loc["bce-s3", "converged"] and table["converged"].sum() == 1
+
+    for fold in summary["runs"]["bce-s4"]["folds"]:  # a compact record: no history to judge
+        del fold["history"]
+    (grid / f"{PATIENCE_800}.json").write_text(json.dumps(summary))
+    table = load_result("cause-baseline", PATIENCE_800, tmp_path).table.set_index("run")
+    assert table.loc["bce-s4", "converged"] and table["converged"].sum() == 2

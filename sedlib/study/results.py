@@ -380,8 +380,26 @@ def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
         extra["marked"] = table["run"].map(lambda run: marked_share(summary["runs"].get(run, {})))
     if "converged" not in table:  # aggregated before the criterion: not assessed, so not converged
         extra["converged"] = False
+    else:
+        table["converged"] = [
+            judged_converged(summary["runs"].get(run, {}), f"{folder / name}.json: {run}", done)
+            for run, done in zip(table["run"], table["converged"], strict=True)
+        ]
     table = pd.concat([table, pd.DataFrame(extra, index=table.index)], axis=1)
     return ResultSet(grid, name, summary["header"], table, summary["runs"], csv)
+
+
+def judged_converged(run: dict, source: str, aggregated: bool) -> bool:
+    """Whether a stored run converged by today's criterion (:mod:`sedlib.training.convergence`).
+
+    A whole record (its trainings' histories) is judged again, so a result set
+    aggregated under an earlier, shorter patience meets today's bar; a compact
+    one keeps the ``converged`` of its table (``aggregated``).
+    """
+    folds = run.get("folds") or []
+    if not folds or not all("history" in f for f in folds):
+        return bool(aggregated)
+    return RunRecord.from_dict({"run": source.rsplit(": ", 1)[-1], **run}, source=source).converged
 
 
 def marked_share(run: dict) -> float:

@@ -152,11 +152,18 @@ def assess(
 def criterion(resolved: dict) -> tuple[int, int]:
     """``(warmup_steps, patience_steps)`` a run is judged by, from its resolved settings.
 
-    A run that never stopped early (``patience_steps`` 0), or one of a budget
-    in epochs (sedlib 0.3 and earlier: no step settings), is judged by the
-    study's defaults, so every run meets the same bar.
-    """
+    The patience is the study's bar, :data:`DEFAULT_PATIENCE_STEPS`, or the
+    run's own when that is longer: a run that stopped early on a shorter
+    patience (the first step budget's 800 steps, or a user's choice) has not
+    converged by the bar, so every run meets the same one. A run of a budget
+    in epochs (sedlib 0.3 and earlier: no step settings) is judged by the
+    defaults too.
 
+    >>> criterion({"warmup_steps": 300, "patience_steps": 800})
+    (300, 2000)
+    >>> criterion({"warmup_steps": 25, "patience_steps": 5000})
+    (25, 5000)
+    """
     warmup = resolved.get("warmup_steps") or DEFAULT_WARMUP_STEPS
-    patience = resolved.get("patience_steps") or DEFAULT_PATIENCE_STEPS
+    patience = max(resolved.get("patience_steps") or 0, DEFAULT_PATIENCE_STEPS)
     return int(warmup), int(patience)
