@@ -62,9 +62,10 @@ PROFILES: dict[str, dict[str, Any]] = {
 #: "Patience"): zero output biases leave the first ~300 steps with an "everything active"
 #: or "nothing active" model; the validation macro F of the 10-seed runs climbs for
 #: 4,000-8,000 steps with pauses of up to 830 steps between two better scores, so a
-#: patience of 800 steps stopped runs by chance (a third of them before 2,000 steps, their
-#: validation loss still falling); a plateau is 2,000 steps without a better score, and the
-#: budget leaves room for it after a late best.
+#: patience of 800 steps stopped runs by chance (the step of the kept model predicted the
+#: test score, r = +0.85 to +0.87 within each method; 5 of 20 runs stopped with their
+#: validation loss at its lowest); a plateau is 2,000 steps without a better score, and
+#: the budget leaves room for it after a late best.
 DEFAULT_MAX_STEPS = 15000
 DEFAULT_WARMUP_STEPS = 300
 DEFAULT_PATIENCE_STEPS = 2000
@@ -415,8 +416,9 @@ TRAINING_CHOICES: tuple[Choice, ...] = (
         "{warmup_steps}",
         "stated in steps, not epochs, so that a small data set trains as much as a large one; "
         "the warm-up keeps a model that has not begun to train out of the results; the "
-        "budget lets every method plateau on the calibrated rung, and each record says "
-        "whether its run converged",
+        "patience is longer than the pauses of a still-improving score on the calibrated "
+        "rung (800 steps stopped runs by chance), the budget lets every method plateau "
+        "there, and each record says whether its run converged",
     ),
     Choice(
         "model selection",
