@@ -127,3 +127,26 @@ def test_every_run_is_judged_at_the_study_bar_or_its_own_longer_patience():
     state = simulate(cfg, scores, per_epoch=100)
     assert state.stop_reason(cfg) == PLATEAU and state.steps == 900
     assert not assess(state.history, *criterion(cfg.resolved("cpu"))).converged
+
+
+def test_the_patience_analysis_reproduces_its_numbers_in_results_md():
+    """``benchmarks/patience.py`` on the committed patience-800 set prints what RESULTS.md says."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    slug = "cause-baseline/synthetic-tut-timeline-ebr-30_dev-eval_cpu_942108da"
+    command = [sys.executable, "benchmarks/patience.py", slug]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "20 trainings" in out and "longest 832 steps" in out and "13 of 600+" in out
+    assert "validation loss was lowest in their last two validations: 5" in out
+    for method, r in (
+        ("bce", "+0.86"),
+        ("duration_robust γ=4", "+0.87"),
+        ("inverse_frequency", "+0.85"),
+    ):
+        line = next(x for x in out.splitlines() if x.startswith(method + " "))
+        assert line.endswith(f"correlation(kept step, test F) {r}"), line

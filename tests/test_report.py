@@ -75,7 +75,9 @@ def test_a_rung_is_named_by_what_it_is_and_marked_when_it_cannot_carry_a_claim()
         == "d, dev-eval, 32 ch, 30 epochs, 5 seeds, zero output bias, per-clip N_m"
     )
     result.header["settings"]["max_steps"] = 5000
-    assert "5000 steps" in rung_label(result)
+    assert "5000 steps, 5 seeds" in rung_label(result)
+    result.header["settings"]["patience_steps"] = 800
+    assert "5000 steps (patience 800), 5 seeds" in rung_label(result)
     old = make_set("paper", PAPER_LIKE, assessed=False)
     old.header["training_code"] = {"a": ["bce-s0"], "b": ["bce-s1"]}
     assert rung_label(old).endswith("(superseded, mixed code)")

@@ -16,6 +16,7 @@ from sedlib.study.findings import arm_settings
 from sedlib.study.results import ResultSet
 from sedlib.study.stats import RULE
 from sedlib.study.summary import parse_method_key
+from sedlib.training.config import DEFAULT_PATIENCE_STEPS
 
 #: The names of the methods without γ that the paper does not name: (readable, short).
 _NAMES = {
@@ -77,6 +78,10 @@ ATTRIBUTION_NAMES = {
 def rung_label(result: ResultSet) -> str:
     """The book's one name of a rung: data, protocol, width, budget, seeds, departures, marks.
 
+    A budget in steps names its patience when it is not today's
+    (:data:`~sedlib.training.config.DEFAULT_PATIENCE_STEPS`), so a set trained
+    under another stopping rule is never read as one of today's.
+
     The attribution study's settings (:func:`sedlib.study.findings.arm_settings`)
     are named when they are not the defaults, so that a rung made with them
     is never read as a rung of the defaults; a superseded or mixed result
@@ -86,6 +91,9 @@ def rung_label(result: ResultSet) -> str:
     data = result.header["data"]["name"].removesuffix("-seed0")
     steps, epochs = settings.get("max_steps"), settings.get("epochs")
     budget = f"{steps} steps" if steps else f"{epochs} epochs"
+    patience = settings.get("patience_steps")
+    if steps and patience and patience != DEFAULT_PATIENCE_STEPS:  # a set of another stopping rule
+        budget += f" (patience {patience})"
     parts = [data, result.header["protocol"], f"{channels(result)} ch", budget,
              f"{result.header['seeds']} seeds"]  # fmt: skip
     parts += [ATTRIBUTION_NAMES[key] for key in arm_settings(result)]
