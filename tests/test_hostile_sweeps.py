@@ -438,6 +438,11 @@ def test_aggregate_only_refuses_shard_and_nothing_finished_and_keeps_created_by(
     assert "--aggregate-only" not in made_by and "--seeds 2" in made_by
     assert main(sweep_args(tiny, "--seeds", "2", "--aggregate-only")) == 0
     assert json.loads(path.read_text())["header"]["created_by"] == made_by
+    summary = json.loads(path.read_text())  # a set whose defaults moved: its command, completed
+    summary["header"]["reproduce_with"] = made_by + " --set patience_steps=800"
+    path.write_text(json.dumps(summary))
+    assert main(sweep_args(tiny, "--seeds", "2", "--aggregate-only")) == 0
+    assert json.loads(path.read_text())["header"]["reproduce_with"].endswith("patience_steps=800")
 
 
 def test_runs_chooses_the_runs_that_train_and_the_results_collect_the_grid(

@@ -269,6 +269,10 @@ def aggregate(
         "training_code": training_code_versions(records),
         "table_columns": list(table.columns),
     }
+    kept = (previous or {}).get("header", {})
+    # a kept command that today's defaults no longer reproduce keeps its completion too
+    if command is None and "reproduce_with" in kept:
+        header["reproduce_with"] = kept["reproduce_with"]
     header["one_training_code"] = equivalent(list(header["training_code"]), root)
     if runs_planned:
         header["planned_runs"] = runs_planned
