@@ -582,8 +582,9 @@ def _add_sweep_execution_options(sw) -> None:
     sw.add_argument(
         "--extend-budget",
         action="store_true",
-        help="continue each run from the same run under a smaller max_steps in the grid's "
-        "folder (finished by plateau: kept; unfinished: resumed; sedlib.study.extension)",
+        help="continue each run from the same run under a smaller max_steps or patience_steps "
+        "in the grid's folder (stopped by plateau: kept when only the budget grew; "
+        "unfinished: resumed; stopped: goes on from its state; sedlib.study.extension)",
     )
     sw.add_argument(
         "--no-record-command",

@@ -160,7 +160,7 @@ def test_records_equal_single_runs_without_dropout(dataset, tmp_path):
         assert stored.identity == alone.identity and stored.resolved == alone.resolved
         assert not differences(comparable(stored), comparable(alone)), cfg.describe()
         assert {p.name for p in (folder / "fold4").iterdir()} == {
-            "best.pt", "validation.npz", "test.npz", "fold.json"
+            "best.pt", "validation.npz", "test.npz", "fold.json", batched.MEMBER_STATE
         }  # fmt: skip
 
 

@@ -1,10 +1,12 @@
-"""A larger step budget continues the runs of a smaller one, to the records of the larger one trained from the start.
+"""A larger step budget or patience continues the runs of smaller ones, to the records of the
+larger ones trained from the start.
 
 The tiny data set has 3 optimizer steps an epoch; with ``warmup_steps`` 2 and
 ``patience_steps`` 4, seven of the smoke grid's eight runs (4 seeds) stop by
 plateau at step 9 and ``duration_robust-g1-s1`` at step 15. Under a budget of
-12 that run stops at the budget, under 6 every run does: the extended runs
-meet each case (kept, restarts, resumes, reopened).
+12 that run stops at the budget, under 6 every run does; under a patience of 8
+the plateaued ones go on: the extended runs meet each case (kept, resumes,
+reopened from a single run's checkpoint or a batched member's state).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sedlib.data.synthetic import generate
 from sedlib.data.synthetic.generate import Preset
 from sedlib.study.sweep import plan_grid, run_grid
 from sedlib.training import RunRecord, TrainConfig, batched, train
-from sedlib.training.convergence import BUDGET
+from sedlib.training.convergence import BUDGET, PLATEAU
 from sedlib.training.extend import extends, rekey_run
 from sedlib.training.preflight import preflight
 
@@ -51,16 +53,26 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def sweep(data, root, budget: int, extend: bool = False) -> dict[str, RunRecord]:
+def sweep(data, root, budget: int, extend: bool = False, patience: int = 4) -> dict[str, RunRecord]:
+    settings = {**SETTINGS, "max_steps": budget, "patience_steps": patience}
     run_grid(
         "smoke", dataset=str(data.audio_dir), executor="batched", seeds=SEEDS,
-        overrides={**SETTINGS, "max_steps": budget}, runs_root=root / "runs",
+        overrides=settings, runs_root=root / "runs",
         results_root=root / "results", extend_budget=extend,
     )  # fmt: skip
     planned = plan_grid("smoke", dataset=get_dataset(str(data.audio_dir)), seeds=SEEDS,
-                        overrides={**SETTINGS, "max_steps": budget, "dataset": str(data.audio_dir)},
+                        overrides={**settings, "dataset": str(data.audio_dir)},
                         runs_root=root / "runs")  # fmt: skip
     return {r.spec.name: RunRecord.load(r.folder / "metrics.json") for r in planned}
+
+
+def groups_of_one(root) -> set[str]:
+    """The keys of the batched groups of one member in the grid's group folder."""
+    found = set()
+    for path in (root / "runs" / "smoke" / ".work" / ".batched").glob("*/members.json"):
+        members = json.loads(path.read_text())["members"]
+        found |= set(members) if len(members) == 1 else set()
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +92,8 @@ def assert_same_runs(extended: dict, direct: dict, budget: int) -> None:
 def test_finished_runs_of_a_smaller_budget_continue_to_the_larger_budgets_records(
     data, direct, tmp_path
 ):
-    """Budget 12: the plateaued runs are kept, the one stopped at 12 trains again (batched)."""
+    """Budget 12: the plateaued runs are kept, the one stopped at 12 goes on from its state as a
+    batched group of one."""
     old = sweep(data, tmp_path, 12)
     stops = {name: r.folds[0].stop_reason for name, r in old.items()}
     assert list(stops.values()).count(BUDGET) == 1 and stops["duration_robust-g1-s1"] == BUDGET
@@ -90,6 +103,24 @@ def test_finished_runs_of_a_smaller_budget_continue_to_the_larger_budgets_record
     assert {p: p.read_bytes() for p in before} == before  # the old runs stay as they were
     for name, record in extended.items():
         assert record.provenance["extended_from"]["identity"] == old[name].identity
+    reopened = extended["duration_robust-g1-s1"].identity
+    assert groups_of_one(tmp_path) == {f"{reopened}/dev-eval"}
+
+
+def test_finished_runs_of_a_shorter_patience_go_on_to_the_longer_patiences_records(data, tmp_path):
+    """Patience 4 -> 8: every run that stopped by plateau goes on from its state (batched), to
+    the records of the grid trained under patience 8 from the start."""
+    alone = sweep(data, tmp_path / "direct", 30, patience=8)
+    old = sweep(data, tmp_path, 30)
+    assert {r.folds[0].stop_reason for r in old.values()} == {PLATEAU}
+    extended = sweep(data, tmp_path, 30, extend=True, patience=8)
+    assert extended.keys() == alone.keys()
+    for name, record in extended.items():
+        assert record.identity == alone[name].identity, name
+        assert not differences(comparable(record), comparable(alone[name])), name
+        assert record.provenance["extended_from"]["patience_steps"] == 4
+    assert len(groups_of_one(tmp_path)) == len(extended)
+    assert any(r.folds[0].steps_run > old[n].folds[0].steps_run for n, r in extended.items())
 
 
 def test_an_interrupted_group_resumes_under_the_larger_budget(data, direct, tmp_path):
@@ -123,16 +154,23 @@ def test_a_single_run_stopped_at_the_budget_reopens_from_its_checkpoint(data, tm
     assert not differences(comparable(extended), comparable(alone))
     claim = json.loads((tmp_path / "new" / "run.json").read_text())
     assert claim["extended_from"] == {"identity": json.loads(
-        (tmp_path / "old" / "run.json").read_text())["identity"], "max_steps": 6}  # fmt: skip
+        (tmp_path / "old" / "run.json").read_text())["identity"], "max_steps": 6,
+        "patience_steps": 4}  # fmt: skip
 
 
-def test_only_a_larger_step_budget_extends():
+def test_only_a_larger_step_budget_or_patience_extends():
     base = TrainConfig(dataset="x", max_steps=1000).resolved("cpu")
     assert extends(base, {**base, "max_steps": 2000})
     assert not extends(base, {**base, "max_steps": 1000})
     assert not extends(base, {**base, "max_steps": 500})
     assert not extends(base, {**base, "max_steps": 2000, "lr": 0.01})
     assert not extends({**base, "max_steps": 0}, {**base, "max_steps": 2000})  # epochs alone
+    longer = {**base, "patience_steps": base["patience_steps"] + 500}
+    assert extends(base, longer) and not extends(longer, base)
+    assert extends(base, {**base, "patience_steps": 0})  # never stopping early is the longest
+    assert not extends({**base, "patience_steps": 0}, longer)
+    assert not extends(base, {**longer, "max_steps": 500})  # neither may shrink
+    assert extends(base, {**longer, "max_steps": 2000})
 
 
 def test_extending_refuses_a_folder_of_another_run(data, tmp_path):

@@ -1,12 +1,13 @@
-"""A sweep's runs under a larger step budget, continued from the same runs under a smaller one.
+"""A sweep's runs under a larger step budget or patience, continued from the same runs under smaller ones.
 
-``sedlib sweep ... --set max_steps=B' --extend-budget`` gives each planned
-run that has neither a record nor a work folder the work of the same run
-(every setting and the data equal, a smaller ``max_steps`` B) in the grid's
-folder, re-keyed by :mod:`sedlib.training.extend`: its trainings that
-stopped by plateau are kept, the unfinished ones resume (with their batched
-group), and those that stopped at B go on from their checkpoint or train
-again. The identities prove the match: the old run's identity recomputed
+``sedlib sweep ... --set max_steps=B' --extend-budget`` (or ``--set
+patience_steps=P'``) gives each planned run that has neither a record nor a
+work folder the work of the same run (every setting and the data equal, a
+smaller ``max_steps`` B or ``patience_steps`` P) in the grid's folder,
+re-keyed by :mod:`sedlib.training.extend`: its trainings that stopped by
+plateau are kept (when only the budget grew), the unfinished ones resume
+(with their batched group), and those that stopped go on from their
+training state (a batched member as a group of one) or train again. The identities prove the match: the old run's identity recomputed
 from its stored settings and data, and the new run's from the same data,
 must both be what the folders say.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sedlib.training.config import TrainConfig, device_kind
-from sedlib.training.extend import BUDGET, extends, rekey_groups, rekey_run
+from sedlib.training.extend import EXTENDED, extends, rekey_groups, rekey_run
 from sedlib.training.folder import CLAIM, training_lock
 from sedlib.training.record import RECORD
 from sedlib.util.io import read_json
@@ -44,8 +45,9 @@ class PlannedRun(Protocol):
     def work(self) -> Path: ...
 
 
-def _candidates(run: PlannedRun) -> list[tuple[int, Path, dict]]:
-    """(budget, folder, claim) of each run folder in the grid that ``run`` extends, largest budget first."""
+def _candidates(run: PlannedRun) -> list[tuple[tuple, Path, dict]]:
+    """(settings, folder, claim) of each run folder in the grid that ``run`` extends, the
+    largest budget (then patience) first; settings: the old values of :data:`EXTENDED`."""
     pattern = re.compile(rf"{re.escape(run.spec.name)}-[0-9a-f]{{12}}")
     grid = run.folder.parent
     kind = device_kind(run.config.device)
@@ -58,13 +60,19 @@ def _candidates(run: PlannedRun) -> list[tuple[int, Path, dict]]:
         resolved = claim["resolved"]
         if not extends(resolved, planned):
             continue
-        old = replace(run.config, **{BUDGET: resolved[BUDGET]})
+        old = replace(run.config, **{k: resolved[k] for k in EXTENDED})
         if old.identity(kind, claim["data"]) != claim["identity"]:
             continue  # another data set, or a folder that is not what its claim says
         if run.config.identity(kind, claim["data"]) != run.identity:
             continue
-        found.append((resolved[BUDGET], folder, claim))
-    return sorted(found, key=lambda c: (-c[0], not (c[1] / RECORD).is_file()))
+        settings = tuple(resolved[k] for k in EXTENDED)
+        found.append((settings, folder, claim))
+
+    def order(c):  # a patience of 0 (never stop early) is the longest
+        budget, patience = c[0]
+        return (-budget, -(patience or float("inf")), not (c[1] / RECORD).is_file())
+
+    return sorted(found, key=order)
 
 
 def extend_runs(runs: list[PlannedRun]) -> list[str]:
@@ -83,7 +91,7 @@ def extend_runs(runs: list[PlannedRun]) -> list[str]:
         candidates = _candidates(run)
         if not candidates:
             continue
-        budget, source, claim = candidates[0]
+        settings, source, claim = candidates[0]
         locks = run.folder.parent / ".locks"
         try:
             with (
@@ -94,12 +102,14 @@ def extend_runs(runs: list[PlannedRun]) -> list[str]:
                 if run.work.exists():
                     continue
                 resolved = run.config.resolved(device_kind(run.config.device))
-                folds = rekey_run(source, run.work, run.identity, resolved)
+                groups = run.folder.parent / ".work" / ".batched"
+                folds = rekey_run(source, run.work, run.identity, resolved, groups)
         except LockedError as err:
             log.warning("run %s: not extended, %s", run.spec.name, err)
             continue
         what = ", ".join(f"{name} {outcome}" for name, outcome in folds.items())
-        lines.append(f"{run.spec.name}: extended from {source.name} ({BUDGET} {budget}): {what}")
+        old = ", ".join(f"{k} {v}" for k, v in zip(EXTENDED, settings, strict=True))
+        lines.append(f"{run.spec.name}: extended from {source.name} ({old}): {what}")
     for run in runs:  # also the runs an interrupted call extended before their groups
         claim = run.work / CLAIM
         if claim.is_file() and "extended_from" in (found := read_json(claim, "run claim")):

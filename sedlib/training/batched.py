@@ -104,6 +104,10 @@ log = logging.getLogger(__name__)
 VALIDATION_FRAMES = 8 * MAX_BATCH_FRAMES
 
 GROUP_CHECKPOINT = "group.pt"
+
+#: A stopped member's training state in its training folder: the group checkpoint of a group
+#: of one, from which :mod:`sedlib.training.extend` reopens it under a larger budget or patience.
+MEMBER_STATE = "member.pt"
 GROUP_MEMBERS = "members.json"
 
 
@@ -205,6 +209,35 @@ def _save(group: _Group, folder: Path) -> None:
     )
     kept = [i for i in group.active if group.states[i].best_epoch >= 0]
     _write_members(folder, group.members, group.active, kept)
+
+
+def member_checkpoint(group: _Group, i: int) -> dict:
+    """Member ``i``'s training state as the checkpoint of a group of one (copies).
+
+    Every stacked parameter, buffer and optimizer state has the members along
+    its first axis, so the member's slice of each is its own state.
+    """
+    pos = group.active.index(i)
+
+    def own(value):
+        return value[pos : pos + 1].clone() if torch.is_tensor(value) and value.ndim else value
+
+    optimizer = group.optimizer.state_dict()
+    return {
+        "members": [group.members[i].key],
+        "active": [0],
+        "model": {name: own(v) for name, v in group.model.state_dict().items()},
+        "optimizer": {
+            **optimizer,
+            "state": {
+                k: {n: own(v) for n, v in st.items()} for k, st in optimizer["state"].items()
+            },
+        },
+        "generators": [group.generators[i].get_state()],
+        "states": [asdict(group.states[i])],
+        "failed": {},
+        "identity": group.members[i].plan.identity,
+    }
 
 
 def _keep(group: _Group, keep: list[int]) -> None:
@@ -448,11 +481,13 @@ def _epoch(group: _Group, clips: _Clips, device: torch.device) -> list[int]:
 
 
 def _finish(group: _Group, stopping: list[int], device: torch.device) -> None:
-    """Write the records of the members that stop, then re-pack the group without them."""
+    """Write the training state and the records of the members that stop, then re-pack the group
+    without them."""
     for i in stopping:
         if i in group.failed:
             continue
         member = group.members[i]
+        checkpoint.save(member.folder / MEMBER_STATE, member_checkpoint(group, i))
         model = CRNN(n_classes=len(member.plan.dataset.labels), **member.config.model).to(device)
         member.run.finish_fold(member.fold, member.data, model, group.states[i])
     _leave(group, stopping)

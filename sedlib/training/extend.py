@@ -1,18 +1,23 @@
-"""Raise a run's step budget without training again what it has trained.
+"""Raise a run's step budget or patience without training again what it has trained.
 
-``max_steps`` only stops a training (:meth:`~sedlib.training.loop.RunState.stop_reason`);
-no number a training computes depends on it otherwise. So a run under a
-budget B' > B is, step for step, the run under B until B, and a training
-that stopped by plateau before B is the training under B' too. This module
-turns the work of a run under B into the work of the same run under B',
-re-keyed to B''s identity (:meth:`~sedlib.training.config.TrainConfig.identity`),
-so that training it goes on where B left off:
+``max_steps`` and ``patience_steps`` only stop a training
+(:meth:`~sedlib.training.loop.RunState.stop_reason`); no number a training
+computes depends on them otherwise. So a run under a budget B' > B, or a
+patience P' > P, is step for step the run under B and P until they stopped
+it. This module turns the work of a run under (B, P) into the work of the
+same run under (B', P'), re-keyed to the new identity
+(:meth:`~sedlib.training.config.TrainConfig.identity`), so that training it
+goes on where the old one left off:
 
-- a training that stopped by plateau (``fold.json``) is kept as it is;
-- a training that stopped at the budget B is reopened when its
-  ``checkpoint.pt`` (single engine) is there, and trained again from the
-  start when it is not (a batched member's state left its group's checkpoint
-  when it stopped);
+- a training that stopped by plateau (``fold.json``) is kept as it is when
+  the patience did not grow; when it did, it is reopened like one that
+  stopped at the budget;
+- a training that stopped (at the budget B, or by a plateau P' would not
+  call) is reopened from its training state: the single engine's
+  ``checkpoint.pt``, or a batched member's ``member.pt``, which becomes a
+  batched group of one in the grid's group folder (:func:`reopen_member`);
+  it is trained again from the start when it has neither (a member that
+  stopped before sedlib kept its state);
 - an unfinished training keeps its ``best.pt`` and ``checkpoint.pt``, and a
   batched group whose members are all re-keyed keeps its checkpoint
   (:func:`rekey_groups`);
@@ -21,7 +26,7 @@ so that training it goes on where B left off:
   was extended from (``extended_from``, also in the record's provenance).
 
 The old folders are left as they are (copies, not moves): they stay the
-finished or resumable work of the run under B.
+finished or resumable work of the run under (B, P).
 """
 
 from __future__ import annotations
@@ -35,26 +40,46 @@ import torch
 
 from sedlib.errors import StateError
 from sedlib.training import checkpoint
-from sedlib.training.batched import GROUP_CHECKPOINT, GROUP_MEMBERS, group_folder_name
+from sedlib.training.batched import (
+    GROUP_CHECKPOINT,
+    GROUP_MEMBERS,
+    MEMBER_STATE,
+    group_folder_name,
+)
 from sedlib.training.convergence import PLATEAU
 from sedlib.training.folder import CLAIM, FOLD_RECORD
 from sedlib.training.record import RECORD
 from sedlib.util.io import read_json, write_json
 
-#: The only setting two runs may differ in for one to extend the other.
+#: The step budget: a run under a larger one extends a run under a smaller one.
 BUDGET = "max_steps"
+#: The settings two runs may differ in for one to extend the other: the budget and the patience.
+EXTENDED = (BUDGET, "patience_steps")
 
 #: The files of a finished training that a reopened one writes again.
 FINISHED_FILES = (FOLD_RECORD, "validation.npz", "test.npz")
 
 
+def _patience(value) -> float:
+    """A patience, 0 (never stop early) as the longest."""
+    return float(value) if value else float("inf")
+
+
 def extends(old: dict, new: dict) -> bool:
-    """Whether resolved settings ``new`` are ``old`` with a larger step budget (and nothing else)."""
-    if {k: v for k, v in old.items() if k != BUDGET} != {
-        k: v for k, v in new.items() if k != BUDGET
+    """Whether resolved settings ``new`` are ``old`` with a larger step budget or patience (or
+    both, neither smaller) and nothing else changed.
+
+    A patience of 0 (never stop early) is longer than any; a budget of 0
+    (the epochs alone) extends nothing and is extended by nothing.
+    """
+    if {k: v for k, v in old.items() if k not in EXTENDED} != {
+        k: v for k, v in new.items() if k not in EXTENDED
     }:
         return False
-    return bool(old.get(BUDGET)) and bool(new.get(BUDGET)) and new[BUDGET] > old[BUDGET]
+    if not (old.get(BUDGET) and new.get(BUDGET)) or new[BUDGET] < old[BUDGET]:
+        return False
+    before, after = _patience(old.get("patience_steps")), _patience(new.get("patience_steps"))
+    return after >= before and (new[BUDGET] > old[BUDGET] or after > before)
 
 
 def _rekey_checkpoint(path: Path, old: str, new: str) -> None:
@@ -64,8 +89,10 @@ def _rekey_checkpoint(path: Path, old: str, new: str) -> None:
     checkpoint.save(path, {**saved, "identity": new})
 
 
-def rekey_run(source: Path, target: Path, identity: str, resolved: dict) -> dict[str, str]:
-    """Copy the run folder ``source`` (budget B) to ``target`` as the run ``identity`` (budget B').
+def rekey_run(
+    source: Path, target: Path, identity: str, resolved: dict, groups_dir: Path | None = None
+) -> dict[str, str]:
+    """Copy the run folder ``source`` (B, P) to ``target`` as the run ``identity`` (B', P').
 
     Parameters
     ----------
@@ -79,13 +106,17 @@ def rekey_run(source: Path, target: Path, identity: str, resolved: dict) -> dict
         The new run's identity.
     resolved : dict
         The new run's resolved settings.
+    groups_dir : Path, optional
+        The grid's batched group folder, where a batched member that stopped
+        is reopened as a group of one (:func:`reopen_member`); without it
+        such a training is trained again.
 
     Returns
     -------
     dict
-        Per training folder: ``"kept"`` (stopped by plateau), ``"reopened"``
-        (stopped at the budget, resumes from its checkpoint), ``"resumes"``
-        (unfinished) or ``"restarts"`` (stopped at the budget, no checkpoint).
+        Per training folder: ``"kept"`` (stopped by plateau, the patience did
+        not grow), ``"reopened"`` (stopped, goes on from its training state),
+        ``"resumes"`` (unfinished) or ``"restarts"`` (stopped, no state kept).
 
     Raises
     ------
@@ -97,11 +128,14 @@ def rekey_run(source: Path, target: Path, identity: str, resolved: dict) -> dict
     if not extends(claim["resolved"], resolved):
         raise StateError(
             f"{source} holds run {claim['identity']}, whose settings the run {identity} does "
-            f"not extend (only a larger {BUDGET} may differ)"
+            f"not extend (only a larger {' or '.join(EXTENDED)} may differ)"
         )
     if target.exists():
         raise StateError(f"{target} exists; the run {identity} is not extended into it")
     old = claim["identity"]
+    grew = _patience(resolved.get("patience_steps")) > _patience(
+        claim["resolved"].get("patience_steps")
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.extend-", dir=target.parent))
     try:
@@ -112,25 +146,36 @@ def rekey_run(source: Path, target: Path, identity: str, resolved: dict) -> dict
                 **claim,
                 "identity": identity,
                 "resolved": resolved,
-                "extended_from": {"identity": old, BUDGET: claim["resolved"][BUDGET]},
+                "extended_from": {
+                    "identity": old,
+                    **{k: claim["resolved"].get(k) for k in EXTENDED},
+                },
             },
         )
-        folds = {f.name: _rekey_training(f, old, identity) for f in sorted(staging.iterdir())
-                 if f.is_dir()}  # fmt: skip
-        os.replace(staging, target)
+        folds = {}
+        for folder in sorted(f for f in staging.iterdir() if f.is_dir()):
+            folds[folder.name] = _rekey_training(folder, old, identity, grew, groups_dir)
+            if folds[folder.name] == "reopened" and (folder / MEMBER_STATE).is_file():
+                reopen_member(folder, f"{identity}/{folder.name}", groups_dir)
+        os.replace(staging, target)  # the groups first: a run folder never lacks its group
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folds
 
 
-def _rekey_training(folder: Path, old: str, new: str) -> str:
+def _rekey_training(
+    folder: Path, old: str, new: str, patience_grew: bool, groups_dir: Path | None
+) -> str:
     """Re-key one training's folder; what becomes of it (see :func:`rekey_run`)."""
-    has_checkpoint = (folder / checkpoint.CHECKPOINT).is_file()
+    state = checkpoint.CHECKPOINT if (folder / checkpoint.CHECKPOINT).is_file() else None
+    if state is None and groups_dir is not None and (folder / MEMBER_STATE).is_file():
+        state = MEMBER_STATE
     if (folder / FOLD_RECORD).is_file():
-        if read_json(folder / FOLD_RECORD, "fold record").get("stop_reason") == PLATEAU:
+        plateau = read_json(folder / FOLD_RECORD, "fold record").get("stop_reason") == PLATEAU
+        if plateau and not patience_grew:
             _rekey_checkpoint(folder / checkpoint.BEST, old, new)
             return "kept"
-        if not has_checkpoint:
+        if state is None:
             shutil.rmtree(folder)
             return "restarts"
         for name in FINISHED_FILES:
@@ -138,10 +183,34 @@ def _rekey_training(folder: Path, old: str, new: str) -> str:
         outcome = "reopened"
     else:
         outcome = "resumes"
-    for name in (checkpoint.BEST, checkpoint.CHECKPOINT):
+    for name in (checkpoint.BEST, checkpoint.CHECKPOINT, MEMBER_STATE):
         if (folder / name).is_file():
             _rekey_checkpoint(folder / name, old, new)
     return outcome
+
+
+def reopen_member(training: Path, key: str, groups_dir: Path) -> Path:
+    """The batched group of one that goes on training the stopped member in ``training``.
+
+    Its checkpoint is the member's ``member.pt`` (the state it stopped in)
+    under the key ``key`` (``<identity>/<training>``), in the folder the
+    batched engine gives that group; a group already there is left as it is.
+    Returns the group's folder.
+    """
+    target = groups_dir / group_folder_name([key])
+    if target.exists():
+        return target
+    saved = checkpoint.load(training / MEMBER_STATE, torch.device("cpu"))
+    kept = [key] if (training / checkpoint.BEST).is_file() else []
+    groups_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.reopen-", dir=groups_dir))
+    try:
+        checkpoint.save(staging / GROUP_CHECKPOINT, {**saved, "members": [key]})
+        write_json(staging / GROUP_MEMBERS, {"members": [key], "active": [key], "kept": kept})
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def rekey_groups(groups_dir: Path, identities: dict[str, str]) -> list[Path]:
