@@ -143,6 +143,8 @@ def test_the_patience_analysis_reproduces_its_numbers_in_results_md():
     out = done.stdout
     assert "20 trainings" in out and "longest 832 steps" in out and "13 of 600+" in out
     assert "validation loss was lowest in their last two validations: 5" in out
+    results = (root / "benchmarks" / "RESULTS.md").read_text()
+    section = results[results.index("## Patience") :]
     for method, r in (
         ("bce", "+0.86"),
         ("duration_robust γ=4", "+0.87"),
@@ -150,3 +152,4 @@ def test_the_patience_analysis_reproduces_its_numbers_in_results_md():
     ):
         line = next(x for x in out.splitlines() if x.startswith(method + " "))
         assert line.endswith(f"correlation(kept step, test F) {r}"), line
+        assert f"**{r}**" in section, r  # the number RESULTS.md gives is the one measured

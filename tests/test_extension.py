@@ -12,6 +12,7 @@ reopened from a single run's checkpoint or a batched member's state).
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 
 import pytest
@@ -107,20 +108,38 @@ def test_finished_runs_of_a_smaller_budget_continue_to_the_larger_budgets_record
     assert groups_of_one(tmp_path) == {f"{reopened}/dev-eval"}
 
 
-def test_finished_runs_of_a_shorter_patience_go_on_to_the_longer_patiences_records(data, tmp_path):
-    """Patience 4 -> 8: every run that stopped by plateau goes on from its state (batched), to
-    the records of the grid trained under patience 8 from the start."""
-    alone = sweep(data, tmp_path / "direct", 30, patience=8)
-    old = sweep(data, tmp_path, 30)
-    assert {r.folds[0].stop_reason for r in old.values()} == {PLATEAU}
-    extended = sweep(data, tmp_path, 30, extend=True, patience=8)
+def assert_same_as(extended: dict, alone: dict, patience: int) -> None:
     assert extended.keys() == alone.keys()
     for name, record in extended.items():
         assert record.identity == alone[name].identity, name
         assert not differences(comparable(record), comparable(alone[name])), name
-        assert record.provenance["extended_from"]["patience_steps"] == 4
-    assert len(groups_of_one(tmp_path)) == len(extended)
-    assert any(r.folds[0].steps_run > old[n].folds[0].steps_run for n, r in extended.items())
+        assert record.provenance["extended_from"]["patience_steps"] == patience
+
+
+@pytest.mark.parametrize("longer", [8, 5])
+def test_finished_runs_of_a_shorter_patience_go_on_to_the_longer_patiences_records(
+    data, tmp_path, longer, caplog
+):
+    """Patience 4 -> 8: every run that stopped by plateau goes on from its state (batched), to
+    the records of the grid trained under patience 8 from the start; one whose state was lost
+    trains again. Patience 4 -> 5 (3 steps an epoch: the same stops): every reopened member
+    stops where it stood, without another epoch."""
+    alone = sweep(data, tmp_path / "direct", 30, patience=longer)
+    old = sweep(data, tmp_path, 30)
+    assert {r.folds[0].stop_reason for r in old.values()} == {PLATEAU}
+    (lost,) = (tmp_path / "runs" / "smoke").glob("bce-s0-*/dev-eval/member.pt")
+    lost.unlink()  # as a member that stopped before members kept their state
+    with caplog.at_level(logging.INFO, logger="sedlib.study.extension"):
+        extended = sweep(data, tmp_path, 30, extend=True, patience=longer)
+    assert_same_as(extended, alone, 4)
+    outcomes = [
+        r.getMessage().rsplit(": ", 1)[-1]
+        for r in caplog.records
+        if "extended from" in r.getMessage()
+    ]
+    assert sorted(outcomes) == ["dev-eval reopened"] * 7 + ["dev-eval restarts"], outcomes
+    grew = [n for n, r in extended.items() if r.folds[0].steps_run > old[n].folds[0].steps_run]
+    assert grew if longer == 8 else not grew
 
 
 def test_an_interrupted_group_resumes_under_the_larger_budget(data, direct, tmp_path):

@@ -78,6 +78,8 @@ def test_a_rung_is_named_by_what_it_is_and_marked_when_it_cannot_carry_a_claim()
     assert "5000 steps, 5 seeds" in rung_label(result)
     result.header["settings"]["patience_steps"] = 800
     assert "5000 steps (patience 800), 5 seeds" in rung_label(result)
+    result.header["settings"]["patience_steps"] = 0
+    assert "5000 steps (no early stopping), 5 seeds" in rung_label(result)
     old = make_set("paper", PAPER_LIKE, assessed=False)
     old.header["training_code"] = {"a": ["bce-s0"], "b": ["bce-s1"]}
     assert rung_label(old).endswith("(superseded, mixed code)")

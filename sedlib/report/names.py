@@ -92,8 +92,8 @@ def rung_label(result: ResultSet) -> str:
     steps, epochs = settings.get("max_steps"), settings.get("epochs")
     budget = f"{steps} steps" if steps else f"{epochs} epochs"
     patience = settings.get("patience_steps")
-    if steps and patience and patience != DEFAULT_PATIENCE_STEPS:  # a set of another stopping rule
-        budget += f" (patience {patience})"
+    if steps and patience is not None and patience != DEFAULT_PATIENCE_STEPS:  # another rule
+        budget += f" (patience {patience})" if patience else " (no early stopping)"
     parts = [data, result.header["protocol"], f"{channels(result)} ch", budget,
              f"{result.header['seeds']} seeds"]  # fmt: skip
     parts += [ATTRIBUTION_NAMES[key] for key in arm_settings(result)]

@@ -18,7 +18,8 @@ fold can share a group. Each member keeps what a single run of
   the other members; not the masks of the single run, which draws them
   from the global generator);
 - its records: ``best.pt``, ``validation.npz``, ``test.npz`` and
-  ``fold.json`` in its fold folder, and the run's ``metrics.json``, written
+  ``fold.json`` in its fold folder (with ``member.pt``, the state it stopped
+  in, which :mod:`sedlib.training.extend` reopens), and the run's ``metrics.json``, written
   by its :class:`~sedlib.training.folder.RunFolder` as a single run writes
   them (with ``timing["engine"] = "batched"``).
 
@@ -587,6 +588,10 @@ def _run_epochs(
     done = max((s.steps for s in group.states), default=0)
     epochs_here = 0
     what = f"group of {len(members)}"
+    finished = [i for i in group.active if group.states[i].finished(members[i].config)]
+    if finished:  # reopened in a state its settings already stop (a patience or budget extended)
+        _finish(group, finished, device)
+        _save(group, folder)
     with tqdm(total=total, initial=done, desc=what, unit="step", disable=not progress) as bar:
         while group.active and (max_epochs is None or epochs_here < max_epochs):
             _finish(group, _epoch(group, clips, device), device)

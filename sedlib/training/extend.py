@@ -152,12 +152,18 @@ def rekey_run(
                 },
             },
         )
-        folds = {}
-        for folder in sorted(f for f in staging.iterdir() if f.is_dir()):
-            folds[folder.name] = _rekey_training(folder, old, identity, grew, groups_dir)
-            if folds[folder.name] == "reopened" and (folder / MEMBER_STATE).is_file():
-                reopen_member(folder, f"{identity}/{folder.name}", groups_dir)
-        os.replace(staging, target)  # the groups first: a run folder never lacks its group
+        folds, groups = {}, []
+        try:
+            for folder in sorted(f for f in staging.iterdir() if f.is_dir()):
+                folds[folder.name] = _rekey_training(folder, old, identity, grew, groups_dir)
+                if folds[folder.name] == "reopened" and (folder / MEMBER_STATE).is_file():
+                    assert groups_dir is not None  # _rekey_training reopens a member only then
+                    groups.append(reopen_member(folder, f"{identity}/{folder.name}", groups_dir))
+            os.replace(staging, target)  # the groups first: a run folder never lacks its group
+        except BaseException:
+            for group in groups:  # no group outlives a run that was not extended
+                shutil.rmtree(group, ignore_errors=True)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folds
@@ -167,14 +173,15 @@ def _rekey_training(
     folder: Path, old: str, new: str, patience_grew: bool, groups_dir: Path | None
 ) -> str:
     """Re-key one training's folder; what becomes of it (see :func:`rekey_run`)."""
-    state = checkpoint.CHECKPOINT if (folder / checkpoint.CHECKPOINT).is_file() else None
-    if state is None and groups_dir is not None and (folder / MEMBER_STATE).is_file():
-        state = MEMBER_STATE
     if (folder / FOLD_RECORD).is_file():
-        plateau = read_json(folder / FOLD_RECORD, "fold record").get("stop_reason") == PLATEAU
-        if plateau and not patience_grew:
+        record = read_json(folder / FOLD_RECORD, "fold record")
+        if record.get("stop_reason") == PLATEAU and not patience_grew:
             _rekey_checkpoint(folder / checkpoint.BEST, old, new)
             return "kept"
+        state = _stopped_state(folder, record.get("steps_run"), groups_dir)
+        for name in (checkpoint.CHECKPOINT, MEMBER_STATE):
+            if name != state:  # a state the training left behind (another engine, an earlier call)
+                (folder / name).unlink(missing_ok=True)
         if state is None:
             shutil.rmtree(folder)
             return "restarts"
@@ -189,18 +196,41 @@ def _rekey_training(
     return outcome
 
 
+def _steps_of(path: Path) -> int | None:
+    """Optimizer steps of the training state in ``path`` (a single run's or a member's)."""
+    saved = checkpoint.load(path, torch.device("cpu"))
+    state = saved["states"][0] if "states" in saved else saved.get("state", {})
+    return state.get("steps")
+
+
+def _stopped_state(folder: Path, steps: int | None, groups_dir: Path | None) -> str | None:
+    """The file of the state a finished training stopped in: the single engine's checkpoint or
+    a batched member's (only with a group folder to reopen it in), whichever holds the
+    training's last step; None when neither does."""
+    names = [checkpoint.CHECKPOINT] + ([MEMBER_STATE] if groups_dir is not None else [])
+    for name in names:
+        if (folder / name).is_file() and _steps_of(folder / name) == steps:
+            return name
+    return None
+
+
 def reopen_member(training: Path, key: str, groups_dir: Path) -> Path:
     """The batched group of one that goes on training the stopped member in ``training``.
 
     Its checkpoint is the member's ``member.pt`` (the state it stopped in)
     under the key ``key`` (``<identity>/<training>``), in the folder the
-    batched engine gives that group; a group already there is left as it is.
-    Returns the group's folder.
+    batched engine gives that group. A group already there (an interrupted
+    call's) is kept only when it holds that same state, not yet trained on;
+    otherwise it is made again. Returns the group's folder.
     """
     target = groups_dir / group_folder_name([key])
-    if target.exists():
-        return target
     saved = checkpoint.load(training / MEMBER_STATE, torch.device("cpu"))
+    if target.exists():
+        if (target / GROUP_CHECKPOINT).is_file() and _steps_of(target / GROUP_CHECKPOINT) == saved[
+            "states"
+        ][0].get("steps"):
+            return target
+        shutil.rmtree(target)
     kept = [key] if (training / checkpoint.BEST).is_file() else []
     groups_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.reopen-", dir=groups_dir))
