@@ -82,12 +82,14 @@ def direct(data, tmp_path_factory):
     return sweep(data, tmp_path_factory.mktemp("direct"), 30)
 
 
-def assert_same_runs(extended: dict, direct: dict, budget: int) -> None:
+def assert_same_runs(extended: dict, direct: dict, **extended_from) -> None:
+    """The extended runs are the runs trained from the start, and name the settings they left."""
     assert extended.keys() == direct.keys()
     for name, record in extended.items():
         assert record.identity == direct[name].identity, name
         assert not differences(comparable(record), comparable(direct[name])), name
-        assert record.provenance["extended_from"]["max_steps"] == budget
+        for key, value in extended_from.items():
+            assert record.provenance["extended_from"][key] == value
 
 
 def test_finished_runs_of_a_smaller_budget_continue_to_the_larger_budgets_records(
@@ -100,20 +102,12 @@ def test_finished_runs_of_a_smaller_budget_continue_to_the_larger_budgets_record
     assert list(stops.values()).count(BUDGET) == 1 and stops["duration_robust-g1-s1"] == BUDGET
     before = {p: p.read_bytes() for p in (tmp_path / "runs").rglob("metrics.json")}
     extended = sweep(data, tmp_path, 30, extend=True)
-    assert_same_runs(extended, direct, 12)
+    assert_same_runs(extended, direct, max_steps=12)
     assert {p: p.read_bytes() for p in before} == before  # the old runs stay as they were
     for name, record in extended.items():
         assert record.provenance["extended_from"]["identity"] == old[name].identity
     reopened = extended["duration_robust-g1-s1"].identity
     assert groups_of_one(tmp_path) == {f"{reopened}/dev-eval"}
-
-
-def assert_same_as(extended: dict, alone: dict, patience: int) -> None:
-    assert extended.keys() == alone.keys()
-    for name, record in extended.items():
-        assert record.identity == alone[name].identity, name
-        assert not differences(comparable(record), comparable(alone[name])), name
-        assert record.provenance["extended_from"]["patience_steps"] == patience
 
 
 @pytest.mark.parametrize("longer", [8, 5])
@@ -131,7 +125,7 @@ def test_finished_runs_of_a_shorter_patience_go_on_to_the_longer_patiences_recor
     lost.unlink()  # as a member that stopped before members kept their state
     with caplog.at_level(logging.INFO, logger="sedlib.study.extension"):
         extended = sweep(data, tmp_path, 30, extend=True, patience=longer)
-    assert_same_as(extended, alone, 4)
+    assert_same_runs(extended, alone, patience_steps=4)
     outcomes = [
         r.getMessage().rsplit(": ", 1)[-1]
         for r in caplog.records
@@ -154,7 +148,7 @@ def test_an_interrupted_group_resumes_under_the_larger_budget(data, direct, tmp_
                                 stop_after_epochs=1)  # fmt: skip
     assert all(isinstance(r, batched.Interrupted) for r in out)
     extended = sweep(data, tmp_path, 30, extend=True)
-    assert_same_runs(extended, direct, 6)
+    assert_same_runs(extended, direct, max_steps=6)
     assert len(list(groups.glob("*/group.pt"))) == 2  # the old group and its re-keyed copy
 
 
