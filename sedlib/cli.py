@@ -583,8 +583,7 @@ def _add_sweep_execution_options(sw) -> None:
         "--extend-budget",
         action="store_true",
         help="continue each run from the same run under a smaller max_steps or patience_steps "
-        "in the grid's folder (stopped by plateau: kept when only the budget grew; "
-        "unfinished: resumed; stopped: goes on from its state; sedlib.study.extension)",
+        "in the grid's folder, from where it stopped (sedlib.study.extension)",
     )
     sw.add_argument(
         "--no-record-command",

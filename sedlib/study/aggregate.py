@@ -98,6 +98,17 @@ def shared_settings(records: list[RunRecord], dataset: str | None = None) -> dic
     return {**first, "dataset": dataset or records[0].resolved.get("dataset")}
 
 
+def kept_completion(previous: dict | None, command: str | None) -> dict[str, str]:
+    """The previous set's ``reproduce_with`` when its command is kept (``command`` None): the
+    command completed with what today's defaults no longer give it."""
+    kept = (previous or {}).get("header", {})
+    return (
+        {"reproduce_with": kept["reproduce_with"]}
+        if command is None and "reproduce_with" in kept
+        else {}
+    )
+
+
 def table_row(record: RunRecord) -> dict[str, Any]:
     """One row of the result table; ``converged`` by :mod:`sedlib.training.convergence`."""
     convergence = record.convergence()
@@ -269,10 +280,7 @@ def aggregate(
         "training_code": training_code_versions(records),
         "table_columns": list(table.columns),
     }
-    kept = (previous or {}).get("header", {})
-    # a kept command that today's defaults no longer reproduce keeps its completion too
-    if command is None and "reproduce_with" in kept:
-        header["reproduce_with"] = kept["reproduce_with"]
+    header.update(kept_completion(previous, command))
     header["one_training_code"] = equivalent(list(header["training_code"]), root)
     if runs_planned:
         header["planned_runs"] = runs_planned
