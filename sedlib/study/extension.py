@@ -1,4 +1,4 @@
-"""A sweep's runs under a larger step budget or patience, continued from the same runs under smaller ones.
+"""A sweep's runs under a larger budget or patience, continued from the same runs under smaller ones.
 
 ``sedlib sweep ... --set max_steps=B' --extend-budget`` (or ``--set
 patience_steps=P'``) gives each planned run that has neither a record nor a
@@ -7,9 +7,10 @@ smaller ``max_steps`` B or ``patience_steps`` P) in the grid's folder,
 re-keyed by :mod:`sedlib.training.extend`: its trainings that stopped by
 plateau are kept (when only the budget grew), the unfinished ones resume
 (with their batched group), and those that stopped go on from their
-training state (a batched member as a group of one) or train again. The identities prove the match: the old run's identity recomputed
-from its stored settings and data, and the new run's from the same data,
-must both be what the folders say.
+training state (a batched member as a group of one) or train again. The
+identities prove the match: the old run's identity recomputed from its
+stored settings and data, and the new run's from the same data, must both
+be what the folders say.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ fold can share a group. Each member keeps what a single run of
   the other members; not the masks of the single run, which draws them
   from the global generator);
 - its records: ``best.pt``, ``validation.npz``, ``test.npz`` and
-  ``fold.json`` in its fold folder (with ``member.pt``, the state it stopped
-  in, which :mod:`sedlib.training.extend` reopens), and the run's ``metrics.json``, written
-  by its :class:`~sedlib.training.folder.RunFolder` as a single run writes
-  them (with ``timing["engine"] = "batched"``).
+  ``fold.json`` in its fold folder (with ``member.pt``, the state it
+  stopped in, which :mod:`sedlib.training.extend` reopens), and the run's
+  ``metrics.json``, written by its :class:`~sedlib.training.folder.RunFolder`
+  as a single run writes them (with ``timing["engine"] = "batched"``).
 
 Folds of different lengths in one group: the training clips of every fold
 in the group live on the device as one tensor, and each member indexes its
