@@ -382,24 +382,25 @@ def load_result(grid: str, name: str, root: Path | None = None) -> ResultSet:
         extra["converged"] = False
     else:
         table["converged"] = [
-            judged_converged(summary["runs"].get(run, {}), f"{folder / name}.json: {run}", done)
+            judged_converged(run, summary["runs"].get(run, {}), folder / f"{name}.json", done)
             for run, done in zip(table["run"], table["converged"], strict=True)
         ]
     table = pd.concat([table, pd.DataFrame(extra, index=table.index)], axis=1)
     return ResultSet(grid, name, summary["header"], table, summary["runs"], csv)
 
 
-def judged_converged(run: dict, source: str, aggregated: bool) -> bool:
+def judged_converged(name: str, run: dict, path: Path, aggregated: bool) -> bool:
     """Whether a stored run converged by today's criterion (:mod:`sedlib.training.convergence`).
 
-    A whole record (its trainings' histories) is judged again, so a result set
-    aggregated under an earlier, shorter patience meets today's bar; a compact
-    one keeps the ``converged`` of its table (``aggregated``).
+    ``run`` is the record ``name`` of the summary at ``path``. A whole record
+    (its trainings' histories) is judged again, so a result set aggregated
+    under an earlier, shorter patience meets today's bar; a compact one keeps
+    the ``converged`` of its table (``aggregated``).
     """
     folds = run.get("folds") or []
     if not folds or not all("history" in f for f in folds):
         return bool(aggregated)
-    return RunRecord.from_dict({"run": source.rsplit(": ", 1)[-1], **run}, source=source).converged
+    return RunRecord.from_dict({**run, "run": name}, source=f"{path}: runs[{name!r}]").converged
 
 
 def marked_share(run: dict) -> float:
