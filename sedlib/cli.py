@@ -21,7 +21,7 @@ from sedlib.data.registry import canonical_name, get_dataset
 from sedlib.data.tut import fetch_tut
 from sedlib.errors import ConfigError, MissingFileError, SedlibError
 from sedlib.settings import data_root, pin_paths
-from sedlib.study import sweep
+from sedlib.study import carry, sweep
 from sedlib.study.grids import GRIDS, PER_RUN, check_overrides, get_grid
 from sedlib.study.results import ResultSetConflict
 from sedlib.study.slurm import SlurmSweep, slurm_parameters
@@ -782,7 +782,53 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_commands(sub)
     _add_train_command(sub)
     _add_sweep_command(sub)
+    _add_carry_command(sub)
     return parser
+
+
+def _add_carry_command(sub) -> None:
+    cr = sub.add_parser(
+        "carry",
+        help="pack a grid's trainings in progress into one file, or unpack them on another machine",
+        description="Pack the state of a grid's trainings in progress (<runs>/<grid>/.work: "
+        "group checkpoints, kept models, claims) into one .tar.gz with a manifest of SHA-256 "
+        "sums, or unpack such a file so that `sedlib sweep` resumes them on this machine. "
+        "Packing refuses while a training of the grid runs (stop it with Ctrl-C first) and "
+        "writes nothing when no run is in progress (exit 0); unpacking checks every file "
+        "first and never overwrites other state.",
+    )
+    cr.add_argument("action", choices=["pack", "unpack"])
+    cr.add_argument("archive", type=Path, help="the .tar.gz to write (pack) or read (unpack)")
+    cr.add_argument("--grid", help="the grid whose trainings to pack (pack only)")
+    cr.add_argument(
+        "--runs-root", type=Path, default=None, help="the runs folder [<data root>/runs]"
+    )
+    cr.set_defaults(func=_cmd_carry)
+
+
+def _cmd_carry(args: argparse.Namespace) -> int:
+    runs_root = args.runs_root or data_root() / "runs"
+    if args.action == "pack":
+        if not args.grid:
+            raise ConfigError("sedlib carry pack: give the grid with --grid")
+        try:
+            done = carry.pack(runs_root / args.grid, args.archive)
+        except carry.NothingInProgress as err:
+            print(f"grid {args.grid}: {err}")  # not an error: every run finished, or none began
+            return 0
+        verb = "packed"
+    else:
+        if args.grid:
+            raise ConfigError("sedlib carry unpack: the archive names its grid; drop --grid")
+        done = carry.unpack(args.archive, runs_root)
+        verb = "unpacked"
+    steps = [s for g in done.groups.values() for s in g.get("steps", [])]
+    print(
+        f"{verb} grid {done.grid}: {len(done.runs)} runs, {len(done.groups)} groups "
+        f"(members at steps {min(steps, default=0)}-{max(steps, default=0)}), {done.files} files, "
+        f"{done.bytes / 2**20:.1f} MiB -> {args.archive if verb == 'packed' else runs_root}"
+    )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

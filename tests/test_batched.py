@@ -269,6 +269,7 @@ def test_the_gpu_scripts_batched_grid_step_runs_and_packs_on_cpu(tmp_path):
         assert len(records) == 2
         engines = {json_of(tar, n)["timing"]["engine"] for n in records}
     assert engines == {"batched"}
+    assert not (tmp_path / "first" / "out" / "in-progress-smoke.tar.gz").exists()  # all finished
     carried = tmp_path / "second" / "carried" / archive.name
     carried.parent.mkdir(parents=True)
     carried.write_bytes(archive.read_bytes())

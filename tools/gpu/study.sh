@@ -18,11 +18,13 @@
 # come back in $OUT/runs-<grid>-<dataset>.tar.gz (records only, small) with the
 # aggregated results; carry that file back in .gpu/ and the next call skips those
 # runs: generated data are bit-identical, files included, so run identities match.
-# Runs still training when a step stops resume only on the same machine: issue the
+# Runs still training when a `grid` step stops resume only on the same machine: issue the
 # next step while it is still warm (within 30 s); a fresh machine starts them over.
 #
 # grid-batched stops itself at SECONDS (SIGINT; the groups' checkpoints stay for a warm machine),
-# then aggregates and packs like grid. MEMBERS caps a group (default: what fits the free memory).
+# then aggregates and packs like grid, and packs its groups still training into
+# $OUT/in-progress-<grid>.tar.gz (`sedlib carry`): carried back in .gpu/, a fresh machine
+# resumes them at the epoch they had reached. MEMBERS caps a group (default: what fits the free memory).
 # SECONDS 0: no time limit (the step runs until its grid has finished).
 # Variables: DEVICE (cuda), JOBS (runs at once, 8), SEEDS (10), EPOCHS (TrainConfig's),
 # SETTINGS (shared settings for every sweep, "key=value ...", each passed as --set key=value;
@@ -112,6 +114,20 @@ pack_finished() {  # $1 grid, $2 dataset
   echo "packed $OUT/$name"
 }
 
+unpack_in_progress() {  # $1 grid: its trainings in progress, packed by an earlier machine
+  local archive="$CARRIED/in-progress-$1.tar.gz"
+  [[ -f "$archive" ]] || return 0
+  if compgen -G "$SEDLIB_DATA_ROOT/runs/$1/.work/.batched/*/group.pt" >/dev/null; then
+    echo "kept the trainings in progress on this machine (not unpacking $archive)"
+  else
+    "$PY" -m sedlib carry unpack "$archive"
+  fi
+}
+
+pack_in_progress() {  # $1 grid: its groups still training, for the next machine (sedlib carry)
+  "$PY" -m sedlib carry pack "$OUT/in-progress-$1.tar.gz" --grid "$1"  # none: no file, exit 0
+}
+
 grid_arguments() {  # $1 step, $2 grid, $3 dataset, $4 seconds: refused when missing or wrong
   [[ -n "${2:-}" && -n "${3:-}" ]] || die "usage: bash tools/gpu/study.sh $1 GRID DATASET [SECONDS]: GRID and DATASET are required"
   check_count SECONDS "${4:-540}" 0
@@ -148,6 +164,7 @@ step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 
   start=$(date +%s)
   step_setup
   unpack_finished
+  unpack_in_progress "$grid"
   local extra=()
   [[ -n "${EPOCHS:-}" ]] && extra+=(--epochs "$EPOCHS")
   for setting in ${SETTINGS:-}; do extra+=(--set "$setting"); done
@@ -166,6 +183,7 @@ step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 
   "$PY" -m sedlib sweep --grid "$grid" --dataset "$dataset" --device "$DEVICE" --seeds "$SEEDS" \
     --aggregate-only "${extra[@]}" || true
   pack_finished "$grid" "$dataset"
+  pack_in_progress "$grid"
   echo "grid-batched $grid $dataset: $(( $(date +%s) - start )) s of $seconds"
   [[ $status == 0 || $status == 124 || $status == 130 ]] || return "$status"
 }

@@ -1,0 +1,272 @@
+"""Trainings in progress, packed on one machine and unpacked on another, resume to the records of
+trainings never interrupted; a damaged archive, a running training or state that went on are refused."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from test_batched import MIXED, comparable, config, differences
+
+from sedlib.cli import main
+from sedlib.data.synthetic import generate
+from sedlib.data.synthetic.generate import Preset
+from sedlib.study import carry
+from sedlib.training import Interrupted, RunRecord, batched
+from sedlib.training.folder import training_lock
+from sedlib.util.lock import FileLock
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = Preset(dev_minutes=2.0, eval_minutes=0.5, recording_s=30.0, min_events=(1, 1))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("data"), TINY, seed=5, jobs=1, progress=False)
+
+
+@pytest.fixture(autouse=True)
+def one_thread(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path_factory.getbasetemp() / "data-root"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+CONFIGS = [config(**s, epochs=4) for s in MIXED]
+
+
+def run_dirs(runs_root, configs=CONFIGS):
+    """The layout of a sweep: ``<runs>/<grid>/.work/<run>``, the groups in ``.work/.batched``."""
+    return [runs_root / "grid" / ".work" / c.describe() for c in configs]
+
+
+@pytest.fixture(scope="module")
+def whole(dataset, tmp_path_factory):
+    root = tmp_path_factory.mktemp("whole")
+    return batched.train_batched(CONFIGS, run_dirs(root), dataset=dataset, progress=False)
+
+
+@pytest.fixture
+def interrupted(dataset, tmp_path):
+    """The three runs stopped after 2 of 4 epochs, as one group; its runs folder."""
+    runs = tmp_path / "here" / "runs"
+    out = batched.train_batched(
+        CONFIGS, run_dirs(runs), dataset=dataset, progress=False, stop_after_epochs=2
+    )
+    assert all(isinstance(r, Interrupted) for r in out)
+    return runs
+
+
+def test_trainings_packed_and_unpacked_elsewhere_resume_to_the_uninterrupted_records(
+    dataset, tmp_path, interrupted, whole, monkeypatch
+):
+    archive = tmp_path / "carried" / "grid.tar.gz"
+    packed = carry.pack(interrupted / "grid", archive)
+    assert packed.grid == "grid" and len(packed.groups) == 1
+    (group,) = packed.groups.values()
+    assert len(group["members"]) == 3 and len(set(group["steps"])) == 1 and group["steps"][0] > 0
+    assert sorted(packed.runs) == sorted(c.describe() for c in CONFIGS)
+    shutil.rmtree(tmp_path / "here")  # the machine is gone
+    there = tmp_path / "there" / "runs"
+    unpacked = carry.unpack(archive, there)
+    assert (unpacked.files, unpacked.bytes, unpacked.runs) == (
+        packed.files,
+        packed.bytes,
+        packed.runs,
+    )
+    epochs = []
+    real_epoch = batched._train_epoch
+    monkeypatch.setattr(batched, "_train_epoch", lambda g, c, e, d: epochs.append(e) or real_epoch(g, c, e, d))  # fmt: skip
+    resumed = batched.train_batched(CONFIGS, run_dirs(there), dataset=dataset, progress=False)
+    assert (
+        epochs == [2, 3]
+    )  # epochs 3 and 4 (counted from 0): it went on from the archive's epoch 2, it did not start over
+    assert all(isinstance(r, RunRecord) for r in resumed), resumed
+    for a, b in zip(resumed, whole, strict=True):
+        assert [f.epochs_run for f in a.folds] == [f.epochs_run for f in b.folds] == [4]
+        assert [h["epoch"] for h in a.folds[0].history] == [1, 2, 3, 4]
+        assert not differences(comparable(a), comparable(b)), a.run
+
+
+def test_a_running_training_is_not_packed(interrupted, tmp_path):
+    with FileLock(training_lock(run_dirs(interrupted)[1]), "a training"):
+        with pytest.raises(carry.CarryError, match="a training of this grid is running"):
+            carry.pack(interrupted / "grid", tmp_path / "a.tar.gz")
+    assert not (tmp_path / "a.tar.gz").exists()
+
+
+def test_nothing_in_progress_is_said_naming_the_folder(tmp_path):
+    with pytest.raises(carry.NothingInProgress, match=r"grid/\.work: no trainings in progress"):
+        carry.pack(tmp_path / "runs" / "grid", tmp_path / "a.tar.gz")
+
+
+def _rewritten(archive, out, change):
+    """A copy of ``archive`` whose entries pass through ``change(name, bytes) -> bytes``."""
+    with tarfile.open(archive, "r:gz") as tar, tarfile.open(out, "w:gz") as new:
+        for member in tar.getmembers():
+            data = change(member.name, tar.extractfile(member).read())
+            member.size = len(data)
+            new.addfile(member, io.BytesIO(data))
+    return out
+
+
+def test_a_damaged_archive_is_refused_naming_the_file_and_nothing_is_written(interrupted, tmp_path):
+    archive = tmp_path / "a.tar.gz"
+    carry.pack(interrupted / "grid", archive)
+    name = next(n for n in tarfile.open(archive).getnames() if n.endswith("group.pt"))
+
+    def flip(entry, data):
+        return data[:100] + bytes([data[100] ^ 1]) + data[101:] if entry == name else data
+
+    damaged = _rewritten(archive, tmp_path / "damaged.tar.gz", flip)
+    with pytest.raises(carry.CarryError, match=f"{name} fails its checksum"):
+        carry.unpack(damaged, tmp_path / "there")
+    assert not (tmp_path / "there").exists()
+    foreign = _rewritten(archive, tmp_path / "foreign.tar.gz", lambda n, d: d.replace(b'"format": 1', b'"format": 9'))  # fmt: skip
+    with pytest.raises(carry.CarryError, match="archive format 9"):
+        carry.unpack(foreign, tmp_path / "there")
+    (tmp_path / "plain.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(carry.CarryError, match=r"plain\.tar\.gz: cannot be read"):
+        carry.unpack(tmp_path / "plain.tar.gz", tmp_path / "there")
+
+
+def test_state_that_went_on_here_is_never_overwritten(dataset, interrupted, tmp_path):
+    archive = tmp_path / "a.tar.gz"
+    carry.pack(interrupted / "grid", archive)
+    carry.unpack(archive, interrupted)  # the same files: nothing to do, nothing refused
+    batched.train_batched(
+        CONFIGS, run_dirs(interrupted), dataset=dataset, progress=False, stop_after_epochs=1
+    )  # the trainings go on here
+    before = {p: p.read_bytes() for p in interrupted.rglob("*") if p.is_file()}
+    with pytest.raises(carry.CarryError, match="exists with other content"):
+        carry.unpack(archive, interrupted)
+    assert {p: p.read_bytes() for p in interrupted.rglob("*") if p.is_file()} == before
+
+
+def test_a_run_finished_here_is_left_as_it_is(dataset, interrupted, tmp_path):
+    archive = tmp_path / "a.tar.gz"
+    carry.pack(interrupted / "grid", archive)
+    there = tmp_path / "there"
+    name = CONFIGS[0].describe()
+    (there / "grid" / name).mkdir(parents=True)
+    (there / "grid" / name / "metrics.json").write_text("{}")
+    carry.unpack(archive, there)
+    assert not (there / "grid" / ".work" / name).exists()
+    assert (there / "grid" / ".work" / CONFIGS[1].describe() / "run.json").is_file()
+
+
+def _promote(runs, name):
+    """What a sweep does with a finished run: its folder moves from ``.work`` to the grid's."""
+    os.replace(runs / "grid" / ".work" / name, runs / "grid" / name)
+
+
+def test_only_runs_in_progress_and_their_group_are_carried(dataset, tmp_path):
+    configs = [config(**s, epochs=e) for s, e in zip(MIXED, (2, 4, 4), strict=True)]
+    runs = tmp_path / "runs"
+    out = batched.train_batched(
+        configs, run_dirs(runs, configs), dataset=dataset, progress=False, stop_after_epochs=3
+    )
+    assert isinstance(out[0], RunRecord) and isinstance(out[1], Interrupted)
+    _promote(runs, configs[0].describe())
+    packed = carry.pack(runs / "grid", tmp_path / "a.tar.gz")
+    assert packed.runs == sorted(c.describe() for c in configs[1:])
+    ((members, steps),) = [(g["members"], g["steps"]) for g in packed.groups.values()]
+    assert len(members) == 2 and len(steps) == 2
+    with tarfile.open(tmp_path / "a.tar.gz") as tar:
+        assert not [n for n in tar.getnames() if configs[0].describe() in n]
+    batched.train_batched(configs[1:], run_dirs(runs, configs[1:]), dataset=dataset, progress=False)
+    for c in configs[1:]:
+        _promote(runs, c.describe())
+    with pytest.raises(carry.NothingInProgress, match="no trainings in progress"):
+        carry.pack(runs / "grid", tmp_path / "b.tar.gz")  # the finished group stays, uncarried
+    assert list((runs / "grid" / ".work" / ".batched").glob("*/group.pt"))
+    assert not (tmp_path / "b.tar.gz").exists()
+
+
+def test_the_command_line_packs_and_unpacks(interrupted, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(interrupted.parent))
+    archive = tmp_path / "carried.tar.gz"
+    assert main(["carry", "pack", str(archive), "--grid", "grid"]) == 0
+    out = capsys.readouterr().out
+    assert "packed grid grid: 3 runs, 1 groups (members at steps" in out
+    with tarfile.open(archive) as tar:
+        manifest = json.loads(tar.extractfile(carry.MANIFEST).read())
+    assert manifest["training_code"]["fingerprint"].startswith("ast1:")
+    assert not any(".locks" in name for name in manifest["files"])
+    there = tmp_path / "there"
+    assert main(["carry", "unpack", str(archive), "--runs-root", str(there)]) == 0
+    assert "unpacked grid grid: 3 runs" in capsys.readouterr().out
+    assert main(["carry", "pack", str(archive)]) == 1
+    assert "give the grid with --grid" in capsys.readouterr().err
+    assert main(["carry", "pack", str(tmp_path / "none.tar.gz"), "--grid", "other"]) == 0
+    assert "grid other: " in capsys.readouterr().out and not (tmp_path / "none.tar.gz").exists()
+
+
+def _script(action, env, *args):
+    command = ["bash", "tools/cpu/sweeps.sh", action, *map(str, args)]
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def _steps_reached(runs, least: int, timeout: float = 300) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        for path in runs.glob("smoke/.work/.batched/*/group.pt"):
+            try:
+                saved = torch.load(path, weights_only=False)
+            except Exception:  # being replaced: read it at the next poll
+                continue
+            if min(saved["states"][i]["steps"] for i in saved["active"]) >= least:
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"no group reached step {least} in {timeout} s")
+
+
+def test_the_sweeps_script_carries_a_grid_from_one_machine_to_the_next(dataset, tmp_path):
+    """``tools/cpu/sweeps.sh``: start, stop (the group packed), a fresh machine (no runs folder)
+    starts from the archive at the step it had reached, not from step 0."""
+    plan = tmp_path / "plan"
+    plan.write_text(
+        "# a comment line\n"
+        f"--grid smoke --dataset {dataset.audio_dir} --seeds 1 --protocol dev-eval --device cpu "
+        "--set epochs=0 --set max_steps=3000 --set warmup_steps=2 --set patience_steps=0 "
+        "--set batch_size=4 --set model.channels=4 --set model.gru_units=8 "
+        "--set model.fc_units=8\n"
+    )
+    env = {
+        **os.environ,
+        "SEDLIB": str(Path(sys.executable).parent / "sedlib"),
+        "SEDLIB_DATA_ROOT": str(tmp_path / "data"),
+        "CARRIED": str(tmp_path / "carried"),
+    }
+    runs = tmp_path / "data" / "runs"
+    assert "chain 0/1 started" in _script("start", env, plan, 1)
+    _steps_reached(runs, 6)
+    stopped = _script("stop", env, plan)
+    packed = int(
+        re.search(r"packed grid smoke: 2 runs, 1 groups \(members at steps (\d+)-", stopped)[1]
+    )
+    assert packed >= 6
+    shutil.rmtree(runs)  # the next machine: a checkout with the archive, nothing else
+    started = _script("start", env, plan, 1)
+    assert f"unpacked grid smoke: 2 runs, 1 groups (members at steps {packed}-{packed})" in started
+    _steps_reached(runs, packed + 3)
+    _script("stop", env, plan)
+    log = (tmp_path / "data" / "logs" / "chain-0.log").read_text()
+    second = log.rsplit("shard 0/1: sedlib sweep", 1)[1]  # the second machine's sweep
+    resumed = re.findall(r"group of 2:\s+\d+%\|[^|]*\|\s+(\d+)/3000", second)
+    assert resumed and int(resumed[0]) == packed, second[-1500:]
+    assert second.rstrip().endswith("shard 0/1: done")
