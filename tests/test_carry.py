@@ -19,29 +19,13 @@ import torch
 from test_batched import MIXED, comparable, config, differences
 
 from sedlib.cli import main
-from sedlib.data.synthetic import generate
-from sedlib.data.synthetic.generate import Preset
 from sedlib.study import carry
 from sedlib.training import Interrupted, RunRecord, batched
 from sedlib.training.folder import training_lock
 from sedlib.util.lock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = Preset(dev_minutes=2.0, eval_minutes=0.5, recording_s=30.0, min_events=(1, 1))
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    return generate(tmp_path_factory.mktemp("data"), TINY, seed=5, jobs=1, progress=False)
-
-
-@pytest.fixture(autouse=True)
-def one_thread(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("SEDLIB_DATA_ROOT", str(tmp_path_factory.getbasetemp() / "data-root"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("module_data_root")  # the feature cache of `tiny`, kept apart
 
 
 CONFIGS = [config(**s, epochs=4) for s in MIXED]
@@ -53,24 +37,24 @@ def run_dirs(runs_root, configs=CONFIGS):
 
 
 @pytest.fixture(scope="module")
-def whole(dataset, tmp_path_factory):
+def whole(tiny, tmp_path_factory):
     root = tmp_path_factory.mktemp("whole")
-    return batched.train_batched(CONFIGS, run_dirs(root), dataset=dataset, progress=False)
+    return batched.train_batched(CONFIGS, run_dirs(root), dataset=tiny, progress=False)
 
 
 @pytest.fixture
-def interrupted(dataset, tmp_path):
+def interrupted(tiny, tmp_path):
     """The three runs stopped after 2 of 4 epochs, as one group; its runs folder."""
     runs = tmp_path / "here" / "runs"
     out = batched.train_batched(
-        CONFIGS, run_dirs(runs), dataset=dataset, progress=False, stop_after_epochs=2
+        CONFIGS, run_dirs(runs), dataset=tiny, progress=False, stop_after_epochs=2
     )
     assert all(isinstance(r, Interrupted) for r in out)
     return runs
 
 
 def test_trainings_packed_and_unpacked_elsewhere_resume_to_the_uninterrupted_records(
-    dataset, tmp_path, interrupted, whole, monkeypatch
+    tiny, tmp_path, interrupted, whole, monkeypatch
 ):
     archive = tmp_path / "carried" / "grid.tar.gz"
     packed = carry.pack(interrupted / "grid", archive)
@@ -89,7 +73,7 @@ def test_trainings_packed_and_unpacked_elsewhere_resume_to_the_uninterrupted_rec
     epochs = []
     real_epoch = batched._train_epoch
     monkeypatch.setattr(batched, "_train_epoch", lambda g, c, e, d: epochs.append(e) or real_epoch(g, c, e, d))  # fmt: skip
-    resumed = batched.train_batched(CONFIGS, run_dirs(there), dataset=dataset, progress=False)
+    resumed = batched.train_batched(CONFIGS, run_dirs(there), dataset=tiny, progress=False)
     assert (
         epochs == [2, 3]
     )  # epochs 3 and 4 (counted from 0): it went on from the archive's epoch 2, it did not start over
@@ -142,12 +126,12 @@ def test_a_damaged_archive_is_refused_naming_the_file_and_nothing_is_written(int
         carry.unpack(tmp_path / "plain.tar.gz", tmp_path / "there")
 
 
-def test_state_that_went_on_here_is_never_overwritten(dataset, interrupted, tmp_path):
+def test_state_that_went_on_here_is_never_overwritten(tiny, interrupted, tmp_path):
     archive = tmp_path / "a.tar.gz"
     carry.pack(interrupted / "grid", archive)
     carry.unpack(archive, interrupted)  # the same files: nothing to do, nothing refused
     batched.train_batched(
-        CONFIGS, run_dirs(interrupted), dataset=dataset, progress=False, stop_after_epochs=1
+        CONFIGS, run_dirs(interrupted), dataset=tiny, progress=False, stop_after_epochs=1
     )  # the trainings go on here
     before = {p: p.read_bytes() for p in interrupted.rglob("*") if p.is_file()}
     with pytest.raises(carry.CarryError, match="exists with other content"):
@@ -155,7 +139,7 @@ def test_state_that_went_on_here_is_never_overwritten(dataset, interrupted, tmp_
     assert {p: p.read_bytes() for p in interrupted.rglob("*") if p.is_file()} == before
 
 
-def test_a_run_finished_here_is_left_as_it_is(dataset, interrupted, tmp_path):
+def test_a_run_finished_here_is_left_as_it_is(tiny, interrupted, tmp_path):
     archive = tmp_path / "a.tar.gz"
     carry.pack(interrupted / "grid", archive)
     there = tmp_path / "there"
@@ -172,11 +156,11 @@ def _promote(runs, name):
     os.replace(runs / "grid" / ".work" / name, runs / "grid" / name)
 
 
-def test_only_runs_in_progress_and_their_group_are_carried(dataset, tmp_path):
+def test_only_runs_in_progress_and_their_group_are_carried(tiny, tmp_path):
     configs = [config(**s, epochs=e) for s, e in zip(MIXED, (2, 4, 4), strict=True)]
     runs = tmp_path / "runs"
     out = batched.train_batched(
-        configs, run_dirs(runs, configs), dataset=dataset, progress=False, stop_after_epochs=3
+        configs, run_dirs(runs, configs), dataset=tiny, progress=False, stop_after_epochs=3
     )
     assert isinstance(out[0], RunRecord) and isinstance(out[1], Interrupted)
     _promote(runs, configs[0].describe())
@@ -186,7 +170,7 @@ def test_only_runs_in_progress_and_their_group_are_carried(dataset, tmp_path):
     assert len(members) == 2 and len(steps) == 2
     with tarfile.open(tmp_path / "a.tar.gz") as tar:
         assert not [n for n in tar.getnames() if configs[0].describe() in n]
-    batched.train_batched(configs[1:], run_dirs(runs, configs[1:]), dataset=dataset, progress=False)
+    batched.train_batched(configs[1:], run_dirs(runs, configs[1:]), dataset=tiny, progress=False)
     for c in configs[1:]:
         _promote(runs, c.describe())
     with pytest.raises(carry.NothingInProgress, match="no trainings in progress"):
@@ -235,13 +219,13 @@ def _steps_reached(runs, least: int, timeout: float = 300) -> None:
     raise AssertionError(f"no group reached step {least} in {timeout} s")
 
 
-def test_the_sweeps_script_carries_a_grid_from_one_machine_to_the_next(dataset, tmp_path):
+def test_the_sweeps_script_carries_a_grid_from_one_machine_to_the_next(tiny, tmp_path):
     """``tools/cpu/sweeps.sh``: start, stop (the group packed), a fresh machine (no runs folder)
     starts from the archive at the step it had reached, not from step 0."""
     plan = tmp_path / "plan"
     plan.write_text(
         "# a comment line\n"
-        f"--grid smoke --dataset {dataset.audio_dir} --seeds 1 --protocol dev-eval --device cpu "
+        f"--grid smoke --dataset {tiny.audio_dir} --seeds 1 --protocol dev-eval --device cpu "
         "--set epochs=0 --set max_steps=3000 --set warmup_steps=2 --set patience_steps=0 "
         "--set batch_size=4 --set model.channels=4 --set model.gru_units=8 "
         "--set model.fc_units=8\n"
