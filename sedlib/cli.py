@@ -318,6 +318,7 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
         seeds=args.seeds,
         overrides={**overrides, "dataset": canonical_name(args.dataset)},
     )
+    sweep.restore_stored(planned)  # a fresh checkout: the committed runs join the new ones
     result = sweep.aggregate_grid(
         args.grid, planned, dataset, force=args.force, sweep_command=caller.sweep_command
     )
@@ -794,8 +795,10 @@ def _add_carry_command(sub) -> None:
         "group checkpoints, kept models, claims) into one .tar.gz with a manifest of SHA-256 "
         "sums, or unpack such a file so that `sedlib sweep` resumes them on this machine. "
         "Packing refuses while a training of the grid runs (stop it with Ctrl-C first) and "
-        "writes nothing when no run is in progress (exit 0); unpacking checks every file "
-        "first and never overwrites other state.",
+        "writes nothing when no run is in progress (exit 0; an archive there whose trainings "
+        "have all finished here is removed). It never replaces or removes an archive holding "
+        "trainings that are neither in progress nor finished here. Unpacking checks every "
+        "file first and never overwrites other state.",
     )
     cr.add_argument("action", choices=["pack", "unpack"])
     cr.add_argument("archive", type=Path, help="the .tar.gz to write (pack) or read (unpack)")
@@ -813,8 +816,9 @@ def _cmd_carry(args: argparse.Namespace) -> int:
             raise ConfigError("sedlib carry pack: give the grid with --grid")
         try:
             done = carry.pack(runs_root / args.grid, args.archive)
-        except carry.NothingInProgress as err:
-            print(f"grid {args.grid}: {err}")  # not an error: every run finished, or none began
+        except carry.NothingInProgress as err:  # not an error: every run finished, or none began
+            removed = carry.retire(args.archive, runs_root / args.grid)
+            print(f"grid {args.grid}: {err}" + (f"; {args.archive} removed" if removed else ""))
             return 0
         verb = "packed"
     else:

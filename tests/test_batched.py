@@ -278,6 +278,54 @@ def test_the_gpu_scripts_batched_grid_step_runs_and_packs_on_cpu(tmp_path):
     assert "2 runs, 2 in shard 0/1, 0 to run" in again.stderr
 
 
+def test_the_gpu_scripts_unfinished_groups_resume_on_the_next_machine(tiny, tmp_path):
+    """``grid-batched`` stopped by its time limit packs its groups still training; a fresh
+    machine given that archive resumes them at their step (sedlib carry), not at step 0."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    carried = tmp_path / "carried"
+
+    def machine(name: str, seconds: int) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ, "SEDLIB_DATA_ROOT": str(tmp_path / name / "data"),
+            "OUT": str(tmp_path / name / "out"), "CARRIED": str(carried), "DEVICE": "cpu",
+            "SEEDS": "1", "SKIP_INSTALL": "1", "PYTHON": sys.executable, "OMP_NUM_THREADS": "1",
+            "SETTINGS": "epochs=0 max_steps=100000 patience_steps=0 model.channels=4",
+        }  # fmt: skip
+        command = [
+            "bash",
+            "tools/gpu/study.sh",
+            "grid-batched",
+            "smoke",
+            str(tiny.audio_dir),
+            str(seconds),
+        ]
+        done = subprocess.run(
+            command, env=env, cwd=root, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        return done
+
+    first = machine("first", 90)
+    packed = re.search(
+        r"packed grid smoke: 2 runs, 1 groups \(members at steps (\d+)-", first.stdout
+    )
+    assert packed and int(packed[1]) > 0, first.stdout[-2000:]
+    carried.mkdir()
+    (carried / "in-progress-smoke.tar.gz").write_bytes(
+        (tmp_path / "first" / "out" / "in-progress-smoke.tar.gz").read_bytes()
+    )
+    second = machine("second", 75)
+    assert f"unpacked grid smoke: 2 runs, 1 groups (members at steps {packed[1]}-" in second.stdout
+    steps = re.findall(r"group of \d+:\s+\d+%\|[^|]*\|\s+(\d+)/", second.stderr)
+    assert steps and int(steps[0]) == int(packed[1]), second.stdout[-3000:] + second.stderr[-3000:]
+
+
 def json_of(tar, name: str) -> dict:
     import json
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from hashlib import sha256 as _sha
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,74 @@ def test_a_damaged_archive_is_refused_naming_the_file_and_nothing_is_written(int
         carry.unpack(tmp_path / "plain.tar.gz", tmp_path / "there")
 
 
+def sha256(data: bytes) -> str:
+    return _sha(data).hexdigest()
+
+
+def _forged(archive, out, entries: dict[str, bytes], grid: str = "grid"):
+    """An archive whose manifest lists ``entries`` with their true checksums."""
+    files = {}
+    for name, data in entries.items():
+        files[name.removeprefix(".work/")] = {"bytes": len(data), "sha256": sha256(data)}
+    with tarfile.open(archive) as tar:
+        manifest = json.loads(tar.extractfile(carry.MANIFEST).read())
+    manifest.update(files=files, grid=grid)
+    with tarfile.open(out, "w:gz") as tar:
+        for name, data in [(carry.MANIFEST, json.dumps(manifest).encode()), *entries.items()]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out
+
+
+@pytest.mark.parametrize(
+    "entries, grid",
+    [
+        ({".work/../outside": b"x"}, "grid"),
+        ({".work//tmp/outside": b"x"}, "grid"),
+        ({".work/./a/run.json": b"x"}, "grid"),
+        ({"elsewhere/run.json": b"x"}, "grid"),
+        ({".work/a/run.json": b"x"}, "../up"),
+        ({".work/a/run.json": b"x"}, "/abs"),
+    ],
+)
+def test_an_archive_that_writes_outside_its_grid_is_refused(interrupted, tmp_path, entries, grid):
+    archive = tmp_path / "a.tar.gz"
+    carry.pack(interrupted / "grid", archive)
+    forged = _forged(archive, tmp_path / "forged.tar.gz", entries, grid)
+    with pytest.raises(carry.CarryError, match=r"unexpected entry|is not a folder name"):
+        carry.unpack(forged, tmp_path / "there" / "runs")
+    assert not (tmp_path / "there").exists() and not (tmp_path / "outside").exists()
+
+
+def test_an_entry_twice_is_refused(interrupted, tmp_path):
+    archive = tmp_path / "a.tar.gz"
+    carry.pack(interrupted / "grid", archive)
+    with tarfile.open(archive) as tar:
+        name = next(n for n in tar.getnames() if n.endswith("run.json"))
+        data = tar.extractfile(name).read()
+    twice = tmp_path / "twice.tar.gz"
+    with tarfile.open(archive) as tar, tarfile.open(twice, "w:gz") as new:
+        for member in tar.getmembers():
+            new.addfile(member, tar.extractfile(member))
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        new.addfile(info, io.BytesIO(data))
+    with pytest.raises(carry.CarryError, match="unexpected entry"):
+        carry.unpack(twice, tmp_path / "there")
+    assert not (tmp_path / "there").exists()
+
+
+def test_a_kept_model_ahead_of_its_groups_state_is_refused_by_name(interrupted, tmp_path):
+    """A kill between a member's ``best.pt`` and the group's checkpoint: the epochs disagree."""
+    (best,) = list((interrupted / "grid" / ".work" / CONFIGS[1].describe()).rglob("best.pt"))
+    kept = torch.load(best, weights_only=False)
+    torch.save({**kept, "epoch": kept["epoch"] + 1}, best)
+    with pytest.raises(carry.CarryError, match=f"{best}.*epoch {kept['epoch'] + 1}.*best epoch"):
+        carry.pack(interrupted / "grid", tmp_path / "a.tar.gz")
+    assert not (tmp_path / "a.tar.gz").exists()
+
+
 def test_state_that_went_on_here_is_never_overwritten(tiny, interrupted, tmp_path):
     archive = tmp_path / "a.tar.gz"
     carry.pack(interrupted / "grid", archive)
@@ -177,6 +246,24 @@ def test_only_runs_in_progress_and_their_group_are_carried(tiny, tmp_path):
         carry.pack(runs / "grid", tmp_path / "b.tar.gz")  # the finished group stays, uncarried
     assert list((runs / "grid" / ".work" / ".batched").glob("*/group.pt"))
     assert not (tmp_path / "b.tar.gz").exists()
+    assert carry.retire(tmp_path / "a.tar.gz", runs / "grid")  # all its runs finished here
+    assert not (tmp_path / "a.tar.gz").exists()
+
+
+def test_an_archive_of_trainings_not_here_is_never_replaced_or_removed(interrupted, tmp_path):
+    """A machine that did not unpack the archive: packing or retiring over it would lose them."""
+    archive = tmp_path / "a.tar.gz"
+    carry.pack(interrupted / "grid", archive)
+    before = archive.read_bytes()
+    elsewhere = tmp_path / "elsewhere" / "runs"
+    (elsewhere / "grid" / ".work" / "other-run").mkdir(parents=True)
+    (elsewhere / "grid" / ".work" / "other-run" / "checkpoint.pt").write_bytes(b"state")
+    for attempt in (lambda: carry.pack(elsewhere / "grid", archive),
+                    lambda: carry.retire(archive, elsewhere / "grid")):  # fmt: skip
+        with pytest.raises(carry.CarryError, match="neither in progress nor finished here"):
+            attempt()
+        assert archive.read_bytes() == before
+    carry.pack(interrupted / "grid", archive)  # the machine that holds them may replace it
 
 
 def test_the_command_line_packs_and_unpacks(interrupted, tmp_path, monkeypatch, capsys):
@@ -245,6 +332,17 @@ def test_the_sweeps_script_carries_a_grid_from_one_machine_to_the_next(tiny, tmp
     )
     assert packed >= 6
     shutil.rmtree(runs)  # the next machine: a checkout with the archive, nothing else
+    archive = (tmp_path / "carried" / "smoke.tar.gz").read_bytes()
+    for mistake, why in [
+        (["stop", plan], "neither in progress nor finished here"),  # before `start`: the only copy
+        (["start", plan, 2], "packed by 1 chains; start as many"),  # other shards
+    ]:
+        refused = subprocess.run(
+            ["bash", "tools/cpu/sweeps.sh", *map(str, mistake)],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert refused.returncode != 0 and why in refused.stdout + refused.stderr, refused.stderr
+        assert (tmp_path / "carried" / "smoke.tar.gz").read_bytes() == archive
     started = _script("start", env, plan, 1)
     assert f"unpacked grid smoke: 2 runs, 1 groups (members at steps {packed}-{packed})" in started
     _steps_reached(runs, packed + 3)
@@ -254,3 +352,17 @@ def test_the_sweeps_script_carries_a_grid_from_one_machine_to_the_next(tiny, tmp
     resumed = re.findall(r"group of 2:\s+\d+%\|[^|]*\|\s+(\d+)/3000", second)
     assert resumed and int(resumed[0]) == packed, second[-1500:]
     assert second.rstrip().endswith("shard 0/1: done")
+
+
+def test_an_archive_of_other_training_code_is_named_in_a_warning(
+    interrupted, tmp_path, monkeypatch, caplog
+):
+    archive = tmp_path / "a.tar.gz"
+    carry.pack(interrupted / "grid", archive)
+    carry.unpack(archive, tmp_path / "same")
+    assert "training code" not in caplog.text
+    monkeypatch.setattr(carry.provenance, "training_code", lambda: {"fingerprint": "ast1:other"})
+    with caplog.at_level("WARNING", logger="sedlib.study.carry"):
+        carry.unpack(archive, tmp_path / "there")
+    assert f"{archive} was packed under training code ast1:" in caplog.text
+    assert "this is ast1:other" in caplog.text

@@ -445,6 +445,20 @@ def test_aggregate_only_refuses_shard_and_nothing_finished_and_keeps_created_by(
     assert json.loads(path.read_text())["header"]["reproduce_with"].endswith("patience_steps=800")
 
 
+def test_aggregate_only_on_a_fresh_checkout_keeps_the_committed_runs(
+    tiny, two_seeds, tmp_path, monkeypatch
+):
+    """The runs folder is gone (a new machine), the result set is committed: aggregating again
+    restores its runs and rewrites the same set, it does not find "none finished"."""
+    root = own_root(two_seeds, tmp_path, monkeypatch)
+    (path,) = (root / "results" / "smoke").glob("*.json")
+    before = json.loads(path.read_text())["runs"]
+    shutil.rmtree(root / "runs")
+    assert main(sweep_args(tiny, "--seeds", "2", "--aggregate-only")) == 0
+    assert json.loads(path.read_text())["runs"].keys() == before.keys()
+    assert len(list((root / "runs" / "smoke").glob("*/metrics.json"))) == 4
+
+
 def test_runs_chooses_the_runs_that_train_and_the_results_collect_the_grid(
     tiny, two_seeds, tmp_path, monkeypatch, capsys
 ):

@@ -107,10 +107,10 @@ unpack_finished() {  # records of finished runs brought back from an earlier mac
 }
 
 pack_finished() {  # $1 grid, $2 dataset
-  local name="runs-$1-$2.tar.gz"
+  local name="runs-$1-$(basename "$2").tar.gz"  # a data set given as a folder: its name
   (cd "$SEDLIB_DATA_ROOT" && find "runs/$1" -path '*/.work' -prune -o \( -name metrics.json -o -name run.json \) -print \
      | tar -czf "$OUT/$name" -T -) || true
-  cp -r "$SEDLIB_DATA_ROOT/results/$1" "$OUT/results-$1-$2" 2>/dev/null || true
+  cp -r "$SEDLIB_DATA_ROOT/results/$1" "$OUT/results-$1-$(basename "$2")" 2>/dev/null || true
   echo "packed $OUT/$name"
 }
 
@@ -171,7 +171,7 @@ step_grid_batched() {  # $1 grid, $2 dataset, $3 seconds to stop after (default 
   [[ -n "${MEMBERS:-}" ]] && export SEDLIB_BATCHED_MEMBERS="$MEMBERS"
   local left=0
   if (( seconds > 0 )); then
-    left=$(( seconds - ($(date +%s) - start) - 20 ))  # 20 s kept for aggregating and packing
+    left=$(( seconds - ($(date +%s) - start) - 45 ))  # 45 s kept for aggregating and packing
     (( left > 10 )) || left=10
   fi
   set +e
