@@ -366,3 +366,26 @@ def test_an_archive_of_other_training_code_is_named_in_a_warning(
         carry.unpack(archive, tmp_path / "there")
     assert f"{archive} was packed under training code ast1:" in caplog.text
     assert "this is ast1:other" in caplog.text
+
+
+def test_the_cpu_hours_tool_sums_finished_sets_and_trainings_in_progress(interrupted, tmp_path):
+    """tools/cpu_hours.py: the hours per stage of a closing note, from records and group states."""
+    root = interrupted.parent
+    (saved,) = [torch.load(p, weights_only=False) for p in interrupted.rglob("group.pt")]
+    states = [saved["states"][i] for i in saved["active"]]
+    steps = states[0]["steps"]
+    so_far = sum(s["train_seconds"] for s in states) / 3600
+    runs = {f"r{k}": {"timing": {"train_seconds": 1800.0 * k}} for k in (1, 2)}
+    (root / "results" / "grid").mkdir(parents=True)
+    (root / "results" / "grid" / "set_a.json").write_text(
+        json.dumps({"header": {"planned": 4}, "runs": runs})
+    )
+    (root / "results" / "grid" / "other.json").write_text(
+        json.dumps({"header": {"planned": 1}, "runs": {"x": {"timing": {"train_seconds": 36e3}}}})
+    )
+    env = {**os.environ, "SEDLIB_DATA_ROOT": str(root)}
+    command = [sys.executable, "tools/cpu_hours.py", "--match", "set_a"]
+    out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "| grid/set_a | 2 | 4 | 1.5 |" in out.stdout and "other" not in out.stdout
+    assert f"| grid | 3 | {steps}-{steps} | {so_far:.1f} |" in out.stdout
+    assert f"in all: {1.5 + so_far:.1f} CPU-hours" in out.stdout
