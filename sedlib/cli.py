@@ -318,7 +318,8 @@ def _aggregate_only(args: argparse.Namespace, overrides: dict, caller):
         seeds=args.seeds,
         overrides={**overrides, "dataset": canonical_name(args.dataset)},
     )
-    sweep.restore_stored(planned)  # a fresh checkout: the committed runs join the new ones
+    if not args.force:  # a fresh checkout: the committed runs join the new ones
+        sweep.restore_stored(planned)  # (--force: only this runs folder's, to drop a run)
     result = sweep.aggregate_grid(
         args.grid, planned, dataset, force=args.force, sweep_command=caller.sweep_command
     )
@@ -578,7 +579,8 @@ def _add_sweep_execution_options(sw) -> None:
     sw.add_argument(
         "--force",
         action="store_true",
-        help="let the results replace a result file that holds finished runs they lack",
+        help="let the results replace a result file that holds finished runs they lack (with "
+        "--aggregate-only: of the runs folder alone, no run brought back from a result set)",
     )
     sw.add_argument(
         "--extend-budget",

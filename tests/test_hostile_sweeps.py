@@ -192,12 +192,16 @@ def test_touched_audio_and_a_shard_do_not_replace_the_set(tiny, two_seeds, tmp_p
 
 
 def test_a_set_that_lost_runs_is_not_replaced_without_force(tiny, two_seeds, tmp_path, monkeypatch):
+    """A run folder deleted: aggregating brings the run back from the result set, which keeps all
+    4; ``--force`` makes the set of the runs folder alone, without it."""
     root = own_root(two_seeds, tmp_path, monkeypatch)
-    before = result_files(root)
-    shutil.rmtree(planned(tiny, root / "runs")[3].folder)
-    with pytest.raises(SystemExit, match=r"holds 4 finished run\(s\).*--force"):
-        main(sweep_args(tiny, "--seeds", "2", "--aggregate-only"))
-    assert result_files(root) == before
+    (path,) = (root / "results" / "smoke").glob("*.json")
+    runs = json.loads(path.read_text())["runs"].keys()
+    lost = planned(tiny, root / "runs")[3].folder
+    shutil.rmtree(lost)
+    assert main(sweep_args(tiny, "--seeds", "2", "--aggregate-only")) == 0
+    assert (lost / RECORD).is_file() and json.loads(path.read_text())["runs"].keys() == runs
+    shutil.rmtree(lost)
     assert main(sweep_args(tiny, "--seeds", "2", "--aggregate-only", "--force")) == 0
     (csv,) = (root / "results" / "smoke").glob("*.csv")
     assert len(pd.read_csv(csv)) == 3
