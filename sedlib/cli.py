@@ -579,8 +579,7 @@ def _add_sweep_execution_options(sw) -> None:
     sw.add_argument(
         "--force",
         action="store_true",
-        help="let the results replace a result file that holds finished runs they lack (with "
-        "--aggregate-only: of the runs folder alone, no run brought back from a result set)",
+        help="replace a result set holding runs this one lacks (--aggregate-only: none restored)",
     )
     sw.add_argument(
         "--extend-budget",
