@@ -24,17 +24,24 @@ from sedlib.settings import data_root, results_dir  # noqa: E402
 from sedlib.training.batched import GROUP_CHECKPOINT  # noqa: E402
 
 
-def finished(results: Path, match: str) -> list[tuple[str, int, int, float]]:
-    """Per result set: its name, finished and planned runs, and the hours they trained."""
+def finished(results: Path, match: str) -> list[tuple[str, int, int | str, float]]:
+    """Per result set: its name, finished and planned runs ("?": an old set), and its hours."""
     rows = []
     for path in sorted(results.glob("*/*.json")):
         if match not in path.name:
             continue
         found = json.loads(path.read_text())
-        header, runs = found["header"], found["runs"]
+        if not isinstance(found, dict) or not isinstance(found.get("runs"), dict):
+            continue  # not a result set (e.g. a code-equivalence record)
+        header, runs = found.get("header", {}), found["runs"]
         seconds = sum((r.get("timing") or {}).get("train_seconds") or 0.0 for r in runs.values())
         rows.append(
-            (f"{path.parent.name}/{path.stem}", len(runs), header["planned"], seconds / 3600)
+            (
+                f"{path.parent.name}/{path.stem}",
+                len(runs),
+                header.get("planned", "?"),
+                seconds / 3600,
+            )
         )
     return rows
 
